@@ -1,0 +1,13 @@
+//! The WeChat message-push protocol, pure: signatures, the AES envelope, inbound messages,
+//! passive replies. Nothing here performs I/O, reads the clock or the environment; callers pass
+//! in timestamps and randomness, so every function is deterministic and testable with vectors.
+
+pub mod envelope;
+pub mod message;
+pub mod push;
+pub mod reply;
+pub mod signature;
+
+pub use envelope::{AesKey, CryptoError};
+
+pub use signature::{Signature, Token};
