@@ -1,1 +1,71 @@
-fn main() {}
+//! `kefu` — a WeChat customer-service push developer's tools.
+//!
+//! This file is glue: it parses the command line and hands each subcommand to the module named
+//! after it. Every failure ends with exit status 1 and a one-line reason on stderr, and nothing
+//! on stdout, so other tools can drive the commands.
+
+mod crypto;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kefu",
+    version,
+    about = "WeChat Mini Program customer-service push: developer tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the signature WeChat would send: sha1 of the sorted token, timestamp, nonce (and Encrypt).
+    Sign(crypto::SignArgs),
+    /// Open an Encrypt field (from --encrypt or stdin; a whole push body also works).
+    Decrypt(crypto::DecryptArgs),
+    /// Seal a message as WeChat does and print the Encrypt field.
+    Encrypt(crypto::EncryptArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => return fail(&one_line(&err.render().to_string())),
+    };
+    let result = match cli.command {
+        Command::Sign(args) => crypto::sign(&args),
+        Command::Decrypt(args) => crypto::decrypt(&args),
+        Command::Encrypt(args) => crypto::encrypt(&args),
+    };
+    match result {
+        Ok(output) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&format!("error: {err:#}")),
+    }
+}
+
+fn fail(reason: &str) -> ExitCode {
+    eprintln!("{reason}");
+    ExitCode::FAILURE
+}
+
+/// Folds clap's multi-line usage error into one line.
+fn one_line(rendered: &str) -> String {
+    rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use cbc::cipher::block_padding::NoPadding;
-use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit};
 
 /// WeChat's PKCS#7 block: K = 32, the key length.
 const PAD_BLOCK: usize = 32;
@@ -52,9 +52,22 @@ pub enum CryptoError {
     MessageTooLong,
 }
 
-/// The 32-byte AES key derived from an EncodingAESKey. A secret: `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AesKey([u8; 32]);
+/// The 32-byte AES key derived from an EncodingAESKey, with its round keys expanded once (the
+/// expansion costs as much as decrypting a short push). A secret: `Debug` never shows it.
+#[derive(Clone)]
+pub struct AesKey {
+    key: [u8; 32],
+    cipher: Aes256,
+}
+
+impl PartialEq for AesKey {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.key.ct_eq(&other.key).into()
+    }
+}
+
+impl Eq for AesKey {}
 
 impl std::fmt::Debug for AesKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,26 +85,41 @@ impl AesKey {
             .as_slice()
             .try_into()
             .map_err(|_| CryptoError::KeyLength(bytes.len()))?;
-        Ok(Self(key))
+        Ok(Self {
+            key,
+            cipher: Aes256::new(&key.into()),
+        })
     }
 
+    /// WeChat uses the first 16 bytes of the key as the IV.
     fn iv(&self) -> [u8; 16] {
         let mut iv = [0u8; 16];
-        iv.copy_from_slice(&self.0[..16]);
+        iv.copy_from_slice(&self.key[..16]);
         iv
+    }
+
+    fn decryptor(&self) -> cbc::Decryptor<Aes256> {
+        cbc::Decryptor::inner_iv_init(self.cipher.clone(), &self.iv().into())
+    }
+
+    fn encryptor(&self) -> cbc::Encryptor<Aes256> {
+        cbc::Encryptor::inner_iv_init(self.cipher.clone(), &self.iv().into())
     }
 
     /// Opens an `Encrypt` field and returns the message, after checking the padding, the frame
     /// and that the trailing appid is `appid`.
     pub fn decrypt(&self, appid: &str, encrypt: &str) -> Result<String, CryptoError> {
-        let mut buf = STANDARD
-            .decode(encrypt.trim())
+        // SIMD base64 (already in the tree through the AWS SDK): a third of the cost of a
+        // scalar decoder on a typical push.
+        let mut buf = base64_simd::STANDARD
+            .decode_to_vec(encrypt.trim())
             .map_err(|_| CryptoError::CiphertextNotBase64)?;
         if buf.is_empty() || buf.len() % PAD_BLOCK != 0 {
             return Err(CryptoError::CiphertextLength(buf.len()));
         }
         let cipher_len = buf.len();
-        let plain_len = cbc::Decryptor::<Aes256>::new(&self.0.into(), &self.iv().into())
+        let plain_len = self
+            .decryptor()
             .decrypt_padded_mut::<NoPadding>(&mut buf)
             .map_err(|_| CryptoError::CiphertextLength(cipher_len))?
             .len();
@@ -124,7 +152,7 @@ impl AesKey {
         // `pad` is 1..=32, so it fits a byte.
         buf.resize(frame_len + pad, pad as u8);
         let total = buf.len();
-        cbc::Encryptor::<Aes256>::new(&self.0.into(), &self.iv().into())
+        self.encryptor()
             .encrypt_padded_mut::<NoPadding>(&mut buf, total)
             .map_err(|_| CryptoError::MessageTooLong)?;
         Ok(STANDARD.encode(&buf))
@@ -175,7 +203,7 @@ mod tests {
     fn seal_raw(key: &AesKey, plain: &[u8]) -> String {
         let mut buf = plain.to_vec();
         let len = buf.len();
-        cbc::Encryptor::<Aes256>::new(&key.0.into(), &key.iv().into())
+        key.encryptor()
             .encrypt_padded_mut::<NoPadding>(&mut buf, len)
             .unwrap();
         STANDARD.encode(buf)

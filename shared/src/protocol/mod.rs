@@ -9,5 +9,6 @@ pub mod reply;
 pub mod signature;
 
 pub use envelope::{AesKey, CryptoError};
-
+pub use message::{Event, Format, Message, MessageKind, MsgId, ParseError, SubscribeItem};
+pub use push::{Credentials, Mode, OpenedPush, PushError, PushQuery};
 pub use signature::{Signature, Token};

@@ -1,0 +1,369 @@
+//! `kefu sign | decrypt | encrypt` driven as other tools drive them: every public vector is
+//! reproduced exactly on stdout, and every failure is exit status 1, one line on stderr and
+//! nothing on stdout.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use kefu_tests::{Vector, public_vectors};
+
+fn kefu(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(args)
+        .env_remove("KEFU_TOKEN")
+        .env_remove("KEFU_AES_KEY")
+        .env_remove("KEFU_APPID")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kefu runs");
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout_of(args: &[&str], stdin: Option<&str>) -> String {
+    let out = kefu(args, stdin);
+    assert!(
+        out.status.success(),
+        "kefu {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim_end_matches('\n')
+        .to_owned()
+}
+
+fn assert_fails(args: &[&str], stdin: Option<&str>, reason: &str) {
+    let out = kefu(args, stdin);
+    assert_eq!(out.status.code(), Some(1), "kefu {args:?} should exit 1");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout, got {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line on stderr: {stderr:?}"
+    );
+    assert!(
+        stderr.contains(reason),
+        "{stderr:?} should mention {reason:?}"
+    );
+}
+
+fn expected_plaintext(v: &Vector) -> &str {
+    v.decrypted_plaintext_observed
+        .as_deref()
+        .or(v.plaintext.as_deref())
+        .unwrap()
+}
+
+#[test]
+fn sign_reproduces_every_signature_in_the_vectors() {
+    let mut checked = 0;
+    for v in public_vectors() {
+        if let Some(signature) = &v.signature {
+            let out = stdout_of(
+                &[
+                    "sign",
+                    "--token",
+                    &v.token,
+                    "--timestamp",
+                    &v.timestamp,
+                    "--nonce",
+                    &v.nonce,
+                ],
+                None,
+            );
+            assert_eq!(&out, signature, "{}", v.id);
+            checked += 1;
+        }
+        if let (Some(msg_signature), Some(encrypted)) = (&v.msg_signature, &v.encrypted) {
+            let out = stdout_of(
+                &[
+                    "sign",
+                    "--token",
+                    &v.token,
+                    "--timestamp",
+                    &v.timestamp,
+                    "--nonce",
+                    &v.nonce,
+                    "--encrypt",
+                    encrypted,
+                ],
+                None,
+            );
+            assert_eq!(&out, msg_signature, "{}", v.id);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 7, "only {checked} signatures checked");
+}
+
+#[test]
+fn decrypt_opens_every_encrypted_vector_after_verifying_it() {
+    let mut checked = 0;
+    for v in public_vectors() {
+        let (Some(key), Some(appid), Some(encrypted)) =
+            (&v.encoding_aes_key, &v.appid, &v.encrypted)
+        else {
+            continue;
+        };
+        let Some(msg_signature) = &v.msg_signature else {
+            continue;
+        };
+        let verified = stdout_of(
+            &[
+                "decrypt",
+                "--aes-key",
+                key,
+                "--appid",
+                appid,
+                "--token",
+                &v.token,
+                "--timestamp",
+                &v.timestamp,
+                "--nonce",
+                &v.nonce,
+                "--msg-signature",
+                msg_signature,
+                "--encrypt",
+                encrypted,
+            ],
+            None,
+        );
+        assert_eq!(verified, expected_plaintext(&v), "{}", v.id);
+        let from_stdin = stdout_of(
+            &["decrypt", "--aes-key", key, "--appid", appid],
+            Some(&format!("{encrypted}\n")),
+        );
+        assert_eq!(from_stdin, verified, "{}", v.id);
+        checked += 1;
+    }
+    assert_eq!(checked, 5, "every encrypted vector is checked");
+}
+
+#[test]
+fn decrypt_reads_a_whole_push_body_from_stdin() {
+    let v = kefu_tests::vector("doc-post-safe-mode-json-decrypt");
+    let body = format!(
+        r#"{{"ToUserName":"gh_97417a04a28d","Encrypt":"{}"}}"#,
+        v.encrypted.as_deref().unwrap()
+    );
+    let out = stdout_of(
+        &[
+            "decrypt",
+            "--aes-key",
+            v.encoding_aes_key.as_deref().unwrap(),
+            "--appid",
+            v.appid.as_deref().unwrap(),
+        ],
+        Some(&body),
+    );
+    assert_eq!(out, v.plaintext.unwrap());
+}
+
+#[test]
+fn encrypt_reproduces_every_fixed_random_vector() {
+    let mut checked = 0;
+    for v in public_vectors()
+        .into_iter()
+        .filter(|v| v.kind == "encrypt_with_fixed_random")
+    {
+        let out = stdout_of(
+            &[
+                "encrypt",
+                "--aes-key",
+                v.encoding_aes_key.as_deref().unwrap(),
+                "--appid",
+                v.appid.as_deref().unwrap(),
+                "--message",
+                v.plaintext.as_deref().unwrap(),
+                "--random",
+                v.random16.as_deref().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(Some(out), v.encrypted, "{}", v.id);
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}
+
+#[test]
+fn encrypt_without_random_round_trips_through_decrypt() {
+    let key = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
+    let a = stdout_of(
+        &[
+            "encrypt",
+            "--aes-key",
+            key,
+            "--appid",
+            "wx1",
+            "--message",
+            "你好",
+        ],
+        None,
+    );
+    let b = stdout_of(
+        &[
+            "encrypt",
+            "--aes-key",
+            key,
+            "--appid",
+            "wx1",
+            "--message",
+            "你好",
+        ],
+        None,
+    );
+    assert_ne!(a, b, "fresh randomness each time");
+    assert_eq!(
+        stdout_of(
+            &[
+                "decrypt",
+                "--aes-key",
+                key,
+                "--appid",
+                "wx1",
+                "--encrypt",
+                &a
+            ],
+            None
+        ),
+        "你好"
+    );
+}
+
+#[test]
+fn tampered_signature_wrong_appid_and_corrupted_ciphertext_exit_1() {
+    let v = kefu_tests::vector("doc-post-safe-mode-json-decrypt");
+    let key = v.encoding_aes_key.as_deref().unwrap();
+    let appid = v.appid.as_deref().unwrap();
+    let encrypted = v.encrypted.as_deref().unwrap();
+    let mut tampered = v.msg_signature.clone().unwrap();
+    tampered.replace_range(0..1, "1");
+    assert_fails(
+        &[
+            "decrypt",
+            "--aes-key",
+            key,
+            "--appid",
+            appid,
+            "--token",
+            &v.token,
+            "--timestamp",
+            &v.timestamp,
+            "--nonce",
+            &v.nonce,
+            "--msg-signature",
+            &tampered,
+            "--encrypt",
+            encrypted,
+        ],
+        None,
+        "signature mismatch",
+    );
+    assert_fails(
+        &[
+            "decrypt",
+            "--aes-key",
+            key,
+            "--appid",
+            "wx0000000000000000",
+            "--encrypt",
+            encrypted,
+        ],
+        None,
+        "appid",
+    );
+
+    // Change one character of the last ciphertext block: the padding no longer checks out.
+    let mut corrupted = encrypted.to_owned();
+    let at = corrupted.len() - 6;
+    let replacement = if &corrupted[at..=at] == "A" { "B" } else { "A" };
+    corrupted.replace_range(at..=at, replacement);
+    let out = kefu(
+        &[
+            "decrypt",
+            "--aes-key",
+            key,
+            "--appid",
+            appid,
+            "--encrypt",
+            &corrupted,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+
+    assert_fails(
+        &[
+            "decrypt",
+            "--aes-key",
+            key,
+            "--appid",
+            appid,
+            "--encrypt",
+            "not*base64",
+        ],
+        None,
+        "base64",
+    );
+    assert_fails(
+        &[
+            "decrypt",
+            "--aes-key",
+            "short",
+            "--appid",
+            appid,
+            "--encrypt",
+            encrypted,
+        ],
+        None,
+        "EncodingAESKey",
+    );
+    assert_fails(
+        &["decrypt", "--aes-key", key, "--appid", appid],
+        Some(""),
+        "no Encrypt",
+    );
+    assert_fails(
+        &[
+            "encrypt",
+            "--aes-key",
+            key,
+            "--appid",
+            appid,
+            "--message",
+            "m",
+            "--random",
+            "short",
+        ],
+        None,
+        "16 bytes",
+    );
+    assert_fails(
+        &[
+            "decrypt",
+            "--aes-key",
+            key,
+            "--appid",
+            appid,
+            "--token",
+            "t",
+        ],
+        None,
+        "required",
+    );
+    assert_fails(&["sign", "--token", "t"], None, "required");
+}
