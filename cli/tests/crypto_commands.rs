@@ -367,3 +367,31 @@ fn tampered_signature_wrong_appid_and_corrupted_ciphertext_exit_1() {
     );
     assert_fails(&["sign", "--token", "t"], None, "required");
 }
+
+#[test]
+fn readme_run_command_decrypts_the_sample_push() {
+    let body = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/samples/safe-mode-push.json"
+    ))
+    .unwrap();
+    let out = stdout_of(
+        &[
+            "decrypt",
+            "--token",
+            "AAAAA",
+            "--timestamp",
+            "1714112445",
+            "--nonce",
+            "415670741",
+            "--msg-signature",
+            "046e02f8204d34f8ba5fa3b1db94908f3df2e9b3",
+            "--aes-key",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "--appid",
+            "wxba5fad812f8e6fb9",
+        ],
+        Some(&body),
+    );
+    assert!(out.contains(r#""Event":"debug_demo""#), "{out}");
+}
