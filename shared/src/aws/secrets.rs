@@ -1,0 +1,45 @@
+//! The deployment's secrets, one SecureString parameter holding JSON:
+//! `{"token": "…", "encoding_aes_key": "…", "app_secret": "…"}`. Read once per cold start;
+//! every value is a `SecretString`, so none can reach a log line.
+
+use aws_sdk_ssm::Client;
+use serde::Deserialize;
+
+use super::describe;
+use crate::ports::PortError;
+use crate::secret::SecretString;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Secrets {
+    pub token: SecretString,
+    /// Absent for a plaintext-only deployment.
+    #[serde(default)]
+    pub encoding_aes_key: Option<SecretString>,
+    /// Needed by the reply worker only.
+    #[serde(default)]
+    pub app_secret: Option<SecretString>,
+}
+
+pub async fn load_secrets(client: &Client, name: &str) -> Result<Secrets, PortError> {
+    let value = client
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|err| PortError::new("read secrets", describe(&err)))?
+        .parameter
+        .and_then(|p| p.value)
+        .ok_or_else(|| PortError::new("read secrets", format!("{name} has no value")))?;
+    // Only the position: serde_json's message can quote a value.
+    serde_json::from_str(&value).map_err(|e| {
+        PortError::new(
+            "parse secrets",
+            format!(
+                "{name}: not valid secrets JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}

@@ -1,0 +1,70 @@
+//! The reply job: what `receive` puts on the queue and `reply` takes off it.
+//!
+//! Versioned JSON, so that a worker meeting a job from a newer `receive` can drop it with a
+//! clear log line instead of misreading it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::Message;
+
+/// The version this build writes and understands.
+pub const JOB_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub v: u32,
+    pub appid: String,
+    /// The push's ledger key, `push#{appid}#{dedup key}`: also the idempotency key of its sends.
+    pub key: String,
+    pub openid: String,
+    /// When `receive` accepted the push, ms since the epoch.
+    pub received_at: i64,
+    pub message: Message,
+}
+
+/// Why a queue body is not a job this worker can run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    #[error("job is not valid JSON: {0}")]
+    Malformed(String),
+    #[error("job version {0} is not supported (this build understands {JOB_VERSION})")]
+    UnknownVersion(u32),
+}
+
+impl Job {
+    pub fn new(appid: &str, message: Message, received_at: i64) -> Self {
+        Self {
+            v: JOB_VERSION,
+            appid: appid.to_owned(),
+            key: ledger_key(appid, &message),
+            openid: message.from_user_name.clone(),
+            received_at,
+            message,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // A struct of strings, integers and enums always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a queue body, checking the version before the rest.
+    pub fn from_json(body: &str) -> Result<Self, JobError> {
+        #[derive(Deserialize)]
+        struct Version {
+            v: u32,
+        }
+        let Version { v } =
+            serde_json::from_str(body).map_err(|e| JobError::Malformed(e.to_string()))?;
+        if v != JOB_VERSION {
+            return Err(JobError::UnknownVersion(v));
+        }
+        serde_json::from_str(body).map_err(|e| JobError::Malformed(e.to_string()))
+    }
+}
+
+/// The ledger key of a push: `push#{appid}#{MsgId}`, or for events
+/// `push#{appid}#{FromUserName}#{CreateTime}#{Event}`.
+pub fn ledger_key(appid: &str, message: &Message) -> String {
+    format!("push#{appid}#{}", message.dedup_key())
+}

@@ -1,0 +1,104 @@
+//! The small async interfaces between the core and the outside world. They speak domain types
+//! only: SDK types (`AttributeValue`, `SdkError`) never cross them. `aws/` implements them on
+//! DynamoDB, SQS and SSM; `local/` in memory, with the same semantics, for `kefu dev` and tests.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+
+use crate::job::Job;
+use crate::rules::RuleSet;
+
+/// A failed call to a store, queue or parameter source. The message names the operation and the
+/// cause; it never carries a secret or a message body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct PortError {
+    pub operation: &'static str,
+    pub message: String,
+}
+
+impl PortError {
+    pub fn new(operation: &'static str, message: impl fmt::Display) -> Self {
+        Self {
+            operation,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// A request to claim one push in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// `push#{appid}#{dedup key}`.
+    pub key: String,
+    /// Who claims: a random id per attempt, so only the owner can release.
+    pub attempt: String,
+    /// Now, in ms since the epoch.
+    pub now: i64,
+    /// The claim may be taken over after this (ms since the epoch): the attempt crashed.
+    pub lease_until: i64,
+    /// When the store may forget the entry (seconds since the epoch, a DynamoDB TTL).
+    pub expires_at: i64,
+}
+
+/// The outcome of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Ours: process the push.
+    Claimed,
+    /// Another attempt holds a live claim, or the push was already handled.
+    Duplicate,
+}
+
+/// The dedup ledger: one entry per push, claimed before any side effect.
+#[async_trait]
+pub trait PushLedger: Send + Sync + fmt::Debug {
+    /// Claims the push if nobody has, or if the previous claim is `pending` and its lease has
+    /// run out (that attempt crashed before it could enqueue or release).
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError>;
+    /// Gives up our pending claim (after a failure) so that WeChat's retry can take it.
+    async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError>;
+    /// Marks the push handled for good (the reply worker, once it has sent).
+    async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError>;
+}
+
+/// Who is being served by a human agent: after a transfer, auto-replies stop for a while.
+#[async_trait]
+pub trait HandoffRegistry: Send + Sync + fmt::Debug {
+    /// Records that `openid` was handed to an agent until `until_ms`.
+    async fn record(&self, appid: &str, openid: &str, until_ms: i64) -> Result<(), PortError>;
+    /// Until when (ms since the epoch) an agent holds `openid`, if at all.
+    async fn held_until(&self, appid: &str, openid: &str) -> Result<Option<i64>, PortError>;
+}
+
+/// The queue of reply jobs.
+#[async_trait]
+pub trait JobQueue: Send + Sync + fmt::Debug {
+    async fn enqueue(&self, job: &Job) -> Result<(), PortError>;
+}
+
+/// Where the rules come from.
+#[async_trait]
+pub trait RuleSource: Send + Sync + fmt::Debug {
+    async fn load(&self) -> Result<RuleSet, PortError>;
+}
+
+/// The wall clock, injected so that leases, TTLs and quotas can be tested.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Milliseconds since the Unix epoch.
+    fn now_millis(&self) -> i64;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}

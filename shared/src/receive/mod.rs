@@ -1,0 +1,287 @@
+//! The push path: verify → decrypt → parse → claim → transfer or enqueue → ack.
+//!
+//! This is `receive`'s whole behaviour, free of Lambda types: the Lambda function and
+//! `kefu dev` both translate their HTTP request into a [`PushRequest`] and back from a
+//! [`PushResponse`], so the two run the same code. WeChat waits 5 s for the answer and retries
+//! three times; a fault before the ack means no `success`, so its retry delivers the push again.
+
+mod error;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::ReceiveError;
+
+use crate::job::{Job, ledger_key};
+use crate::ports::{Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger};
+use crate::protocol::reply::{self, Seal};
+use crate::protocol::{Credentials, Format, Mode, OpenedPush, PushQuery, push};
+use crate::rules::{Route, RuleCache};
+
+/// How the deployment treats pushes. Defaults detect mode and format per request.
+#[derive(Debug, Clone)]
+pub struct ReceiveSettings {
+    pub credentials: Credentials,
+    /// Accept only this body format (数据格式), if set.
+    pub format: Option<Format>,
+    /// Refuse plaintext-mode pushes.
+    pub require_encryption: bool,
+    /// Larger bodies are refused with 413; WeChat's are a few KB.
+    pub max_body_bytes: usize,
+    /// How long a claim protects an attempt in flight. Longer than the function's timeout, so a
+    /// live attempt is never taken over; shorter than WeChat's 5 s retry interval, so the retry
+    /// after a crash can take over.
+    pub claim_lease: Duration,
+    /// How long the ledger remembers a push (DynamoDB TTL).
+    pub ledger_ttl: Duration,
+    /// How long auto-replies stay off after a hand-off to a human agent.
+    pub handoff_hold: Duration,
+}
+
+impl ReceiveSettings {
+    pub fn new(credentials: Credentials) -> Self {
+        Self {
+            credentials,
+            format: None,
+            require_encryption: false,
+            max_body_bytes: 64 * 1024,
+            claim_lease: Duration::from_secs(4),
+            ledger_ttl: Duration::from_secs(3 * 24 * 3600),
+            handoff_hold: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// The adapters the push path talks to.
+#[derive(Debug, Clone)]
+pub struct ReceiveDeps {
+    pub ledger: Arc<dyn PushLedger>,
+    pub handoffs: Arc<dyn HandoffRegistry>,
+    pub queue: Arc<dyn JobQueue>,
+    pub rules: Arc<RuleCache>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// An HTTP request as far as the push path cares.
+#[derive(Debug, Clone, Copy)]
+pub struct PushRequest<'a> {
+    pub method: &'a str,
+    pub query: &'a PushQuery,
+    pub body: &'a [u8],
+}
+
+/// The HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl PushResponse {
+    fn text(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+        }
+    }
+
+    fn success() -> Self {
+        Self::text(200, reply::SUCCESS)
+    }
+}
+
+/// What happened to an accepted push, for the log line and for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Verified,
+    Enqueued,
+    Transferred,
+    Duplicate,
+    Ignored,
+}
+
+#[derive(Debug)]
+pub struct Receiver {
+    settings: ReceiveSettings,
+    deps: ReceiveDeps,
+}
+
+impl Receiver {
+    pub fn new(settings: ReceiveSettings, deps: ReceiveDeps) -> Self {
+        Self { settings, deps }
+    }
+
+    pub fn settings(&self) -> &ReceiveSettings {
+        &self.settings
+    }
+
+    /// Handles one request; every refusal and failure is logged once, here.
+    pub async fn handle(&self, request: PushRequest<'_>) -> PushResponse {
+        match self.try_handle(request).await {
+            Ok((response, outcome)) => {
+                tracing::info!(outcome = ?outcome, status = response.status, "push handled");
+                response
+            }
+            Err(err) => {
+                let status = err.status();
+                if status >= 500 {
+                    tracing::error!(status, reason = %err, method = request.method, "push failed");
+                } else {
+                    tracing::warn!(status, reason = %err, method = request.method, "push rejected");
+                }
+                PushResponse::text(status, err.public_reason())
+            }
+        }
+    }
+
+    async fn try_handle(
+        &self,
+        request: PushRequest<'_>,
+    ) -> Result<(PushResponse, Outcome), ReceiveError> {
+        match request.method {
+            "GET" => {
+                let echostr = push::verify_url(&self.settings.credentials.token, request.query)?;
+                Ok((PushResponse::text(200, echostr), Outcome::Verified))
+            }
+            "POST" => self.handle_push(request.query, request.body).await,
+            _ => Err(ReceiveError::MethodNotAllowed),
+        }
+    }
+
+    async fn handle_push(
+        &self,
+        query: &PushQuery,
+        body: &[u8],
+    ) -> Result<(PushResponse, Outcome), ReceiveError> {
+        if body.len() > self.settings.max_body_bytes {
+            return Err(ReceiveError::TooLarge {
+                limit: self.settings.max_body_bytes,
+            });
+        }
+        let body = std::str::from_utf8(body).map_err(|_| ReceiveError::BodyNotUtf8)?;
+        if let (Some(pinned), Some(found)) = (self.settings.format, Format::sniff(body)) {
+            if pinned != found {
+                return Err(ReceiveError::FormatMismatch {
+                    found: format_name(found),
+                });
+            }
+        }
+        let opened = push::open(&self.settings.credentials, query, body)?;
+        if self.settings.require_encryption && opened.mode == Mode::Plaintext {
+            return Err(ReceiveError::PlaintextRefused);
+        }
+
+        let rules = self.deps.rules.get().await?;
+        let route = rules.route(&opened.message);
+        if route == Route::Ignore {
+            return Ok((PushResponse::success(), Outcome::Ignored));
+        }
+
+        let now = self.deps.clock.now_millis();
+        let appid = &self.settings.credentials.appid;
+        let claim = Claim {
+            key: ledger_key(appid, &opened.message),
+            attempt: random_id()?,
+            now,
+            lease_until: now.saturating_add(millis(self.settings.claim_lease)),
+            expires_at: (now / 1000).saturating_add(secs(self.settings.ledger_ttl)),
+        };
+        if self.deps.ledger.claim(&claim).await? == ClaimOutcome::Duplicate {
+            return Ok((PushResponse::success(), Outcome::Duplicate));
+        }
+
+        let result = match route {
+            Route::Transfer { .. } => self.transfer(query, &opened, now).await,
+            _ => self.enqueue(opened, now).await,
+        };
+        if result.is_err() {
+            // Give the push back so WeChat's retry can claim it; if even this fails, the lease
+            // runs out and the retry takes it over.
+            if let Err(err) = self.deps.ledger.release(&claim.key, &claim.attempt).await {
+                tracing::error!(reason = %err, "releasing the claim failed; it expires with its lease");
+            }
+        }
+        result
+    }
+
+    async fn enqueue(
+        &self,
+        opened: OpenedPush,
+        now: i64,
+    ) -> Result<(PushResponse, Outcome), ReceiveError> {
+        let job = Job::new(&self.settings.credentials.appid, opened.message, now);
+        self.deps.queue.enqueue(&job).await?;
+        Ok((PushResponse::success(), Outcome::Enqueued))
+    }
+
+    async fn transfer(
+        &self,
+        query: &PushQuery,
+        opened: &OpenedPush,
+        now: i64,
+    ) -> Result<(PushResponse, Outcome), ReceiveError> {
+        let credentials = &self.settings.credentials;
+        self.deps
+            .handoffs
+            .record(
+                &credentials.appid,
+                opened.message.openid(),
+                now.saturating_add(millis(self.settings.handoff_hold)),
+            )
+            .await?;
+        let plain = reply::transfer_customer_service(&opened.message, opened.format, now / 1000);
+        let body = match (opened.mode, &credentials.aes_key) {
+            (Mode::Safe, Some(key)) => {
+                let mut random = [0u8; 16];
+                getrandom::fill(&mut random)
+                    .map_err(|e| ReceiveError::Randomness(e.to_string()))?;
+                let seal = Seal {
+                    token: &credentials.token,
+                    key,
+                    appid: &credentials.appid,
+                    timestamp: now / 1000,
+                    nonce: query.nonce.as_deref().unwrap_or_default(),
+                    random: &random,
+                };
+                reply::seal(&plain, opened.format, &seal).map_err(ReceiveError::Seal)?
+            }
+            _ => plain,
+        };
+        let content_type = match opened.format {
+            Format::Xml => "application/xml; charset=utf-8",
+            Format::Json => "application/json; charset=utf-8",
+        };
+        Ok((
+            PushResponse {
+                status: 200,
+                content_type,
+                body,
+            },
+            Outcome::Transferred,
+        ))
+    }
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Xml => "xml",
+        Format::Json => "json",
+    }
+}
+
+/// A random attempt id (16 hex digits) for claim ownership.
+fn random_id() -> Result<String, ReceiveError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| ReceiveError::Randomness(e.to_string()))?;
+    Ok(hex::encode(bytes))
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}

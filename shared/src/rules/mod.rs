@@ -1,0 +1,24 @@
+//! Keyword rules: what to do with each message. Pure: the model, its validation and matching.
+//! Rules live in Parameter Store as JSON (see `aws::rules`), or in a local file for `kefu dev`;
+//! `cache` keeps the last good set in memory.
+//!
+//! ```json
+//! {
+//!   "rules": [
+//!     {"name": "human", "match": {"exact": ["人工", "转人工"]}, "action": "transfer"},
+//!     {"name": "hours", "match": {"contains": "营业时间"},
+//!      "action": {"reply": [{"type": "text", "content": "每天 9:00–21:00"}]}},
+//!     {"name": "welcome", "match": {"event": "user_enter_tempsession"},
+//!      "action": {"reply": [{"type": "text", "content": "你好，有什么可以帮你？"}]}}
+//!   ],
+//!   "default": {"reply": [{"type": "text", "content": "收到，我们会尽快回复"}]}
+//! }
+//! ```
+
+pub mod cache;
+pub mod matching;
+pub mod model;
+
+pub use cache::RuleCache;
+pub use matching::Route;
+pub use model::{Action, Match, MediaSource, ReplyMessage, Rule, RuleError, RuleSet};
