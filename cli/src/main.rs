@@ -4,7 +4,9 @@
 //! after it. Every failure ends with exit status 1 and a one-line reason on stderr, and nothing
 //! on stdout, so other tools can drive the commands.
 
+mod compose;
 mod crypto;
+mod event;
 
 use std::process::ExitCode;
 
@@ -29,6 +31,8 @@ enum Command {
     Decrypt(crypto::DecryptArgs),
     /// Seal a message as WeChat does and print the Encrypt field.
     Encrypt(crypto::EncryptArgs),
+    /// Write a signed API Gateway event (for `sam local invoke -e`, `cargo lambda invoke`).
+    Event(event::EventArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => crypto::sign(&args),
         Command::Decrypt(args) => crypto::decrypt(&args),
         Command::Encrypt(args) => crypto::encrypt(&args),
+        Command::Event(args) => event::event(&args),
     };
     match result {
         Ok(output) => {

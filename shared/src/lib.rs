@@ -6,10 +6,12 @@
 //! DynamoDB, SQS and SSM and `local` implements in memory.
 
 pub mod aws;
+pub mod config;
 pub mod job;
 pub mod local;
 pub mod ports;
 pub mod protocol;
 pub mod receive;
 pub mod rules;
+pub mod sample;
 pub mod secret;

@@ -1,1 +1,24 @@
-fn main() {}
+//! Glue: read the configuration and secrets once per cold start, build the adapters, serve.
+
+use kefu::config::Config;
+use lambda_http::{Error, Request, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time() // CloudWatch stamps every line
+        .init();
+    let config = Config::from_env()?;
+    let receiver = kefu::aws::receiver(&config).await?;
+    let receiver = &receiver;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(receive::respond(receiver, request).await)
+    }))
+    .await
+}

@@ -26,3 +26,64 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 fn describe(err: &(impl std::error::Error + 'static)) -> String {
     aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string()
 }
+
+/// Why a function could not start: reported once, at cold start, with no secret in it.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::ports::PortError),
+    #[error("secrets: {0}")]
+    Secrets(#[from] crate::protocol::CryptoError),
+}
+
+/// The push path on DynamoDB, SQS and SSM, as the `receive` function runs it.
+pub async fn receiver(
+    config: &crate::config::Config,
+) -> Result<crate::receive::Receiver, StartupError> {
+    use std::sync::Arc;
+
+    use crate::ports::{Clock, SystemClock};
+    use crate::protocol::{AesKey, Credentials, Token};
+    use crate::receive::{ReceiveDeps, ReceiveSettings, Receiver};
+    use crate::rules::RuleCache;
+
+    let sdk = sdk_config().await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let secrets = load_secrets(&ssm, &config.secrets_parameter).await?;
+    let aes_key = secrets
+        .encoding_aes_key
+        .as_ref()
+        .map(|key| AesKey::from_encoding_aes_key(key.expose()))
+        .transpose()?;
+    let credentials = Credentials {
+        token: Token::new(secrets.token.clone()),
+        aes_key,
+        appid: config.appid.clone(),
+    };
+    let mut settings = ReceiveSettings::new(credentials);
+    settings.format = config.format;
+    settings.require_encryption = config.require_encryption;
+
+    let table = Arc::new(DynamoTable::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        &config.table,
+    ));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let deps = ReceiveDeps {
+        ledger: table.clone(),
+        handoffs: table,
+        queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&sdk),
+            &config.queue_url,
+        )),
+        rules: Arc::new(RuleCache::new(
+            Arc::new(SsmRules::new(ssm, &config.rules_path)),
+            clock.clone(),
+            config.rules_ttl,
+        )),
+        clock,
+    };
+    Ok(Receiver::new(settings, deps))
+}

@@ -6,8 +6,10 @@ pub mod clock;
 pub mod ledger;
 pub mod queue;
 pub mod rules;
+pub mod stack;
 
 pub use clock::ManualClock;
 pub use ledger::MemoryTable;
 pub use queue::MemoryQueue;
 pub use rules::StaticRules;
+pub use stack::LocalStack;

@@ -7,6 +7,7 @@ pub mod message;
 pub mod push;
 pub mod reply;
 pub mod signature;
+pub mod simulate;
 
 pub use envelope::{AesKey, CryptoError};
 pub use message::{Event, Format, Message, MessageKind, MsgId, ParseError, SubscribeItem};

@@ -98,7 +98,7 @@ pub fn seal(reply: &str, format: Format, seal: &Seal<'_>) -> Result<String, Cryp
 }
 
 /// A CDATA section; a `]]>` inside the value is split across two sections.
-fn cdata(value: &str) -> String {
+pub(crate) fn cdata(value: &str) -> String {
     format!("<![CDATA[{}]]>", value.replace("]]>", "]]]]><![CDATA[>"))
 }
 

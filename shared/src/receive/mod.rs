@@ -161,12 +161,12 @@ impl Receiver {
             });
         }
         let body = std::str::from_utf8(body).map_err(|_| ReceiveError::BodyNotUtf8)?;
-        if let (Some(pinned), Some(found)) = (self.settings.format, Format::sniff(body)) {
-            if pinned != found {
-                return Err(ReceiveError::FormatMismatch {
-                    found: format_name(found),
-                });
-            }
+        if let (Some(pinned), Some(found)) = (self.settings.format, Format::sniff(body))
+            && pinned != found
+        {
+            return Err(ReceiveError::FormatMismatch {
+                found: format_name(found),
+            });
         }
         let opened = push::open(&self.settings.credentials, query, body)?;
         if self.settings.require_encryption && opened.mode == Mode::Plaintext {

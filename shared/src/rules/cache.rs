@@ -42,10 +42,10 @@ impl RuleCache {
     pub async fn get(&self) -> Result<Arc<RuleSet>, PortError> {
         let mut state = self.state.lock().await;
         let now = self.clock.now_millis();
-        if let Some(cached) = state.as_ref() {
-            if now < cached.refresh_at {
-                return Ok(Arc::clone(&cached.rules));
-            }
+        if let Some(cached) = state.as_ref()
+            && now < cached.refresh_at
+        {
+            return Ok(Arc::clone(&cached.rules));
         }
         match self.source.load().await {
             Ok(rules) => {

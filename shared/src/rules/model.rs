@@ -164,11 +164,11 @@ impl RuleSet {
             if !names.insert(rule.name.as_str()) {
                 return Err(problem("name is used by an earlier rule".into()));
             }
-            if let Some(words) = rule.when.words() {
-                if words.clone().next().is_none() || words.into_iter().any(|w| w.trim().is_empty())
-                {
-                    return Err(problem("match needs at least one non-empty value".into()));
-                }
+            if let Some(words) = rule.when.words()
+                && (words.clone().next().is_none()
+                    || words.into_iter().any(|w| w.trim().is_empty()))
+            {
+                return Err(problem("match needs at least one non-empty value".into()));
             }
             validate_action(&rule.action).map_err(problem)?;
         }
@@ -215,10 +215,10 @@ fn validate_action(action: &Action) -> Result<(), String> {
             }
             ReplyMessage::Image { source }
             | ReplyMessage::MiniProgramPage { thumb: source, .. } => {
-                if let MediaSource::Url(url) = source {
-                    if !url.starts_with("https://") {
-                        return bad("image url must start with https://");
-                    }
+                if let MediaSource::Url(url) = source
+                    && !url.starts_with("https://")
+                {
+                    return bad("image url must start with https://");
                 }
             }
             _ => {}

@@ -1,0 +1,254 @@
+//! What `kefu push` and `kefu event` have in common: the simulated user's message, the
+//! credentials it is signed with (the documented sample by default), and the mode and format.
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
+use kefu::protocol::{AesKey, Format, Mode, Token};
+use kefu::sample;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Plaintext,
+    Compatible,
+    Safe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Xml,
+    Json,
+}
+
+/// Who signs the push and how it is framed.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Token (default: the documented sample).
+    #[arg(long, env = "KEFU_TOKEN", hide_env_values = true, default_value = sample::TOKEN)]
+    pub token: String,
+    /// EncodingAESKey (default: the documented sample).
+    #[arg(long, env = "KEFU_AES_KEY", hide_env_values = true, default_value = sample::ENCODING_AES_KEY)]
+    pub aes_key: String,
+    /// AppID sealed into encrypted pushes (default: the documented sample).
+    #[arg(long, env = "KEFU_APPID", default_value = sample::APPID)]
+    pub appid: String,
+    /// 消息加解密方式.
+    #[arg(long, value_enum, default_value_t = ModeArg::Safe)]
+    pub mode: ModeArg,
+    /// 数据格式.
+    #[arg(long, value_enum, default_value_t = FormatArg::Json)]
+    pub format: FormatArg,
+    /// The mini program's original id (ToUserName).
+    #[arg(long, default_value = sample::ORIGINAL_ID)]
+    pub to: String,
+    /// The user's openid (FromUserName).
+    #[arg(long, default_value = sample::OPENID)]
+    pub openid: String,
+    /// Timestamp in seconds (default: now). Fixed values give reproducible output.
+    #[arg(long)]
+    pub timestamp: Option<i64>,
+    /// Nonce (default: random digits).
+    #[arg(long)]
+    pub nonce: Option<String>,
+    /// 16 characters of AES randomness (default: fresh).
+    #[arg(long)]
+    pub random: Option<String>,
+    /// MsgId of a user message (default: derived from the timestamp and nonce).
+    #[arg(long)]
+    pub msg_id: Option<u64>,
+}
+
+/// What the simulated user does.
+#[derive(Debug, Clone, Subcommand)]
+pub enum MessageArg {
+    /// A text message.
+    Text { content: String },
+    /// An image message.
+    Image {
+        #[arg(long, default_value = "https://example.com/photo.jpg")]
+        pic_url: String,
+        #[arg(long, default_value = "sample_media_id")]
+        media_id: String,
+    },
+    /// A mini program card (小程序卡片).
+    Miniprogrampage {
+        #[arg(long, default_value = "商品详情")]
+        title: String,
+        #[arg(long, default_value = "pages/index/index")]
+        page_path: String,
+        #[arg(long, default_value = "https://example.com/thumb.jpg")]
+        thumb_url: String,
+        #[arg(long, default_value = "sample_thumb_media_id")]
+        thumb_media_id: String,
+    },
+    /// A link message.
+    Link {
+        #[arg(long, default_value = "示例链接")]
+        title: String,
+        #[arg(long, default_value = "链接描述")]
+        description: String,
+        #[arg(long, default_value = "https://example.com/article")]
+        url: String,
+    },
+    /// The user opens the conversation (user_enter_tempsession).
+    Enter {
+        #[arg(long, default_value = "sample-button")]
+        session_from: String,
+    },
+    /// Any other event, with FIELD=VALUE extras.
+    Event {
+        name: String,
+        #[arg(value_parser = parse_field)]
+        fields: Vec<(String, String)>,
+    },
+}
+
+fn parse_field(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{text:?} is not FIELD=VALUE"))
+}
+
+impl PushArgs {
+    pub fn format(&self) -> Format {
+        match self.format {
+            FormatArg::Xml => Format::Xml,
+            FormatArg::Json => Format::Json,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        match self.mode {
+            ModeArg::Plaintext => Mode::Plaintext,
+            ModeArg::Compatible => Mode::Compatible,
+            ModeArg::Safe => Mode::Safe,
+        }
+    }
+
+    pub fn token(&self) -> Token {
+        Token::new(self.token.as_str())
+    }
+
+    pub fn key(&self) -> anyhow::Result<AesKey> {
+        AesKey::from_encoding_aes_key(&self.aes_key).context("--aes-key")
+    }
+
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+                .unwrap_or(0)
+        })
+    }
+
+    pub fn nonce(&self) -> anyhow::Result<String> {
+        match &self.nonce {
+            Some(nonce) => Ok(nonce.clone()),
+            None => Ok((u64::from_le_bytes(random_bytes()?) % 10_000_000_000).to_string()),
+        }
+    }
+
+    pub fn random(&self) -> anyhow::Result<[u8; 16]> {
+        match &self.random {
+            Some(given) => given.as_bytes().try_into().map_err(|_| {
+                anyhow::anyhow!("--random must be exactly 16 bytes, got {}", given.len())
+            }),
+            None => random_bytes(),
+        }
+    }
+
+    /// Builds the push WeChat would send for `message`.
+    pub fn build(&self, message: &MessageArg) -> anyhow::Result<SimulatedPush> {
+        let timestamp = self.timestamp();
+        let nonce = self.nonce()?;
+        let msg_id = self.msg_id.unwrap_or_else(|| {
+            let nonce_part: u64 = nonce
+                .bytes()
+                .fold(0, |acc, b| acc.wrapping_mul(31).wrapping_add(u64::from(b)));
+            u64::try_from(timestamp)
+                .unwrap_or(0)
+                .wrapping_mul(10_000_000)
+                + nonce_part % 10_000_000
+        });
+        let header = Header {
+            to_user_name: self.to.clone(),
+            from_user_name: self.openid.clone(),
+            create_time: timestamp,
+        };
+        let payload = message.payload(msg_id, &self.appid);
+        let plain = simulate::render(&header, &payload, self.format());
+        let token = self.token();
+        let key = if self.mode() == Mode::Plaintext {
+            None
+        } else {
+            Some(self.key()?)
+        };
+        let signer = Signer {
+            token: &token,
+            key: key.as_ref(),
+            appid: &self.appid,
+        };
+        Ok(simulate::seal_push(
+            &signer,
+            &header,
+            &plain,
+            self.format(),
+            self.mode(),
+            &timestamp.to_string(),
+            &nonce,
+            &self.random()?,
+        )?)
+    }
+}
+
+impl MessageArg {
+    fn payload(&self, msg_id: u64, appid: &str) -> Payload {
+        match self.clone() {
+            Self::Text { content } => Payload::Text { content, msg_id },
+            Self::Image { pic_url, media_id } => Payload::Image {
+                pic_url,
+                media_id,
+                msg_id,
+            },
+            Self::Miniprogrampage {
+                title,
+                page_path,
+                thumb_url,
+                thumb_media_id,
+            } => Payload::MiniProgramPage {
+                title,
+                app_id: appid.to_owned(),
+                page_path,
+                thumb_url,
+                thumb_media_id,
+                msg_id,
+            },
+            Self::Link {
+                title,
+                description,
+                url,
+            } => Payload::Link {
+                title,
+                description,
+                url,
+                msg_id,
+            },
+            Self::Enter { session_from } => Payload::Event {
+                event: "user_enter_tempsession".into(),
+                fields: vec![("SessionFrom".into(), session_from)],
+            },
+            Self::Event { name, fields } => Payload::Event {
+                event: name,
+                fields,
+            },
+        }
+    }
+}
+
+fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("reading randomness from the OS: {e}"))?;
+    Ok(bytes)
+}

@@ -1,0 +1,106 @@
+//! `kefu event`: a signed API Gateway (HTTP API, payload 2.0) event for `sam local invoke -e`
+//! and `cargo lambda invoke --data-file`, for any credentials and message. `events/` is
+//! generated with it (`events/regenerate.sh`), so the files can be remade for real credentials.
+
+use clap::Args;
+use kefu::protocol::simulate::SimulatedPush;
+use kefu::protocol::{PushQuery, Signature};
+use serde_json::{Value, json};
+
+use crate::compose::{FormatArg, MessageArg, PushArgs};
+
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    #[command(flatten)]
+    pub push: PushArgs,
+    /// The push path of the API.
+    #[arg(long, default_value = "/wechat")]
+    pub path: String,
+    #[command(subcommand)]
+    pub message: EventMessage,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum EventMessage {
+    /// The GET URL verification WeChat sends when the URL is configured.
+    Verify {
+        #[arg(long, default_value = "4375120948345356249")]
+        echostr: String,
+    },
+    #[command(flatten)]
+    Message(MessageArg),
+}
+
+pub fn event(args: &EventArgs) -> anyhow::Result<String> {
+    let (method, query, body) = match &args.message {
+        EventMessage::Verify { echostr } => {
+            let timestamp = args.push.timestamp().to_string();
+            let nonce = args.push.nonce()?;
+            let query = PushQuery {
+                signature: Some(Signature::of_url(&args.push.token(), &timestamp, &nonce).to_hex()),
+                timestamp: Some(timestamp),
+                nonce: Some(nonce),
+                echostr: Some(echostr.clone()),
+                ..PushQuery::default()
+            };
+            ("GET", query, None)
+        }
+        EventMessage::Message(message) => {
+            let SimulatedPush { query, body } = args.push.build(message)?;
+            ("POST", query, Some(body))
+        }
+    };
+    let content_type = match args.push.format {
+        FormatArg::Xml => "text/xml",
+        FormatArg::Json => "application/json",
+    };
+    let epoch_ms = args.push.timestamp().saturating_mul(1000);
+    let parameters: serde_json::Map<String, Value> = query
+        .pairs()
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), Value::String(value)))
+        .collect();
+    let mut headers = serde_json::Map::new();
+    for (name, value) in [
+        ("host", "kefu.execute-api.us-east-1.amazonaws.com"),
+        ("user-agent", "Mozilla/4.0"),
+        ("x-forwarded-for", "203.0.113.10"),
+        ("x-forwarded-port", "443"),
+        ("x-forwarded-proto", "https"),
+    ] {
+        headers.insert(name.into(), json!(value));
+    }
+    if body.is_some() {
+        headers.insert("content-type".into(), json!(content_type));
+    }
+    let route_key = format!("{method} {}", args.path);
+    let event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": args.path,
+        "rawQueryString": query.to_query_string(),
+        "headers": headers,
+        "queryStringParameters": parameters,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "kefu",
+            "domainName": "kefu.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "kefu",
+            "http": {
+                "method": method,
+                "path": args.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.10",
+                "userAgent": "Mozilla/4.0"
+            },
+            "requestId": format!("kefu-{epoch_ms}"),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "",
+            "timeEpoch": epoch_ms
+        },
+        "body": body,
+        "isBase64Encoded": false
+    });
+    Ok(serde_json::to_string_pretty(&event)?)
+}

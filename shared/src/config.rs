@@ -1,0 +1,156 @@
+//! Deployment configuration from the environment, read once per cold start.
+//!
+//! The environment holds names only (table, queue URL, parameter paths, appid) and a few
+//! switches; the secrets themselves live in one SSM SecureString parameter (`aws::secrets`).
+
+use std::time::Duration;
+
+use crate::protocol::Format;
+
+/// Everything the functions read from their environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `KEFU_APPID`: the mini program's AppID, checked inside every encrypted push.
+    pub appid: String,
+    /// `KEFU_TABLE`: the DynamoDB table (ledger, hand-offs, tokens, quotas).
+    pub table: String,
+    /// `KEFU_QUEUE_URL`: the SQS queue of reply jobs.
+    pub queue_url: String,
+    /// `KEFU_RULES_PATH`: the Parameter Store path (or single parameter) holding the rules.
+    pub rules_path: String,
+    /// `KEFU_SECRETS_PARAMETER`: the SecureString with Token, EncodingAESKey and AppSecret.
+    pub secrets_parameter: String,
+    /// `KEFU_FORMAT` (`xml` or `json`): accept only this push format. Detected per push if unset.
+    pub format: Option<Format>,
+    /// `KEFU_REQUIRE_ENCRYPTION` (`true`/`false`, default false): refuse plaintext pushes.
+    pub require_encryption: bool,
+    /// `KEFU_RULES_TTL_SECONDS` (default 30): how long rules are served from memory.
+    pub rules_ttl: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {expected}")]
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let format = match get("KEFU_FORMAT")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None => None,
+            Some("xml") => Some(Format::Xml),
+            Some("json") => Some(Format::Json),
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "KEFU_FORMAT",
+                    expected: "xml or json",
+                });
+            }
+        };
+        let require_encryption = match get("KEFU_REQUIRE_ENCRYPTION").as_deref() {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "KEFU_REQUIRE_ENCRYPTION",
+                    expected: "true or false",
+                });
+            }
+        };
+        let rules_ttl = match get("KEFU_RULES_TTL_SECONDS") {
+            None => Duration::from_secs(30),
+            Some(v) => Duration::from_secs(v.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "KEFU_RULES_TTL_SECONDS",
+                expected: "a whole number of seconds",
+            })?),
+        };
+        Ok(Self {
+            appid: required("KEFU_APPID")?,
+            table: required("KEFU_TABLE")?,
+            queue_url: required("KEFU_QUEUE_URL")?,
+            rules_path: required("KEFU_RULES_PATH")?,
+            secrets_parameter: required("KEFU_SECRETS_PARAMETER")?,
+            format,
+            require_encryption,
+            rules_ttl,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("KEFU_APPID", "wx1"),
+        ("KEFU_TABLE", "t"),
+        ("KEFU_QUEUE_URL", "http://q"),
+        ("KEFU_RULES_PATH", "/kefu/rules"),
+        ("KEFU_SECRETS_PARAMETER", "/kefu/secrets"),
+    ];
+
+    #[test]
+    fn defaults_detect_the_format_and_accept_plaintext() {
+        let config = Config::from_lookup(env(BASE)).unwrap();
+        assert_eq!(config.format, None);
+        assert!(!config.require_encryption);
+        assert_eq!(config.rules_ttl, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn settings_pin_the_format_and_require_encryption() {
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("KEFU_FORMAT", "JSON"),
+            ("KEFU_REQUIRE_ENCRYPTION", "true"),
+            ("KEFU_RULES_TTL_SECONDS", "5"),
+        ]);
+        let config = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(config.format, Some(Format::Json));
+        assert!(config.require_encryption);
+        assert_eq!(config.rules_ttl, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn missing_and_invalid_settings_are_named() {
+        assert_eq!(
+            Config::from_lookup(env(&BASE[1..])),
+            Err(ConfigError::Missing("KEFU_APPID"))
+        );
+        let mut pairs = BASE.to_vec();
+        pairs.push(("KEFU_FORMAT", "yaml"));
+        assert!(matches!(
+            Config::from_lookup(env(&pairs)),
+            Err(ConfigError::Invalid {
+                name: "KEFU_FORMAT",
+                ..
+            })
+        ));
+    }
+}

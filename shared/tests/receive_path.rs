@@ -1,0 +1,509 @@
+//! The push path on the in-process stack: WeChat's retries, outages, hand-offs, bad input, and
+//! how many round trips each path costs (counted at the adapter boundary).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kefu::local::{LocalStack, ManualClock, StaticRules};
+use kefu::ports::{Claim, HandoffRegistry, PortError, PushLedger};
+use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
+use kefu::protocol::{AesKey, Format, Mode, PushQuery, Token};
+use kefu::receive::{PushRequest, PushResponse, ReceiveSettings, Receiver};
+use kefu::sample;
+
+const NOW: i64 = 1_714_112_445_000;
+
+fn stack() -> (LocalStack, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::at(NOW));
+    let stack = LocalStack::new(
+        StaticRules::new(sample::rules()),
+        clock.clone(),
+        Duration::from_secs(30),
+    );
+    (stack, clock)
+}
+
+fn receiver(stack: &LocalStack) -> Receiver {
+    stack.receiver(ReceiveSettings::new(sample::credentials()))
+}
+
+fn text(content: &str, msg_id: u64) -> Payload {
+    Payload::Text {
+        content: content.into(),
+        msg_id,
+    }
+}
+
+/// A push as WeChat would send it with the sample credentials.
+fn wechat(payload: &Payload, format: Format, mode: Mode) -> SimulatedPush {
+    let token = Token::new(sample::TOKEN);
+    let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).unwrap();
+    let header = Header {
+        to_user_name: sample::ORIGINAL_ID.into(),
+        from_user_name: sample::OPENID.into(),
+        create_time: NOW / 1000,
+    };
+    let plain = simulate::render(&header, payload, format);
+    let signer = Signer {
+        token: &token,
+        key: Some(&key),
+        appid: sample::APPID,
+    };
+    simulate::seal_push(
+        &signer,
+        &header,
+        &plain,
+        format,
+        mode,
+        "1714112445",
+        "415670741",
+        &[7; 16],
+    )
+    .unwrap()
+}
+
+async fn post(receiver: &Receiver, push: &SimulatedPush) -> PushResponse {
+    receiver
+        .handle(PushRequest {
+            method: "POST",
+            query: &push.query,
+            body: push.body.as_bytes(),
+        })
+        .await
+}
+
+fn ok_success(response: &PushResponse) {
+    assert_eq!((response.status, response.body.as_str()), (200, "success"));
+}
+
+#[tokio::test]
+async fn duplicate_push_is_acknowledged_without_a_second_job() {
+    let (stack, clock) = stack();
+    let receiver = receiver(&stack);
+    let push = wechat(&text("你好", 1), Format::Json, Mode::Safe);
+    for _ in 0..3 {
+        ok_success(&post(&receiver, &push).await);
+        clock.advance(1_000);
+    }
+    assert_eq!(stack.queue.pending().len(), 1);
+}
+
+#[tokio::test]
+async fn ten_concurrent_copies_yield_exactly_one_job() {
+    let (stack, _) = stack();
+    let receiver = Arc::new(receiver(&stack));
+    let push = Arc::new(wechat(&text("你好", 2), Format::Xml, Mode::Safe));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (receiver, push) = (receiver.clone(), push.clone());
+        tasks.spawn(async move { post(&receiver, &push).await });
+    }
+    while let Some(response) = tasks.join_next().await {
+        ok_success(&response.unwrap());
+    }
+    assert_eq!(stack.queue.pending().len(), 1);
+}
+
+#[tokio::test]
+async fn a_crashed_attempt_is_taken_over_once_its_lease_runs_out() {
+    let (stack, clock) = stack();
+    let receiver = receiver(&stack);
+    let push = wechat(&text("你好", 3), Format::Json, Mode::Safe);
+    // An attempt that claimed and then died before enqueueing or releasing.
+    let key = format!("push#{}#3", sample::APPID);
+    let crashed = Claim {
+        key,
+        attempt: "crashed".into(),
+        now: NOW,
+        lease_until: NOW + 4_000,
+        expires_at: NOW / 1000 + 60,
+    };
+    stack.table.claim(&crashed).await.unwrap();
+
+    ok_success(&post(&receiver, &push).await);
+    assert_eq!(
+        stack.queue.pending().len(),
+        0,
+        "the live lease protects the attempt in flight"
+    );
+    clock.advance(5_000); // WeChat retries after 5 s
+    ok_success(&post(&receiver, &push).await);
+    assert_eq!(
+        stack.queue.pending().len(),
+        1,
+        "the retry took the push over"
+    );
+}
+
+#[tokio::test]
+async fn queue_outage_means_no_success_and_the_retry_delivers_the_push() {
+    let (stack, clock) = stack();
+    let receiver = receiver(&stack);
+    let push = wechat(&text("你好", 4), Format::Json, Mode::Safe);
+    stack.queue.set_available(false);
+    let response = post(&receiver, &push).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (500, "internal error")
+    );
+    assert!(
+        !stack.table.has_claim(&format!("push#{}#4", sample::APPID)),
+        "claim released"
+    );
+
+    stack.queue.set_available(true);
+    clock.advance(5_000);
+    ok_success(&post(&receiver, &push).await);
+    assert_eq!(stack.queue.pending().len(), 1);
+}
+
+#[tokio::test]
+async fn transfer_keyword_hands_the_user_to_an_agent_without_a_job() {
+    let (stack, _) = stack();
+    let receiver = receiver(&stack);
+    let push = wechat(&text("人工", 5), Format::Json, Mode::Compatible);
+    let response = post(&receiver, &push).await;
+    assert_eq!(response.status, 200);
+    // Compatible mode may answer in clear.
+    let reply: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+    assert_eq!(reply["MsgType"], "transfer_customer_service");
+    assert_eq!(reply["ToUserName"], sample::OPENID);
+    assert_eq!(stack.queue.pending().len(), 0);
+    let held = stack
+        .table
+        .held_until(sample::APPID, sample::OPENID)
+        .await
+        .unwrap();
+    assert_eq!(held, Some(NOW + 30 * 60 * 1000));
+}
+
+#[tokio::test]
+async fn events_no_rule_names_are_acknowledged_without_touching_the_store() {
+    let (stack, _) = stack();
+    let receiver = receiver(&stack);
+    let popup = Payload::Event {
+        event: "subscribe_msg_popup_event".into(),
+        fields: vec![],
+    };
+    ok_success(&post(&receiver, &wechat(&popup, Format::Json, Mode::Safe)).await);
+    assert_eq!((stack.table.calls(), stack.queue.calls()), (0, 0));
+    // A transfer keyword can never hand over an event (WeChat: only user messages).
+    let enter = Payload::Event {
+        event: "user_enter_tempsession".into(),
+        fields: vec![],
+    };
+    ok_success(&post(&receiver, &wechat(&enter, Format::Xml, Mode::Safe)).await);
+    assert_eq!(
+        stack.queue.pending().len(),
+        1,
+        "the welcome rule names this event"
+    );
+}
+
+#[tokio::test]
+async fn warm_path_costs_two_calls_for_a_new_push_and_one_for_a_duplicate() {
+    let (stack, clock) = stack();
+    let receiver = receiver(&stack);
+    let first = wechat(&text("你好", 6), Format::Json, Mode::Safe);
+    ok_success(&post(&receiver, &first).await); // cold: loads the rules once
+    assert_eq!(stack.rules_source.loads(), 1);
+
+    let (table, queue) = (stack.table.calls(), stack.queue.calls());
+    let new = wechat(&text("在吗", 7), Format::Json, Mode::Safe);
+    ok_success(&post(&receiver, &new).await);
+    assert_eq!(
+        (stack.table.calls() - table, stack.queue.calls() - queue),
+        (1, 1),
+        "claim + enqueue"
+    );
+
+    let (table, queue) = (stack.table.calls(), stack.queue.calls());
+    ok_success(&post(&receiver, &new).await);
+    assert_eq!(
+        (stack.table.calls() - table, stack.queue.calls() - queue),
+        (1, 0),
+        "claim only"
+    );
+    assert_eq!(
+        stack.rules_source.loads(),
+        1,
+        "no parameter read while the rules are fresh"
+    );
+
+    clock.advance(31_000);
+    ok_success(
+        &post(
+            &receiver,
+            &wechat(&text("还在吗", 8), Format::Json, Mode::Safe),
+        )
+        .await,
+    );
+    assert_eq!(stack.rules_source.loads(), 2, "reloaded after the TTL");
+}
+
+#[tokio::test]
+async fn a_failed_rules_reload_keeps_the_last_good_set() {
+    let (stack, clock) = stack();
+    let receiver = receiver(&stack);
+    ok_success(
+        &post(
+            &receiver,
+            &wechat(&text("你好", 9), Format::Json, Mode::Safe),
+        )
+        .await,
+    );
+    stack
+        .rules_source
+        .set(Err(PortError::new("read rules", "throttled")));
+    clock.advance(31_000);
+    let response = post(
+        &receiver,
+        &wechat(&text("人工", 10), Format::Json, Mode::Safe),
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    assert!(
+        response.body.contains("Encrypt"),
+        "the transfer rule still applies"
+    );
+}
+
+#[tokio::test]
+async fn no_rules_ever_loaded_is_an_internal_error_not_a_success() {
+    let (stack, _) = stack();
+    stack
+        .rules_source
+        .set(Err(PortError::new("read rules", "ParameterNotFound")));
+    let response = post(
+        &receiver(&stack),
+        &wechat(&text("你好", 11), Format::Json, Mode::Safe),
+    )
+    .await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (500, "internal error")
+    );
+}
+
+#[tokio::test]
+async fn settings_can_require_encryption_and_pin_the_format() {
+    let (stack, _) = stack();
+    let mut settings = ReceiveSettings::new(sample::credentials());
+    settings.require_encryption = true;
+    settings.format = Some(Format::Json);
+    let receiver = stack.receiver(settings);
+    let plaintext = post(
+        &receiver,
+        &wechat(&text("你好", 12), Format::Json, Mode::Plaintext),
+    )
+    .await;
+    assert_eq!(plaintext.status, 403);
+    let xml = post(
+        &receiver,
+        &wechat(&text("你好", 13), Format::Xml, Mode::Safe),
+    )
+    .await;
+    assert_eq!(xml.status, 400);
+    ok_success(
+        &post(
+            &receiver,
+            &wechat(&text("你好", 14), Format::Json, Mode::Safe),
+        )
+        .await,
+    );
+}
+
+/// Log lines written while `f` runs.
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn bad_input_gets_its_4xx_and_one_log_line_without_secrets() {
+    let (stack, _) = stack();
+    let receiver = receiver(&stack);
+    let good = wechat(&text("你好", 15), Format::Json, Mode::Safe);
+    let good_xml = wechat(&text("你好", 16), Format::Xml, Mode::Plaintext);
+
+    let mut missing_nonce = good.query.clone();
+    missing_nonce.nonce = None;
+    let mut bad_signature = good.query.clone();
+    bad_signature.msg_signature = Some("0".repeat(40));
+    let bad_base64 = r#"{"ToUserName":"gh_1","Encrypt":"%%%not-base64%%%"}"#.to_owned();
+    let mut bad_base64_query = good.query.clone();
+    bad_base64_query.msg_signature = Some(
+        kefu::protocol::Signature::of_message(
+            &Token::new(sample::TOKEN),
+            "1714112445",
+            "415670741",
+            "%%%not-base64%%%",
+        )
+        .to_hex(),
+    );
+    let wrong_appid = {
+        let token = Token::new(sample::TOKEN);
+        let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).unwrap();
+        let header = Header {
+            to_user_name: "gh_1".into(),
+            from_user_name: "o1".into(),
+            create_time: 1,
+        };
+        let plain = simulate::render(&header, &text("x", 17), Format::Json);
+        let signer = Signer {
+            token: &token,
+            key: Some(&key),
+            appid: "wx0000000000000000",
+        };
+        simulate::seal_push(
+            &signer,
+            &header,
+            &plain,
+            Format::Json,
+            Mode::Safe,
+            "1714112445",
+            "415670741",
+            &[1; 16],
+        )
+        .unwrap()
+    };
+    let truncated_xml = good_xml.body[..good_xml.body.len() - 20].to_owned();
+    let truncated_json =
+        r#"{"ToUserName":"gh_1","FromUserName":"o1","CreateTime":1,"MsgType":"te"#.to_owned();
+    let megabyte = vec![b'{'; 1024 * 1024];
+    let not_utf8 = vec![0xff, 0xfe, b'{', b'}'];
+
+    let cases: Vec<(&str, &str, PushQuery, Vec<u8>, u16)> = vec![
+        (
+            "missing parameter",
+            "POST",
+            missing_nonce,
+            good.body.clone().into_bytes(),
+            400,
+        ),
+        (
+            "bad signature",
+            "POST",
+            bad_signature,
+            good.body.clone().into_bytes(),
+            403,
+        ),
+        (
+            "bad base64",
+            "POST",
+            bad_base64_query,
+            bad_base64.into_bytes(),
+            400,
+        ),
+        (
+            "wrong appid",
+            "POST",
+            wrong_appid.query.clone(),
+            wrong_appid.body.into_bytes(),
+            403,
+        ),
+        (
+            "truncated XML",
+            "POST",
+            good_xml.query.clone(),
+            truncated_xml.into_bytes(),
+            400,
+        ),
+        (
+            "truncated JSON",
+            "POST",
+            good_xml.query.clone(),
+            truncated_json.into_bytes(),
+            400,
+        ),
+        ("1 MB body", "POST", good.query.clone(), megabyte, 413),
+        ("not UTF-8", "POST", good.query.clone(), not_utf8, 400),
+        ("empty body", "POST", good.query.clone(), vec![], 400),
+        (
+            "GET without echostr",
+            "GET",
+            good.query.clone(),
+            vec![],
+            400,
+        ),
+        ("PUT", "PUT", good.query.clone(), vec![], 405),
+    ];
+    for (name, method, query, body, status) in cases {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || Captured(writer.clone()))
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        let response = receiver
+            .handle(PushRequest {
+                method,
+                query: &query,
+                body: &body,
+            })
+            .await;
+        drop(guard);
+        assert_eq!(response.status, status, "{name}: {}", response.body);
+        assert!(
+            !response.body.is_empty() && response.body.len() < 120,
+            "{name}: short reason, got {:?}",
+            response.body
+        );
+        let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+        assert_eq!(logs.lines().count(), 1, "{name}: one log line, got {logs}");
+        assert!(
+            logs.contains("\"status\":") && logs.contains("\"reason\":"),
+            "{name}: structured: {logs}"
+        );
+        for secret in [sample::TOKEN, sample::ENCODING_AES_KEY] {
+            assert!(
+                !logs.contains(secret) && !response.body.contains(secret),
+                "{name}: leaked a secret"
+            );
+        }
+    }
+    assert_eq!(stack.queue.pending().len(), 0);
+}
+
+#[tokio::test]
+async fn get_verification_echoes_only_a_correctly_signed_echostr() {
+    let (stack, _) = stack();
+    let receiver = receiver(&stack);
+    let token = Token::new(sample::TOKEN);
+    let mut query = PushQuery {
+        signature: Some(kefu::protocol::Signature::of_url(&token, "1", "2").to_hex()),
+        timestamp: Some("1".into()),
+        nonce: Some("2".into()),
+        echostr: Some("8888".into()),
+        ..PushQuery::default()
+    };
+    let ok = receiver
+        .handle(PushRequest {
+            method: "GET",
+            query: &query,
+            body: &[],
+        })
+        .await;
+    assert_eq!((ok.status, ok.body.as_str()), (200, "8888"));
+    query.nonce = Some("3".into());
+    let refused = receiver
+        .handle(PushRequest {
+            method: "GET",
+            query: &query,
+            body: &[],
+        })
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_ne!(refused.body, "8888");
+}
