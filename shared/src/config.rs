@@ -3,9 +3,11 @@
 //! The environment holds names only (table, queue URL, parameter paths, appid) and a few
 //! switches; the secrets themselves live in one SSM SecureString parameter (`aws::secrets`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::protocol::Format;
+use crate::wechat_api::{DEFAULT_BASE_URL, TokenKind};
 
 /// Everything the functions read from their environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +16,8 @@ pub struct Config {
     pub appid: String,
     /// `KEFU_TABLE`: the DynamoDB table (ledger, hand-offs, tokens, quotas).
     pub table: String,
-    /// `KEFU_QUEUE_URL`: the SQS queue of reply jobs.
-    pub queue_url: String,
+    /// `KEFU_QUEUE_URL`: the SQS queue of reply jobs (needed by `receive`).
+    pub queue_url: Option<String>,
     /// `KEFU_RULES_PATH`: the Parameter Store path (or single parameter) holding the rules.
     pub rules_path: String,
     /// `KEFU_SECRETS_PARAMETER`: the SecureString with Token, EncodingAESKey and AppSecret.
@@ -26,6 +28,13 @@ pub struct Config {
     pub require_encryption: bool,
     /// `KEFU_RULES_TTL_SECONDS` (default 30): how long rules are served from memory.
     pub rules_ttl: Duration,
+    /// `WECHAT_API_BASE` (default https://api.weixin.qq.com): where the WeChat API is.
+    pub wechat_api_base: String,
+    /// `KEFU_TOKEN_ENDPOINT` (`stable`, the default, or `token`): how access_tokens are fetched.
+    pub token_kind: TokenKind,
+    /// `KEFU_ASSETS_DIR` (default `$LAMBDA_TASK_ROOT/assets`, else `assets`): images shipped
+    /// with the deployment.
+    pub assets_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,15 +90,36 @@ impl Config {
                 expected: "a whole number of seconds",
             })?),
         };
+        let token_kind = match get("KEFU_TOKEN_ENDPOINT").as_deref() {
+            None | Some("stable") => TokenKind::Stable,
+            Some("token") => TokenKind::Plain,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "KEFU_TOKEN_ENDPOINT",
+                    expected: "stable or token",
+                });
+            }
+        };
+        let assets_dir = get("KEFU_ASSETS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                get("LAMBDA_TASK_ROOT").map_or_else(
+                    || PathBuf::from("assets"),
+                    |root| PathBuf::from(root).join("assets"),
+                )
+            });
         Ok(Self {
             appid: required("KEFU_APPID")?,
             table: required("KEFU_TABLE")?,
-            queue_url: required("KEFU_QUEUE_URL")?,
+            queue_url: get("KEFU_QUEUE_URL"),
             rules_path: required("KEFU_RULES_PATH")?,
             secrets_parameter: required("KEFU_SECRETS_PARAMETER")?,
             format,
             require_encryption,
             rules_ttl,
+            wechat_api_base: get("WECHAT_API_BASE").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            token_kind,
+            assets_dir,
         })
     }
 }
@@ -121,6 +151,8 @@ mod tests {
         assert_eq!(config.format, None);
         assert!(!config.require_encryption);
         assert_eq!(config.rules_ttl, Duration::from_secs(30));
+        assert_eq!(config.wechat_api_base, "https://api.weixin.qq.com");
+        assert_eq!(config.token_kind, TokenKind::Stable);
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use crate::job::Job;
-use crate::rules::RuleSet;
+use crate::rules::{MediaSource, RuleSet};
+use crate::wechat_api::{AccessToken, ApiError, FetchedToken, Outbound, TokenKind};
 
 /// A failed call to a store, queue or parameter source. The message names the operation and the
 /// cause; it never carries a secret or a message body.
@@ -83,6 +84,108 @@ pub trait JobQueue: Send + Sync + fmt::Debug {
 #[async_trait]
 pub trait RuleSource: Send + Sync + fmt::Debug {
     async fn load(&self) -> Result<RuleSet, PortError>;
+}
+
+/// The access_token cached for all instances, one item per appid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    pub token: AccessToken,
+    /// ms since the epoch.
+    pub expires_at: i64,
+}
+
+/// Where instances share the access_token, and the lease that lets exactly one of them refresh it.
+#[async_trait]
+pub trait TokenStore: Send + Sync + fmt::Debug {
+    async fn read(&self, appid: &str) -> Result<Option<StoredToken>, PortError>;
+    /// Takes the refresh lease until `until` (ms) unless another owner holds a live one.
+    async fn try_lease(
+        &self,
+        appid: &str,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, PortError>;
+    /// Stores a fresh token and gives the lease back.
+    async fn store(&self, appid: &str, owner: &str, token: &StoredToken) -> Result<(), PortError>;
+    /// Marks the stored token expired, but only if it is still `failed` (another instance may
+    /// already have replaced it). Returns whether it did.
+    async fn expire_if_current(&self, appid: &str, failed: &AccessToken)
+    -> Result<bool, PortError>;
+}
+
+/// The two send windows WeChat opens for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuotaWindow {
+    /// After each user message: 5 sends within 48 h; the next message resets it.
+    Message,
+    /// After user_enter_tempsession: 2 sends within a minute.
+    Enter,
+}
+
+/// Per-user send quota, shared by all instances.
+#[async_trait]
+pub trait QuotaStore: Send + Sync + fmt::Debug {
+    /// Opens a fresh window at `at` (ms). A window opened at the same or a later time is kept,
+    /// so a redelivered job never resets the count.
+    async fn open(
+        &self,
+        appid: &str,
+        openid: &str,
+        window: QuotaWindow,
+        at: i64,
+    ) -> Result<(), PortError>;
+    /// Reserves one send at `now` if a window has room; says which.
+    async fn reserve(
+        &self,
+        appid: &str,
+        openid: &str,
+        now: i64,
+    ) -> Result<Option<QuotaWindow>, PortError>;
+    /// Gives back a reservation whose send failed before reaching the user.
+    async fn refund(&self, appid: &str, openid: &str, window: QuotaWindow)
+    -> Result<(), PortError>;
+}
+
+/// media_ids of uploaded images, by content hash, valid for less than WeChat's 3 days.
+#[async_trait]
+pub trait MediaCache: Send + Sync + fmt::Debug {
+    async fn get(&self, appid: &str, hash: &str, now: i64) -> Result<Option<String>, PortError>;
+    async fn put(
+        &self,
+        appid: &str,
+        hash: &str,
+        media_id: &str,
+        expires_at: i64,
+    ) -> Result<(), PortError>;
+    async fn forget(&self, appid: &str, hash: &str) -> Result<(), PortError>;
+}
+
+/// Reads the bytes of an image a rule names (a file shipped with the deployment, or a URL).
+#[async_trait]
+pub trait MediaReader: Send + Sync + fmt::Debug {
+    /// The file name to upload under, and the bytes.
+    async fn read(&self, source: &MediaSource) -> Result<(String, Vec<u8>), PortError>;
+}
+
+/// The WeChat server API (api.weixin.qq.com, or the sandbox).
+#[async_trait]
+pub trait WeChatApi: Send + Sync + fmt::Debug {
+    async fn fetch_token(
+        &self,
+        kind: TokenKind,
+        force_refresh: bool,
+    ) -> Result<FetchedToken, ApiError>;
+    async fn send(&self, token: &AccessToken, message: &Outbound) -> Result<(), ApiError>;
+    /// Shows "typing…" to the user (before a reply that needs an upload).
+    async fn typing(&self, token: &AccessToken, openid: &str) -> Result<(), ApiError>;
+    /// Uploads a temporary image (valid 3 days) and returns its media_id.
+    async fn upload_image(
+        &self,
+        token: &AccessToken,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, ApiError>;
 }
 
 /// The wall clock, injected so that leases, TTLs and quotas can be tested.

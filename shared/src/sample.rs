@@ -9,6 +9,8 @@ pub const TOKEN: &str = "kefu-sample-token";
 /// 43 characters, as 小程序后台 generates them.
 pub const ENCODING_AES_KEY: &str = "kefuSampleEncodingAesKey0123456789abcdefABC";
 pub const APPID: &str = "wx5ea1c0de5ea1c0de";
+/// The AppSecret the sandbox expects for `APPID`.
+pub const APP_SECRET: &str = "kefu-sample-app-secret";
 /// The mini program's original id (`ToUserName` of every push).
 pub const ORIGINAL_ID: &str = "gh_5ea1c0de5ea1";
 /// The sample user's openid (`FromUserName`).

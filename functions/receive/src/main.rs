@@ -15,7 +15,8 @@ async fn main() -> Result<(), Error> {
         .without_time() // CloudWatch stamps every line
         .init();
     let config = Config::from_env()?;
-    let receiver = kefu::aws::receiver(&config).await?;
+    let sdk = kefu::aws::sdk_config().await;
+    let receiver = kefu::aws::receiver(&sdk, &config).await?;
     let receiver = &receiver;
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, Error>(receive::respond(receiver, request).await)

@@ -7,6 +7,7 @@
 pub mod queue;
 pub mod rules;
 pub mod secrets;
+pub mod stores;
 pub mod table;
 
 pub use queue::SqsQueue;
@@ -36,10 +37,16 @@ pub enum StartupError {
     Store(#[from] crate::ports::PortError),
     #[error("secrets: {0}")]
     Secrets(#[from] crate::protocol::CryptoError),
+    #[error("secrets: {0} is missing")]
+    MissingSecret(&'static str),
+    #[error("WeChat API client: {0}")]
+    Client(#[from] crate::wechat_api::ApiError),
 }
 
-/// The push path on DynamoDB, SQS and SSM, as the `receive` function runs it.
+/// The push path on DynamoDB, SQS and SSM, as the `receive` function runs it: secrets read from
+/// their SecureString, rules through the in-memory cache.
 pub async fn receiver(
+    sdk: &aws_config::SdkConfig,
     config: &crate::config::Config,
 ) -> Result<crate::receive::Receiver, StartupError> {
     use std::sync::Arc;
@@ -49,8 +56,11 @@ pub async fn receiver(
     use crate::receive::{ReceiveDeps, ReceiveSettings, Receiver};
     use crate::rules::RuleCache;
 
-    let sdk = sdk_config().await;
-    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let queue_url = config
+        .queue_url
+        .as_deref()
+        .ok_or(crate::config::ConfigError::Missing("KEFU_QUEUE_URL"))?;
+    let ssm = aws_sdk_ssm::Client::new(sdk);
     let secrets = load_secrets(&ssm, &config.secrets_parameter).await?;
     let aes_key = secrets
         .encoding_aes_key
@@ -67,17 +77,14 @@ pub async fn receiver(
     settings.require_encryption = config.require_encryption;
 
     let table = Arc::new(DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
+        aws_sdk_dynamodb::Client::new(sdk),
         &config.table,
     ));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let deps = ReceiveDeps {
         ledger: table.clone(),
         handoffs: table,
-        queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&sdk),
-            &config.queue_url,
-        )),
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), queue_url)),
         rules: Arc::new(RuleCache::new(
             Arc::new(SsmRules::new(ssm, &config.rules_path)),
             clock.clone(),
@@ -86,4 +93,74 @@ pub async fn receiver(
         clock,
     };
     Ok(Receiver::new(settings, deps))
+}
+
+/// The reply path on DynamoDB and SSM, calling the WeChat API at `config.wechat_api_base`.
+pub async fn worker(
+    sdk: &aws_config::SdkConfig,
+    config: &crate::config::Config,
+) -> Result<crate::worker::Worker, StartupError> {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::ports::{Clock, SystemClock};
+    use crate::rules::RuleCache;
+    use crate::wechat_api::WeChatClient;
+    use crate::worker::media::AssetReader;
+    use crate::worker::token::TokenProvider;
+    use crate::worker::{Worker, WorkerDeps};
+
+    let ssm = aws_sdk_ssm::Client::new(sdk);
+    let secrets = load_secrets(&ssm, &config.secrets_parameter).await?;
+    let app_secret = secrets
+        .app_secret
+        .ok_or(StartupError::MissingSecret("app_secret"))?;
+    let api = Arc::new(WeChatClient::new(
+        &config.wechat_api_base,
+        &config.appid,
+        app_secret,
+        Duration::from_secs(5),
+    )?);
+    let table = Arc::new(DynamoTable::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        &config.table,
+    ));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let tokens = Arc::new(TokenProvider::new(
+        &config.appid,
+        config.token_kind,
+        table.clone(),
+        api.clone(),
+        clock.clone(),
+        instance_id(),
+    ));
+    let deps = WorkerDeps {
+        ledger: table.clone(),
+        handoffs: table.clone(),
+        quota: table.clone(),
+        media: table,
+        reader: Arc::new(AssetReader::new(
+            &config.assets_dir,
+            Duration::from_secs(5),
+        )?),
+        api,
+        tokens,
+        rules: Arc::new(RuleCache::new(
+            Arc::new(SsmRules::new(ssm, &config.rules_path)),
+            clock.clone(),
+            config.rules_ttl,
+        )),
+        clock,
+    };
+    Ok(Worker::new(&config.appid, deps))
+}
+
+/// A random id for this instance (the owner of its token-refresh lease).
+pub fn instance_id() -> String {
+    let mut bytes = [0u8; 8];
+    // Without OS randomness the id is still unique enough per process.
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = u64::from(std::process::id()).to_le_bytes();
+    }
+    hex::encode(bytes)
 }

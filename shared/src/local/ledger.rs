@@ -1,4 +1,5 @@
-//! The table in memory: the push ledger and the hand-off registry, with DynamoDB's semantics
+//! The table in memory: the push ledger and the hand-off registry (the worker's stores are in
+//! `stores.rs`), with DynamoDB's semantics
 //! (a conditional claim is atomic; expired entries are ignored as if deleted).
 
 use std::collections::HashMap;
@@ -7,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 
-use crate::ports::{Claim, ClaimOutcome, HandoffRegistry, PortError, PushLedger};
+use crate::ports::{Claim, ClaimOutcome, HandoffRegistry, PortError, PushLedger, StoredToken};
+use crate::worker::quota::QuotaState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
@@ -21,10 +23,25 @@ struct Entry {
     expires_at: i64,
 }
 
+/// The reply worker's items (see `stores.rs`).
+#[derive(Debug, Default)]
+pub(super) struct WorkerState {
+    pub(super) tokens: HashMap<String, TokenItem>,
+    pub(super) quotas: HashMap<String, QuotaState>,
+    pub(super) media: HashMap<String, (String, i64)>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct TokenItem {
+    pub(super) token: Option<StoredToken>,
+    pub(super) lease: Option<(String, i64)>,
+}
+
 #[derive(Debug, Default)]
 pub struct MemoryTable {
     pushes: Mutex<HashMap<String, Entry>>,
     handoffs: Mutex<HashMap<String, i64>>,
+    worker: Mutex<WorkerState>,
     calls: AtomicUsize,
 }
 
@@ -50,7 +67,11 @@ impl MemoryTable {
         self.lock_pushes().contains_key(key)
     }
 
-    fn count(&self) {
+    pub(super) fn lock_state(&self) -> std::sync::MutexGuard<'_, WorkerState> {
+        self.worker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn count(&self) {
         self.calls.fetch_add(1, Ordering::SeqCst);
     }
 

@@ -7,6 +7,7 @@ pub mod ledger;
 pub mod queue;
 pub mod rules;
 pub mod stack;
+mod stores;
 
 pub use clock::ManualClock;
 pub use ledger::MemoryTable;

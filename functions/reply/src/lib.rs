@@ -1,0 +1,33 @@
+//! The `reply` function's mapping: an SQS batch in, the reply path (`kefu::worker`) in the
+//! middle, a partial batch response out (only the records to retry; `ReportBatchItemFailures`).
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use kefu::worker::Worker;
+
+/// Runs one SQS batch.
+pub async fn handle(worker: &Arc<Worker>, event: SqsEvent) -> SqsBatchResponse {
+    let records = event
+        .records
+        .into_iter()
+        .filter_map(|record| match (record.message_id, record.body) {
+            (Some(id), Some(body)) => Some((id, body)),
+            (id, _) => {
+                tracing::warn!(message_id = ?id, "SQS record without id or body dropped");
+                None
+            }
+        })
+        .collect();
+    let failures = worker.run_batch(records).await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures
+        .into_iter()
+        .map(|item_identifier| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = item_identifier;
+            failure
+        })
+        .collect();
+    response
+}

@@ -1,0 +1,247 @@
+//! The WeChat API client (reqwest, rustls): access tokens, custom/send, typing, media upload.
+//!
+//! The base URL is configurable (`WECHAT_API_BASE`), so the same client talks to
+//! api.weixin.qq.com in production and to the project's sandbox in tests and `kefu dev`. The
+//! access_token travels in the query string, so no URL is ever logged or put in an error.
+
+mod error;
+pub mod outbound;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+pub use error::{ApiError, ErrorClass};
+pub use outbound::{Outbound, OutboundContent};
+
+use crate::ports::WeChatApi;
+use crate::secret::SecretString;
+
+/// WeChat's production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.weixin.qq.com";
+
+/// An access_token. A secret: it never prints.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct AccessToken(SecretString);
+
+impl AccessToken {
+    pub fn new(token: impl Into<SecretString>) -> Self {
+        Self(token.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+/// Which token endpoint to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenKind {
+    /// `cgi-bin/stable_token`: instances do not invalidate each other's tokens.
+    #[default]
+    Stable,
+    /// `cgi-bin/token`: each fetch supersedes the previous token (after 5 minutes).
+    Plain,
+}
+
+/// A token as WeChat issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedToken {
+    pub token: AccessToken,
+    /// Seconds it stays valid from now.
+    pub expires_in: i64,
+}
+
+/// The HTTP client, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct WeChatClient {
+    http: reqwest::Client,
+    base: String,
+    appid: String,
+    secret: SecretString,
+}
+
+#[derive(Deserialize)]
+struct Status {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: Option<String>,
+    expires_in: Option<i64>,
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+#[derive(Deserialize)]
+struct UploadAnswer {
+    media_id: Option<String>,
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+impl WeChatClient {
+    /// `timeout` bounds each call, connection included: a slow WeChat must not eat the
+    /// function's whole time budget.
+    pub fn new(
+        base_url: &str,
+        appid: &str,
+        app_secret: SecretString,
+        timeout: Duration,
+    ) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .build()
+            .map_err(transport)?;
+        Ok(Self {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+            appid: appid.to_owned(),
+            secret: app_secret,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn status_call(&self, request: reqwest::RequestBuilder) -> Result<(), ApiError> {
+        let status: Status = read_json(request.send().await.map_err(transport)?).await?;
+        match status.errcode {
+            0 => Ok(()),
+            code => Err(ApiError::Errcode {
+                code,
+                message: status.errmsg,
+            }),
+        }
+    }
+}
+
+/// Strips the URL (and with it the access_token) from a transport error.
+fn transport(err: reqwest::Error) -> ApiError {
+    if err.is_timeout() {
+        ApiError::Transport("timed out".into())
+    } else {
+        ApiError::Transport(err.without_url().to_string())
+    }
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, ApiError> {
+    let status = response.status();
+    if !status.is_success() {
+        return Err(ApiError::Http(status.as_u16()));
+    }
+    let bytes = response.bytes().await.map_err(transport)?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed(e.to_string()))
+}
+
+#[async_trait]
+impl WeChatApi for WeChatClient {
+    async fn fetch_token(
+        &self,
+        kind: TokenKind,
+        force_refresh: bool,
+    ) -> Result<FetchedToken, ApiError> {
+        let request = match kind {
+            TokenKind::Stable => {
+                self.http
+                    .post(self.url("/cgi-bin/stable_token"))
+                    .json(&serde_json::json!({
+                        "grant_type": "client_credential",
+                        "appid": self.appid,
+                        "secret": self.secret.expose(),
+                        "force_refresh": force_refresh,
+                    }))
+            }
+            TokenKind::Plain => self.http.get(self.url("/cgi-bin/token")).query(&[
+                ("grant_type", "client_credential"),
+                ("appid", self.appid.as_str()),
+                ("secret", self.secret.expose()),
+            ]),
+        };
+        let answer: TokenAnswer = read_json(request.send().await.map_err(transport)?).await?;
+        match (answer.errcode, answer.access_token, answer.expires_in) {
+            (0, Some(token), Some(expires_in)) if !token.is_empty() => Ok(FetchedToken {
+                token: AccessToken::new(token),
+                expires_in,
+            }),
+            (0, _, _) => Err(ApiError::Malformed(
+                "token answer without access_token".into(),
+            )),
+            (code, _, _) => Err(ApiError::Errcode {
+                code,
+                message: answer.errmsg,
+            }),
+        }
+    }
+
+    async fn send(&self, token: &AccessToken, message: &Outbound) -> Result<(), ApiError> {
+        self.status_call(
+            self.http
+                .post(self.url("/cgi-bin/message/custom/send"))
+                .query(&[("access_token", token.expose())])
+                .json(message),
+        )
+        .await
+    }
+
+    async fn typing(&self, token: &AccessToken, openid: &str) -> Result<(), ApiError> {
+        self.status_call(
+            self.http
+                .post(self.url("/cgi-bin/message/custom/typing"))
+                .query(&[("access_token", token.expose())])
+                .json(&serde_json::json!({"touser": openid, "command": "Typing"})),
+        )
+        .await
+    }
+
+    async fn upload_image(
+        &self,
+        token: &AccessToken,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, ApiError> {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str(mime_for(file_name))
+            .map_err(transport)?;
+        let form = reqwest::multipart::Form::new().part("media", part);
+        let request = self
+            .http
+            .post(self.url("/cgi-bin/media/upload"))
+            .query(&[("access_token", token.expose()), ("type", "image")])
+            .multipart(form);
+        let answer: UploadAnswer = read_json(request.send().await.map_err(transport)?).await?;
+        match (answer.errcode, answer.media_id) {
+            (0, Some(media_id)) if !media_id.is_empty() => Ok(media_id),
+            (0, _) => Err(ApiError::Malformed("upload answer without media_id".into())),
+            (code, _) => Err(ApiError::Errcode {
+                code,
+                message: answer.errmsg,
+            }),
+        }
+    }
+}
+
+fn mime_for(file_name: &str) -> &'static str {
+    let lower = file_name.to_ascii_lowercase();
+    if lower.ends_with(".png") {
+        "image/png"
+    } else if lower.ends_with(".gif") {
+        "image/gif"
+    } else {
+        "image/jpeg"
+    }
+}
