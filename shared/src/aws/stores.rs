@@ -179,7 +179,7 @@ impl QuotaStore for DynamoTable {
         openid: &str,
         now: i64,
     ) -> Result<Option<QuotaWindow>, PortError> {
-        for window in [QuotaWindow::Message, QuotaWindow::Enter] {
+        for window in [QuotaWindow::Enter, QuotaWindow::Message] {
             let (opened, sent) = names(window);
             let (length, limit) = match window {
                 QuotaWindow::Message => (MESSAGE_WINDOW_MS, MESSAGE_WINDOW_SENDS),

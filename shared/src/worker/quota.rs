@@ -2,8 +2,8 @@
 //!
 //! After each user message a server may send 5 messages within 48 hours; the next user message
 //! restores the 5 and restarts the clock (unused sends do not carry over). After
-//! user_enter_tempsession it may send 2 within a minute. A send is taken from the message window
-//! first, then from the enter window. Sends beyond this are refused by WeChat with 45047
+//! user_enter_tempsession it may send 2 within a minute. A send is taken from the enter window
+//! first (it closes sooner), then from the message window, as the sandbox does. Sends beyond this are refused by WeChat with 45047
 //! (or 45015 outside any window); the worker skips them instead.
 
 use crate::ports::QuotaWindow;
@@ -37,16 +37,18 @@ impl QuotaState {
         true
     }
 
-    /// Which window has room at `now`, if any (message window first).
+    /// Which window has room at `now`, if any (the enter window first).
     pub fn available(&self, now: i64) -> Option<QuotaWindow> {
         // A window opened "in the future" (another instance's clock runs ahead) counts as open.
         let live = |opened: Option<i64>, length: i64| {
             opened.is_some_and(|at| now < at.saturating_add(length))
         };
-        if live(self.message_at, MESSAGE_WINDOW_MS) && self.message_sent < MESSAGE_WINDOW_SENDS {
-            Some(QuotaWindow::Message)
-        } else if live(self.enter_at, ENTER_WINDOW_MS) && self.enter_sent < ENTER_WINDOW_SENDS {
+        if live(self.enter_at, ENTER_WINDOW_MS) && self.enter_sent < ENTER_WINDOW_SENDS {
             Some(QuotaWindow::Enter)
+        } else if live(self.message_at, MESSAGE_WINDOW_MS)
+            && self.message_sent < MESSAGE_WINDOW_SENDS
+        {
+            Some(QuotaWindow::Message)
         } else {
             None
         }

@@ -1,0 +1,148 @@
+//! The WeChat sandbox: a local HTTP stand-in for the WeChat server API endpoints kefu uses,
+//! enforcing WeChat's rules, recording what was sent, and injecting faults.
+//!
+//! It serves, under any base URL (point the client at `http://127.0.0.1:PORT` instead of
+//! `https://api.weixin.qq.com`):
+//!
+//! | path | rules |
+//! |---|---|
+//! | `GET /cgi-bin/token` | appid/secret/grant_type; a new token per fetch, the previous one kept 5 min |
+//! | `POST /cgi-bin/stable_token` | JSON only; same token until 5 min are left; `force_refresh` ≥ 30 s apart |
+//! | `POST /cgi-bin/message/custom/send` | token; body as documented; media ids; 48 h / 5 and 1 min / 2 windows |
+//! | `POST /cgi-bin/message/custom/typing` | token; interaction in the last 30 s; typing lasts 15 s |
+//! | `POST /cgi-bin/media/upload?type=image` | token; multipart field `media`; media ids live 3 days |
+//!
+//! The rules in detail, and the choices made where WeChat's documents are vague, are in the
+//! sources: `tokens.rs` (token lifetimes), `state.rs` (send windows, typing, media),
+//! `message.rs` (send bodies).
+//!
+//! Errors are answered as WeChat does: HTTP 200 with `{"errcode":N,"errmsg":"…"}`. All time
+//! comes from the injected [`Clock`], so a test can jump 48 h with
+//! [`kefu::local::ManualClock`]; only [`Fault::Delay`] really sleeps.
+//!
+//! Control, from Rust through [`Sandbox`] or over HTTP for scripts:
+//!
+//! * `POST /sandbox/users/{openid}/message`: [`Sandbox::user_message`];
+//! * `POST /sandbox/users/{openid}/enter`: [`Sandbox::user_entered`];
+//! * `POST /sandbox/revoke`: [`Sandbox::revoke_tokens`];
+//! * `POST /sandbox/faults` with `{"endpoint":"send","errcode":-1,"times":1}`, or `"http":500`,
+//!   or `"delay_ms":2000` instead of `errcode` ([`Sandbox::inject`]; `times` defaults to 1);
+//! * `GET /sandbox/messages`: the recorded sends, oldest first ([`Sandbox::messages`]).
+//!
+//! Control routes answer 204, or 400 with a reason.
+
+mod errcode;
+mod faults;
+mod message;
+mod routes;
+mod state;
+mod tokens;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use kefu::ports::Clock;
+
+pub use faults::{Endpoint, Fault};
+pub use state::SentMessage;
+
+use state::State;
+
+/// A handle on one sandboxed WeChat app. Clones share the same state.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    state: Arc<Mutex<State>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Sandbox {
+    /// A sandbox for the app `appid` whose secret is `app_secret`, telling time by `clock`.
+    pub fn new(appid: &str, app_secret: &str, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(State::new(appid, app_secret))),
+            clock,
+        }
+    }
+
+    /// The WeChat API paths and the `/sandbox/…` control routes, for mounting on any server.
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.clone())
+    }
+
+    /// Serves [`Self::router`] on `addr` (port 0 picks a free one) until the task is aborted.
+    /// Returns the bound address.
+    pub async fn serve(
+        self,
+        addr: SocketAddr,
+    ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        let app = self.router();
+        let task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "wechat sandbox stopped");
+            }
+        });
+        Ok((bound, task))
+    }
+
+    /// The user `openid` sent a message now: opens (or restores) the 48 h window with 5 sends.
+    pub fn user_message(&self, openid: &str) {
+        let now = self.now();
+        self.lock().user_message(openid, now);
+    }
+
+    /// The user `openid` entered the session now (`user_enter_tempsession`): opens (or
+    /// restores) the 1-minute window with 2 sends. Sends use this window first, then the
+    /// 48 h one.
+    pub fn user_entered(&self, openid: &str) {
+        let now = self.now();
+        self.lock().user_entered(openid, now);
+    }
+
+    /// Every token issued so far, plain and stable, answers 40001 from now on.
+    pub fn revoke_tokens(&self) {
+        let now = self.now();
+        self.lock().tokens.revoke_all(now);
+    }
+
+    /// The next `times` calls to `endpoint` suffer `fault` before any normal handling. Faults
+    /// fire oldest first; an [`Endpoint::Any`] fault takes whichever endpoint comes next.
+    pub fn inject(&self, endpoint: Endpoint, fault: Fault, times: usize) {
+        self.lock().faults.inject(endpoint, fault, times);
+    }
+
+    /// The successful `custom/send` calls, oldest first.
+    pub fn messages(&self) -> Vec<SentMessage> {
+        self.lock().sent().to_vec()
+    }
+
+    /// How many calls `token` and `stable_token` received, whatever they answered.
+    pub fn token_calls(&self) -> usize {
+        self.lock().token_calls
+    }
+
+    /// How many answers carried each `errcode`, injected ones included; `0` counts the
+    /// successful sends and typing calls (token and upload successes carry no errcode).
+    pub fn counts(&self) -> BTreeMap<i64, usize> {
+        self.lock().errcodes.clone()
+    }
+
+    /// Whether `media_id` was uploaded and has not expired (3 days).
+    pub fn media_exists(&self, media_id: &str) -> bool {
+        let now = self.now();
+        self.lock().media_exists(media_id, now)
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere cannot leave the rules half-applied in a way worth refusing over.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,252 @@
+//! The sandbox's HTTP face: axum handlers for the WeChat paths and the `/sandbox/…` control
+//! routes. Handlers apply injected faults, read the request, and hand it to the rules in
+//! `state`; they hold the lock only while the rules run, never across an await.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Sandbox;
+use super::errcode;
+use super::faults::{Endpoint, Fault};
+use super::state::{MEDIA_MAX_BYTES, Outcome, State as Rules};
+use super::tokens::random_chars;
+
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+pub(super) fn router(sandbox: Sandbox) -> Router {
+    Router::new()
+        .route("/cgi-bin/token", get(token))
+        .route("/cgi-bin/stable_token", post(stable_token))
+        .route("/cgi-bin/message/custom/send", post(send))
+        .route("/cgi-bin/message/custom/typing", post(typing))
+        .route(
+            "/cgi-bin/media/upload",
+            // Room for a 10 MiB image plus the multipart framing; larger ones answer 40006.
+            post(upload).layer(DefaultBodyLimit::max(MEDIA_MAX_BYTES + 64 * 1024)),
+        )
+        .route("/sandbox/messages", get(messages))
+        .route("/sandbox/users/{openid}/message", post(user_message))
+        .route("/sandbox/users/{openid}/enter", post(user_entered))
+        .route("/sandbox/revoke", post(revoke))
+        .route("/sandbox/faults", post(inject))
+        .with_state(sandbox)
+}
+
+fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params
+        .as_ref()
+        .ok()
+        .and_then(|Query(map)| map.get(name))
+        .map(String::as_str)
+}
+
+impl Sandbox {
+    /// Fires the next fault aimed at `endpoint`, if any: `Some` is the whole answer, `None`
+    /// means handle the call normally (possibly after a delay).
+    async fn fault(&self, endpoint: Endpoint) -> Option<Response> {
+        let fault = self.lock().faults.take(endpoint)?;
+        tracing::debug!(?endpoint, ?fault, "wechat sandbox: injected fault");
+        match fault {
+            Fault::Errcode(code) => Some(self.answer(endpoint, Err(code))),
+            Fault::Http(status) => {
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                Some(
+                    (
+                        status,
+                        format!("wechat sandbox: injected HTTP {}", status.as_u16()),
+                    )
+                        .into_response(),
+                )
+            }
+            Fault::Delay(delay) => {
+                tokio::time::sleep(delay).await;
+                None
+            }
+        }
+    }
+
+    /// Runs one rule under the lock and answers as WeChat would.
+    fn handle(
+        &self,
+        endpoint: Endpoint,
+        rule: impl FnOnce(&mut Rules, i64) -> Outcome,
+    ) -> Response {
+        let now = self.now();
+        let outcome = rule(&mut self.lock(), now);
+        self.answer(endpoint, outcome)
+    }
+
+    /// HTTP 200 with the success body or `{"errcode","errmsg"}`; counts the errcode.
+    fn answer(&self, endpoint: Endpoint, outcome: Outcome) -> Response {
+        let code = match &outcome {
+            Ok(body) => body.get("errcode").and_then(serde_json::Value::as_i64),
+            Err(code) => Some(*code),
+        };
+        if let Some(code) = code {
+            self.lock().count(code);
+            tracing::debug!(?endpoint, errcode = code, "wechat sandbox: answered");
+        }
+        let body = outcome.unwrap_or_else(|code| {
+            // Real messages carry a request id; clients must not match on errmsg.
+            let rid = random_chars(24);
+            json!({ "errcode": code, "errmsg": format!("{} rid: {rid}", errcode::message(code)) })
+        });
+        (StatusCode::OK, Json(body)).into_response()
+    }
+}
+
+async fn token(State(sandbox): State<Sandbox>, params: Params) -> Response {
+    sandbox.lock().token_calls += 1;
+    if let Some(response) = sandbox.fault(Endpoint::Token).await {
+        return response;
+    }
+    sandbox.handle(Endpoint::Token, |state, now| {
+        state.token(
+            param(&params, "grant_type"),
+            param(&params, "appid"),
+            param(&params, "secret"),
+            now,
+        )
+    })
+}
+
+async fn stable_token(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
+    sandbox.lock().token_calls += 1;
+    if let Some(response) = sandbox.fault(Endpoint::StableToken).await {
+        return response;
+    }
+    sandbox.handle(Endpoint::StableToken, |state, now| {
+        state.stable_token(&body, now)
+    })
+}
+
+async fn send(State(sandbox): State<Sandbox>, params: Params, body: Bytes) -> Response {
+    if let Some(response) = sandbox.fault(Endpoint::Send).await {
+        return response;
+    }
+    sandbox.handle(Endpoint::Send, |state, now| {
+        state.send(param(&params, "access_token"), &body, now)
+    })
+}
+
+async fn typing(State(sandbox): State<Sandbox>, params: Params, body: Bytes) -> Response {
+    if let Some(response) = sandbox.fault(Endpoint::Typing).await {
+        return response;
+    }
+    sandbox.handle(Endpoint::Typing, |state, now| {
+        state.typing(param(&params, "access_token"), &body, now)
+    })
+}
+
+async fn upload(State(sandbox): State<Sandbox>, params: Params, request: Request) -> Response {
+    if let Some(response) = sandbox.fault(Endpoint::Upload).await {
+        return response;
+    }
+    let media = match Multipart::from_request(request, &()).await {
+        Ok(multipart) => media_size(multipart).await,
+        // Not multipart at all: there is no media field.
+        Err(_) => Ok(None),
+    };
+    sandbox.handle(Endpoint::Upload, |state, now| {
+        let media = media?;
+        state.upload(
+            param(&params, "access_token"),
+            param(&params, "type"),
+            media,
+            now,
+        )
+    })
+}
+
+/// The size of the `media` field, if the form has one. A body too large to read is 40006.
+async fn media_size(mut multipart: Multipart) -> Result<Option<usize>, i64> {
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("media") => {
+                return match field.bytes().await {
+                    Ok(bytes) => Ok(Some(bytes.len())),
+                    Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        Err(errcode::INVALID_MEDIA_SIZE)
+                    }
+                    Err(_) => Ok(None),
+                };
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(None),
+            Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(errcode::INVALID_MEDIA_SIZE);
+            }
+            Err(_) => return Ok(None),
+        }
+    }
+}
+
+async fn messages(State(sandbox): State<Sandbox>) -> Response {
+    Json(sandbox.messages()).into_response()
+}
+
+async fn user_message(State(sandbox): State<Sandbox>, Path(openid): Path<String>) -> StatusCode {
+    sandbox.user_message(&openid);
+    StatusCode::NO_CONTENT
+}
+
+async fn user_entered(State(sandbox): State<Sandbox>, Path(openid): Path<String>) -> StatusCode {
+    sandbox.user_entered(&openid);
+    StatusCode::NO_CONTENT
+}
+
+async fn revoke(State(sandbox): State<Sandbox>) -> StatusCode {
+    sandbox.revoke_tokens();
+    StatusCode::NO_CONTENT
+}
+
+/// `POST /sandbox/faults`: exactly one of `errcode`, `http`, `delay_ms`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultRequest {
+    endpoint: Endpoint,
+    errcode: Option<i64>,
+    http: Option<u16>,
+    delay_ms: Option<u64>,
+    #[serde(default = "one")]
+    times: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+async fn inject(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
+    let request: FaultRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            return (StatusCode::BAD_REQUEST, format!("bad fault: {error}")).into_response();
+        }
+    };
+    let fault = match (request.errcode, request.http, request.delay_ms) {
+        (Some(code), None, None) => Fault::Errcode(code),
+        (None, Some(status), None) => Fault::Http(status),
+        (None, None, Some(ms)) => Fault::Delay(Duration::from_millis(ms)),
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "bad fault: give exactly one of errcode, http, delay_ms",
+            )
+                .into_response();
+        }
+    };
+    sandbox.inject(request.endpoint, fault, request.times);
+    StatusCode::NO_CONTENT.into_response()
+}

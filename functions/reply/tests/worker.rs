@@ -1,0 +1,481 @@
+//! The reply path end to end through the function's own handler (`reply::handle`): jobs in an
+//! SQS event, rules, the shared access_token, custom/send into the project's WeChat sandbox,
+//! which enforces WeChat's token, quota and body rules.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use kefu::job::Job;
+use kefu::local::{ManualClock, MemoryTable, StaticRules};
+use kefu::ports::{Clock, HandoffRegistry};
+use kefu::protocol::Message;
+use kefu::rules::{RuleCache, RuleSet};
+use kefu::sample;
+use kefu::wechat_api::{TokenKind, WeChatClient};
+use kefu::worker::media::AssetReader;
+use kefu::worker::token::TokenProvider;
+use kefu::worker::{JobOutcome, Worker, WorkerDeps};
+use kefu_cli::sandbox::{Endpoint, Fault, Sandbox};
+use serde_json::json;
+
+const NOW: i64 = 1_714_112_445_000;
+const ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets");
+
+struct Rig {
+    clock: Arc<ManualClock>,
+    sandbox: Sandbox,
+    base: String,
+    table: Arc<MemoryTable>,
+    worker: Arc<Worker>,
+}
+
+async fn rig(rules: serde_json::Value) -> Rig {
+    let clock = Arc::new(ManualClock::at(NOW));
+    let sandbox = Sandbox::new(sample::APPID, sample::APP_SECRET, clock.clone());
+    let (addr, _server) = sandbox
+        .clone()
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let base = format!("http://{addr}");
+    let table = Arc::new(MemoryTable::new());
+    let worker = worker(&base, table.clone(), clock.clone(), rules, "instance-1");
+    Rig {
+        clock,
+        sandbox,
+        base,
+        table,
+        worker,
+    }
+}
+
+fn worker(
+    base: &str,
+    table: Arc<MemoryTable>,
+    clock: Arc<ManualClock>,
+    rules: serde_json::Value,
+    owner: &str,
+) -> Arc<Worker> {
+    let clock: Arc<dyn Clock> = clock;
+    let api = Arc::new(
+        WeChatClient::new(
+            base,
+            sample::APPID,
+            sample::APP_SECRET.into(),
+            Duration::from_secs(5),
+        )
+        .unwrap(),
+    );
+    let rules = RuleSet::from_json(&rules.to_string()).unwrap();
+    let tokens = Arc::new(TokenProvider::new(
+        sample::APPID,
+        TokenKind::Stable,
+        table.clone(),
+        api.clone(),
+        clock.clone(),
+        owner.into(),
+    ));
+    Arc::new(Worker::new(
+        sample::APPID,
+        WorkerDeps {
+            ledger: table.clone(),
+            handoffs: table.clone(),
+            quota: table.clone(),
+            media: table,
+            reader: Arc::new(AssetReader::new(ASSETS, Duration::from_secs(5)).unwrap()),
+            api,
+            tokens,
+            rules: Arc::new(RuleCache::new(
+                Arc::new(StaticRules::new(rules)),
+                clock.clone(),
+                Duration::from_secs(30),
+            )),
+            clock,
+        },
+    ))
+}
+
+fn text_rules(replies: usize) -> serde_json::Value {
+    let messages: Vec<_> = (1..=replies)
+        .map(|n| json!({"type": "text", "content": format!("reply {n}")}))
+        .collect();
+    json!({"rules": [], "default": {"reply": messages}})
+}
+
+/// A job for a text message from `openid`, as `receive` enqueues it.
+fn job(openid: &str, content: &str, msg_id: u64, received_at: i64) -> String {
+    let message = Message::from_json(
+        &json!({"ToUserName": sample::ORIGINAL_ID, "FromUserName": openid, "CreateTime": received_at / 1000,
+                "MsgType": "text", "Content": content, "MsgId": msg_id})
+        .to_string(),
+    )
+    .unwrap();
+    Job::new(sample::APPID, message, received_at).to_json()
+}
+
+fn event_job(openid: &str, event: &str, received_at: i64) -> String {
+    let message = Message::from_json(
+        &json!({"ToUserName": sample::ORIGINAL_ID, "FromUserName": openid, "CreateTime": received_at / 1000,
+                "MsgType": "event", "Event": event})
+        .to_string(),
+    )
+    .unwrap();
+    Job::new(sample::APPID, message, received_at).to_json()
+}
+
+fn sqs(records: &[(&str, &str)]) -> SqsEvent {
+    let records: Vec<_> = records
+        .iter()
+        .map(|(id, body)| json!({"messageId": id, "body": body, "eventSource": "aws:sqs"}))
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+async fn failures(rig: &Rig, records: &[(&str, &str)]) -> Vec<String> {
+    reply::handle(&rig.worker, sqs(records))
+        .await
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect()
+}
+
+#[tokio::test]
+async fn every_reply_type_reaches_wechat_with_the_documented_body() {
+    let rig = rig(json!({"rules": [{"name": "all", "match": {"exact": "all"}, "action": {"reply": [
+        {"type": "text", "content": "你好"},
+        {"type": "image", "source": {"file": "welcome.png"}},
+        {"type": "link", "title": "帮助中心", "description": "常见问题", "url": "https://example.com/help", "thumb_url": "https://example.com/t.png"},
+        {"type": "miniprogrampage", "title": "商品", "pagepath": "pages/item/item?id=1", "thumb": {"file": "card-thumb.png"}}
+    ]}}]}))
+    .await;
+    let openid = "o-all-types";
+    rig.sandbox.user_message(openid);
+    assert!(
+        failures(&rig, &[("m1", &job(openid, "all", 1, NOW))])
+            .await
+            .is_empty()
+    );
+
+    let sent = rig.sandbox.messages();
+    let bodies: Vec<_> = sent.iter().map(|m| m.body.clone()).collect();
+    assert_eq!(bodies.len(), 4, "{bodies:#?}");
+    assert_eq!(
+        bodies[0],
+        json!({"touser": openid, "msgtype": "text", "text": {"content": "你好"}})
+    );
+    let image_id = bodies[1]["image"]["media_id"].as_str().unwrap();
+    assert!(rig.sandbox.media_exists(image_id));
+    assert_eq!(
+        bodies[1],
+        json!({"touser": openid, "msgtype": "image", "image": {"media_id": image_id}})
+    );
+    assert_eq!(
+        bodies[2],
+        json!({"touser": openid, "msgtype": "link", "link": {"title": "帮助中心", "description": "常见问题",
+               "url": "https://example.com/help", "thumb_url": "https://example.com/t.png"}})
+    );
+    let thumb_id = bodies[3]["miniprogrampage"]["thumb_media_id"]
+        .as_str()
+        .unwrap();
+    assert!(rig.sandbox.media_exists(thumb_id));
+    assert_ne!(thumb_id, image_id);
+    assert_eq!(
+        bodies[3],
+        json!({"touser": openid, "msgtype": "miniprogrampage", "miniprogrampage": {"title": "商品",
+               "pagepath": "pages/item/item?id=1", "thumb_media_id": thumb_id}})
+    );
+    assert!(
+        rig.sandbox.counts().keys().all(|code| *code == 0),
+        "no WeChat error: {:?}",
+        rig.sandbox.counts()
+    );
+}
+
+#[tokio::test]
+async fn uploaded_images_are_reused_across_jobs() {
+    let rig = rig(json!({"rules": [], "default": {"reply": [{"type": "image", "source": {"file": "welcome.png"}}]}})).await;
+    rig.sandbox.user_message("o1");
+    failures(&rig, &[("a", &job("o1", "x", 1, NOW))]).await;
+    rig.sandbox.user_message("o2");
+    failures(&rig, &[("b", &job("o2", "y", 2, NOW))]).await;
+    let ids: Vec<_> = rig
+        .sandbox
+        .messages()
+        .iter()
+        .map(|m| m.body["image"]["media_id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], ids[1], "one upload, reused");
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_workers_make_one_token_call() {
+    let rig = rig(text_rules(1)).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..100 {
+        let api = Arc::new(
+            WeChatClient::new(
+                &rig.base,
+                sample::APPID,
+                sample::APP_SECRET.into(),
+                Duration::from_secs(5),
+            )
+            .unwrap(),
+        );
+        let provider = TokenProvider::new(
+            sample::APPID,
+            TokenKind::Stable,
+            rig.table.clone(),
+            api,
+            rig.clock.clone(),
+            format!("instance-{n}"),
+        );
+        tasks.spawn(async move { provider.get().await.unwrap() });
+    }
+    let mut tokens = Vec::new();
+    while let Some(token) = tasks.join_next().await {
+        tokens.push(token.unwrap());
+    }
+    assert_eq!(rig.sandbox.token_calls(), 1);
+    assert!(
+        tokens.windows(2).all(|w| w[0] == w[1]),
+        "everyone uses the same token"
+    );
+}
+
+#[tokio::test]
+async fn stale_token_is_refreshed_once_and_the_send_retried() {
+    let rig = rig(text_rules(1)).await;
+    rig.sandbox.user_message("o1");
+    assert!(
+        failures(&rig, &[("a", &job("o1", "x", 1, NOW))])
+            .await
+            .is_empty()
+    );
+    assert_eq!(rig.sandbox.token_calls(), 1);
+
+    rig.sandbox.revoke_tokens();
+    rig.sandbox.user_message("o1");
+    assert!(
+        failures(&rig, &[("b", &job("o1", "y", 2, NOW + 1))])
+            .await
+            .is_empty()
+    );
+    assert_eq!(rig.sandbox.token_calls(), 2, "one refresh");
+    assert_eq!(
+        rig.sandbox.messages().len(),
+        2,
+        "the send was retried with the new token"
+    );
+    assert_eq!(rig.sandbox.counts().get(&40001), Some(&1));
+}
+
+#[tokio::test]
+async fn a_second_stale_token_answer_is_a_transient_failure_not_a_loop() {
+    let rig = rig(text_rules(1)).await;
+    rig.sandbox.user_message("o1");
+    rig.sandbox.inject(Endpoint::Send, Fault::Errcode(40001), 5);
+    assert_eq!(
+        failures(&rig, &[("a", &job("o1", "x", 1, NOW))]).await,
+        vec!["a"]
+    );
+    assert_eq!(
+        rig.sandbox.counts().get(&40001),
+        Some(&2),
+        "first try and one retry, no more"
+    );
+    assert_eq!(rig.sandbox.token_calls(), 2);
+    assert!(rig.sandbox.messages().is_empty());
+}
+
+#[tokio::test]
+async fn the_same_sqs_message_delivered_twice_sends_once() {
+    let rig = rig(text_rules(2)).await;
+    rig.sandbox.user_message("o1");
+    let body = job("o1", "x", 1, NOW);
+    assert!(failures(&rig, &[("a", &body)]).await.is_empty());
+    assert!(failures(&rig, &[("a", &body)]).await.is_empty());
+    assert_eq!(
+        rig.sandbox.messages().len(),
+        2,
+        "two replies, each sent once"
+    );
+}
+
+#[tokio::test]
+async fn a_sixth_reply_in_a_window_is_not_sent_and_is_counted() {
+    let rig = rig(json!({
+        "rules": [{"name": "closed", "match": {"event": "kf_close_session"}, "action": {"reply": [{"type": "text", "content": "谢谢"}]}}],
+        "default": {"reply": [
+            {"type": "text", "content": "1"}, {"type": "text", "content": "2"}, {"type": "text", "content": "3"},
+            {"type": "text", "content": "4"}, {"type": "text", "content": "5"}]}
+    }))
+    .await;
+    rig.sandbox.user_message("o1");
+    assert!(
+        failures(&rig, &[("a", &job("o1", "x", 1, NOW))])
+            .await
+            .is_empty()
+    );
+    assert_eq!(rig.sandbox.messages().len(), 5);
+    // An event opens no window: its reply would be the sixth.
+    let outcome = rig
+        .worker
+        .run(&event_job("o1", "kf_close_session", NOW + 1_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Done {
+            sent: 0,
+            skipped: 1
+        }
+    );
+    assert_eq!(rig.sandbox.messages().len(), 5, "not sent");
+    assert!(
+        !rig.sandbox.counts().contains_key(&45047),
+        "skipped before WeChat had to refuse it"
+    );
+}
+
+#[tokio::test]
+async fn quota_refusals_from_wechat_are_terminal() {
+    let rig = rig(text_rules(1)).await;
+    // The user never wrote to the sandbox's WeChat: 45015, outside the window.
+    let body = job("o-silent", "x", 1, NOW);
+    assert!(
+        failures(&rig, &[("a", &body)]).await.is_empty(),
+        "not retried"
+    );
+    assert_eq!(rig.sandbox.counts().get(&45015), Some(&1));
+    assert!(failures(&rig, &[("a", &body)]).await.is_empty());
+    assert_eq!(
+        rig.sandbox.counts().get(&45015),
+        Some(&1),
+        "a redelivery does not call WeChat again"
+    );
+}
+
+#[tokio::test]
+async fn nothing_automatic_is_sent_while_an_agent_holds_the_session() {
+    let rig = rig(text_rules(1)).await;
+    rig.sandbox.user_message("o1");
+    rig.table
+        .record(sample::APPID, "o1", NOW + 30 * 60 * 1000)
+        .await
+        .unwrap();
+    let outcome = rig.worker.run(&job("o1", "x", 1, NOW)).await.unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Nothing("a human agent holds the session")
+    );
+    rig.clock.advance(31 * 60 * 1000);
+    rig.sandbox.user_message("o1");
+    let outcome = rig
+        .worker
+        .run(&job("o1", "y", 2, NOW + 31 * 60 * 1000))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Done {
+            sent: 1,
+            skipped: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_batch_of_ten_users_with_one_fault_sends_nine_and_reports_one() {
+    let rig = rig(text_rules(1)).await;
+    let bodies: Vec<(String, String)> = (0..10)
+        .map(|n| {
+            let openid = format!("o{n}");
+            rig.sandbox.user_message(&openid);
+            (format!("m{n}"), job(&openid, "x", n, NOW))
+        })
+        .collect();
+    // Warm the token so the fault lands on a send.
+    rig.worker.run(&job("o0", "warm", 100, NOW)).await.unwrap();
+    let before = rig.sandbox.messages().len();
+    rig.sandbox.inject(Endpoint::Send, Fault::Http(500), 1);
+    let records: Vec<(&str, &str)> = bodies
+        .iter()
+        .map(|(id, body)| (id.as_str(), body.as_str()))
+        .collect();
+    let failed = failures(&rig, &records).await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(rig.sandbox.messages().len() - before, 9);
+
+    // The retry of the failed one goes through.
+    let retry: Vec<(&str, &str)> = records
+        .iter()
+        .filter(|(id, _)| failed.contains(&id.to_string()))
+        .copied()
+        .collect();
+    assert!(failures(&rig, &retry).await.is_empty());
+    assert_eq!(rig.sandbox.messages().len() - before, 10);
+}
+
+#[tokio::test]
+async fn transient_wechat_errors_are_retried_and_permanent_ones_are_not() {
+    let rig = rig(text_rules(1)).await;
+    rig.sandbox.user_message("o1");
+    for code in [-1, 45009] {
+        rig.sandbox.inject(Endpoint::Send, Fault::Errcode(code), 1);
+        let body = job("o1", "x", u64::try_from(code.abs()).unwrap(), NOW);
+        assert_eq!(
+            failures(&rig, &[("a", &body)]).await,
+            vec!["a"],
+            "errcode {code}"
+        );
+        assert!(
+            failures(&rig, &[("a", &body)]).await.is_empty(),
+            "errcode {code}: the retry sends"
+        );
+    }
+    rig.sandbox.inject(Endpoint::Send, Fault::Errcode(48001), 1);
+    assert!(
+        failures(&rig, &[("p", &job("o1", "y", 3, NOW))])
+            .await
+            .is_empty(),
+        "48001 is not retried"
+    );
+}
+
+#[tokio::test]
+async fn one_users_jobs_keep_their_order_and_stop_behind_a_failure() {
+    let rig = rig(text_rules(1)).await;
+    rig.sandbox.user_message("o1");
+    rig.worker.run(&job("o1", "warm", 100, NOW)).await.unwrap();
+    let before = rig.sandbox.messages().len();
+    rig.sandbox.inject(Endpoint::Send, Fault::Errcode(-1), 1);
+    let (first, second) = (
+        job("o1", "first", 1, NOW + 1),
+        job("o1", "second", 2, NOW + 2),
+    );
+    let failed = failures(&rig, &[("1", &first), ("2", &second)]).await;
+    assert_eq!(failed, vec!["1", "2"], "the second waits for the first");
+    assert_eq!(rig.sandbox.messages().len(), before);
+}
+
+#[tokio::test]
+async fn unknown_job_versions_and_malformed_bodies_are_dropped_not_retried() {
+    let rig = rig(text_rules(1)).await;
+    let mut future: serde_json::Value = serde_json::from_str(&job("o1", "x", 1, NOW)).unwrap();
+    future["v"] = json!(99);
+    let future = future.to_string();
+    assert!(
+        failures(&rig, &[("f", &future), ("g", "not json")])
+            .await
+            .is_empty()
+    );
+    assert!(
+        matches!(rig.worker.run(&future).await.unwrap(), JobOutcome::Dropped(reason) if reason.contains("99"))
+    );
+    assert!(rig.sandbox.messages().is_empty());
+}
