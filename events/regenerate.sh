@@ -22,4 +22,7 @@ fixed=(--timestamp 1714112445 --nonce 415670741 --random kefusamplerandom)
 "$kefu" event "${fixed[@]}" --mode safe --format xml --msg-id 24500000000000008 text "人工" > events/transfer-safe-xml.json
 # Signed with a Token the deployment does not have: WeChat's signature would not match.
 "$kefu" event "${fixed[@]}" --token not-the-token --mode safe --format json --msg-id 24500000000000009 text "你好" > events/tampered-signature.json
+# SQS events for the reply function: the job receive enqueues for a message.
+"$kefu" event "${fixed[@]}" --sqs --format json --msg-id 24500000000000010 text "你好" > events/sqs-reply-text.json
+"$kefu" event "${fixed[@]}" --sqs --format json enter > events/sqs-reply-welcome.json
 echo "regenerated $(ls events/*.json | wc -l) events"

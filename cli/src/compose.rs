@@ -158,10 +158,14 @@ impl PushArgs {
         }
     }
 
-    /// Builds the push WeChat would send for `message`.
-    pub fn build(&self, message: &MessageArg) -> anyhow::Result<SimulatedPush> {
+    /// The plaintext message body, as WeChat renders it.
+    pub fn plaintext(&self, message: &MessageArg) -> anyhow::Result<String> {
+        let (header, payload) = self.message(message, &self.nonce()?);
+        Ok(simulate::render(&header, &payload, self.format()))
+    }
+
+    fn message(&self, message: &MessageArg, nonce: &str) -> (Header, Payload) {
         let timestamp = self.timestamp();
-        let nonce = self.nonce()?;
         let msg_id = self.msg_id.unwrap_or_else(|| {
             let nonce_part: u64 = nonce
                 .bytes()
@@ -176,7 +180,14 @@ impl PushArgs {
             from_user_name: self.openid.clone(),
             create_time: timestamp,
         };
-        let payload = message.payload(msg_id, &self.appid);
+        (header, message.payload(msg_id, &self.appid))
+    }
+
+    /// Builds the push WeChat would send for `message`.
+    pub fn build(&self, message: &MessageArg) -> anyhow::Result<SimulatedPush> {
+        let timestamp = self.timestamp();
+        let nonce = self.nonce()?;
+        let (header, payload) = self.message(message, &nonce);
         let plain = simulate::render(&header, &payload, self.format());
         let token = self.token();
         let key = if self.mode() == Mode::Plaintext {

@@ -3,8 +3,9 @@
 //! generated with it (`events/regenerate.sh`), so the files can be remade for real credentials.
 
 use clap::Args;
+use kefu::job::Job;
 use kefu::protocol::simulate::SimulatedPush;
-use kefu::protocol::{PushQuery, Signature};
+use kefu::protocol::{Message, PushQuery, Signature};
 use serde_json::{Value, json};
 
 use crate::compose::{FormatArg, MessageArg, PushArgs};
@@ -16,6 +17,10 @@ pub struct EventArgs {
     /// The push path of the API.
     #[arg(long, default_value = "/wechat")]
     pub path: String,
+    /// Write an SQS event carrying the reply job `receive` would enqueue for the message (for
+    /// the `reply` function) instead of an API Gateway event.
+    #[arg(long)]
+    pub sqs: bool,
     #[command(subcommand)]
     pub message: EventMessage,
 }
@@ -32,6 +37,9 @@ pub enum EventMessage {
 }
 
 pub fn event(args: &EventArgs) -> anyhow::Result<String> {
+    if args.sqs {
+        return sqs_event(args);
+    }
     let (method, query, body) = match &args.message {
         EventMessage::Verify { echostr } => {
             let timestamp = args.push.timestamp().to_string();
@@ -101,6 +109,39 @@ pub fn event(args: &EventArgs) -> anyhow::Result<String> {
         },
         "body": body,
         "isBase64Encoded": false
+    });
+    Ok(serde_json::to_string_pretty(&event)?)
+}
+
+/// An SQS event with one record: the job for the message.
+fn sqs_event(args: &EventArgs) -> anyhow::Result<String> {
+    let EventMessage::Message(message) = &args.message else {
+        anyhow::bail!("a URL verification has no reply job; give a message");
+    };
+    let push = args.push.plaintext(message)?;
+    let message = match args.push.format {
+        FormatArg::Xml => Message::from_xml(&push),
+        FormatArg::Json => Message::from_json(&push),
+    }?;
+    let received_at = args.push.timestamp().saturating_mul(1000);
+    let job = Job::new(&args.push.appid, message, received_at);
+    let event = json!({
+        "Records": [{
+            "messageId": format!("kefu-{received_at}"),
+            "receiptHandle": "kefu-sample-receipt-handle",
+            "body": job.to_json(),
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": received_at.to_string(),
+                "SenderId": "123456789012",
+                "ApproximateFirstReceiveTimestamp": received_at.to_string()
+            },
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:kefu-jobs",
+            "awsRegion": "us-east-1"
+        }]
     });
     Ok(serde_json::to_string_pretty(&event)?)
 }

@@ -20,10 +20,12 @@ struct Expectation {
     job: bool,
 }
 
-/// The rows of the table in events/README.md.
+/// The rows of the API Gateway table in events/README.md.
 fn documented() -> Vec<Expectation> {
     let readme = std::fs::read_to_string(format!("{EVENTS}/README.md")).unwrap();
-    readme
+    let section = readme.split("## What each event gets").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    section
         .lines()
         .filter(|line| line.starts_with("| `") && line.contains(".json`"))
         .map(|line| {
@@ -97,7 +99,7 @@ async fn every_event_gets_its_documented_status_and_body() {
     let mut files: Vec<String> = std::fs::read_dir(EVENTS)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|name| name.ends_with(".json"))
+        .filter(|name| name.ends_with(".json") && !name.starts_with("sqs-"))
         .collect();
     files.sort();
     let mut documented_files: Vec<String> = expectations.iter().map(|e| e.file.clone()).collect();

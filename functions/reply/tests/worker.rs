@@ -479,3 +479,38 @@ async fn unknown_job_versions_and_malformed_bodies_are_dropped_not_retried() {
     );
     assert!(rig.sandbox.messages().is_empty());
 }
+
+#[tokio::test]
+async fn the_sqs_events_in_events_send_what_the_sample_rules_say() {
+    let sample_rules: serde_json::Value = serde_json::from_str(sample::RULES_JSON).unwrap();
+    let rig = rig(sample_rules.clone()).await;
+    rig.sandbox.user_message(sample::OPENID);
+    rig.sandbox.user_entered(sample::OPENID);
+    let welcome = sample_rules["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "welcome")
+        .unwrap();
+    let cases = [
+        (
+            "sqs-reply-text.json",
+            sample_rules["default"]["reply"][0]["content"].clone(),
+        ),
+        (
+            "sqs-reply-welcome.json",
+            welcome["action"]["reply"][0]["content"].clone(),
+        ),
+    ];
+    for (file, expected) in cases {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/").to_owned() + file;
+        let event: SqsEvent =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let response = reply::handle(&rig.worker, event).await;
+        assert!(response.batch_item_failures.is_empty(), "{file}");
+        let last = rig.sandbox.messages().last().cloned().unwrap();
+        assert_eq!(last.openid, sample::OPENID, "{file}");
+        assert_eq!(last.body["text"]["content"], expected, "{file}");
+    }
+    assert_eq!(rig.sandbox.messages().len(), 2);
+}
