@@ -6,7 +6,9 @@
 
 mod compose;
 mod crypto;
+mod dev;
 mod event;
+mod push;
 
 use std::process::ExitCode;
 
@@ -31,6 +33,10 @@ enum Command {
     Decrypt(crypto::DecryptArgs),
     /// Seal a message as WeChat does and print the Encrypt field.
     Encrypt(crypto::EncryptArgs),
+    /// Run the whole loop locally: push endpoint, reply worker, embedded stores, WeChat sandbox.
+    Dev(dev::DevArgs),
+    /// Act as WeChat: send a signed (and sealed) push to a URL, retrying as WeChat does.
+    Push(push::PushCommand),
     /// Write a signed API Gateway event (for `sam local invoke -e`, `cargo lambda invoke`).
     Event(event::EventArgs),
 }
@@ -46,6 +52,8 @@ fn main() -> ExitCode {
         Err(err) => return fail(&one_line(&err.render().to_string())),
     };
     let result = match cli.command {
+        Command::Dev(args) => runtime().and_then(|rt| rt.block_on(dev::dev(&args))),
+        Command::Push(args) => runtime().and_then(|rt| rt.block_on(push::push(&args))),
         Command::Sign(args) => crypto::sign(&args),
         Command::Decrypt(args) => crypto::decrypt(&args),
         Command::Encrypt(args) => crypto::encrypt(&args),
@@ -58,6 +66,12 @@ fn main() -> ExitCode {
         }
         Err(err) => fail(&format!("error: {err:#}")),
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn fail(reason: &str) -> ExitCode {

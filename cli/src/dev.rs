@@ -1,0 +1,272 @@
+//! `kefu dev`: the whole loop on a laptop. The receive handler on 127.0.0.1 at the deployed
+//! path, the reply worker in-process on an embedded queue, the embedded ledger/token/media
+//! stores, rules from a local file (re-read every couple of seconds), and the WeChat sandbox on
+//! the same port. No AWS, no WeChat account, no tunnel.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use clap::Args;
+use kefu::job::Job;
+use kefu::local::{LocalStack, StaticRules};
+use kefu::ports::{Clock, SystemClock};
+use kefu::protocol::{AesKey, Credentials, Event, MessageKind, PushQuery, Token};
+use kefu::receive::{PushRequest, ReceiveSettings, Receiver};
+use kefu::sample;
+use kefu::wechat_api::{TokenKind, WeChatClient};
+use kefu::worker::media::AssetReader;
+use kefu::worker::token::TokenProvider;
+use kefu::worker::{Worker, WorkerDeps};
+use kefu_cli::sandbox::Sandbox;
+
+/// SQS would redeliver a failed job after its visibility timeout; the dev queue waits this long.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Then gives up, as a redrive policy would send it to the DLQ.
+const MAX_RECEIVES: u32 = 3;
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Port on 127.0.0.1.
+    #[arg(long, env = "KEFU_DEV_PORT", default_value_t = 8080)]
+    port: u16,
+    /// The push path (as deployed).
+    #[arg(long, default_value = "/wechat")]
+    path: String,
+    /// Token (default: the documented sample).
+    #[arg(long, env = "KEFU_TOKEN", hide_env_values = true, default_value = sample::TOKEN)]
+    token: String,
+    /// EncodingAESKey (default: the documented sample).
+    #[arg(long, env = "KEFU_AES_KEY", hide_env_values = true, default_value = sample::ENCODING_AES_KEY)]
+    aes_key: String,
+    /// AppID (default: the documented sample).
+    #[arg(long, env = "KEFU_APPID", default_value = sample::APPID)]
+    appid: String,
+    /// Rules file, re-read while you edit it (default: rules/sample.json, or the embedded sample).
+    #[arg(long, env = "KEFU_RULES")]
+    rules: Option<PathBuf>,
+    /// Images for image replies.
+    #[arg(
+        long,
+        env = "KEFU_ASSETS_DIR",
+        default_value = "functions/reply/assets"
+    )]
+    assets: PathBuf,
+    /// Send replies to this WeChat API instead of the built-in sandbox (needs --app-secret).
+    #[arg(long, env = "WECHAT_API_BASE")]
+    wechat_api: Option<String>,
+    /// AppSecret for --wechat-api.
+    #[arg(long, env = "KEFU_APP_SECRET", hide_env_values = true)]
+    app_secret: Option<String>,
+}
+
+#[derive(Clone)]
+struct Push {
+    receiver: Arc<Receiver>,
+}
+
+pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let credentials = Credentials {
+        token: Token::new(args.token.as_str()),
+        aes_key: Some(AesKey::from_encoding_aes_key(&args.aes_key).context("--aes-key")?),
+        appid: args.appid.clone(),
+    };
+    let (rules, rules_origin) = match &args.rules {
+        Some(path) => (StaticRules::from_file(path), path.display().to_string()),
+        None if std::path::Path::new("rules/sample.json").exists() => (
+            StaticRules::from_file("rules/sample.json"),
+            "rules/sample.json".to_owned(),
+        ),
+        None => (
+            StaticRules::new(sample::rules()),
+            "the embedded sample rules".to_owned(),
+        ),
+    };
+    let stack = LocalStack::new(rules, clock.clone(), Duration::from_secs(2));
+    let receiver = Arc::new(stack.receiver(ReceiveSettings::new(credentials)));
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port)))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+    let address = listener.local_addr()?;
+
+    let secret = args
+        .app_secret
+        .clone()
+        .unwrap_or_else(|| sample::APP_SECRET.to_owned());
+    let sandbox = Sandbox::new(&args.appid, &secret, clock.clone());
+    let api_base = match &args.wechat_api {
+        Some(url) => {
+            anyhow::ensure!(args.app_secret.is_some(), "--wechat-api needs --app-secret");
+            url.clone()
+        }
+        None => format!("http://{address}"),
+    };
+    let api = Arc::new(WeChatClient::new(
+        &api_base,
+        &args.appid,
+        secret.into(),
+        Duration::from_secs(5),
+    )?);
+    let worker = Arc::new(Worker::new(
+        &args.appid,
+        WorkerDeps {
+            ledger: stack.table.clone(),
+            handoffs: stack.table.clone(),
+            quota: stack.table.clone(),
+            media: stack.table.clone(),
+            reader: Arc::new(AssetReader::new(&args.assets, Duration::from_secs(5))?),
+            api: api.clone(),
+            tokens: Arc::new(TokenProvider::new(
+                &args.appid,
+                TokenKind::Stable,
+                stack.table.clone(),
+                api,
+                clock.clone(),
+                "kefu-dev".into(),
+            )),
+            rules: stack.rules.clone(),
+            clock: clock.clone(),
+        },
+    ));
+
+    let push_route = axum::routing::any(handle_push).with_state(Push { receiver });
+    let app = sandbox.router().route(&args.path, push_route);
+
+    println!("kefu dev: the push path on your machine, no AWS, no WeChat account, no tunnel");
+    println!();
+    println!("  push URL        http://{address}{}", args.path);
+    println!("  Token           {}", args.token);
+    println!("  EncodingAESKey  {}", args.aes_key);
+    println!("  AppID           {}", args.appid);
+    println!("  rules           {rules_origin} (edits apply within 2 s)");
+    match &args.wechat_api {
+        Some(url) => println!("  WeChat API      {url}"),
+        None => println!(
+            "  WeChat API      the sandbox at http://{address} (sent messages: GET /sandbox/messages)"
+        ),
+    }
+    println!();
+    println!(
+        "  try:  kefu push --url http://{address}{} text \"你好\"",
+        args.path
+    );
+    println!();
+
+    tokio::spawn(run_worker(
+        stack,
+        worker,
+        sandbox.clone(),
+        args.wechat_api.is_none(),
+    ));
+    tokio::spawn(print_replies(sandbox));
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok("kefu dev stopped".to_owned())
+}
+
+/// The receive function's code path, behind axum instead of API Gateway.
+async fn handle_push(
+    State(push): State<Push>,
+    method: Method,
+    Query(query): Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
+    let query = PushQuery::from_pairs(query);
+    let answer = push
+        .receiver
+        .handle(PushRequest {
+            method: method.as_str(),
+            query: &query,
+            body: &body,
+        })
+        .await;
+    let mut response = (
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        answer.body,
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    response
+}
+
+/// The reply function's loop on the embedded queue: batches of up to 10, failed jobs retried
+/// after a pause, at most 3 receives each.
+async fn run_worker(stack: LocalStack, worker: Arc<Worker>, sandbox: Sandbox, tell_sandbox: bool) {
+    let mut receives: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    loop {
+        stack.queue.wait_for_job().await;
+        let jobs = stack.queue.take(10);
+        let mut records = Vec::new();
+        for job in jobs {
+            if tell_sandbox {
+                // WeChat knows the user wrote before the push reaches us: open the sandbox's window.
+                match &job.message.kind {
+                    MessageKind::Event(Event::UserEnterTempsession { .. }) => {
+                        sandbox.user_entered(&job.openid)
+                    }
+                    MessageKind::Event(_) => {}
+                    _ => sandbox.user_message(&job.openid),
+                }
+            }
+            let body = job.to_json();
+            records.push((job.key.clone(), body));
+        }
+        let failed = worker.run_batch(records.clone()).await;
+        for (key, body) in records.into_iter().filter(|(key, _)| failed.contains(key)) {
+            let count = receives.entry(key.clone()).or_insert(1);
+            if *count >= MAX_RECEIVES {
+                eprintln!(
+                    "  ✗ {key}: failed {MAX_RECEIVES} times; dropped (a deployment would move it to the DLQ)"
+                );
+                continue;
+            }
+            *count += 1;
+            let queue = stack.queue.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(RETRY_AFTER).await;
+                if let Ok(job) = Job::from_json(&body) {
+                    let _ = kefu::ports::JobQueue::enqueue(queue.as_ref(), &job).await;
+                }
+            });
+        }
+    }
+}
+
+/// Prints each message the sandbox accepts, as it arrives.
+async fn print_replies(sandbox: Sandbox) {
+    let mut seen = 0;
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let messages = sandbox.messages();
+        for message in messages.iter().skip(seen) {
+            let shown = match message.msgtype.as_str() {
+                "text" => message.body["text"]["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                _ => message
+                    .body
+                    .get(&message.msgtype)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+            };
+            println!("  → {} [{}] {shown}", message.openid, message.msgtype);
+        }
+        seen = messages.len();
+    }
+}

@@ -1,0 +1,226 @@
+//! `kefu push`: acts as WeChat towards any push URL. Builds the message, signs and seals it for
+//! the chosen mode and format, POSTs it, and behaves as WeChat does when the answer is late or
+//! wrong: gives up after 5 s and retries, 3 times at most. Prints each attempt's status and
+//! latency, the (decrypted) passive reply, and, against `kefu dev`, the auto-replies the
+//! sandbox received for the user.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Args;
+use kefu::protocol::Mode;
+use kefu::protocol::{Format, Message, Signature, push};
+
+use crate::compose::{MessageArg, PushArgs};
+
+/// WeChat waits this long for an answer.
+const WECHAT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Then retries this many times.
+const WECHAT_RETRIES: usize = 3;
+/// Auto-replies are done when none came for this long.
+const QUIET: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Args)]
+pub struct PushCommand {
+    /// The push URL (for `kefu dev`: http://127.0.0.1:8080/wechat).
+    #[arg(
+        long,
+        env = "KEFU_PUSH_URL",
+        default_value = "http://127.0.0.1:8080/wechat"
+    )]
+    url: String,
+    #[command(flatten)]
+    push: PushArgs,
+    /// How long to watch the sandbox for auto-replies afterwards (0 to skip).
+    #[arg(long, default_value_t = 3.0)]
+    wait: f64,
+    #[command(subcommand)]
+    message: MessageArg,
+}
+
+pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
+    let push = args.push.build(&args.message)?;
+    let http = reqwest::Client::builder().timeout(WECHAT_TIMEOUT).build()?;
+    let url = format!("{}?{}", args.url, push.query.to_query_string());
+    let content_type = match args.push.format() {
+        Format::Xml => "text/xml",
+        Format::Json => "application/json",
+    };
+    let sandbox = args
+        .url
+        .find("/wechat")
+        .map(|at| format!("{}/sandbox/messages", &args.url[..at]));
+    let before = match &sandbox {
+        Some(url) => sent_to(&http, url, &args.push.openid)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0),
+        None => 0,
+    };
+
+    let mut out = Vec::new();
+    let mut reply = None;
+    for attempt in 1..=WECHAT_RETRIES + 1 {
+        let started = Instant::now();
+        let result = http
+            .post(&url)
+            .header("content-type", content_type)
+            .body(push.body.clone())
+            .send()
+            .await;
+        let latency = started.elapsed();
+        match result {
+            Ok(response) => {
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                out.push(format!(
+                    "attempt {attempt}: HTTP {} in {} ms",
+                    status.as_u16(),
+                    latency.as_millis()
+                ));
+                let accepted = status.is_success() && is_valid_answer(&body);
+                if accepted {
+                    reply = Some(body);
+                    break;
+                }
+                out.push(format!("  answer: {}", one_line(&body)));
+            }
+            Err(err) => out.push(format!(
+                "attempt {attempt}: no answer after {} ms ({})",
+                latency.as_millis(),
+                err.without_url()
+            )),
+        }
+    }
+    let Some(reply) = reply else {
+        out.push(
+            "WeChat would now show the user 「该小程序客服暂时无法提供服务，请稍后再试」".into(),
+        );
+        anyhow::bail!(out.join("\n"));
+    };
+    out.push(format!("passive reply: {}", describe_reply(args, &reply)?));
+
+    if let Some(sandbox) = sandbox.filter(|_| args.wait > 0.0) {
+        // Until --wait runs out, or replies came and then nothing more for half a second.
+        let deadline = Instant::now() + Duration::from_secs_f64(args.wait);
+        let mut shown = before;
+        let mut last_new = None;
+        while Instant::now() < deadline && last_new.is_none_or(|at: Instant| at.elapsed() < QUIET) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Ok(messages) = sent_to(&http, &sandbox, &args.push.openid).await {
+                for message in messages.iter().skip(shown) {
+                    out.push(format!("auto-reply: {message}"));
+                    last_new = Some(Instant::now());
+                }
+                shown = shown.max(messages.len());
+            }
+        }
+        if shown == before {
+            out.push("auto-reply: none seen in the sandbox".into());
+        }
+    }
+    Ok(out.join("\n"))
+}
+
+/// `success`, an empty body, or an XML/JSON reply are answers WeChat accepts.
+fn is_valid_answer(body: &str) -> bool {
+    let body = body.trim();
+    body.is_empty() || body == "success" || Format::sniff(body).is_some()
+}
+
+/// The passive reply in words: success, or the decrypted transfer.
+fn describe_reply(args: &PushCommand, body: &str) -> anyhow::Result<String> {
+    let trimmed = body.trim();
+    if trimmed.is_empty() || trimmed == "success" {
+        return Ok(format!("{trimmed:?}"));
+    }
+    let Some(encrypt) = push::encrypt_field(trimmed).ok().flatten() else {
+        return Ok(one_line(trimmed));
+    };
+    // Check the reply's signature as WeChat would, then open it.
+    let signature_ok = reply_field(trimmed, "MsgSignature")
+        .zip(reply_field(trimmed, "TimeStamp"))
+        .zip(reply_field(trimmed, "Nonce"))
+        .is_some_and(|((signature, timestamp), nonce)| {
+            Signature::of_message(&args.push.token(), &timestamp, &nonce, &encrypt)
+                .verify(&signature)
+                .is_ok()
+        });
+    let plain = args
+        .push
+        .key()?
+        .decrypt(&args.push.appid, &encrypt)
+        .context("decrypting the passive reply")?;
+    let kind = match Format::sniff(&plain) {
+        Some(Format::Xml) => Message::from_xml(&plain)
+            .map(|m| m.kind.type_name().to_owned())
+            .ok(),
+        Some(Format::Json) => Message::from_json(&plain)
+            .map(|m| m.kind.type_name().to_owned())
+            .ok(),
+        None => None,
+    };
+    let mode = if args.push.mode() == Mode::Safe {
+        "encrypted"
+    } else {
+        "in clear"
+    };
+    Ok(format!(
+        "{} ({mode}, signature {}): {plain}",
+        kind.unwrap_or_else(|| "reply".into()),
+        if signature_ok { "valid" } else { "INVALID" }
+    ))
+}
+
+/// A field of an XML or JSON envelope, as text.
+fn reply_field(body: &str, name: &str) -> Option<String> {
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(body) {
+        return json
+            .get(name)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+    }
+    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = body.find(&format!("</{name}>"))?;
+    let value = body.get(start..end)?;
+    Some(
+        value
+            .trim_start_matches("<![CDATA[")
+            .trim_end_matches("]]>")
+            .to_owned(),
+    )
+}
+
+/// The sandbox's record of messages sent to `openid`, each as one line.
+async fn sent_to(http: &reqwest::Client, url: &str, openid: &str) -> anyhow::Result<Vec<String>> {
+    let messages: Vec<serde_json::Value> = http
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(messages
+        .into_iter()
+        .filter(|m| m["openid"] == openid)
+        .map(|m| {
+            let msgtype = m["msgtype"].as_str().unwrap_or_default().to_owned();
+            let content = match msgtype.as_str() {
+                "text" => m["body"]["text"]["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                other => m["body"][other].to_string(),
+            };
+            format!("[{msgtype}] {content}")
+        })
+        .collect())
+}
+
+fn one_line(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 200 {
+        format!("{}…", line.chars().take(200).collect::<String>())
+    } else {
+        line
+    }
+}

@@ -1,0 +1,149 @@
+//! The local tour as a user runs it: `kefu dev` as a process, driven by `kefu push` in every
+//! mode × format, and the replies the sandbox recorded.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Dev(Child);
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_dev() -> (Dev, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["dev", "--port", &port.to_string()])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env_remove("KEFU_TOKEN")
+        .env_remove("KEFU_AES_KEY")
+        .env_remove("KEFU_APPID")
+        .env_remove("WECHAT_API_BASE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let dev = Dev(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "kefu dev did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (dev, base)
+}
+
+fn kefu_push(base: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["push", "--url", &format!("{base}/wechat")])
+        .args(args)
+        .env_remove("KEFU_TOKEN")
+        .env_remove("KEFU_AES_KEY")
+        .env_remove("KEFU_APPID")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn kefu_push_against_kefu_dev_gets_replies_in_every_mode_and_format() {
+    let (_dev, base) = start_dev();
+    for mode in ["plaintext", "compatible", "safe"] {
+        for format in ["xml", "json"] {
+            let openid = format!("o-{mode}-{format}");
+            let common = ["--mode", mode, "--format", format, "--openid", &openid];
+
+            let (ok, out) = kefu_push(&base, &[&common[..], &["text", "你好"]].concat());
+            assert!(ok, "{mode}/{format}: {out}");
+            assert!(
+                out.contains("passive reply: \"success\""),
+                "{mode}/{format}: {out}"
+            );
+            assert!(
+                out.contains("auto-reply: [text] 收到你的消息"),
+                "{mode}/{format}: the default reply: {out}"
+            );
+
+            let (ok, out) = kefu_push(
+                &base,
+                &[&common[..], &["--wait", "0", "text", "人工"]].concat(),
+            );
+            assert!(ok, "{mode}/{format}: {out}");
+            assert!(
+                out.contains("transfer_customer_service"),
+                "{mode}/{format}: {out}"
+            );
+            if mode == "safe" {
+                assert!(
+                    out.contains("(encrypted, signature valid)"),
+                    "{mode}/{format}: {out}"
+                );
+            }
+        }
+    }
+    let (ok, out) = kefu_push(&base, &["--openid", "o-enter", "enter"]);
+    assert!(
+        ok && out.contains("auto-reply: [text] 你好！有什么可以帮你？"),
+        "the welcome: {out}"
+    );
+
+    // The sandbox's record, as scripts read it.
+    let record: serde_json::Value =
+        serde_json::from_str(&ureq_get(&format!("{base}/sandbox/messages"))).unwrap();
+    assert_eq!(
+        record.as_array().unwrap().len(),
+        7,
+        "6 default replies and a welcome, nothing during hand-offs"
+    );
+}
+
+#[test]
+fn a_push_with_the_wrong_token_is_refused_and_kefu_push_says_so() {
+    let (_dev, base) = start_dev();
+    let (ok, out) = kefu_push(
+        &base,
+        &["--token", "not-the-token", "--wait", "0", "text", "你好"],
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("HTTP 403") && out.contains("signature mismatch"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("HTTP 403").count(),
+        4,
+        "the first try and WeChat's 3 retries: {out}"
+    );
+}
+
+/// A plain GET over a TCP socket (the test needs no HTTP client of its own).
+fn ureq_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body = response.split_once("\r\n\r\n").unwrap().1;
+    body.to_owned()
+}
