@@ -255,8 +255,10 @@ async fn print_replies(sandbox: Sandbox) {
         let messages = sandbox.messages();
         for message in messages.iter().skip(seen) {
             let shown = match message.msgtype.as_str() {
-                "text" => message.body["text"]["content"]
-                    .as_str()
+                "text" => message
+                    .body
+                    .pointer("/text/content")
+                    .and_then(serde_json::Value::as_str)
                     .unwrap_or_default()
                     .to_owned(),
                 _ => message

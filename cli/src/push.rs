@@ -201,15 +201,16 @@ async fn sent_to(http: &reqwest::Client, url: &str, openid: &str) -> anyhow::Res
         .await?;
     Ok(messages
         .into_iter()
-        .filter(|m| m["openid"] == openid)
+        .filter(|m| m.get("openid").and_then(serde_json::Value::as_str) == Some(openid))
         .map(|m| {
-            let msgtype = m["msgtype"].as_str().unwrap_or_default().to_owned();
+            let text = |pointer: &str| m.pointer(pointer).cloned().unwrap_or_default();
+            let msgtype = text("/msgtype").as_str().unwrap_or_default().to_owned();
             let content = match msgtype.as_str() {
-                "text" => m["body"]["text"]["content"]
+                "text" => text("/body/text/content")
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
-                other => m["body"][other].to_string(),
+                other => text(&format!("/body/{other}")).to_string(),
             };
             format!("[{msgtype}] {content}")
         })
