@@ -1,0 +1,50 @@
+//! The README's examples are real: its rules example is a valid rule set that matches as the
+//! text says.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use kefu::protocol::Message;
+use kefu::rules::{Route, RuleSet};
+
+const README: &str = include_str!("../../README.md");
+
+fn rules_example() -> String {
+    let section = README.split("## Rules").nth(1).expect("a Rules section");
+    let block = section.split("```json").nth(1).expect("a json block");
+    block.split("```").next().unwrap().to_owned()
+}
+
+fn text(content: &str) -> Message {
+    Message::from_json(
+        &serde_json::json!({"ToUserName": "gh_1", "FromUserName": "o1", "CreateTime": 1,
+        "MsgType": "text", "Content": content, "MsgId": 1})
+        .to_string(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_rules_example_in_the_readme_is_valid_and_routes_as_described() {
+    let rules = RuleSet::from_json(&rules_example()).unwrap();
+    assert_eq!(
+        rules.route(&text("人工")),
+        Route::Transfer { rule: "human" }
+    );
+    assert_eq!(
+        rules.route(&text("请问营业时间")),
+        Route::Reply {
+            rule: Some("hours")
+        }
+    );
+    assert_eq!(
+        rules.route(&text("订单123")),
+        Route::Reply {
+            rule: Some("order")
+        }
+    );
+    assert_eq!(
+        rules.route(&text("AB123456")),
+        Route::Reply { rule: Some("code") }
+    );
+    assert_eq!(rules.route(&text("随便说说")), Route::Reply { rule: None });
+}
