@@ -8,6 +8,8 @@
 //! This is a test-fixture crate: a fixture that does not load is a broken test setup, so the
 //! loaders panic with a message instead of returning errors.
 
+pub mod aws;
+
 use std::collections::BTreeMap;
 
 use serde::Deserialize;

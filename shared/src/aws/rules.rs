@@ -47,7 +47,7 @@ impl SsmRules {
             let single = self
                 .client
                 .get_parameter()
-                .name(&self.path)
+                .name(self.path.trim_end_matches('/'))
                 .with_decryption(true)
                 .send()
                 .await

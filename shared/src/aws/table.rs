@@ -1,6 +1,7 @@
 //! The DynamoDB table (`pk`, `sk`, `expires_at` TTL) behind the push ledger and the hand-off
 //! registry. Claims are conditional writes, so exactly one attempt wins; DynamoDB deletes
-//! expired items lazily, so every condition and read also checks `expires_at` itself.
+//! expired items lazily, so the claim condition checks `expires_at` itself (a hand-off entry
+//! outlives its `until` by an hour, so reading `until` is enough there).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;

@@ -1,0 +1,194 @@
+//! Support for the tests of the AWS adapters (`kefu::aws`), which run through the real Rust SDK
+//! against a moto server on loopback.
+//!
+//! `tests/run.sh` starts the server and exports its address as `KEFU_TEST_AWS_ENDPOINT`, with
+//! dummy credentials. Every test creates its own table, queue or parameters under a
+//! [`unique`] name, so tests running in parallel (threads or processes) never share state and
+//! nothing needs resetting between them.
+//!
+//! Like the rest of this crate, a helper that cannot set a test up panics with a message.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_ssm::types::ParameterType;
+
+/// The variable `tests/run.sh` sets to the moto server's URL.
+pub const ENDPOINT_VAR: &str = "KEFU_TEST_AWS_ENDPOINT";
+
+/// The region the tests use; moto accepts any.
+pub const REGION: &str = "us-east-1";
+
+/// The moto server's URL, from [`ENDPOINT_VAR`].
+///
+/// # Panics
+/// When the variable is unset: the tests were not started by `tests/run.sh`.
+pub fn endpoint() -> String {
+    match std::env::var(ENDPOINT_VAR) {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!(
+            "moto server not running: run `bash tests/run.sh`, which starts it \
+             ({ENDPOINT_VAR} is not set)"
+        ),
+    }
+}
+
+/// The SDK configuration for the moto server: its endpoint, [`REGION`] and static test
+/// credentials. Nothing is read from the machine's AWS configuration.
+///
+/// # Panics
+/// When `KEFU_TEST_AWS_ENDPOINT` is unset (see [`endpoint`]).
+pub async fn sdk_config() -> SdkConfig {
+    let endpoint = endpoint();
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("test", "test", None, None, "kefu-tests"))
+        .load()
+        .await
+}
+
+/// `prefix-` and 16 random hex digits: a name no other test, thread or process will use.
+/// Valid as a DynamoDB table name, an SQS queue name and an SSM path segment.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // `RandomState` is seeded from the OS once per process and varied per instance; the pid,
+    // the clock and a counter make the name unique even if it were not.
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("{prefix}-{:016x}", hasher.finish())
+}
+
+/// Creates an on-demand table with the schema `kefu::aws::DynamoTable` writes, and returns its
+/// name. The same schema, for `template.yaml`:
+///
+/// ```yaml
+/// Table:
+///   Type: AWS::DynamoDB::Table
+///   Properties:
+///     BillingMode: PAY_PER_REQUEST
+///     AttributeDefinitions:
+///       - { AttributeName: pk, AttributeType: S }
+///       - { AttributeName: sk, AttributeType: S }
+///     KeySchema:
+///       - { AttributeName: pk, KeyType: HASH }
+///       - { AttributeName: sk, KeyType: RANGE }
+///     TimeToLiveSpecification:
+///       AttributeName: expires_at
+///       Enabled: true
+/// ```
+///
+/// # Panics
+/// When the table cannot be created.
+pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
+    let name = unique("kefu-table");
+    let attribute = |attribute: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(attribute)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap_or_else(|e| panic!("attribute definition {attribute}: {e}"))
+    };
+    let key = |attribute: &str, key_type: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(attribute)
+            .key_type(key_type)
+            .build()
+            .unwrap_or_else(|e| panic!("key schema element {attribute}: {e}"))
+    };
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create table {name}: {}", describe(&e)));
+    let ttl = TimeToLiveSpecification::builder()
+        .attribute_name("expires_at")
+        .enabled(true)
+        .build()
+        .unwrap_or_else(|e| panic!("time-to-live specification: {e}"));
+    client
+        .update_time_to_live()
+        .table_name(&name)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("enable TTL on {name}: {}", describe(&e)));
+    name
+}
+
+/// Creates a queue (FIFO if asked: its name ends in `.fifo`) and returns its URL.
+///
+/// # Panics
+/// When the queue cannot be created.
+pub async fn create_queue(client: &aws_sdk_sqs::Client, fifo: bool) -> String {
+    let mut name = unique("kefu-jobs");
+    let mut create = client.create_queue();
+    if fifo {
+        name.push_str(".fifo");
+        create = create.attributes(QueueAttributeName::FifoQueue, "true");
+    }
+    create
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create queue {name}: {}", describe(&e)))
+        .queue_url
+        .unwrap_or_else(|| panic!("create queue {name}: no queue URL in the answer"))
+}
+
+/// Puts a `String` parameter (overwriting one of the same name).
+///
+/// # Panics
+/// When the parameter cannot be put.
+pub async fn put_parameter(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
+    put(client, name, value, ParameterType::String).await;
+}
+
+/// Puts a `SecureString` parameter (overwriting one of the same name), encrypted with the
+/// default key, as the deployment's secrets are.
+///
+/// # Panics
+/// When the parameter cannot be put.
+pub async fn put_secure_parameter(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
+    put(client, name, value, ParameterType::SecureString).await;
+}
+
+async fn put(client: &aws_sdk_ssm::Client, name: &str, value: &str, kind: ParameterType) {
+    client
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(kind.clone())
+        .overwrite(true)
+        .send()
+        .await
+        // The value is left out: it may be a secret.
+        .unwrap_or_else(|e| panic!("put {kind:?} parameter {name}: {}", describe(&e)));
+}
+
+/// The SDK error with the service's message (its `Display` alone says "service error").
+fn describe(err: &(impl std::error::Error + 'static)) -> String {
+    aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string()
+}
