@@ -98,13 +98,16 @@ pub struct StoredToken {
 #[async_trait]
 pub trait TokenStore: Send + Sync + fmt::Debug {
     async fn read(&self, appid: &str) -> Result<Option<StoredToken>, PortError>;
-    /// Takes the refresh lease until `until` (ms) unless another owner holds a live one.
+    /// Takes the refresh lease until `until` (ms), but only while the stored token needs a
+    /// refresh (none, or it expires at or before `stale_at`) and no other owner holds a live
+    /// lease: an instance that read before another's refresh landed must not refresh again.
     async fn try_lease(
         &self,
         appid: &str,
         owner: &str,
         now: i64,
         until: i64,
+        stale_at: i64,
     ) -> Result<bool, PortError>;
     /// Stores a fresh token and gives the lease back.
     async fn store(&self, appid: &str, owner: &str, token: &StoredToken) -> Result<(), PortError>;

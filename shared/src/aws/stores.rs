@@ -73,6 +73,7 @@ impl TokenStore for DynamoTable {
         owner: &str,
         now: i64,
         until: i64,
+        stale_at: i64,
     ) -> Result<bool, PortError> {
         let result = self
             .client()
@@ -82,11 +83,13 @@ impl TokenStore for DynamoTable {
             .key("sk", s("token"))
             .update_expression("SET lease_owner = :owner, lease_until = :until")
             .condition_expression(
-                "attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner",
+                "(attribute_not_exists(token_expires) OR token_expires <= :stale_at) \
+                 AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner)",
             )
             .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":until", n(until))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":stale_at", n(stale_at))
             .send()
             .await;
         match result {

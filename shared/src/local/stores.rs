@@ -24,15 +24,17 @@ impl TokenStore for MemoryTable {
         owner: &str,
         now: i64,
         until: i64,
+        stale_at: i64,
     ) -> Result<bool, PortError> {
         self.count();
         let mut state = self.lock_state();
         let item = state.tokens.entry(appid.to_owned()).or_default();
-        if item
+        let needs_refresh = item.token.as_ref().is_none_or(|t| t.expires_at <= stale_at);
+        let leased_by_other = item
             .lease
             .as_ref()
-            .is_some_and(|(holder, lease_until)| holder != owner && *lease_until >= now)
-        {
+            .is_some_and(|(holder, lease_until)| holder != owner && *lease_until >= now);
+        if !needs_refresh || leased_by_other {
             return Ok(false);
         }
         item.lease = Some((owner.to_owned(), until));

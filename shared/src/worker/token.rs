@@ -82,9 +82,10 @@ impl TokenProvider {
                 return Ok(self.remember(stored.clone()).await);
             }
             let lease_until = now.saturating_add(millis(LEASE));
+            let stale_at = now.saturating_add(millis(REFRESH_AHEAD));
             if self
                 .store
-                .try_lease(&self.appid, &self.owner, now, lease_until)
+                .try_lease(&self.appid, &self.owner, now, lease_until, stale_at)
                 .await?
             {
                 return self.refresh(now).await;

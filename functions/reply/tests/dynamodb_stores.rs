@@ -1,0 +1,343 @@
+//! The reply worker's stores on DynamoDB, through the real SDK against moto server (started by
+//! `tests/run.sh`): the access_token lease under contention, quota windows as conditional
+//! counters, the media cache, and a whole job on them against the WeChat sandbox.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kefu::aws::DynamoTable;
+use kefu::job::Job;
+use kefu::local::{ManualClock, StaticRules};
+use kefu::ports::{Clock, MediaCache, QuotaStore, QuotaWindow, StoredToken, TokenStore};
+use kefu::protocol::Message;
+use kefu::rules::{RuleCache, RuleSet};
+use kefu::sample;
+use kefu::wechat_api::{AccessToken, TokenKind, WeChatClient};
+use kefu::worker::media::AssetReader;
+use kefu::worker::token::TokenProvider;
+use kefu::worker::{JobOutcome, Worker, WorkerDeps};
+use kefu_cli::sandbox::Sandbox;
+use kefu_tests::aws;
+
+const NOW: i64 = 1_714_112_445_000;
+
+async fn table() -> DynamoTable {
+    let client = aws_sdk_dynamodb::Client::new(&aws::sdk_config().await);
+    let name = aws::create_table(&client).await;
+    DynamoTable::new(client, name)
+}
+
+#[tokio::test]
+async fn a_hundred_workers_on_dynamodb_make_one_token_call() {
+    let table = Arc::new(table().await);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(NOW));
+    let sandbox = Sandbox::new(sample::APPID, sample::APP_SECRET, clock.clone());
+    let (addr, _server) = sandbox
+        .clone()
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..100 {
+        let api = Arc::new(
+            WeChatClient::new(
+                &format!("http://{addr}"),
+                sample::APPID,
+                sample::APP_SECRET.into(),
+                Duration::from_secs(5),
+            )
+            .unwrap(),
+        );
+        let provider = TokenProvider::new(
+            sample::APPID,
+            TokenKind::Stable,
+            table.clone(),
+            api,
+            clock.clone(),
+            format!("instance-{n}"),
+        );
+        tasks.spawn(async move { provider.get().await.unwrap() });
+    }
+    let mut tokens = Vec::new();
+    while let Some(token) = tasks.join_next().await {
+        tokens.push(token.unwrap());
+    }
+    assert_eq!(sandbox.token_calls(), 1);
+    assert!(tokens.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[tokio::test]
+async fn the_token_lease_excludes_others_until_it_runs_out_and_stale_tokens_expire_only_if_current()
+{
+    let table = table().await;
+    let stale = |now: i64| now + 300_000;
+    assert!(
+        table
+            .try_lease("wx1", "a", NOW, NOW + 10_000, stale(NOW))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !table
+            .try_lease("wx1", "b", NOW + 1, NOW + 10_001, stale(NOW + 1))
+            .await
+            .unwrap(),
+        "a holds it"
+    );
+    assert!(
+        table
+            .try_lease("wx1", "b", NOW + 10_001, NOW + 20_000, stale(NOW + 10_001))
+            .await
+            .unwrap(),
+        "a's lease ran out"
+    );
+    let first = StoredToken {
+        token: AccessToken::new("token-1"),
+        expires_at: NOW + 7_200_000,
+    };
+    table.store("wx1", "b", &first).await.unwrap();
+    assert!(
+        !table
+            .try_lease("wx1", "c", NOW + 10_002, NOW + 20_000, stale(NOW + 10_002))
+            .await
+            .unwrap(),
+        "a fresh token needs no refresh: whoever read before it landed must not refresh again"
+    );
+    assert!(
+        table
+            .try_lease(
+                "wx1",
+                "c",
+                NOW + 6_900_001,
+                NOW + 6_910_000,
+                stale(NOW + 6_900_001)
+            )
+            .await
+            .unwrap(),
+        "storing gave the lease back; near expiry a refresh is due"
+    );
+    assert_eq!(table.read("wx1").await.unwrap(), Some(first.clone()));
+
+    assert!(
+        !table
+            .expire_if_current("wx1", &AccessToken::new("token-0"))
+            .await
+            .unwrap(),
+        "not the stored one"
+    );
+    assert_eq!(
+        table.read("wx1").await.unwrap().unwrap().expires_at,
+        first.expires_at
+    );
+    assert!(
+        table
+            .expire_if_current("wx1", &AccessToken::new("token-1"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(table.read("wx1").await.unwrap().unwrap().expires_at, 0);
+    assert_eq!(table.read("wx-unknown").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn quota_windows_are_conditional_counters() {
+    let table = table().await;
+    assert_eq!(
+        table.reserve("wx1", "o1", NOW).await.unwrap(),
+        None,
+        "no window yet"
+    );
+    table
+        .open("wx1", "o1", QuotaWindow::Message, NOW)
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            table.reserve("wx1", "o1", NOW + 1).await.unwrap(),
+            Some(QuotaWindow::Message)
+        );
+    }
+    assert_eq!(
+        table.reserve("wx1", "o1", NOW + 2).await.unwrap(),
+        None,
+        "a sixth send"
+    );
+    table
+        .open("wx1", "o1", QuotaWindow::Message, NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        table.reserve("wx1", "o1", NOW + 3).await.unwrap(),
+        None,
+        "a redelivered job resets nothing"
+    );
+    table
+        .refund("wx1", "o1", QuotaWindow::Message)
+        .await
+        .unwrap();
+    assert_eq!(
+        table.reserve("wx1", "o1", NOW + 4).await.unwrap(),
+        Some(QuotaWindow::Message),
+        "refunded"
+    );
+
+    table
+        .open("wx1", "o1", QuotaWindow::Enter, NOW + 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        table.reserve("wx1", "o1", NOW + 6).await.unwrap(),
+        Some(QuotaWindow::Enter)
+    );
+    assert_eq!(
+        table.reserve("wx1", "o1", NOW + 7).await.unwrap(),
+        Some(QuotaWindow::Enter)
+    );
+    assert_eq!(table.reserve("wx1", "o1", NOW + 8).await.unwrap(), None);
+    assert_eq!(
+        table.reserve("wx1", "o1", NOW + 60_000 + 5).await.unwrap(),
+        None,
+        "the minute is over"
+    );
+
+    table
+        .open("wx1", "o1", QuotaWindow::Message, NOW + 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        table
+            .reserve("wx1", "o1", NOW + 48 * 3600 * 1000)
+            .await
+            .unwrap(),
+        Some(QuotaWindow::Message)
+    );
+    assert_eq!(
+        table
+            .reserve("wx1", "o1", NOW + 48 * 3600 * 1000 + 100)
+            .await
+            .unwrap(),
+        None,
+        "48 h are over"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_reservations_never_exceed_the_quota() {
+    let table = Arc::new(table().await);
+    table
+        .open("wx1", "o1", QuotaWindow::Message, NOW)
+        .await
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let table = table.clone();
+        tasks.spawn(async move { table.reserve("wx1", "o1", NOW + 1).await.unwrap() });
+    }
+    let mut granted = 0;
+    while let Some(result) = tasks.join_next().await {
+        granted += usize::from(result.unwrap().is_some());
+    }
+    assert_eq!(granted, 5);
+}
+
+#[tokio::test]
+async fn media_ids_are_cached_until_they_expire() {
+    let table = table().await;
+    assert_eq!(table.get("wx1", "hash", NOW).await.unwrap(), None);
+    table
+        .put("wx1", "hash", "media-1", NOW + 1_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        table.get("wx1", "hash", NOW).await.unwrap(),
+        Some("media-1".into())
+    );
+    assert_eq!(
+        table.get("wx1", "hash", NOW + 1_000).await.unwrap(),
+        None,
+        "expired"
+    );
+    table.forget("wx1", "hash").await.unwrap();
+    table
+        .put("wx1", "hash", "media-2", NOW + 1_000)
+        .await
+        .unwrap();
+    table.forget("wx1", "hash").await.unwrap();
+    assert_eq!(table.get("wx1", "hash", NOW).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_job_on_dynamodb_is_sent_once_however_often_it_is_delivered() {
+    let table = Arc::new(table().await);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(NOW));
+    let sandbox = Sandbox::new(sample::APPID, sample::APP_SECRET, clock.clone());
+    let (addr, _server) = sandbox
+        .clone()
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let api = Arc::new(
+        WeChatClient::new(
+            &format!("http://{addr}"),
+            sample::APPID,
+            sample::APP_SECRET.into(),
+            Duration::from_secs(5),
+        )
+        .unwrap(),
+    );
+    let rules = RuleSet::from_json(r#"{"default":{"reply":[{"type":"text","content":"收到"},{"type":"image","source":{"file":"welcome.png"}}]}}"#).unwrap();
+    let worker = Worker::new(
+        sample::APPID,
+        WorkerDeps {
+            ledger: table.clone(),
+            handoffs: table.clone(),
+            quota: table.clone(),
+            media: table.clone(),
+            reader: Arc::new(
+                AssetReader::new(
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/assets"),
+                    Duration::from_secs(5),
+                )
+                .unwrap(),
+            ),
+            api: api.clone(),
+            tokens: Arc::new(TokenProvider::new(
+                sample::APPID,
+                TokenKind::Stable,
+                table.clone(),
+                api,
+                clock.clone(),
+                "i1".into(),
+            )),
+            rules: Arc::new(RuleCache::new(
+                Arc::new(StaticRules::new(rules)),
+                clock.clone(),
+                Duration::from_secs(30),
+            )),
+            clock,
+        },
+    );
+    sandbox.user_message("o1");
+    let message = Message::from_json(
+        r#"{"ToUserName":"gh_1","FromUserName":"o1","CreateTime":1714112445,"MsgType":"text","Content":"你好","MsgId":42}"#,
+    )
+    .unwrap();
+    let body = Job::new(sample::APPID, message, NOW).to_json();
+    assert_eq!(
+        worker.run(&body).await.unwrap(),
+        JobOutcome::Done {
+            sent: 2,
+            skipped: 0
+        }
+    );
+    assert_eq!(
+        worker.run(&body).await.unwrap(),
+        JobOutcome::Done {
+            sent: 0,
+            skipped: 2
+        }
+    );
+    assert_eq!(sandbox.messages().len(), 2);
+}
