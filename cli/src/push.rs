@@ -40,7 +40,9 @@ pub struct PushCommand {
 
 pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
     let push = args.push.build(&args.message)?;
-    let http = reqwest::Client::builder().timeout(WECHAT_TIMEOUT).build()?;
+    let http = kefu::tls::http_client_builder()
+        .timeout(WECHAT_TIMEOUT)
+        .build()?;
     let url = format!("{}?{}", args.url, push.query.to_query_string());
     let content_type = match args.push.format() {
         Format::Xml => "text/xml",

@@ -36,7 +36,7 @@ async fn start() -> Harness {
         sandbox,
         clock,
         base: format!("http://{addr}"),
-        http: reqwest::Client::new(),
+        http: kefu::tls::http_client_builder().build().unwrap(),
     }
 }
 
@@ -855,7 +855,11 @@ async fn router_mounts_under_a_prefix_on_another_server() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let listed: Value = reqwest::get(format!("http://{addr}/wechat/sandbox/messages"))
+    let listed: Value = kefu::tls::http_client_builder()
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/wechat/sandbox/messages"))
+        .send()
         .await
         .unwrap()
         .json()

@@ -16,5 +16,6 @@ pub mod receive;
 pub mod rules;
 pub mod sample;
 pub mod secret;
+pub mod tls;
 pub mod wechat_api;
 pub mod worker;

@@ -98,7 +98,7 @@ impl WeChatClient {
         app_secret: SecretString,
         timeout: Duration,
     ) -> Result<Self, ApiError> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client_builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(3)))
             .build()

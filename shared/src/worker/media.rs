@@ -30,7 +30,7 @@ pub struct AssetReader {
 
 impl AssetReader {
     pub fn new(assets: impl Into<PathBuf>, timeout: Duration) -> Result<Self, PortError> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client_builder()
             .timeout(timeout)
             .build()
             .map_err(|e| PortError::new("media http client", e))?;
