@@ -9,6 +9,7 @@ mod crypto;
 mod dev;
 mod event;
 mod push;
+mod rules;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,8 @@ enum Command {
     Dev(dev::DevArgs),
     /// Act as WeChat: send a signed (and sealed) push to a URL, retrying as WeChat does.
     Push(push::PushCommand),
+    /// Check, test, diff, push and pull keyword rules.
+    Rules(rules::RulesArgs),
     /// Write a signed API Gateway event (for `sam local invoke -e`, `cargo lambda invoke`).
     Event(event::EventArgs),
 }
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dev(args) => runtime().and_then(|rt| rt.block_on(dev::dev(&args))),
         Command::Push(args) => runtime().and_then(|rt| rt.block_on(push::push(&args))),
+        Command::Rules(args) => runtime().and_then(|rt| rt.block_on(rules::rules(&args))),
         Command::Sign(args) => crypto::sign(&args),
         Command::Decrypt(args) => crypto::decrypt(&args),
         Command::Encrypt(args) => crypto::encrypt(&args),

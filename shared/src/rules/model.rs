@@ -1,5 +1,6 @@
 //! The rule model as it is written in JSON, and its validation.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// WeChat lets a server send at most 5 messages after each user message.
@@ -7,7 +8,7 @@ pub const MAX_MESSAGES_PER_REPLY: usize = 5;
 
 /// An ordered list of rules, evaluated top to bottom, and an optional default for user
 /// messages no rule matched.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSet {
     #[serde(default)]
@@ -16,7 +17,7 @@ pub struct RuleSet {
     pub default: Option<Action>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub name: String,
@@ -27,7 +28,7 @@ pub struct Rule {
 
 /// What a rule matches. Text matches (`exact`, `prefix`, `contains`, `regex`) look at a text
 /// message's content, trimmed; `msg_type` at the message type; `event` at the event name.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Match {
     /// The whole message is one of these keywords.
@@ -48,7 +49,7 @@ impl PartialEq for Match {
 }
 
 /// A string or a list of strings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(String),
@@ -69,6 +70,20 @@ impl OneOrMany {
 #[derive(Debug, Clone)]
 pub struct Pattern(pub regex_lite::Regex);
 
+impl JsonSchema for Pattern {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Pattern".into()
+    }
+
+    fn json_schema(_generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "regex",
+            "description": "A regular expression (Rust regex syntax) matched against the trimmed text."
+        })
+    }
+}
+
 impl Serialize for Pattern {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.0.as_str())
@@ -85,7 +100,7 @@ impl<'de> Deserialize<'de> for Pattern {
 }
 
 /// What to do when a rule matches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Hand the user to a human agent (passive `transfer_customer_service`).
@@ -95,7 +110,7 @@ pub enum Action {
 }
 
 /// One message sent through custom/send.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ReplyMessage {
     Text {
@@ -119,7 +134,7 @@ pub enum ReplyMessage {
 }
 
 /// Where an image comes from: an https URL or a file shipped with the deployment.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaSource {
     Url(String),
@@ -142,6 +157,12 @@ pub enum RuleError {
 }
 
 impl RuleSet {
+    /// The JSON schema of a rule set, generated from these types (published as
+    /// `rules/schema.json`).
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(RuleSet)).unwrap_or_default()
+    }
+
     /// Parses and validates a rule set.
     pub fn from_json(json: &str) -> Result<Self, RuleError> {
         let set: Self = serde_json::from_str(json).map_err(|e| RuleError::Json(e.to_string()))?;

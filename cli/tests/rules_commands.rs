@@ -1,0 +1,202 @@
+//! `kefu rules` as a rules author uses it: validation with positions, the published schema,
+//! `test`, and `push`/`pull`/`diff` against Parameter Store (moto server, started by
+//! `tests/run.sh`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::process::{Command, Output};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+fn kefu(args: &[&str], aws: bool) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kefu"));
+    command
+        .args(args)
+        .current_dir(ROOT)
+        .env_remove("KEFU_RULES_PATH");
+    if aws {
+        let endpoint = std::env::var("KEFU_TEST_AWS_ENDPOINT")
+            .expect("moto server not running: run `bash tests/run.sh`, which starts it");
+        command
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+    }
+    command.output().unwrap()
+}
+
+fn ok(args: &[&str], aws: bool) -> String {
+    let out = kefu(args, aws);
+    assert!(
+        out.status.success(),
+        "kefu {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn write_temp(name: &str, json: &str) -> String {
+    let path = std::env::temp_dir().join(format!("kefu-rules-{}-{name}", std::process::id()));
+    std::fs::write(&path, json).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn validate_accepts_the_sample_and_rejects_broken_files_with_the_rule_position() {
+    assert!(
+        ok(&["rules", "validate", "rules/sample.json"], false).contains("5 rules (1 transfer)")
+    );
+    let cases = [
+        (
+            r#"{"rules":[{"name":"ok","match":{"exact":"a"},"action":"transfer"},{"name":"empty","match":{"exact":"x"},"action":{"reply":[]}}]}"#,
+            "rules[1] (empty): reply has 0 messages",
+        ),
+        (
+            r#"{"rules":[{"name":"a","match":{"exact":"x"},"action":"transfer"},{"name":"a","match":{"exact":"y"},"action":"transfer"}]}"#,
+            "rules[1] (a): name is used by an earlier rule",
+        ),
+        (
+            r#"{"rules":[{"name":"r","match":{"regex":"("},"action":"transfer"}]}"#,
+            "invalid regex",
+        ),
+        (
+            r#"{"rules":[{"name":"r","match":{"exactly":"x"},"action":"transfer"}]}"#,
+            "line 1 column",
+        ),
+        (
+            r#"{"rules":[{"name":"img","match":{"exact":"x"},"action":{"reply":[{"type":"image","source":{"url":"http://insecure"}}]}}]}"#,
+            "rules[0] (img): reply[0]: image url must start with https://",
+        ),
+        (
+            r#"{"rules":[{"name":"six","match":{"exact":"x"},"action":{"reply":[{"type":"text","content":"1"},{"type":"text","content":"2"},{"type":"text","content":"3"},{"type":"text","content":"4"},{"type":"text","content":"5"},{"type":"text","content":"6"}]}}]}"#,
+            "rules[0] (six): reply has 6 messages",
+        ),
+        ("{not json", "line 1 column"),
+    ];
+    for (n, (json, reason)) in cases.iter().enumerate() {
+        let file = write_temp(&format!("bad{n}.json"), json);
+        let out = kefu(&["rules", "validate", &file], false);
+        assert_eq!(out.status.code(), Some(1), "{json}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(reason), "{json}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn the_published_schema_is_generated_from_the_rust_types() {
+    let generated = ok(&["rules", "schema"], false);
+    let published = std::fs::read_to_string(format!("{ROOT}/rules/schema.json")).unwrap();
+    assert_eq!(
+        published.trim(),
+        generated.trim(),
+        "rules/schema.json is stale: run `cargo run -p kefu-cli -- rules schema > rules/schema.json`"
+    );
+}
+
+#[test]
+fn test_says_which_rule_answers_and_what_is_sent() {
+    assert!(
+        ok(&["rules", "test", "rules/sample.json", "人工"], false).starts_with("human: transfer")
+    );
+    let hours = ok(
+        &["rules", "test", "rules/sample.json", "请问几点开门"],
+        false,
+    );
+    assert!(
+        hours.starts_with("hours: 1 message(s)") && hours.contains("9:00–21:00"),
+        "{hours}"
+    );
+    assert!(
+        ok(
+            &[
+                "rules",
+                "test",
+                "rules/sample.json",
+                "--event",
+                "user_enter_tempsession"
+            ],
+            false
+        )
+        .starts_with("welcome")
+    );
+    assert!(
+        ok(
+            &[
+                "rules",
+                "test",
+                "rules/sample.json",
+                "--event",
+                "subscribe_msg_popup_event"
+            ],
+            false
+        )
+        .starts_with("no rule answers")
+    );
+    assert!(
+        ok(&["rules", "test", "rules/sample.json", "随便"], false)
+            .starts_with("default: 1 message(s)")
+    );
+}
+
+#[test]
+fn push_and_pull_round_trip_through_parameter_store() {
+    let path = format!("/kefu-test-{}/rules", std::process::id());
+    assert!(
+        ok(
+            &["rules", "push", "rules/sample.json", "--path", &path],
+            true
+        )
+        .contains("(1 parameter)")
+    );
+    let pulled = ok(&["rules", "pull", "--path", &path], true);
+    let sample: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/rules/sample.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&pulled).unwrap(),
+        sample
+    );
+    assert_eq!(
+        ok(
+            &["rules", "diff", "rules/sample.json", "--path", &path],
+            true
+        )
+        .trim(),
+        "no differences"
+    );
+
+    // A large set spans several parameters, and comes back whole and in order.
+    let rules: Vec<_> = (0..40)
+        .map(|n| serde_json::json!({"name": format!("rule-{n:02}"), "match": {"exact": format!("关键词{n}")},
+            "action": {"reply": [{"type": "text", "content": "很长的回复内容".repeat(10)}]}}))
+        .collect();
+    let large = serde_json::json!({"rules": rules, "default": {"reply": [{"type": "text", "content": "默认"}]}});
+    let file = write_temp("large.json", &large.to_string());
+    let pushed = ok(&["rules", "push", &file, "--path", &path], true);
+    assert!(!pushed.contains("(1 parameter)"), "{pushed}");
+    let back: serde_json::Value =
+        serde_json::from_str(&ok(&["rules", "pull", "--path", &path], true)).unwrap();
+    assert_eq!(back, large);
+    let diff = ok(
+        &["rules", "diff", "rules/sample.json", "--path", &path],
+        true,
+    );
+    assert!(
+        diff.contains("+ human") && diff.contains("- rule-00") && diff.contains("~ default"),
+        "{diff}"
+    );
+
+    // Pushing the small set again removes the fragments it no longer needs.
+    let small = ok(
+        &["rules", "push", "rules/sample.json", "--path", &path],
+        true,
+    );
+    assert!(small.contains("removed"), "{small}");
+    let back: serde_json::Value =
+        serde_json::from_str(&ok(&["rules", "pull", "--path", &path], true)).unwrap();
+    assert_eq!(back, sample);
+}
