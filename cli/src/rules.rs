@@ -220,21 +220,30 @@ fn test(
     msg_type: Option<&str>,
     event: Option<&str>,
 ) -> anyhow::Result<String> {
-    let mut fields = serde_json::json!({
-        "ToUserName": sample::ORIGINAL_ID, "FromUserName": sample::OPENID, "CreateTime": 1, "MsgId": 1,
-    });
+    let mut fields = serde_json::Map::new();
+    for (key, value) in [
+        ("ToUserName", serde_json::json!(sample::ORIGINAL_ID)),
+        ("FromUserName", serde_json::json!(sample::OPENID)),
+        ("CreateTime", serde_json::json!(1)),
+        ("MsgId", serde_json::json!(1)),
+    ] {
+        fields.insert(key.into(), value);
+    }
     match (text, msg_type, event) {
         (_, _, Some(event)) => {
-            fields["MsgType"] = "event".into();
-            fields["Event"] = event.into();
+            fields.insert("MsgType".into(), "event".into());
+            fields.insert("Event".into(), event.into());
         }
-        (_, Some(msg_type), _) => fields["MsgType"] = msg_type.into(),
+        (_, Some(msg_type), _) => {
+            fields.insert("MsgType".into(), msg_type.into());
+        }
         (Some(text), _, _) => {
-            fields["MsgType"] = "text".into();
-            fields["Content"] = text.into();
+            fields.insert("MsgType".into(), "text".into());
+            fields.insert("Content".into(), text.into());
         }
         _ => anyhow::bail!("give the user's text, --type or --event"),
     }
+    let fields = serde_json::Value::Object(fields);
     let message = Message::from_json(&fields.to_string())?;
     let answer = match rules.action_for(&message) {
         None => "no rule answers: acknowledged, nothing sent".to_owned(),
