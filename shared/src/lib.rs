@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod config;
 pub mod job;
+pub mod logging;
 pub mod local;
 pub mod metrics;
 pub mod ports;

@@ -8,15 +8,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .without_time() // CloudWatch stamps every line
-        .init();
+    kefu::logging::init();
     let config = Config::from_env()?;
     let sdk = kefu::aws::sdk_config().await;
     let worker = Arc::new(kefu::aws::worker(&sdk, &config).await?);
