@@ -14,6 +14,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clap::Args;
+use kefu::config::Config;
 use kefu::job::Job;
 use kefu::local::{LocalStack, StaticRules};
 use kefu::ports::{Clock, SystemClock};
@@ -64,6 +65,11 @@ pub struct DevArgs {
     /// AppSecret for --wechat-api.
     #[arg(long, env = "KEFU_APP_SECRET", hide_env_values = true)]
     app_secret: Option<String>,
+    /// Use DynamoDB, SQS and SSM (as configured for the functions: KEFU_TABLE, KEFU_QUEUE_URL,
+    /// KEFU_RULES_PATH, KEFU_SECRETS_PARAMETER, KEFU_APPID; AWS_ENDPOINT_URL for a local server)
+    /// instead of the embedded stores. Credentials then come from the secrets parameter.
+    #[arg(long)]
+    aws: bool,
 }
 
 #[derive(Clone)]
@@ -72,6 +78,62 @@ struct Push {
 }
 
 pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port)))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+    let address = listener.local_addr()?;
+    let local_api = format!("http://{address}");
+    let stack = if args.aws {
+        aws_stack(args, &local_api).await?
+    } else {
+        local_stack(args, &local_api)?
+    };
+
+    let push_route = axum::routing::any(handle_push).with_state(Push {
+        receiver: stack.receiver,
+    });
+    let app = stack.sandbox.router().route(&args.path, push_route);
+
+    println!("kefu dev: the push path on your machine, no WeChat account, no tunnel");
+    println!();
+    println!("  push URL        http://{address}{}", args.path);
+    for (name, value) in &stack.banner {
+        println!("  {name:<15} {value}");
+    }
+    match &args.wechat_api {
+        Some(url) => println!("  WeChat API      {url}"),
+        None => println!(
+            "  WeChat API      the sandbox at http://{address} (sent messages: GET /sandbox/messages)"
+        ),
+    }
+    println!();
+    println!(
+        "  try:  kefu push --url http://{address}{} text \"你好\"",
+        args.path
+    );
+    println!();
+
+    tokio::spawn(stack.worker_loop);
+    tokio::spawn(print_replies(stack.sandbox));
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok("kefu dev stopped".to_owned())
+}
+
+/// What `kefu dev` runs, on embedded or on AWS stores.
+struct DevStack {
+    receiver: Arc<Receiver>,
+    sandbox: Sandbox,
+    worker_loop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    banner: Vec<(&'static str, String)>,
+}
+
+/// Embedded stores, the sample (or given) credentials, rules from a file.
+fn local_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let credentials = Credentials {
         token: Token::new(args.token.as_str()),
@@ -91,24 +153,12 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
     };
     let stack = LocalStack::new(rules, clock.clone(), Duration::from_secs(2));
     let receiver = Arc::new(stack.receiver(ReceiveSettings::new(credentials)));
-
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port)))
-        .await
-        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
-    let address = listener.local_addr()?;
-
     let secret = args
         .app_secret
         .clone()
         .unwrap_or_else(|| sample::APP_SECRET.to_owned());
     let sandbox = Sandbox::new(&args.appid, &secret, clock.clone());
-    let api_base = match &args.wechat_api {
-        Some(url) => {
-            anyhow::ensure!(args.app_secret.is_some(), "--wechat-api needs --app-secret");
-            url.clone()
-        }
-        None => format!("http://{address}"),
-    };
+    let api_base = wechat_api(args, local_api)?;
     let api = Arc::new(WeChatClient::new(
         &api_base,
         &args.appid,
@@ -133,47 +183,162 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
                 "kefu-dev".into(),
             )),
             rules: stack.rules.clone(),
-            clock: clock.clone(),
+            clock,
         },
     ));
+    let banner = vec![
+        ("Token", args.token.clone()),
+        ("EncodingAESKey", args.aes_key.clone()),
+        ("AppID", args.appid.clone()),
+        ("rules", format!("{rules_origin} (edits apply within 2 s)")),
+        ("stores", "embedded (in memory)".to_owned()),
+    ];
+    Ok(DevStack {
+        receiver,
+        worker_loop: Box::pin(run_worker(
+            stack,
+            worker,
+            sandbox.clone(),
+            args.wechat_api.is_none(),
+        )),
+        sandbox,
+        banner,
+    })
+}
 
-    let push_route = axum::routing::any(handle_push).with_state(Push { receiver });
-    let app = sandbox.router().route(&args.path, push_route);
-
-    println!("kefu dev: the push path on your machine, no AWS, no WeChat account, no tunnel");
-    println!();
-    println!("  push URL        http://{address}{}", args.path);
-    println!("  Token           {}", args.token);
-    println!("  EncodingAESKey  {}", args.aes_key);
-    println!("  AppID           {}", args.appid);
-    println!("  rules           {rules_origin} (edits apply within 2 s)");
-    match &args.wechat_api {
-        Some(url) => println!("  WeChat API      {url}"),
-        None => println!(
-            "  WeChat API      the sandbox at http://{address} (sent messages: GET /sandbox/messages)"
+/// DynamoDB, SQS and SSM, exactly as the deployed functions use them.
+async fn aws_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
+    let mut config = Config::from_env()?;
+    config.wechat_api_base = wechat_api(args, local_api)?;
+    config.assets_dir = args.assets.clone();
+    let queue_url = config
+        .queue_url
+        .clone()
+        .context("--aws needs KEFU_QUEUE_URL")?;
+    let sdk = kefu::aws::sdk_config().await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let secrets = kefu::aws::load_secrets(&ssm, &config.secrets_parameter).await?;
+    let app_secret = secrets
+        .app_secret
+        .as_ref()
+        .map(|s| s.expose().to_owned())
+        .context("--aws: the secrets parameter has no app_secret")?;
+    let receiver = Arc::new(kefu::aws::receiver(&sdk, &config).await?);
+    let worker = Arc::new(kefu::aws::worker(&sdk, &config).await?);
+    let sandbox = Sandbox::new(&config.appid, &app_secret, Arc::new(SystemClock));
+    let banner = vec![
+        ("AppID", config.appid.clone()),
+        ("credentials", format!("from {}", config.secrets_parameter)),
+        ("rules", format!("Parameter Store {}", config.rules_path)),
+        (
+            "stores",
+            format!(
+                "DynamoDB {}, SQS {queue_url}{}",
+                config.table,
+                std::env::var("AWS_ENDPOINT_URL")
+                    .map(|e| format!(" (at {e})"))
+                    .unwrap_or_default()
+            ),
         ),
+    ];
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    Ok(DevStack {
+        receiver,
+        worker_loop: Box::pin(poll_sqs(
+            sqs,
+            queue_url,
+            worker,
+            sandbox.clone(),
+            args.wechat_api.is_none(),
+        )),
+        sandbox,
+        banner,
+    })
+}
+
+fn wechat_api(args: &DevArgs, local_api: &str) -> anyhow::Result<String> {
+    match &args.wechat_api {
+        Some(url) => {
+            anyhow::ensure!(
+                args.app_secret.is_some() || args.aws,
+                "--wechat-api needs --app-secret"
+            );
+            Ok(url.clone())
+        }
+        None => Ok(local_api.to_owned()),
     }
-    println!();
-    println!(
-        "  try:  kefu push --url http://{address}{} text \"你好\"",
-        args.path
-    );
-    println!();
+}
 
-    tokio::spawn(run_worker(
-        stack,
-        worker,
-        sandbox.clone(),
-        args.wechat_api.is_none(),
-    ));
-    tokio::spawn(print_replies(sandbox));
+/// The reply function's event source mapping: long-poll SQS, run the batch, delete what
+/// succeeded; failures stay for SQS to redeliver (and move to the DLQ after the redrive limit).
+async fn poll_sqs(
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    worker: Arc<Worker>,
+    sandbox: Sandbox,
+    tell_sandbox: bool,
+) {
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(out) => out.messages.unwrap_or_default(),
+            Err(err) => {
+                eprintln!("  ✗ SQS: {}", aws_sdk_sqs::error::DisplayErrorContext(&err));
+                tokio::time::sleep(RETRY_AFTER).await;
+                continue;
+            }
+        };
+        let mut records = Vec::new();
+        let mut receipts = std::collections::HashMap::new();
+        for message in messages {
+            let (Some(id), Some(body), Some(receipt)) =
+                (message.message_id, message.body, message.receipt_handle)
+            else {
+                continue;
+            };
+            if tell_sandbox && let Ok(job) = Job::from_json(&body) {
+                open_sandbox_window(&sandbox, &job);
+            }
+            receipts.insert(id.clone(), receipt);
+            records.push((id, body));
+        }
+        if records.is_empty() {
+            continue;
+        }
+        let failed = worker.run_batch(records).await;
+        for (id, receipt) in receipts {
+            if failed.contains(&id) {
+                continue;
+            }
+            if let Err(err) = sqs
+                .delete_message()
+                .queue_url(&queue_url)
+                .receipt_handle(receipt)
+                .send()
+                .await
+            {
+                eprintln!(
+                    "  ✗ SQS delete: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(&err)
+                );
+            }
+        }
+    }
+}
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok("kefu dev stopped".to_owned())
+/// WeChat knows the user wrote before the push reaches us: open the sandbox's send window.
+fn open_sandbox_window(sandbox: &Sandbox, job: &Job) {
+    match &job.message.kind {
+        MessageKind::Event(Event::UserEnterTempsession { .. }) => sandbox.user_entered(&job.openid),
+        MessageKind::Event(_) => {}
+        _ => sandbox.user_message(&job.openid),
+    }
 }
 
 /// The receive function's code path, behind axum instead of API Gateway.
@@ -214,14 +379,7 @@ async fn run_worker(stack: LocalStack, worker: Arc<Worker>, sandbox: Sandbox, te
         let mut records = Vec::new();
         for job in jobs {
             if tell_sandbox {
-                // WeChat knows the user wrote before the push reaches us: open the sandbox's window.
-                match &job.message.kind {
-                    MessageKind::Event(Event::UserEnterTempsession { .. }) => {
-                        sandbox.user_entered(&job.openid)
-                    }
-                    MessageKind::Event(_) => {}
-                    _ => sandbox.user_message(&job.openid),
-                }
+                open_sandbox_window(&sandbox, &job);
             }
             let body = job.to_json();
             records.push((job.key.clone(), body));

@@ -147,3 +147,63 @@ fn ureq_get(url: &str) -> String {
     let body = response.split_once("\r\n\r\n").unwrap().1;
     body.to_owned()
 }
+
+#[tokio::test]
+async fn kefu_dev_on_aws_stores_runs_the_same_loop_through_moto() {
+    use kefu_tests::aws;
+    let sdk = aws::sdk_config().await;
+    let table = aws::create_table(&aws_sdk_dynamodb::Client::new(&sdk)).await;
+    let queue = aws::create_queue(&aws_sdk_sqs::Client::new(&sdk), false).await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let prefix = aws::unique("/kefu-dev");
+    let rules =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/sample.json"))
+            .unwrap();
+    aws::put_parameter(&ssm, &format!("{prefix}/rules/000"), &rules).await;
+    let secrets = serde_json::json!({"token": kefu::sample::TOKEN, "encoding_aes_key": kefu::sample::ENCODING_AES_KEY,
+        "app_secret": kefu::sample::APP_SECRET});
+    aws::put_secure_parameter(&ssm, &format!("{prefix}/secrets"), &secrets.to_string()).await;
+
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["dev", "--aws", "--port", &port.to_string()])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("AWS_ENDPOINT_URL", aws::endpoint())
+        .env("KEFU_APPID", kefu::sample::APPID)
+        .env("KEFU_TABLE", &table)
+        .env("KEFU_QUEUE_URL", &queue)
+        .env("KEFU_RULES_PATH", format!("{prefix}/rules"))
+        .env("KEFU_SECRETS_PARAMETER", format!("{prefix}/secrets"))
+        .env_remove("WECHAT_API_BASE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _dev = Dev(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "kefu dev --aws did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let push = |args: &'static [&'static str]| {
+        let base = base.clone();
+        tokio::task::spawn_blocking(move || kefu_push(&base, args))
+    };
+    let (ok, out) = push(&[
+        "--openid", "o-aws", "--msg-id", "777", "--wait", "8", "text", "你好",
+    ])
+    .await
+    .unwrap();
+    assert!(
+        ok && out.contains("auto-reply: [text] 收到你的消息"),
+        "{out}"
+    );
+    // The same push again (WeChat's retry): acknowledged, no second reply.
+    let (ok, out) = push(&[
+        "--openid", "o-aws", "--msg-id", "777", "--wait", "3", "text", "你好",
+    ])
+    .await
+    .unwrap();
+    assert!(ok && out.contains("auto-reply: none seen"), "{out}");
+}
