@@ -514,3 +514,69 @@ async fn the_sqs_events_in_events_send_what_the_sample_rules_say() {
     }
     assert_eq!(rig.sandbox.messages().len(), 2);
 }
+
+/// Log lines written while a test runs.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_never_contain_the_access_token_or_app_secret() {
+    let rig = rig(text_rules(1)).await;
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    rig.sandbox.user_message("o1");
+    assert!(
+        failures(&rig, &[("a", &job("o1", "x", 1, NOW))])
+            .await
+            .is_empty()
+    );
+    rig.sandbox.revoke_tokens(); // a stale token: refreshed and logged about
+    rig.sandbox.inject(Endpoint::Send, Fault::Http(502), 1); // a transient failure, logged
+    rig.sandbox.user_message("o1");
+    assert_eq!(
+        failures(&rig, &[("b", &job("o1", "y", 2, NOW + 1))]).await,
+        vec!["b"]
+    );
+    assert!(
+        failures(&rig, &[("b", &job("o1", "y", 2, NOW + 1))])
+            .await
+            .is_empty()
+    );
+
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("access_token stale"),
+        "the scenario was logged: {logs}"
+    );
+    let tokens: std::collections::HashSet<String> = rig
+        .sandbox
+        .messages()
+        .into_iter()
+        .map(|m| m.access_token)
+        .collect();
+    assert_eq!(tokens.len(), 2, "two tokens were used");
+    for token in tokens {
+        assert!(!logs.contains(&token), "an access_token reached the logs");
+    }
+    assert!(
+        !logs.contains(sample::APP_SECRET),
+        "the AppSecret reached the logs"
+    );
+}
