@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test kefu has, on a fresh clone: formatting, lints, then all test suites.
+# Runs every test kefu has, on a fresh clone: formatting, lints, template checks, the Lambda
+# binaries under a local Lambda runtime, then all test suites.
 # Everything the tests need is installed and started from here, and stopped on exit:
 # the AWS adapters are tested through the real SDK against a moto server on loopback
-# (see shared/docs/local-stack.md), installed into .venv and started on a free port.
+# (see shared/docs/local-stack.md), installed into .venv and started on a free port;
+# cfn-lint and cargo-lambda go into the same .venv, the AWS SAM CLI into .venv/sam.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +12,13 @@ step() { printf '\n==> %s\n' "$*"; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 MOTO_VERSION=5.2.5
+CFN_LINT_VERSION=1.58.0
+CARGO_LAMBDA_VERSION=1.9.2
+SAM_CLI_VERSION=1.170.0
 VENV=.venv
+# Its own venv: aws-sam-cli pins older boto3/botocore/click/pydantic than moto[server] wants,
+# and would downgrade them under the moto server.
+SAM_VENV=$VENV/sam
 MOTO_LOG=target/moto.log
 MOTO_PID=
 
@@ -22,26 +30,55 @@ stop_moto() {
 }
 trap stop_moto EXIT
 
+# pip_ensure VENV DIST VERSION BIN SPEC...: installs SPECs into VENV unless DIST VERSION and
+# VENV/bin/BIN are already there.
+pip_ensure() {
+    local venv=$1 dist=$2 version=$3 bin=$4 started
+    shift 4
+    if [[ ! -x "$venv/bin/python" ]]; then
+        python3 -m venv "$venv"
+    fi
+    # (grep without -q reads all of pip's output: with pipefail, an early exit would fail pip.)
+    if [[ -x "$venv/bin/$bin" ]] &&
+        "$venv/bin/pip" show "$dist" 2>/dev/null | grep -x "Version: $version" >/dev/null; then
+        echo "$dist $version already installed"
+    else
+        started=$SECONDS
+        # The machine's normal package index configuration; no index URL here.
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"
+        echo "installed $dist $version in $((SECONDS - started)) s"
+    fi
+}
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "moto server $MOTO_VERSION (in $VENV)"
-if [[ ! -x "$VENV/bin/python" ]]; then
-    python3 -m venv "$VENV"
-fi
-# (grep without -q reads all of pip's output: with pipefail, an early exit would fail pip.)
-if [[ -x "$VENV/bin/moto_server" ]] &&
-    "$VENV/bin/pip" show moto 2>/dev/null | grep -x "Version: $MOTO_VERSION" >/dev/null; then
-    echo "moto $MOTO_VERSION already installed"
-else
-    started=$SECONDS
-    # The machine's normal package index configuration; no index URL here.
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-    echo "installed moto $MOTO_VERSION in $((SECONDS - started)) s"
-fi
+step "moto server $MOTO_VERSION, cfn-lint $CFN_LINT_VERSION, cargo-lambda $CARGO_LAMBDA_VERSION (in $VENV)"
+pip_ensure "$VENV" moto "$MOTO_VERSION" moto_server "moto[server]==$MOTO_VERSION"
+pip_ensure "$VENV" cfn-lint "$CFN_LINT_VERSION" cfn-lint "cfn-lint==$CFN_LINT_VERSION"
+# The Python package ships the prebuilt binary (and zig, which only cross-builds need);
+# `cargo install cargo-lambda` would compile for ~25 minutes.
+pip_ensure "$VENV" cargo-lambda "$CARGO_LAMBDA_VERSION" cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION"
+
+step "aws-sam-cli $SAM_CLI_VERSION (in $SAM_VENV)"
+# ~30 s on a fresh machine, then skipped; `sam validate --lint` itself takes ~3 s.
+pip_ensure "$SAM_VENV" aws-sam-cli "$SAM_CLI_VERSION" sam \
+    "aws-sam-cli==$SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+
+step "template.yaml: cfn-lint, sam validate --lint"
+# Errors and warnings both fail the run (cfn-lint's exit status is non-zero for either); the
+# template has neither. Informational rules (off by default; -c I) only ask the SQS queues for
+# an explicit deletion policy and retention period: the defaults (deleted with the stack; jobs
+# kept 4 days) are what we want.
+# If a warning is ever a false positive, ignore that rule alone (-i W1234) and say why here.
+"$VENV/bin/cfn-lint" template.yaml
+echo "cfn-lint: no errors or warnings"
+# Offline: dummy credentials, no telemetry; samconfig.toml's validate section sets lint = true.
+SAM_CLI_TELEMETRY=0 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+    AWS_EC2_METADATA_DISABLED=true "$SAM_VENV/bin/sam" validate --lint --template template.yaml
 
 step "start moto server on 127.0.0.1"
 # A port the kernel just handed out, so parallel runs and other services do not collide.
@@ -77,9 +114,20 @@ export KEFU_TEST_AWS_ENDPOINT="$MOTO_URL"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 
+step "Lambda binaries under cargo lambda watch (tests/lambda/check.sh)"
+# Before the suites so that their summary closes the output; a failure here is reported after
+# them, so that one run shows both.
+started=$SECONDS
+lambda_status=0
+bash tests/lambda/check.sh || lambda_status=$?
+echo "Lambda checks took $((SECONDS - started)) s"
+
 step "test suites"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast
 else
     cargo test --workspace --locked --no-fail-fast
+fi
+if ((lambda_status != 0)); then
+    fail "the Lambda checks failed (exit status $lambda_status; see the step above the test suites)"
 fi

@@ -8,8 +8,8 @@
 pub mod aws;
 pub mod config;
 pub mod job;
-pub mod logging;
 pub mod local;
+pub mod logging;
 pub mod metrics;
 pub mod ports;
 pub mod protocol;

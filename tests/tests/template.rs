@@ -1,0 +1,537 @@
+//! `template.yaml` grants and configures what the code needs, and no more.
+//!
+//! The template is read as YAML (CloudFormation's short `!Ref`/`!GetAtt`/`!Sub` tags and their
+//! long `Ref`/`Fn::GetAtt`/`Fn::Sub` forms alike) and checked against the code:
+//! - every IAM statement of both functions names the stack's own resources: DynamoDB actions
+//!   only on the table, SQS only on the job queue, SSM only on the rules path and the secrets
+//!   parameter, `kms:Decrypt` only through SSM (`kms:ViaService`); never `Resource: "*"`;
+//! - receive times out before its claim lease (`ReceiveSettings::claim_lease`) runs out;
+//! - reply consumes the job queue with partial batch failures, and the queue redrives to the
+//!   dead-letter queue;
+//! - the table has the schema `tests/src/aws.rs` creates for the AWS adapter tests;
+//! - the rules parameter is a valid rule set under the rules path, and the environment the
+//!   template gives the functions satisfies `Config`.
+//!
+//! `cfn-lint` (run by `tests/run.sh`) checks the template against CloudFormation's schemas;
+//! these tests check what only this project knows.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kefu::config::Config;
+use kefu::receive::ReceiveSettings;
+use kefu::rules::RuleSet;
+use serde_norway::Value;
+
+const TEMPLATE: &str = include_str!("../../template.yaml");
+const AWS_TESTS: &str = include_str!("../src/aws.rs");
+
+/// SAM's default function timeout, when neither the function nor `Globals` sets one.
+const SAM_DEFAULT_TIMEOUT_SECS: u64 = 3;
+/// SSM's limit on a Standard-tier parameter value.
+const SSM_STANDARD_VALUE_LIMIT: usize = 4096;
+
+/// The SSM parameter ARNs the functions may read: the rules (one parameter or a path) and the
+/// secrets.
+const SSM_RESOURCES: [&str; 3] = [
+    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${RulesPath}",
+    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${RulesPath}/*",
+    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SecretsParameterName}",
+];
+const KMS_KEY_PREFIX: &str = "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/";
+const KMS_VIA_SSM: &str = "ssm.${AWS::Region}.amazonaws.com";
+
+fn template() -> Value {
+    serde_norway::from_str(TEMPLATE).expect("template.yaml is not valid YAML")
+}
+
+/// A CloudFormation value, intrinsic functions normalized to one form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Expr {
+    /// A plain scalar, as text.
+    Literal(String),
+    /// `!Ref Name`.
+    Ref(String),
+    /// `!GetAtt Resource.Attribute`.
+    GetAtt(String),
+    /// `!Sub "template"` (without a variable map).
+    Sub(String),
+    /// Anything else, as YAML.
+    Other(String),
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn expr(value: &Value) -> Expr {
+    let other = || Expr::Other(serde_norway::to_string(value).unwrap_or_default());
+    let (function, argument) = match value {
+        Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
+        Value::Mapping(map) if map.len() == 1 => {
+            let (key, argument) = map.iter().next().unwrap();
+            let Some(key) = key.as_str() else {
+                return other();
+            };
+            (format!("!{}", key.trim_start_matches("Fn::")), argument)
+        }
+        _ => return scalar(value).map_or_else(other, Expr::Literal),
+    };
+    match (function.as_str(), argument) {
+        ("!Ref", Value::String(name)) => Expr::Ref(name.clone()),
+        ("!GetAtt", Value::String(path)) => Expr::GetAtt(path.clone()),
+        ("!GetAtt", Value::Sequence(parts)) => {
+            let parts: Option<Vec<&str>> = parts.iter().map(Value::as_str).collect();
+            parts.map_or_else(other, |parts| Expr::GetAtt(parts.join(".")))
+        }
+        ("!Sub", Value::String(template)) => Expr::Sub(template.clone()),
+        _ => other(),
+    }
+}
+
+fn get_att(path: &str) -> Expr {
+    Expr::GetAtt(path.to_owned())
+}
+
+fn sub(template: &str) -> Expr {
+    Expr::Sub(template.to_owned())
+}
+
+/// A value that may be one item or a list of them, as a list.
+fn items(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Sequence(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    }
+}
+
+fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {
+    template["Resources"]
+        .get(name)
+        .unwrap_or_else(|| panic!("template.yaml has no resource {name}"))
+}
+
+fn properties<'a>(template: &'a Value, name: &str) -> &'a Value {
+    resource(template, name)
+        .get("Properties")
+        .unwrap_or_else(|| panic!("resource {name} has no Properties"))
+}
+
+/// The function's `Timeout`, else the `Globals` one, else SAM's default.
+fn timeout(template: &Value, function: &str) -> Duration {
+    let value = properties(template, function)
+        .get("Timeout")
+        .or_else(|| template["Globals"]["Function"].get("Timeout"));
+    let secs = value.map_or(SAM_DEFAULT_TIMEOUT_SECS, |v| {
+        v.as_u64()
+            .unwrap_or_else(|| panic!("{function}'s Timeout is not a whole number: {v:?}"))
+    });
+    Duration::from_secs(secs)
+}
+
+/// What is wrong with one IAM statement of `function`, if anything.
+fn statement_problems(function: &str, index: usize, statement: &Value) -> Vec<String> {
+    let sid = statement["Sid"]
+        .as_str()
+        .map_or_else(|| format!("#{index}"), str::to_owned);
+    let at = format!("{function} statement {sid}");
+    let mut problems = Vec::new();
+    for broad in ["NotAction", "NotResource", "NotPrincipal"] {
+        if statement.get(broad).is_some() {
+            problems.push(format!("{at}: {broad} grants everything it does not name"));
+        }
+    }
+    if statement["Effect"].as_str() != Some("Allow") {
+        // A Deny only narrows what the other statements allow.
+        return problems;
+    }
+
+    let actions: Vec<String> = items(&statement["Action"])
+        .into_iter()
+        .map(|a| match expr(a) {
+            Expr::Literal(action) => action,
+            other => format!("{other:?}"),
+        })
+        .collect();
+    let resources: Vec<Expr> = items(&statement["Resource"])
+        .into_iter()
+        .map(expr)
+        .collect();
+    if actions.is_empty() {
+        problems.push(format!("{at}: no Action"));
+    }
+    if resources.is_empty() {
+        problems.push(format!("{at}: no Resource"));
+    }
+    if resources
+        .iter()
+        .any(|r| *r == Expr::Literal("*".to_owned()))
+    {
+        problems.push(format!("{at}: Resource \"*\""));
+    }
+    let mut services = std::collections::BTreeSet::new();
+    for action in &actions {
+        match action.split_once(':') {
+            Some((service, name)) if !service.is_empty() && !name.is_empty() => {
+                if name.contains('*') || name.contains('?') {
+                    problems.push(format!("{at}: wildcard action {action}"));
+                }
+                services.insert(service.to_owned());
+            }
+            _ => problems.push(format!("{at}: {action} is not a service:Action name")),
+        }
+    }
+    if services.len() > 1 {
+        problems.push(format!(
+            "{at}: actions of several services ({services:?}) share one statement's resources"
+        ));
+        return problems;
+    }
+    let Some(service) = services.into_iter().next() else {
+        return problems;
+    };
+
+    let only = |allowed: &[Expr]| -> Vec<String> {
+        resources
+            .iter()
+            .filter(|r| !allowed.contains(r))
+            .map(|r| format!("{at}: {service} actions on {r:?}; allowed: {allowed:?}"))
+            .collect()
+    };
+    match service.as_str() {
+        "dynamodb" => problems.extend(only(&[get_att("Table.Arn")])),
+        "sqs" => problems.extend(only(&[get_att("JobQueue.Arn")])),
+        "ssm" => problems.extend(only(&SSM_RESOURCES.map(sub))),
+        "kms" => {
+            if actions.iter().any(|a| a != "kms:Decrypt") {
+                problems.push(format!(
+                    "{at}: KMS actions other than kms:Decrypt: {actions:?}"
+                ));
+            }
+            for r in &resources {
+                if !matches!(r, Expr::Sub(arn) if arn.starts_with(KMS_KEY_PREFIX)) {
+                    problems.push(format!(
+                        "{at}: kms:Decrypt on {r:?}; expected keys of this account and region \
+                         ({KMS_KEY_PREFIX}…)"
+                    ));
+                }
+            }
+            let via = statement["Condition"]["StringEquals"].get("kms:ViaService");
+            if via.map(expr) != Some(sub(KMS_VIA_SSM)) {
+                problems.push(format!(
+                    "{at}: kms:Decrypt without the condition StringEquals kms:ViaService: \
+                     !Sub \"{KMS_VIA_SSM}\" (found {via:?})"
+                ));
+            }
+        }
+        other => problems.push(format!(
+            "{at}: no rule for {other} actions in this test; add one naming their resources"
+        )),
+    }
+    problems
+}
+
+#[test]
+fn every_iam_statement_of_both_functions_names_its_own_resources() {
+    let template = template();
+    let mut problems = Vec::new();
+    for function in ["ReceiveFunction", "ReplyFunction"] {
+        let policies = items(&properties(&template, function)["Policies"]);
+        let mut statements = 0;
+        for policy in policies {
+            let Some(policy_statements) = policy.get("Statement") else {
+                problems.push(format!(
+                    "{function}: policy {} is not an inline Statement list (a managed policy or \
+                     SAM policy template grants what this test cannot check)",
+                    serde_norway::to_string(policy).unwrap_or_default().trim()
+                ));
+                continue;
+            };
+            for statement in items(policy_statements) {
+                problems.extend(statement_problems(function, statements, statement));
+                statements += 1;
+            }
+        }
+        if statements == 0 {
+            problems.push(format!("{function}: no IAM statements"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "template.yaml IAM statements:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn the_statement_check_catches_broad_grants() {
+    // The check above is only as good as its failures: broad statements must be reported.
+    let broad = [
+        "{Effect: Allow, Action: [dynamodb:GetItem], Resource: '*'}",
+        "{Effect: Allow, Action: [dynamodb:GetItem], Resource: !Sub '${Table.Arn}/index/*'}",
+        "{Effect: Allow, Action: [dynamodb:*], Resource: !GetAtt Table.Arn}",
+        "{Effect: Allow, Action: [sqs:SendMessage], Resource: !GetAtt DeadLetterQueue.Arn}",
+        "{Effect: Allow, Action: [sqs:SendMessage, dynamodb:PutItem], Resource: !GetAtt Table.Arn}",
+        "{Effect: Allow, Action: [ssm:GetParameter], \
+          Resource: !Sub 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/*'}",
+        "{Effect: Allow, Action: [kms:Decrypt], \
+          Resource: !Sub 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*'}",
+        "{Effect: Allow, Action: [kms:Decrypt], Resource: '*', \
+          Condition: {StringEquals: {kms:ViaService: !Sub 'ssm.${AWS::Region}.amazonaws.com'}}}",
+        "{Effect: Allow, Action: [s3:GetObject], Resource: !GetAtt Table.Arn}",
+        "{Effect: Allow, NotAction: [iam:*], Resource: !GetAtt Table.Arn}",
+    ];
+    for statement in broad {
+        let value: Value = serde_norway::from_str(statement).unwrap();
+        assert!(
+            !statement_problems("Test", 0, &value).is_empty(),
+            "not reported: {statement}"
+        );
+    }
+    let narrow: Value = serde_norway::from_str(
+        "{Effect: Allow, Action: [dynamodb:PutItem], Resource: {'Fn::GetAtt': [Table, Arn]}}",
+    )
+    .unwrap();
+    assert_eq!(statement_problems("Test", 0, &narrow), Vec::<String>::new());
+}
+
+#[test]
+fn receive_times_out_before_its_claim_lease_runs_out() {
+    // A live attempt must never be taken over: the lease outlives the function's last moment.
+    let lease = ReceiveSettings::new(kefu::sample::credentials()).claim_lease;
+    let receive = timeout(&template(), "ReceiveFunction");
+    assert!(
+        receive < lease,
+        "ReceiveFunction's Timeout ({receive:?}) must be below receive's claim lease ({lease:?})"
+    );
+}
+
+#[test]
+fn reply_consumes_the_job_queue_reporting_partial_batch_failures() {
+    let template = template();
+    let events = properties(&template, "ReplyFunction")["Events"]
+        .as_mapping()
+        .expect("ReplyFunction has Events");
+    let sqs: Vec<&Value> = events
+        .values()
+        .filter(|event| event["Type"].as_str() == Some("SQS"))
+        .collect();
+    assert_eq!(sqs.len(), 1, "ReplyFunction has one SQS event source");
+    let source = &sqs[0]["Properties"];
+    assert_eq!(expr(&source["Queue"]), get_att("JobQueue.Arn"));
+    let response_types: Vec<&str> = items(&source["FunctionResponseTypes"])
+        .into_iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        response_types.contains(&"ReportBatchItemFailures"),
+        "without ReportBatchItemFailures one failed job redelivers its whole batch \
+         (FunctionResponseTypes: {response_types:?})"
+    );
+
+    // AWS recommends six times the function's timeout; below one timeout the stack fails.
+    let reply = timeout(&template, "ReplyFunction");
+    let visibility = properties(&template, "JobQueue")["VisibilityTimeout"]
+        .as_u64()
+        .expect("JobQueue sets VisibilityTimeout");
+    assert!(
+        Duration::from_secs(visibility) >= reply * 6,
+        "JobQueue's VisibilityTimeout ({visibility} s) is below 6 × ReplyFunction's Timeout \
+         ({reply:?})"
+    );
+}
+
+#[test]
+fn the_job_queue_redrives_to_the_dead_letter_queue() {
+    let template = template();
+    let redrive = &properties(&template, "JobQueue")["RedrivePolicy"];
+    assert_eq!(
+        expr(&redrive["deadLetterTargetArn"]),
+        get_att("DeadLetterQueue.Arn"),
+        "JobQueue's RedrivePolicy targets the dead-letter queue"
+    );
+    let max_receives = redrive["maxReceiveCount"]
+        .as_u64()
+        .expect("RedrivePolicy sets maxReceiveCount");
+    assert!(
+        (1..=1000).contains(&max_receives),
+        "maxReceiveCount {max_receives}"
+    );
+    assert_eq!(
+        resource(&template, "DeadLetterQueue")["Type"].as_str(),
+        Some("AWS::SQS::Queue")
+    );
+}
+
+/// The ```yaml block in `tests/src/aws.rs`'s docs: the table schema the AWS tests create.
+fn aws_tests_table_schema() -> Value {
+    let mut block = Vec::new();
+    let mut inside = false;
+    for line in AWS_TESTS.lines() {
+        let Some(doc) = line.trim_start().strip_prefix("///") else {
+            continue;
+        };
+        let doc = doc.strip_prefix(' ').unwrap_or(doc);
+        if inside && doc.trim() == "```" {
+            break;
+        }
+        if inside {
+            block.push(doc);
+        }
+        inside |= doc.trim() == "```yaml";
+    }
+    assert!(
+        !block.is_empty(),
+        "tests/src/aws.rs documents no ```yaml table schema"
+    );
+    let schema: Value = serde_norway::from_str(&block.join("\n"))
+        .expect("the ```yaml block in tests/src/aws.rs is not YAML");
+    schema["Table"]["Properties"].clone()
+}
+
+#[test]
+fn the_table_has_the_schema_the_aws_tests_create() {
+    let template = template();
+    assert_eq!(
+        resource(&template, "Table")["Type"].as_str(),
+        Some("AWS::DynamoDB::Table")
+    );
+    let table = properties(&template, "Table");
+    let schema = aws_tests_table_schema();
+    for property in [
+        "BillingMode",
+        "AttributeDefinitions",
+        "KeySchema",
+        "TimeToLiveSpecification",
+    ] {
+        assert_eq!(
+            table[property], schema[property],
+            "Table.{property} differs from the schema documented in tests/src/aws.rs"
+        );
+    }
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"],
+        "expires_at"
+    );
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
+    let keys: Vec<(&str, &str)> = items(&table["KeySchema"])
+        .into_iter()
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap(),
+                k["KeyType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(keys, [("pk", "HASH"), ("sk", "RANGE")]);
+
+    // The documented schema is the one `create_table` builds (code lines, not its docs).
+    let code: String = AWS_TESTS
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for needle in [
+        r#"attribute("pk")"#,
+        r#"attribute("sk")"#,
+        r#"key("pk", KeyType::Hash)"#,
+        r#"key("sk", KeyType::Range)"#,
+        r#".attribute_name("expires_at")"#,
+        "BillingMode::PayPerRequest",
+    ] {
+        assert!(
+            code.contains(needle),
+            "tests/src/aws.rs create_table no longer has {needle}: update its documented schema \
+             and template.yaml together"
+        );
+    }
+}
+
+#[test]
+fn the_rules_parameter_is_a_valid_rule_set_under_the_rules_path() {
+    let template = template();
+    let rules = properties(&template, "RulesParameter");
+    assert_eq!(rules["Type"].as_str(), Some("String"));
+    match expr(&rules["Name"]) {
+        Expr::Sub(name) if name.starts_with("${RulesPath}/") => {}
+        other => {
+            panic!("RulesParameter's Name must be under ${{RulesPath}}/ (read by path): {other:?}")
+        }
+    }
+    // YAML's `>-` folds the lines into one, joined by spaces.
+    let value = rules["Value"].as_str().expect("RulesParameter has a Value");
+    assert!(!value.contains('\n'), "the folded Value keeps a newline");
+    assert!(
+        value.len() <= SSM_STANDARD_VALUE_LIMIT,
+        "RulesParameter's Value is {} bytes, over the Standard tier's {SSM_STANDARD_VALUE_LIMIT}",
+        value.len()
+    );
+    let set = RuleSet::from_json(value)
+        .unwrap_or_else(|e| panic!("RulesParameter's Value is not a valid rule set: {e}"));
+    assert!(
+        !set.rules.is_empty(),
+        "the deployed rules should have at least the transfer rule"
+    );
+}
+
+/// What a `!Ref` in the environment becomes at deploy time, near enough for `Config`: a
+/// parameter's default (or first allowed value, or a placeholder), a resource's name.
+fn resolve(template: &Value, value: &Value) -> String {
+    match expr(value) {
+        Expr::Literal(text) => text,
+        Expr::Ref(name) => match template["Parameters"].get(&name) {
+            Some(parameter) => parameter
+                .get("Default")
+                .and_then(scalar)
+                .or_else(|| {
+                    items(&parameter["AllowedValues"])
+                        .first()
+                        .and_then(|v| scalar(v))
+                })
+                .unwrap_or_else(|| format!("{name}-value")),
+            None => {
+                resource(template, &name);
+                format!("{name}-physical-id")
+            }
+        },
+        other => panic!("environment value {other:?}: no rule to resolve it"),
+    }
+}
+
+#[test]
+fn the_functions_environment_satisfies_the_configuration() {
+    let template = template();
+    for function in ["ReceiveFunction", "ReplyFunction"] {
+        let mut env = BTreeMap::new();
+        for variables in [
+            &template["Globals"]["Function"]["Environment"]["Variables"],
+            &properties(&template, function)["Environment"]["Variables"],
+        ] {
+            for (name, value) in variables.as_mapping().into_iter().flatten() {
+                let name = name
+                    .as_str()
+                    .expect("variable names are strings")
+                    .to_owned();
+                env.insert(name, resolve(&template, value));
+            }
+        }
+        let config = Config::from_lookup(|name| env.get(name).cloned())
+            .unwrap_or_else(|e| panic!("{function}'s environment: {e} ({env:?})"));
+        assert!(
+            config.queue_url.is_some(),
+            "{function} has no KEFU_QUEUE_URL"
+        );
+        assert_eq!(
+            config.rules_path,
+            resolve(&template, &template["Parameters"]["RulesPath"]["Default"])
+        );
+    }
+}
