@@ -167,14 +167,10 @@ fn local_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
     )?);
     let worker = Arc::new(Worker::new(
         &args.appid,
-        WorkerDeps {
-            ledger: stack.table.clone(),
-            handoffs: stack.table.clone(),
-            quota: stack.table.clone(),
-            media: stack.table.clone(),
-            reader: Arc::new(AssetReader::new(&args.assets, Duration::from_secs(5))?),
-            api: api.clone(),
-            tokens: Arc::new(TokenProvider::new(
+        WorkerDeps::on_table(
+            stack.table.clone(),
+            api.clone(),
+            Arc::new(TokenProvider::new(
                 &args.appid,
                 TokenKind::Stable,
                 stack.table.clone(),
@@ -182,9 +178,10 @@ fn local_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
                 clock.clone(),
                 "kefu-dev".into(),
             )),
-            rules: stack.rules.clone(),
+            Arc::new(AssetReader::new(&args.assets, Duration::from_secs(5))?),
+            stack.rules.clone(),
             clock,
-        },
+        ),
     ));
     let banner = vec![
         ("Token", args.token.clone()),

@@ -70,14 +70,10 @@ async fn main() {
         RuleSet::from_json(r#"{"default":{"reply":[{"type":"text","content":"收到"}]}}"#).unwrap();
     let worker = Arc::new(Worker::new(
         sample::APPID,
-        WorkerDeps {
-            ledger: table.clone(),
-            handoffs: table.clone(),
-            quota: table.clone(),
-            media: table.clone(),
-            reader: Arc::new(AssetReader::new("assets", Duration::from_secs(5)).unwrap()),
-            api: api.clone(),
-            tokens: Arc::new(TokenProvider::new(
+        WorkerDeps::on_table(
+            table.clone(),
+            api.clone(),
+            Arc::new(TokenProvider::new(
                 sample::APPID,
                 TokenKind::Stable,
                 table,
@@ -85,13 +81,14 @@ async fn main() {
                 dyn_clock.clone(),
                 "bench".into(),
             )),
-            rules: Arc::new(RuleCache::new(
+            Arc::new(AssetReader::new("assets", Duration::from_secs(5)).unwrap()),
+            Arc::new(RuleCache::new(
                 Arc::new(StaticRules::new(rules)),
                 dyn_clock.clone(),
                 Duration::from_secs(3600),
             )),
-            clock: dyn_clock,
-        },
+            dyn_clock,
+        ),
     ));
 
     let mut next_id = 0u64;

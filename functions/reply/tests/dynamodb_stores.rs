@@ -290,20 +290,10 @@ async fn a_job_on_dynamodb_is_sent_once_however_often_it_is_delivered() {
     let rules = RuleSet::from_json(r#"{"default":{"reply":[{"type":"text","content":"收到"},{"type":"image","source":{"file":"welcome.png"}}]}}"#).unwrap();
     let worker = Worker::new(
         sample::APPID,
-        WorkerDeps {
-            ledger: table.clone(),
-            handoffs: table.clone(),
-            quota: table.clone(),
-            media: table.clone(),
-            reader: Arc::new(
-                AssetReader::new(
-                    concat!(env!("CARGO_MANIFEST_DIR"), "/assets"),
-                    Duration::from_secs(5),
-                )
-                .unwrap(),
-            ),
-            api: api.clone(),
-            tokens: Arc::new(TokenProvider::new(
+        WorkerDeps::on_table(
+            table.clone(),
+            api.clone(),
+            Arc::new(TokenProvider::new(
                 sample::APPID,
                 TokenKind::Stable,
                 table.clone(),
@@ -311,13 +301,20 @@ async fn a_job_on_dynamodb_is_sent_once_however_often_it_is_delivered() {
                 clock.clone(),
                 "i1".into(),
             )),
-            rules: Arc::new(RuleCache::new(
+            Arc::new(
+                AssetReader::new(
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/assets"),
+                    Duration::from_secs(5),
+                )
+                .unwrap(),
+            ),
+            Arc::new(RuleCache::new(
                 Arc::new(StaticRules::new(rules)),
                 clock.clone(),
                 Duration::from_secs(30),
             )),
             clock,
-        },
+        ),
     );
     sandbox.user_message("o1");
     let message = Message::from_json(

@@ -80,21 +80,18 @@ fn worker(
     ));
     Arc::new(Worker::new(
         sample::APPID,
-        WorkerDeps {
-            ledger: table.clone(),
-            handoffs: table.clone(),
-            quota: table.clone(),
-            media: table,
-            reader: Arc::new(AssetReader::new(ASSETS, Duration::from_secs(5)).unwrap()),
+        WorkerDeps::on_table(
+            table,
             api,
             tokens,
-            rules: Arc::new(RuleCache::new(
+            Arc::new(AssetReader::new(ASSETS, Duration::from_secs(5)).unwrap()),
+            Arc::new(RuleCache::new(
                 Arc::new(StaticRules::new(rules)),
                 clock.clone(),
                 Duration::from_secs(30),
             )),
             clock,
-        },
+        ),
     ))
 }
 

@@ -134,24 +134,21 @@ pub async fn worker(
         clock.clone(),
         instance_id(),
     ));
-    let deps = WorkerDeps {
-        ledger: table.clone(),
-        handoffs: table.clone(),
-        quota: table.clone(),
-        media: table,
-        reader: Arc::new(AssetReader::new(
+    let deps = WorkerDeps::on_table(
+        table,
+        api,
+        tokens,
+        Arc::new(AssetReader::new(
             &config.assets_dir,
             Duration::from_secs(5),
         )?),
-        api,
-        tokens,
-        rules: Arc::new(RuleCache::new(
+        Arc::new(RuleCache::new(
             Arc::new(SsmRules::new(ssm, &config.rules_path)),
             clock.clone(),
             config.rules_ttl,
         )),
         clock,
-    };
+    );
     Ok(Worker::new(&config.appid, deps))
 }
 

@@ -46,6 +46,33 @@ pub struct WorkerDeps {
     pub clock: Arc<dyn Clock>,
 }
 
+impl WorkerDeps {
+    /// Every store on one table, as deployed: DynamoDB, or its in-memory twin.
+    pub fn on_table<T>(
+        table: Arc<T>,
+        api: Arc<dyn WeChatApi>,
+        tokens: Arc<TokenProvider>,
+        reader: Arc<dyn MediaReader>,
+        rules: Arc<RuleCache>,
+        clock: Arc<dyn Clock>,
+    ) -> Self
+    where
+        T: PushLedger + HandoffRegistry + QuotaStore + MediaCache + 'static,
+    {
+        Self {
+            ledger: table.clone(),
+            handoffs: table.clone(),
+            quota: table.clone(),
+            media: table,
+            reader,
+            api,
+            tokens,
+            rules,
+            clock,
+        }
+    }
+}
+
 /// What became of a job that needs no retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
