@@ -6,6 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
 use kefu::protocol::{AesKey, Format, Mode, Token};
 use kefu::sample;
+use kefu::secret::SecretString;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ModeArg {
@@ -25,10 +26,10 @@ pub enum FormatArg {
 pub struct PushArgs {
     /// Token (default: the documented sample).
     #[arg(long, env = "KEFU_TOKEN", hide_env_values = true, default_value = sample::TOKEN)]
-    pub token: String,
+    pub token: SecretString,
     /// EncodingAESKey (default: the documented sample).
     #[arg(long, env = "KEFU_AES_KEY", hide_env_values = true, default_value = sample::ENCODING_AES_KEY)]
-    pub aes_key: String,
+    pub aes_key: SecretString,
     /// AppID sealed into encrypted pushes (default: the documented sample).
     #[arg(long, env = "KEFU_APPID", default_value = sample::APPID)]
     pub appid: String,
@@ -109,6 +110,16 @@ fn parse_field(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{text:?} is not FIELD=VALUE"))
 }
 
+impl FormatArg {
+    /// The Content-Type WeChat sends with a body of this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Xml => "text/xml",
+            Self::Json => "application/json",
+        }
+    }
+}
+
 impl PushArgs {
     pub fn format(&self) -> Format {
         match self.format {
@@ -126,11 +137,11 @@ impl PushArgs {
     }
 
     pub fn token(&self) -> Token {
-        Token::new(self.token.as_str())
+        Token::new(self.token.clone())
     }
 
     pub fn key(&self) -> anyhow::Result<AesKey> {
-        AesKey::from_encoding_aes_key(&self.aes_key).context("--aes-key")
+        AesKey::from_encoding_aes_key(self.aes_key.expose()).context("--aes-key")
     }
 
     pub fn timestamp(&self) -> i64 {
@@ -173,7 +184,7 @@ impl PushArgs {
             u64::try_from(timestamp)
                 .unwrap_or(0)
                 .wrapping_mul(10_000_000)
-                + nonce_part % 10_000_000
+                .wrapping_add(nonce_part % 10_000_000)
         });
         let header = Header {
             to_user_name: self.to.clone(),
@@ -254,6 +265,17 @@ impl MessageArg {
                 fields,
             },
         }
+    }
+}
+
+/// `--random`: 16 characters as the AES randomness, or fresh randomness when not given.
+pub fn parse_random(given: Option<&str>) -> anyhow::Result<[u8; 16]> {
+    match given {
+        Some(given) => given
+            .as_bytes()
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("--random must be exactly 16 bytes, got {}", given.len())),
+        None => random_bytes(),
     }
 }
 

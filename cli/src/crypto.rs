@@ -7,12 +7,13 @@ use std::io::Read as _;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use kefu::protocol::{AesKey, Signature, Token, push};
+use kefu::secret::SecretString;
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// The Token configured for message push.
     #[arg(long, env = "KEFU_TOKEN", hide_env_values = true)]
-    token: String,
+    token: SecretString,
     /// The push URL's timestamp.
     #[arg(long)]
     timestamp: String,
@@ -28,7 +29,7 @@ pub struct SignArgs {
 pub struct DecryptArgs {
     /// The 43-character EncodingAESKey.
     #[arg(long, env = "KEFU_AES_KEY", hide_env_values = true)]
-    aes_key: String,
+    aes_key: SecretString,
     /// The mini program's AppID; the message must carry it.
     #[arg(long, env = "KEFU_APPID")]
     appid: String,
@@ -37,7 +38,7 @@ pub struct DecryptArgs {
     encrypt: Option<String>,
     /// Verify msg_signature with this Token before decrypting (with --timestamp, --nonce, --msg-signature).
     #[arg(long, requires_all = ["timestamp", "nonce", "msg_signature"])]
-    token: Option<String>,
+    token: Option<SecretString>,
     /// The push URL's timestamp (for verification).
     #[arg(long, requires = "token")]
     timestamp: Option<String>,
@@ -53,7 +54,7 @@ pub struct DecryptArgs {
 pub struct EncryptArgs {
     /// The 43-character EncodingAESKey.
     #[arg(long, env = "KEFU_AES_KEY", hide_env_values = true)]
-    aes_key: String,
+    aes_key: SecretString,
     /// The mini program's AppID, sealed into the message.
     #[arg(long, env = "KEFU_APPID")]
     appid: String,
@@ -66,7 +67,7 @@ pub struct EncryptArgs {
 }
 
 pub fn sign(args: &SignArgs) -> anyhow::Result<String> {
-    let token = Token::new(args.token.as_str());
+    let token = Token::new(args.token.clone());
     let signature = match &args.encrypt {
         Some(encrypt) => Signature::of_message(&token, &args.timestamp, &args.nonce, encrypt),
         None => Signature::of_url(&token, &args.timestamp, &args.nonce),
@@ -75,7 +76,7 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<String> {
 }
 
 pub fn decrypt(args: &DecryptArgs) -> anyhow::Result<String> {
-    let key = AesKey::from_encoding_aes_key(&args.aes_key)?;
+    let key = AesKey::from_encoding_aes_key(args.aes_key.expose())?;
     let input = match &args.encrypt {
         Some(encrypt) => encrypt.clone(),
         None => {
@@ -101,24 +102,14 @@ pub fn decrypt(args: &DecryptArgs) -> anyhow::Result<String> {
         &args.nonce,
         &args.msg_signature,
     ) {
-        Signature::of_message(&Token::new(token.as_str()), timestamp, nonce, &encrypt)
+        Signature::of_message(&Token::new(token.clone()), timestamp, nonce, &encrypt)
             .verify(presented)?;
     }
     Ok(key.decrypt(&args.appid, &encrypt)?)
 }
 
 pub fn encrypt(args: &EncryptArgs) -> anyhow::Result<String> {
-    let key = AesKey::from_encoding_aes_key(&args.aes_key)?;
-    let random: [u8; 16] = match &args.random {
-        Some(given) => given.as_bytes().try_into().map_err(|_| {
-            anyhow::anyhow!("--random must be exactly 16 bytes, got {}", given.len())
-        })?,
-        None => {
-            let mut fresh = [0u8; 16];
-            getrandom::fill(&mut fresh)
-                .map_err(|e| anyhow::anyhow!("reading randomness from the OS: {e}"))?;
-            fresh
-        }
-    };
+    let key = AesKey::from_encoding_aes_key(args.aes_key.expose())?;
+    let random = crate::compose::parse_random(args.random.as_deref())?;
     Ok(key.encrypt(&args.appid, args.message.as_bytes(), &random)?)
 }

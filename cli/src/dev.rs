@@ -21,6 +21,7 @@ use kefu::ports::{Clock, SystemClock};
 use kefu::protocol::{AesKey, Credentials, Event, MessageKind, PushQuery, Token};
 use kefu::receive::{PushRequest, ReceiveSettings, Receiver};
 use kefu::sample;
+use kefu::secret::SecretString;
 use kefu::wechat_api::{TokenKind, WeChatClient};
 use kefu::worker::media::AssetReader;
 use kefu::worker::token::TokenProvider;
@@ -42,10 +43,10 @@ pub struct DevArgs {
     path: String,
     /// Token (default: the documented sample).
     #[arg(long, env = "KEFU_TOKEN", hide_env_values = true, default_value = sample::TOKEN)]
-    token: String,
+    token: SecretString,
     /// EncodingAESKey (default: the documented sample).
     #[arg(long, env = "KEFU_AES_KEY", hide_env_values = true, default_value = sample::ENCODING_AES_KEY)]
-    aes_key: String,
+    aes_key: SecretString,
     /// AppID (default: the documented sample).
     #[arg(long, env = "KEFU_APPID", default_value = sample::APPID)]
     appid: String,
@@ -64,7 +65,7 @@ pub struct DevArgs {
     wechat_api: Option<String>,
     /// AppSecret for --wechat-api.
     #[arg(long, env = "KEFU_APP_SECRET", hide_env_values = true)]
-    app_secret: Option<String>,
+    app_secret: Option<SecretString>,
     /// Use DynamoDB, SQS and SSM (as configured for the functions: KEFU_TABLE, KEFU_QUEUE_URL,
     /// KEFU_RULES_PATH, KEFU_SECRETS_PARAMETER, KEFU_APPID; AWS_ENDPOINT_URL for a local server)
     /// instead of the embedded stores. Credentials then come from the secrets parameter.
@@ -136,8 +137,8 @@ struct DevStack {
 fn local_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let credentials = Credentials {
-        token: Token::new(args.token.as_str()),
-        aes_key: Some(AesKey::from_encoding_aes_key(&args.aes_key).context("--aes-key")?),
+        token: Token::new(args.token.clone()),
+        aes_key: Some(AesKey::from_encoding_aes_key(args.aes_key.expose()).context("--aes-key")?),
         appid: args.appid.clone(),
     };
     let (rules, rules_origin) = match &args.rules {
@@ -156,13 +157,13 @@ fn local_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
     let secret = args
         .app_secret
         .clone()
-        .unwrap_or_else(|| sample::APP_SECRET.to_owned());
-    let sandbox = Sandbox::new(&args.appid, &secret, clock.clone());
+        .unwrap_or_else(|| SecretString::new(sample::APP_SECRET));
+    let sandbox = Sandbox::new(&args.appid, secret.expose(), clock.clone());
     let api_base = wechat_api(args, local_api)?;
     let api = Arc::new(WeChatClient::new(
         &api_base,
         &args.appid,
-        secret.into(),
+        secret,
         Duration::from_secs(5),
     )?);
     let worker = Arc::new(Worker::new(
@@ -184,8 +185,11 @@ fn local_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
         ),
     ));
     let banner = vec![
-        ("Token", args.token.clone()),
-        ("EncodingAESKey", args.aes_key.clone()),
+        ("Token", shown(&args.token, sample::TOKEN, "--token")),
+        (
+            "EncodingAESKey",
+            shown(&args.aes_key, sample::ENCODING_AES_KEY, "--aes-key"),
+        ),
         ("AppID", args.appid.clone()),
         ("rules", format!("{rules_origin} (edits apply within 2 s)")),
         ("stores", "embedded (in memory)".to_owned()),
@@ -251,6 +255,15 @@ async fn aws_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> 
         sandbox,
         banner,
     })
+}
+
+/// The documented sample values are shown so they can be pasted; real ones never are.
+fn shown(value: &SecretString, sample: &str, flag: &str) -> String {
+    if value.expose() == sample {
+        sample.to_owned()
+    } else {
+        format!("(yours, from {flag})")
+    }
 }
 
 fn wechat_api(args: &DevArgs, local_api: &str) -> anyhow::Result<String> {

@@ -58,10 +58,7 @@ pub fn event(args: &EventArgs) -> anyhow::Result<String> {
             ("POST", query, Some(body))
         }
     };
-    let content_type = match args.push.format {
-        FormatArg::Xml => "text/xml",
-        FormatArg::Json => "application/json",
-    };
+    let content_type = args.push.format.content_type();
     let epoch_ms = args.push.timestamp().saturating_mul(1000);
     let parameters: serde_json::Map<String, Value> = query
         .pairs()

@@ -44,10 +44,7 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
         .timeout(WECHAT_TIMEOUT)
         .build()?;
     let url = format!("{}?{}", args.url, push.query.to_query_string());
-    let content_type = match args.push.format() {
-        Format::Xml => "text/xml",
-        Format::Json => "application/json",
-    };
+    let content_type = args.push.format.content_type();
     let sandbox = args
         .url
         .find("/wechat")
@@ -104,7 +101,8 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
 
     if let Some(sandbox) = sandbox.filter(|_| args.wait > 0.0) {
         // Until --wait runs out, or replies came and then nothing more for half a second.
-        let deadline = Instant::now() + Duration::from_secs_f64(args.wait);
+        // At most a minute, whatever --wait says.
+        let deadline = Instant::now() + Duration::from_secs_f64(args.wait.min(60.0));
         let mut shown = before;
         let mut last_new = None;
         while Instant::now() < deadline && last_new.is_none_or(|at: Instant| at.elapsed() < QUIET) {

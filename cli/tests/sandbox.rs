@@ -867,3 +867,12 @@ async fn router_mounts_under_a_prefix_on_another_server() {
         .unwrap();
     assert_eq!(listed, json!([]));
 }
+
+#[test]
+fn debug_output_shows_no_app_secret_or_token() {
+    let clock: Arc<dyn kefu::ports::Clock> = Arc::new(kefu::local::ManualClock::at(0));
+    let sandbox = Sandbox::new("wx-debug", "the-real-app-secret", clock);
+    let shown = format!("{sandbox:?}");
+    assert!(shown.starts_with("Sandbox"));
+    assert!(!shown.contains("the-real-app-secret"), "{shown}");
+}

@@ -3,7 +3,7 @@
 //! DynamoDB, SQS and SSM; `local/` in memory, with the same semantics, for `kefu dev` and tests.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
@@ -109,7 +109,7 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         until: i64,
         stale_at: i64,
     ) -> Result<bool, PortError>;
-    /// Stores a fresh token and gives the lease back.
+    /// Stores a fresh token and clears the refresh lease.
     async fn store(&self, appid: &str, owner: &str, token: &StoredToken) -> Result<(), PortError>;
     /// Marks the stored token expired, but only if it is still `failed` (another instance may
     /// already have replaced it). Returns whether it did.
@@ -199,6 +199,16 @@ pub trait Clock: Send + Sync + fmt::Debug {
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
+
+/// A duration in the clock's unit (ms), saturating.
+pub fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A duration in seconds (DynamoDB TTLs), saturating.
+pub fn secs(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
 
 impl Clock for SystemClock {
     fn now_millis(&self) -> i64 {

@@ -49,11 +49,22 @@ pub use state::SentMessage;
 
 use state::State;
 
-/// A handle on one sandboxed WeChat app. Clones share the same state.
-#[derive(Debug, Clone)]
+/// A handle on one sandboxed WeChat app. Clones share the same state. `Debug` shows no
+/// AppSecret and no token.
+#[derive(Clone)]
 pub struct Sandbox {
     state: Arc<Mutex<State>>,
     clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Sandbox")
+            .field("sent", &state.sent().len())
+            .field("token_calls", &state.token_calls)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sandbox {

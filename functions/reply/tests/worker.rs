@@ -577,3 +577,77 @@ async fn logs_never_contain_the_access_token_or_app_secret() {
         "the AppSecret reached the logs"
     );
 }
+
+#[tokio::test]
+async fn a_token_refused_by_wechat_is_retried_not_dropped() {
+    let rig = rig(text_rules(1)).await;
+    // The deployment's AppSecret is wrong: stable_token answers 40125 for every job.
+    let api_secret_wrong = Arc::new(
+        WeChatClient::new(
+            &rig.base,
+            sample::APPID,
+            "not-the-secret".into(),
+            Duration::from_secs(5),
+        )
+        .unwrap(),
+    );
+    let table = Arc::new(MemoryTable::new());
+    let clock: Arc<dyn Clock> = rig.clock.clone();
+    let tokens = Arc::new(TokenProvider::new(
+        sample::APPID,
+        TokenKind::Stable,
+        table.clone(),
+        api_secret_wrong.clone(),
+        clock.clone(),
+        "i3".into(),
+    ));
+    let rules = RuleSet::from_json(&text_rules(1).to_string()).unwrap();
+    let worker = Worker::new(
+        sample::APPID,
+        WorkerDeps::on_table(
+            table,
+            api_secret_wrong,
+            tokens,
+            Arc::new(AssetReader::new(ASSETS, Duration::from_secs(5)).unwrap()),
+            Arc::new(RuleCache::new(
+                Arc::new(StaticRules::new(rules)),
+                clock.clone(),
+                Duration::from_secs(30),
+            )),
+            clock,
+        ),
+    );
+    rig.sandbox.user_message("o1");
+    let result = worker.run(&job("o1", "x", 1, NOW)).await;
+    assert!(
+        result.is_err(),
+        "a job that cannot get a token is retried (and ends in the DLQ), got {result:?}"
+    );
+    assert_eq!(rig.sandbox.counts().get(&40125), Some(&1));
+}
+
+#[tokio::test]
+async fn a_duplicate_job_for_the_same_push_does_not_reset_the_quota() {
+    let rig = rig(text_rules(5)).await;
+    rig.sandbox.user_message("o1");
+    assert!(
+        failures(&rig, &[("a", &job("o1", "x", 1, NOW))])
+            .await
+            .is_empty()
+    );
+    // receive enqueued the same push again later (a WeChat retry after a lost answer): same
+    // CreateTime, a later received_at. Its replies are already sent; a new message is not.
+    let mut again: serde_json::Value = serde_json::from_str(&job("o1", "x", 1, NOW)).unwrap();
+    again["received_at"] = json!(NOW + 60_000);
+    again["key"] = json!("push#other-key");
+    let outcome = rig.worker.run(&again.to_string()).await.unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Done {
+            sent: 0,
+            skipped: 5
+        },
+        "the window was not reopened"
+    );
+    assert_eq!(rig.sandbox.messages().len(), 5);
+}

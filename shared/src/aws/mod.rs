@@ -22,6 +22,27 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// A DynamoDB string attribute.
+fn s(value: impl Into<String>) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::S(value.into())
+}
+
+/// A DynamoDB number attribute.
+fn n(value: i64) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::N(value.to_string())
+}
+
+/// Whether a DynamoDB call failed only its condition: someone else got there first, the
+/// expected outcome of a lost race rather than an error.
+fn condition_failed<E>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
 /// The full error text, service message included (the SDK's `Display` alone says only
 /// "service error").
 fn describe(err: &(impl std::error::Error + 'static)) -> String {

@@ -11,34 +11,16 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::describe;
 use super::table::DynamoTable;
+use super::{condition_failed, describe, n, s};
 use crate::ports::{MediaCache, PortError, QuotaStore, QuotaWindow, StoredToken, TokenStore};
 use crate::wechat_api::AccessToken;
 use crate::worker::quota::{
     ENTER_WINDOW_MS, ENTER_WINDOW_SENDS, MESSAGE_WINDOW_MS, MESSAGE_WINDOW_SENDS,
 };
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn number(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
     item.get(name)?.as_n().ok()?.parse().ok()
-}
-
-/// Whether an SDK error is a failed condition (the expected "someone else got there first").
-fn condition_failed<E>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
 /// Quota items live as long as the longest window, plus a day.

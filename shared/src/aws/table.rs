@@ -5,9 +5,8 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::describe;
+use super::{condition_failed, describe, n, s};
 use crate::ports::{Claim, ClaimOutcome, HandoffRegistry, PortError, PushLedger};
 
 const PENDING: &str = "pending";
@@ -36,14 +35,6 @@ impl DynamoTable {
     }
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 #[async_trait]
 impl PushLedger for DynamoTable {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError> {
@@ -69,13 +60,7 @@ impl PushLedger for DynamoTable {
             .await;
         match result {
             Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(ClaimOutcome::Duplicate)
-            }
+            Err(err) if condition_failed(&err) => Ok(ClaimOutcome::Duplicate),
             Err(err) => Err(PortError::new("claim push", describe(&err))),
         }
     }
@@ -96,13 +81,7 @@ impl PushLedger for DynamoTable {
         match result {
             Ok(_) => Ok(()),
             // Not ours any more (taken over, or already done): nothing to release.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(err) if condition_failed(&err) => Ok(()),
             Err(err) => Err(PortError::new("release claim", describe(&err))),
         }
     }

@@ -13,7 +13,9 @@ use std::time::Duration;
 pub use error::ReceiveError;
 
 use crate::job::{Job, ledger_key};
-use crate::ports::{Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger};
+use crate::ports::{
+    Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger, millis, secs,
+};
 use crate::protocol::reply::{self, Seal};
 use crate::protocol::{Credentials, Format, Mode, OpenedPush, PushQuery, push};
 use crate::rules::{Route, RuleCache};
@@ -276,12 +278,4 @@ fn random_id() -> Result<String, ReceiveError> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| ReceiveError::Randomness(e.to_string()))?;
     Ok(hex::encode(bytes))
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }

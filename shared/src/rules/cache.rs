@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 use super::model::RuleSet;
-use crate::ports::{Clock, PortError, RuleSource};
+use crate::ports::{Clock, PortError, RuleSource, millis};
 
 /// After a failed reload, wait this long before asking the source again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
@@ -66,8 +66,4 @@ impl RuleCache {
             },
         }
     }
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

@@ -20,7 +20,7 @@ use crate::job::Job;
 use crate::metrics;
 use crate::ports::{
     Claim, ClaimOutcome, Clock, HandoffRegistry, MediaCache, MediaReader, PortError, PushLedger,
-    QuotaStore, QuotaWindow, WeChatApi,
+    QuotaStore, QuotaWindow, WeChatApi, millis, secs,
 };
 use crate::protocol::{Event, MessageKind};
 use crate::rules::{Action, MediaSource, ReplyMessage, RuleCache};
@@ -136,9 +136,12 @@ impl Worker {
             }
         }
         let mut tasks = tokio::task::JoinSet::new();
+        // Which records each task holds, so a task that panics has them all retried.
+        let mut held = HashMap::new();
         for (_, jobs) in by_user {
             let worker = Arc::clone(self);
-            tasks.spawn(async move {
+            let ids: Vec<String> = jobs.iter().map(|(id, _)| id.clone()).collect();
+            let task = tasks.spawn(async move {
                 let mut failed = Vec::new();
                 for (id, body) in jobs {
                     if !failed.is_empty() {
@@ -153,12 +156,16 @@ impl Worker {
                 }
                 failed
             });
+            held.insert(task.id(), ids);
         }
         let mut failures = Vec::new();
-        while let Some(result) = tasks.join_next().await {
+        while let Some(result) = tasks.join_next_with_id().await {
             match result {
-                Ok(failed) => failures.extend(failed),
-                Err(err) => tracing::error!(reason = %err, "a batch task panicked"),
+                Ok((_, failed)) => failures.extend(failed),
+                Err(err) => {
+                    tracing::error!(reason = %err, "a batch task panicked; its records will be retried");
+                    failures.extend(held.remove(&err.id()).unwrap_or_default());
+                }
             }
         }
         failures
@@ -175,28 +182,21 @@ impl Worker {
         };
         let now = self.deps.clock.now_millis();
 
+        // The window opens when the user acted, as WeChat stamped it: the same for every retry
+        // and redelivery of this push, so none of them can reset the count.
+        let acted_at = job.message.create_time.saturating_mul(1000);
         match &job.message.kind {
             MessageKind::Event(Event::UserEnterTempsession { .. }) => {
                 self.deps
                     .quota
-                    .open(
-                        &self.appid,
-                        &job.openid,
-                        QuotaWindow::Enter,
-                        job.received_at,
-                    )
+                    .open(&self.appid, &job.openid, QuotaWindow::Enter, acted_at)
                     .await?;
             }
             MessageKind::Event(_) => {}
             _ => {
                 self.deps
                     .quota
-                    .open(
-                        &self.appid,
-                        &job.openid,
-                        QuotaWindow::Message,
-                        job.received_at,
-                    )
+                    .open(&self.appid, &job.openid, QuotaWindow::Message, acted_at)
                     .await?;
             }
         }
@@ -235,38 +235,45 @@ impl Worker {
                 skipped += 1;
                 continue;
             }
-            let Some(window) = self
-                .deps
-                .quota
-                .reserve(&self.appid, &job.openid, now)
-                .await?
-            else {
-                tracing::info!(send = %send_key, "send skipped: over the user's quota");
-                metrics::count("quota_skipped");
-                self.finish(&send_key, now).await?;
-                skipped += 1;
-                continue;
+            let window = match self.deps.quota.reserve(&self.appid, &job.openid, now).await {
+                Ok(Some(window)) => window,
+                Ok(None) => {
+                    tracing::info!(send = %send_key, "send skipped: over the user's quota");
+                    metrics::count("quota_skipped");
+                    self.settle(&send_key, now).await;
+                    skipped += 1;
+                    continue;
+                }
+                Err(err) => {
+                    // Nothing was sent: free the claim so the redelivery can send.
+                    self.release(&claim).await;
+                    return Err(err.into());
+                }
             };
             match self.deliver(&job.openid, message).await {
                 Ok(()) => {
-                    self.finish(&send_key, now).await?;
+                    self.settle(&send_key, now).await;
                     sent += 1;
                 }
                 Err(Delivery::Api(err)) => match err.class() {
                     ErrorClass::QuotaExhausted => {
                         tracing::info!(send = %send_key, reason = %err, "send refused: quota exhausted");
                         metrics::count("quota_refused");
-                        self.finish(&send_key, now).await?;
+                        self.settle(&send_key, now).await;
                         skipped += 1;
                     }
                     ErrorClass::Permanent => {
                         tracing::warn!(send = %send_key, reason = %err, "send refused for good");
                         metrics::count("send_refused");
-                        self.deps
+                        if let Err(err) = self
+                            .deps
                             .quota
                             .refund(&self.appid, &job.openid, window)
-                            .await?;
-                        self.finish(&send_key, now).await?;
+                            .await
+                        {
+                            tracing::warn!(reason = %err, "quota refund failed");
+                        }
+                        self.settle(&send_key, now).await;
                         skipped += 1;
                     }
                     ErrorClass::StaleToken | ErrorClass::StaleMedia | ErrorClass::Transient => {
@@ -290,6 +297,21 @@ impl Worker {
         JobOutcome::Dropped(reason)
     }
 
+    /// Marks a send settled (sent, or refused for good). If even that fails, the send is not
+    /// undone and the job not retried: its claim stays pending, and a redelivery within the
+    /// lease skips it rather than sending twice.
+    async fn settle(&self, send_key: &str, now: i64) {
+        if let Err(err) = self.finish(send_key, now).await {
+            tracing::warn!(send = %send_key, reason = %err, "marking the send done failed");
+        }
+    }
+
+    async fn release(&self, claim: &Claim) {
+        if let Err(err) = self.deps.ledger.release(&claim.key, &claim.attempt).await {
+            tracing::warn!(reason = %err, "send claim release failed; it expires with its lease");
+        }
+    }
+
     async fn finish(&self, key: &str, now: i64) -> Result<(), PortError> {
         self.deps
             .ledger
@@ -302,9 +324,7 @@ impl Worker {
         if let Err(err) = self.deps.quota.refund(&self.appid, openid, window).await {
             tracing::warn!(reason = %err, "quota refund failed");
         }
-        if let Err(err) = self.deps.ledger.release(&claim.key, &claim.attempt).await {
-            tracing::warn!(reason = %err, "send claim release failed; it expires with its lease");
-        }
+        self.release(claim).await;
     }
 
     /// Sends one reply message, uploading its image first if needed.
@@ -464,18 +484,10 @@ impl From<PortError> for Delivery {
 }
 
 impl From<TokenError> for Delivery {
+    /// Not getting a token is never WeChat refusing the send: whatever the errcode (a wrong
+    /// AppSecret, an IP whitelist), it is retried and, if it persists, ends in the DLQ and its
+    /// alarm instead of silently dropping replies.
     fn from(err: TokenError) -> Self {
-        match err {
-            TokenError::Api(api) => Self::Api(api),
-            other => Self::Other(other.to_string()),
-        }
+        Self::Other(err.to_string())
     }
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-use crate::ports::{Clock, PortError, StoredToken, TokenStore, WeChatApi};
+use crate::ports::{Clock, PortError, StoredToken, TokenStore, WeChatApi, millis};
 use crate::wechat_api::{AccessToken, ApiError, TokenKind};
 
 /// Refresh this long before the token expires (WeChat keeps the old one valid 5 minutes).
@@ -134,8 +134,4 @@ impl TokenProvider {
 
 fn fresh(token: &StoredToken, now: i64) -> bool {
     token.expires_at.saturating_sub(now) > millis(REFRESH_AHEAD)
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
