@@ -42,7 +42,13 @@ async fn rig(rules: serde_json::Value) -> Rig {
         .unwrap();
     let base = format!("http://{addr}");
     let table = Arc::new(MemoryTable::new());
-    let worker = worker(&base, table.clone(), clock.clone(), rules, "instance-1");
+    let worker = worker(
+        &base,
+        table.clone(),
+        clock.clone(),
+        rules,
+        sample::APP_SECRET,
+    );
     Rig {
         clock,
         sandbox,
@@ -52,19 +58,20 @@ async fn rig(rules: serde_json::Value) -> Rig {
     }
 }
 
+/// A worker on `table` calling the sandbox at `base` with `app_secret`.
 fn worker(
     base: &str,
     table: Arc<MemoryTable>,
     clock: Arc<ManualClock>,
     rules: serde_json::Value,
-    owner: &str,
+    app_secret: &str,
 ) -> Arc<Worker> {
     let clock: Arc<dyn Clock> = clock;
     let api = Arc::new(
         WeChatClient::new(
             base,
             sample::APPID,
-            sample::APP_SECRET.into(),
+            app_secret.into(),
             Duration::from_secs(5),
         )
         .unwrap(),
@@ -76,7 +83,7 @@ fn worker(
         table.clone(),
         api.clone(),
         clock.clone(),
-        owner.into(),
+        "instance-1".into(),
     ));
     Arc::new(Worker::new(
         sample::APPID,
@@ -582,40 +589,12 @@ async fn logs_never_contain_the_access_token_or_app_secret() {
 async fn a_token_refused_by_wechat_is_retried_not_dropped() {
     let rig = rig(text_rules(1)).await;
     // The deployment's AppSecret is wrong: stable_token answers 40125 for every job.
-    let api_secret_wrong = Arc::new(
-        WeChatClient::new(
-            &rig.base,
-            sample::APPID,
-            "not-the-secret".into(),
-            Duration::from_secs(5),
-        )
-        .unwrap(),
-    );
-    let table = Arc::new(MemoryTable::new());
-    let clock: Arc<dyn Clock> = rig.clock.clone();
-    let tokens = Arc::new(TokenProvider::new(
-        sample::APPID,
-        TokenKind::Stable,
-        table.clone(),
-        api_secret_wrong.clone(),
-        clock.clone(),
-        "i3".into(),
-    ));
-    let rules = RuleSet::from_json(&text_rules(1).to_string()).unwrap();
-    let worker = Worker::new(
-        sample::APPID,
-        WorkerDeps::on_table(
-            table,
-            api_secret_wrong,
-            tokens,
-            Arc::new(AssetReader::new(ASSETS, Duration::from_secs(5)).unwrap()),
-            Arc::new(RuleCache::new(
-                Arc::new(StaticRules::new(rules)),
-                clock.clone(),
-                Duration::from_secs(30),
-            )),
-            clock,
-        ),
+    let worker = worker(
+        &rig.base,
+        Arc::new(MemoryTable::new()),
+        rig.clock.clone(),
+        text_rules(1),
+        "not-the-secret",
     );
     rig.sandbox.user_message("o1");
     let result = worker.run(&job("o1", "x", 1, NOW)).await;
