@@ -21,18 +21,36 @@ pub enum FormatArg {
     Json,
 }
 
-/// Who signs the push and how it is framed.
+/// The deployment's message-push credentials: the documented sample unless given. Shared by
+/// `kefu dev` (which checks pushes with them) and `kefu push`/`event` (which sign with them).
 #[derive(Debug, Args)]
-pub struct PushArgs {
+pub struct CredentialArgs {
     /// Token (default: the documented sample).
     #[arg(long, env = "KEFU_TOKEN", hide_env_values = true, default_value = sample::TOKEN)]
     pub token: SecretString,
     /// EncodingAESKey (default: the documented sample).
     #[arg(long, env = "KEFU_AES_KEY", hide_env_values = true, default_value = sample::ENCODING_AES_KEY)]
     pub aes_key: SecretString,
-    /// AppID sealed into encrypted pushes (default: the documented sample).
+    /// AppID, sealed into encrypted messages (default: the documented sample).
     #[arg(long, env = "KEFU_APPID", default_value = sample::APPID)]
     pub appid: String,
+}
+
+impl CredentialArgs {
+    pub fn token(&self) -> Token {
+        Token::new(self.token.clone())
+    }
+
+    pub fn key(&self) -> anyhow::Result<AesKey> {
+        AesKey::from_encoding_aes_key(self.aes_key.expose()).context("--aes-key")
+    }
+}
+
+/// Who signs the push and how it is framed.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// 消息加解密方式.
     #[arg(long, value_enum, default_value_t = ModeArg::Safe)]
     pub mode: ModeArg,
@@ -136,14 +154,6 @@ impl PushArgs {
         }
     }
 
-    pub fn token(&self) -> Token {
-        Token::new(self.token.clone())
-    }
-
-    pub fn key(&self) -> anyhow::Result<AesKey> {
-        AesKey::from_encoding_aes_key(self.aes_key.expose()).context("--aes-key")
-    }
-
     pub fn timestamp(&self) -> i64 {
         self.timestamp.unwrap_or_else(|| {
             std::time::SystemTime::now()
@@ -191,7 +201,7 @@ impl PushArgs {
             from_user_name: self.openid.clone(),
             create_time: timestamp,
         };
-        (header, message.payload(msg_id, &self.appid))
+        (header, message.payload(msg_id, &self.credentials.appid))
     }
 
     /// Builds the push WeChat would send for `message`.
@@ -200,16 +210,16 @@ impl PushArgs {
         let nonce = self.nonce()?;
         let (header, payload) = self.message(message, &nonce);
         let plain = simulate::render(&header, &payload, self.format());
-        let token = self.token();
+        let token = self.credentials.token();
         let key = if self.mode() == Mode::Plaintext {
             None
         } else {
-            Some(self.key()?)
+            Some(self.credentials.key()?)
         };
         let signer = Signer {
             token: &token,
             key: key.as_ref(),
-            appid: &self.appid,
+            appid: &self.credentials.appid,
         };
         Ok(simulate::seal_push(
             &signer,

@@ -18,9 +18,11 @@ use kefu::config::Config;
 use kefu::job::Job;
 use kefu::local::{LocalStack, StaticRules};
 use kefu::ports::{Clock, SystemClock};
-use kefu::protocol::{AesKey, Credentials, Event, MessageKind, PushQuery, Token};
+use kefu::protocol::{Credentials, Event, MessageKind, PushQuery};
 use kefu::receive::{PushRequest, ReceiveSettings, Receiver};
 use kefu::sample;
+
+use crate::compose::CredentialArgs;
 use kefu::secret::SecretString;
 use kefu::wechat_api::{TokenKind, WeChatClient};
 use kefu::worker::media::AssetReader;
@@ -41,15 +43,8 @@ pub struct DevArgs {
     /// The push path (as deployed).
     #[arg(long, default_value = "/wechat")]
     path: String,
-    /// Token (default: the documented sample).
-    #[arg(long, env = "KEFU_TOKEN", hide_env_values = true, default_value = sample::TOKEN)]
-    token: SecretString,
-    /// EncodingAESKey (default: the documented sample).
-    #[arg(long, env = "KEFU_AES_KEY", hide_env_values = true, default_value = sample::ENCODING_AES_KEY)]
-    aes_key: SecretString,
-    /// AppID (default: the documented sample).
-    #[arg(long, env = "KEFU_APPID", default_value = sample::APPID)]
-    appid: String,
+    #[command(flatten)]
+    credentials: CredentialArgs,
     /// Rules file, re-read while you edit it (default: rules/sample.json, or the embedded sample).
     #[arg(long, env = "KEFU_RULES")]
     rules: Option<PathBuf>,
@@ -137,9 +132,9 @@ struct DevStack {
 fn local_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let credentials = Credentials {
-        token: Token::new(args.token.clone()),
-        aes_key: Some(AesKey::from_encoding_aes_key(args.aes_key.expose()).context("--aes-key")?),
-        appid: args.appid.clone(),
+        token: args.credentials.token(),
+        aes_key: Some(args.credentials.key()?),
+        appid: args.credentials.appid.clone(),
     };
     let (rules, rules_origin) = match &args.rules {
         Some(path) => (StaticRules::from_file(path), path.display().to_string()),
@@ -158,21 +153,21 @@ fn local_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
         .app_secret
         .clone()
         .unwrap_or_else(|| SecretString::new(sample::APP_SECRET));
-    let sandbox = Sandbox::new(&args.appid, secret.expose(), clock.clone());
+    let sandbox = Sandbox::new(&args.credentials.appid, secret.expose(), clock.clone());
     let api_base = wechat_api(args, local_api)?;
     let api = Arc::new(WeChatClient::new(
         &api_base,
-        &args.appid,
+        &args.credentials.appid,
         secret,
         Duration::from_secs(5),
     )?);
     let worker = Arc::new(Worker::new(
-        &args.appid,
+        &args.credentials.appid,
         WorkerDeps::on_table(
             stack.table.clone(),
             api.clone(),
             Arc::new(TokenProvider::new(
-                &args.appid,
+                &args.credentials.appid,
                 TokenKind::Stable,
                 stack.table.clone(),
                 api,
@@ -185,12 +180,19 @@ fn local_stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
         ),
     ));
     let banner = vec![
-        ("Token", shown(&args.token, sample::TOKEN, "--token")),
+        (
+            "Token",
+            shown(&args.credentials.token, sample::TOKEN, "--token"),
+        ),
         (
             "EncodingAESKey",
-            shown(&args.aes_key, sample::ENCODING_AES_KEY, "--aes-key"),
+            shown(
+                &args.credentials.aes_key,
+                sample::ENCODING_AES_KEY,
+                "--aes-key",
+            ),
         ),
-        ("AppID", args.appid.clone()),
+        ("AppID", args.credentials.appid.clone()),
         ("rules", format!("{rules_origin} (edits apply within 2 s)")),
         ("stores", "embedded (in memory)".to_owned()),
     ];

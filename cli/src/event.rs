@@ -45,7 +45,9 @@ pub fn event(args: &EventArgs) -> anyhow::Result<String> {
             let timestamp = args.push.timestamp().to_string();
             let nonce = args.push.nonce()?;
             let query = PushQuery {
-                signature: Some(Signature::of_url(&args.push.token(), &timestamp, &nonce).to_hex()),
+                signature: Some(
+                    Signature::of_url(&args.push.credentials.token(), &timestamp, &nonce).to_hex(),
+                ),
                 timestamp: Some(timestamp),
                 nonce: Some(nonce),
                 echostr: Some(echostr.clone()),
@@ -121,7 +123,7 @@ fn sqs_event(args: &EventArgs) -> anyhow::Result<String> {
         FormatArg::Json => Message::from_json(&push),
     }?;
     let received_at = args.push.timestamp().saturating_mul(1000);
-    let job = Job::new(&args.push.appid, message, received_at);
+    let job = Job::new(&args.push.credentials.appid, message, received_at);
     let event = json!({
         "Records": [{
             "messageId": format!("kefu-{received_at}"),

@@ -142,14 +142,15 @@ fn describe_reply(args: &PushCommand, body: &str) -> anyhow::Result<String> {
         .zip(reply_field(trimmed, "TimeStamp"))
         .zip(reply_field(trimmed, "Nonce"))
         .is_some_and(|((signature, timestamp), nonce)| {
-            Signature::of_message(&args.push.token(), &timestamp, &nonce, &encrypt)
+            Signature::of_message(&args.push.credentials.token(), &timestamp, &nonce, &encrypt)
                 .verify(&signature)
                 .is_ok()
         });
     let plain = args
         .push
+        .credentials
         .key()?
-        .decrypt(&args.push.appid, &encrypt)
+        .decrypt(&args.push.credentials.appid, &encrypt)
         .context("decrypting the passive reply")?;
     let kind = match Format::sniff(&plain) {
         Some(Format::Xml) => Message::from_xml(&plain)
