@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
 
-use kefu::protocol::reply::{self, Seal};
+use kefu::protocol::passive::{self, Seal};
 use kefu::protocol::{
     AesKey, CryptoError, Format, Message, MessageKind, Mode, ParseError, PushError, PushQuery,
     Signature, Token, push,
@@ -185,12 +185,12 @@ fn get_verification_echoes_only_with_a_valid_signature() {
 #[test]
 fn transfer_reply_is_in_the_push_format_and_addressed_back_to_the_user() {
     let message = Message::from_json(TEXT_JSON).unwrap();
-    let json = reply::transfer_customer_service(&message, Format::Json, 1714112446);
+    let json = passive::transfer_customer_service(&message, Format::Json, 1714112446);
     assert_eq!(
         json,
         r#"{"ToUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","FromUserName":"gh_97417a04a28d","CreateTime":1714112446,"MsgType":"transfer_customer_service"}"#
     );
-    let xml = reply::transfer_customer_service(&message, Format::Xml, 1714112446);
+    let xml = passive::transfer_customer_service(&message, Format::Xml, 1714112446);
     assert_eq!(
         xml,
         "<xml><ToUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></ToUserName><FromUserName><![CDATA[gh_97417a04a28d]]></FromUserName><CreateTime>1714112446</CreateTime><MsgType><![CDATA[transfer_customer_service]]></MsgType></xml>"
@@ -209,7 +209,7 @@ fn sealed_reply_reproduces_the_documented_envelope_and_opens_again() {
         nonce: "415670741",
         random: b"707722b803182950",
     };
-    let json = reply::seal(r#"{"demo_resp":"good luck"}"#, Format::Json, &seal).unwrap();
+    let json = passive::seal(r#"{"demo_resp":"good luck"}"#, Format::Json, &seal).unwrap();
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&json).unwrap(),
         serde_json::json!({
@@ -222,8 +222,8 @@ fn sealed_reply_reproduces_the_documented_envelope_and_opens_again() {
 
     // An XML transfer sealed the same way opens with the library's own push reader.
     let message = Message::from_xml(TEXT_XML).unwrap();
-    let transfer = reply::transfer_customer_service(&message, Format::Xml, 1713424427);
-    let xml = reply::seal(&transfer, Format::Xml, &seal).unwrap();
+    let transfer = passive::transfer_customer_service(&message, Format::Xml, 1713424427);
+    let xml = passive::seal(&transfer, Format::Xml, &seal).unwrap();
     let encrypt = xml
         .split("<Encrypt><![CDATA[")
         .nth(1)
@@ -242,7 +242,7 @@ fn sealed_reply_reproduces_the_documented_envelope_and_opens_again() {
 fn cdata_cannot_be_broken_out_of() {
     let mut message = Message::from_json(TEXT_JSON).unwrap();
     message.from_user_name = "o]]><Evil/>".into();
-    let xml = reply::transfer_customer_service(&message, Format::Xml, 1);
+    let xml = passive::transfer_customer_service(&message, Format::Xml, 1);
     assert!(!xml.contains("]]><Evil/>"));
     let back = Message::from_xml(&xml.replace("transfer_customer_service", "text")).unwrap();
     assert_eq!(back.to_user_name, "o]]><Evil/>");

@@ -5,11 +5,15 @@
 //! is what authenticates the body — never the URL `signature`, which covers only the token,
 //! timestamp and nonce. Without `Encrypt` the push is plaintext and `signature` is checked.
 //! In compatible mode the message is read from the decrypted, authenticated copy only.
+//!
+//! The body's format is sniffed once per push (by [`open`], or by the caller of [`open_as`]),
+//! and a plaintext XML body is read once: the pass that looks for `Encrypt` keeps its fields.
 
-use super::envelope::{AesKey, CryptoError};
 use std::borrow::Cow;
 
-use super::message::{Envelope, Format, Message, ParseError, RawPush};
+use super::aes_frame::{AesKey, CryptoError};
+use super::message::{Format, Message, ParseError};
+use super::raw::{BodyShape, RawPush};
 use super::signature::{Signature, Token};
 
 /// The three 消息加解密方式.
@@ -119,10 +123,21 @@ pub fn open(
     body: &str,
 ) -> Result<OpenedPush, PushError> {
     let format = Format::sniff(body).ok_or(PushError::UnknownFormat)?;
-    let envelope = Envelope::read(format, body)?;
-    let Some(encrypt) = envelope.encrypt.as_deref() else {
+    open_as(credentials, query, body, format)
+}
+
+/// [`open`] for a caller that has already told the body's format with [`Format::sniff`] (to
+/// check it against a pinned one), so the body is not sniffed again.
+pub fn open_as(
+    credentials: &Credentials,
+    query: &PushQuery,
+    body: &str,
+    format: Format,
+) -> Result<OpenedPush, PushError> {
+    let shape = BodyShape::read(format, body)?;
+    let Some(encrypt) = shape.encrypt.as_deref() else {
         check_url_signature(&credentials.token, query)?;
-        let message = parse_raw(format, body)?.to_message(format, body)?;
+        let message = shape.clear_message(format, body)?;
         return Ok(OpenedPush {
             message,
             format,
@@ -140,11 +155,11 @@ pub fn open(
         .ok_or(PushError::EncryptionNotConfigured)?;
     let plain = key.decrypt(&credentials.appid, encrypt)?;
 
-    // The decrypted message is in the push's format; sniff it anyway so a mismatch is a clear
-    // parse error rather than a confusing one.
+    // The decrypted message is a body of its own, in the push's format; it is sniffed anyway so
+    // that a mismatch is a clear parse error rather than a confusing one.
     let inner_format = Format::sniff(&plain).ok_or(PushError::UnknownFormat)?;
-    let message = parse_raw(inner_format, &plain)?.to_message(inner_format, &plain)?;
-    let mode = if envelope.has_clear_fields {
+    let message = RawPush::read(inner_format, &plain)?.to_message(inner_format, &plain)?;
+    let mode = if shape.has_clear_fields {
         Mode::Compatible
     } else {
         Mode::Safe
@@ -156,16 +171,9 @@ pub fn open(
     })
 }
 
-fn parse_raw(format: Format, body: &str) -> Result<RawPush<'_>, ParseError> {
-    match format {
-        Format::Xml => RawPush::from_xml(body),
-        Format::Json => RawPush::from_json(body),
-    }
-}
-
 /// The `Encrypt` field of an XML or JSON push body, if it has one (for tools that are handed a
 /// whole body rather than the field).
 pub fn encrypt_field(body: &str) -> Result<Option<String>, PushError> {
     let format = Format::sniff(body).ok_or(PushError::UnknownFormat)?;
-    Ok(Envelope::read(format, body)?.encrypt.map(Cow::into_owned))
+    Ok(BodyShape::read(format, body)?.encrypt.map(Cow::into_owned))
 }

@@ -8,7 +8,7 @@
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
-use super::envelope::CryptoError;
+use super::aes_frame::CryptoError;
 use crate::secret::SecretString;
 
 /// The Token configured in 小程序后台 → 消息推送. A secret: it never prints.

@@ -4,10 +4,10 @@
 
 use serde_json::{Map, Value};
 
-use super::envelope::{AesKey, CryptoError};
+use super::aes_frame::{AesKey, CryptoError};
 use super::message::Format;
+use super::passive::cdata;
 use super::push::{Mode, PushQuery};
-use super::reply::cdata;
 use super::signature::{Signature, Token};
 
 /// The common header of every push.

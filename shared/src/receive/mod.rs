@@ -16,8 +16,8 @@ use crate::job::{Job, ledger_key};
 use crate::ports::{
     Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger, millis, secs,
 };
-use crate::protocol::reply::{self, Seal};
-use crate::protocol::{Credentials, Format, Mode, OpenedPush, PushQuery, push};
+use crate::protocol::passive::{self, Seal};
+use crate::protocol::{Credentials, Format, Mode, OpenedPush, PushError, PushQuery, push};
 use crate::rules::{Route, RuleCache};
 
 /// How the deployment treats pushes. Defaults detect mode and format per request.
@@ -90,7 +90,7 @@ impl PushResponse {
     }
 
     fn success() -> Self {
-        Self::text(200, reply::SUCCESS)
+        Self::text(200, passive::SUCCESS)
     }
 }
 
@@ -163,14 +163,15 @@ impl Receiver {
             });
         }
         let body = std::str::from_utf8(body).map_err(|_| ReceiveError::BodyNotUtf8)?;
-        if let (Some(pinned), Some(found)) = (self.settings.format, Format::sniff(body))
-            && pinned != found
+        let format = Format::sniff(body).ok_or(PushError::UnknownFormat)?;
+        if let Some(pinned) = self.settings.format
+            && pinned != format
         {
             return Err(ReceiveError::FormatMismatch {
-                found: format_name(found),
+                found: format_name(format),
             });
         }
-        let opened = push::open(&self.settings.credentials, query, body)?;
+        let opened = push::open_as(&self.settings.credentials, query, body, format)?;
         if self.settings.require_encryption && opened.mode == Mode::Plaintext {
             return Err(ReceiveError::PlaintextRefused);
         }
@@ -233,7 +234,7 @@ impl Receiver {
                 now.saturating_add(millis(self.settings.handoff_hold)),
             )
             .await?;
-        let plain = reply::transfer_customer_service(&opened.message, opened.format, now / 1000);
+        let plain = passive::transfer_customer_service(&opened.message, opened.format, now / 1000);
         let body = match (opened.mode, &credentials.aes_key) {
             (Mode::Safe, Some(key)) => {
                 let mut random = [0u8; 16];
@@ -247,7 +248,7 @@ impl Receiver {
                     nonce: query.nonce.as_deref().unwrap_or_default(),
                     random: &random,
                 };
-                reply::seal(&plain, opened.format, &seal).map_err(ReceiveError::Seal)?
+                passive::seal(&plain, opened.format, &seal).map_err(ReceiveError::Seal)?
             }
             _ => plain,
         };

@@ -1,4 +1,4 @@
-//! The AES envelope of compatible and safe mode (the `Encrypt` field).
+//! The AES frame of compatible and safe mode: the crypto of the `Encrypt` field.
 //!
 //! `Encrypt = base64(AES-256-CBC(key, iv = key[..16], PKCS#7₃₂(random16 ‖ len_be32(msg) ‖ msg ‖ appid)))`
 //! where `key = base64(EncodingAESKey + "=")`. The padding block is **32** bytes, not AES's 16:

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::envelope::{AesKey, CryptoError};
+use super::aes_frame::{AesKey, CryptoError};
 use super::message::{Format, Message};
 use super::signature::{Signature, Token};
 
@@ -81,13 +81,13 @@ pub fn seal(reply: &str, format: Format, seal: &Seal<'_>) -> Result<String, Cryp
         Format::Json => {
             #[derive(Serialize)]
             #[serde(rename_all = "PascalCase")]
-            struct Envelope<'a> {
+            struct SealedReply<'a> {
                 encrypt: &'a str,
                 msg_signature: &'a str,
                 time_stamp: i64,
                 nonce: &'a str,
             }
-            json(&Envelope {
+            json(&SealedReply {
                 encrypt: &encrypt,
                 msg_signature: &signature,
                 time_stamp: seal.timestamp,
