@@ -3,7 +3,7 @@
 # binaries under a local Lambda runtime, then all test suites.
 # Everything the tests need is installed and started from here, and stopped on exit:
 # the AWS adapters are tested through the real SDK against a moto server on loopback
-# (see shared/docs/local-stack.md), installed into .venv and started on a free port;
+# (docs/local-stack.md), installed into .venv and started on a free port;
 # cfn-lint and cargo-lambda go into the same .venv, the AWS SAM CLI into .venv/sam.
 set -euo pipefail
 cd "$(dirname "$0")/.."

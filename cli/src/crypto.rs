@@ -110,6 +110,6 @@ pub fn decrypt(args: &DecryptArgs) -> anyhow::Result<String> {
 
 pub fn encrypt(args: &EncryptArgs) -> anyhow::Result<String> {
     let key = AesKey::from_encoding_aes_key(args.aes_key.expose())?;
-    let random = crate::compose::parse_random(args.random.as_deref())?;
+    let random = crate::push_args::parse_random(args.random.as_deref())?;
     Ok(key.encrypt(&args.appid, args.message.as_bytes(), &random)?)
 }

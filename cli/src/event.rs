@@ -8,7 +8,7 @@ use kefu::protocol::simulate::SimulatedPush;
 use kefu::protocol::{Message, PushQuery, Signature};
 use serde_json::{Value, json};
 
-use crate::compose::{FormatArg, MessageArg, PushArgs};
+use crate::push_args::{FormatArg, MessageArg, PushArgs};
 
 #[derive(Debug, Args)]
 pub struct EventArgs {

@@ -4,11 +4,11 @@
 //! after it. Every failure ends with exit status 1 and a one-line reason on stderr, and nothing
 //! on stdout, so other tools can drive the commands.
 
-mod compose;
 mod crypto;
 mod dev;
 mod event;
 mod push;
+mod push_args;
 mod rules;
 
 use std::process::ExitCode;

@@ -11,7 +11,7 @@ use clap::Args;
 use kefu::protocol::Mode;
 use kefu::protocol::{Format, Message, Signature, push};
 
-use crate::compose::{MessageArg, PushArgs};
+use crate::push_args::{MessageArg, PushArgs};
 
 /// WeChat waits this long for an answer.
 const WECHAT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -6,13 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use kefu::aws::SsmRules;
+use kefu::aws::{Aws, Published, SsmRules};
+use kefu::ports::RuleSource as _;
 use kefu::protocol::Message;
 use kefu::rules::{Action, RuleSet};
 use kefu::sample;
-
-/// Standard-tier parameters hold 4 KB.
-const PARAMETER_LIMIT: usize = 4096;
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
@@ -90,55 +88,14 @@ pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
         ),
         RulesCommand::Diff { file, store } => {
             let local = load(file)?;
-            let remote = ssm(store).await?.merged().await?;
+            let remote = remote(store).await.load().await?;
             Ok(diff(&remote, &local))
         }
         RulesCommand::Push { file, store } => {
             let local = load(file)?;
-            let fragments = split(&local)?;
-            let client = ssm_client().await;
+            let Published { written, removed } = remote(store).await.publish(&local).await?;
             let path = store.path.trim_end_matches('/');
-            let existing = SsmRules::new(client.clone(), path)
-                .fetch()
-                .await
-                .unwrap_or_default();
-            let mut written = Vec::new();
-            for (n, fragment) in fragments.iter().enumerate() {
-                let name = format!("{path}/{n:03}");
-                client
-                    .put_parameter()
-                    .name(&name)
-                    .value(fragment)
-                    .r#type(aws_sdk_ssm::types::ParameterType::String)
-                    .overwrite(true)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "writing {name}: {}",
-                            aws_sdk_ssm::error::DisplayErrorContext(&e)
-                        )
-                    })?;
-                written.push(name);
-            }
-            let stale: Vec<String> = existing
-                .into_iter()
-                .map(|(name, _)| name)
-                .filter(|n| !written.contains(n))
-                .collect();
-            for name in &stale {
-                client
-                    .delete_parameter()
-                    .name(name)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "deleting {name}: {}",
-                            aws_sdk_ssm::error::DisplayErrorContext(&e)
-                        )
-                    })?;
-            }
+            let stale = removed;
             Ok(paint(
                 &format!(
                     "✓ pushed {} to {path} ({} parameter{}{})",
@@ -155,7 +112,7 @@ pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
             ))
         }
         RulesCommand::Pull { store, output } => {
-            let rules = ssm(store).await?.merged().await?;
+            let rules = remote(store).await.load().await?;
             let json = serde_json::to_string_pretty(&rules)?;
             match output {
                 Some(path) => {
@@ -175,24 +132,9 @@ fn load(file: &Path) -> anyhow::Result<RuleSet> {
     RuleSet::from_json(&json).with_context(|| file.display().to_string())
 }
 
-async fn ssm_client() -> aws_sdk_ssm::Client {
-    aws_sdk_ssm::Client::new(&kefu::aws::sdk_config().await)
-}
-
-async fn ssm(store: &Store) -> anyhow::Result<Remote> {
-    Ok(Remote(SsmRules::new(
-        ssm_client().await,
-        store.path.trim_end_matches('/'),
-    )))
-}
-
-struct Remote(SsmRules);
-
-impl Remote {
-    async fn merged(&self) -> anyhow::Result<RuleSet> {
-        use kefu::ports::RuleSource as _;
-        Ok(self.0.load().await?)
-    }
+/// The rules in Parameter Store (credentials and region from the usual places).
+async fn remote(store: &Store) -> SsmRules {
+    Aws::connect().await.rules(&store.path)
 }
 
 fn summary(rules: &RuleSet) -> String {
@@ -206,7 +148,7 @@ fn summary(rules: &RuleSet) -> String {
         rules.rules.len(),
         if rules.rules.len() == 1 { "" } else { "s" },
         match &rules.default {
-            Some(Action::Reply(messages)) =>
+            Some(Action::Send(messages)) =>
                 format!("a default reply of {} message(s)", messages.len()),
             Some(Action::Transfer) => "default: transfer".to_owned(),
             None => "no default".to_owned(),
@@ -256,7 +198,7 @@ fn test(
                 ""
             }
         ),
-        Some((rule, Action::Reply(messages))) => {
+        Some((rule, Action::Send(messages))) => {
             let mut lines = vec![format!(
                 "{}: {} message(s)",
                 rule.unwrap_or("default"),
@@ -302,40 +244,6 @@ fn diff(remote: &RuleSet, local: &RuleSet) -> String {
     } else {
         lines.join("\n")
     }
-}
-
-/// Splits a rule set into parameter-sized fragments, in order; the default rides in the first.
-fn split(rules: &RuleSet) -> anyhow::Result<Vec<String>> {
-    let mut fragments = Vec::new();
-    let mut current = RuleSet {
-        rules: Vec::new(),
-        default: rules.default.clone(),
-    };
-    for rule in &rules.rules {
-        let mut candidate = current.clone();
-        candidate.rules.push(rule.clone());
-        if serde_json::to_string(&candidate)?.len() <= PARAMETER_LIMIT {
-            current = candidate;
-            continue;
-        }
-        anyhow::ensure!(
-            !current.rules.is_empty(),
-            "rule {:?} is larger than one parameter ({PARAMETER_LIMIT} bytes)",
-            rule.name
-        );
-        fragments.push(serde_json::to_string(&current)?);
-        current = RuleSet {
-            rules: vec![rule.clone()],
-            default: None,
-        };
-        anyhow::ensure!(
-            serde_json::to_string(&current)?.len() <= PARAMETER_LIMIT,
-            "rule {:?} is larger than one parameter ({PARAMETER_LIMIT} bytes)",
-            rule.name
-        );
-    }
-    fragments.push(serde_json::to_string(&current)?);
-    Ok(fragments)
 }
 
 /// Colour on a terminal, plain text in pipes and files.

@@ -151,10 +151,10 @@ fn ureq_get(url: &str) -> String {
 #[tokio::test]
 async fn kefu_dev_on_aws_stores_runs_the_same_loop_through_moto() {
     use kefu_tests::aws;
-    let sdk = aws::sdk_config().await;
-    let table = aws::create_table(&aws_sdk_dynamodb::Client::new(&sdk)).await;
-    let queue = aws::create_queue(&aws_sdk_sqs::Client::new(&sdk), false).await;
-    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let clients = aws::clients().await;
+    let table = aws::create_table(&clients.dynamodb).await;
+    let queue = aws::create_queue(&clients.sqs, false).await;
+    let ssm = clients.ssm;
     let prefix = aws::unique("/kefu-dev");
     let rules =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/sample.json"))

@@ -8,13 +8,15 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kefu::local::{LocalStack, ManualClock, StaticRules};
+use kefu::clock::ManualClock;
+use kefu::compose::MemoryStack;
+use kefu::local::StaticRules;
 use kefu::receive::ReceiveSettings;
 use kefu::sample;
 
 #[tokio::test]
 async fn transfer_reply_in_safe_mode_json_opens_with_kefu_decrypt() {
-    let stack = LocalStack::new(
+    let stack = MemoryStack::new(
         StaticRules::new(sample::rules()),
         Arc::new(ManualClock::at(1_714_112_445_000)),
         Duration::from_secs(30),

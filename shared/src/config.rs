@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::protocol::Format;
-use crate::wechat_api::{DEFAULT_BASE_URL, TokenKind};
+use crate::wechat_api::DEFAULT_BASE_URL;
+use crate::wechat_types::TokenKind;
 
 /// Everything the functions read from their environment.
 #[derive(Debug, Clone, PartialEq, Eq)]

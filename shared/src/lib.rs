@@ -1,11 +1,22 @@
 //! kefu — the library both functions and the `kefu` command share.
 //!
-//! The data path is push → ack (`receive`, behind API Gateway) and job → send (`reply`,
-//! behind SQS). The pure core is `protocol` (WeChat's wire format) and `rules`; `receive` is the
-//! push path written against the small interfaces in `ports`, which `aws` implements on
-//! DynamoDB, SQS and SSM and `local` implements in memory.
+//! The data path is push → ack (`receive`, behind API Gateway) and job → send (`send`, run by
+//! the `reply` function behind SQS). The layers, each importing only those below it:
+//!
+//! | layer | modules |
+//! | --- | --- |
+//! | composition root | `compose` (AWS and in-memory wiring, side by side) |
+//! | adapters | `aws` (DynamoDB, SQS, SSM), `local` (in memory), `wechat_api` (reqwest), `assets` (images) |
+//! | core | `receive` (the push path), `send` (the send core), `rule_cache` |
+//! | ports | `ports` (small async traits speaking domain types), `clock` |
+//! | pure domain | `rules` (model, matching, Parameter Store layout), `job` (the queue's message) |
+//! | vocabulary | `protocol` (WeChat's push wire format, pure), `wechat_types` (the WeChat API's) |
+//! | support | `config`, `secret`, `logging`, `metrics`, `tls`, `sample` |
 
+pub mod assets;
 pub mod aws;
+pub mod clock;
+pub mod compose;
 pub mod config;
 pub mod job;
 pub mod local;
@@ -14,9 +25,11 @@ pub mod metrics;
 pub mod ports;
 pub mod protocol;
 pub mod receive;
+pub mod rule_cache;
 pub mod rules;
 pub mod sample;
 pub mod secret;
+pub mod send;
 pub mod tls;
 pub mod wechat_api;
-pub mod worker;
+pub mod wechat_types;

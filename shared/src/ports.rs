@@ -1,15 +1,16 @@
 //! The small async interfaces between the core and the outside world. They speak domain types
-//! only: SDK types (`AttributeValue`, `SdkError`) never cross them. `aws/` implements them on
-//! DynamoDB, SQS and SSM; `local/` in memory, with the same semantics, for `kefu dev` and tests.
+//! only (`wechat_types` for the WeChat API): SDK types (`AttributeValue`, `SdkError`) never
+//! cross them. `aws/` implements the stores, queue and rules on DynamoDB, SQS and SSM, and
+//! `local/` the same in memory with the same semantics, one file per port at the same path in
+//! both; `wechat_api/` implements `WeChatApi` with reqwest and `assets.rs` `MediaReader`.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
 use crate::job::Job;
 use crate::rules::{MediaSource, RuleSet};
-use crate::wechat_api::{AccessToken, ApiError, FetchedToken, Outbound, TokenKind};
+use crate::wechat_types::{AccessToken, ApiError, FetchedToken, Outbound, TokenKind};
 
 /// A failed call to a store, queue or parameter source. The message names the operation and the
 /// cause; it never carries a secret or a message body.
@@ -191,30 +192,9 @@ pub trait WeChatApi: Send + Sync + fmt::Debug {
     ) -> Result<String, ApiError>;
 }
 
-/// The wall clock, injected so that leases, TTLs and quotas can be tested.
+/// The wall clock, injected so that leases, TTLs and quotas can be tested (`clock.rs` has the
+/// system's and a manual one).
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Milliseconds since the Unix epoch.
     fn now_millis(&self) -> i64;
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-/// A duration in the clock's unit (ms), saturating.
-pub fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// A duration in seconds (DynamoDB TTLs), saturating.
-pub fn secs(duration: Duration) -> i64 {
-    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
-}
-
-impl Clock for SystemClock {
-    fn now_millis(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0)
-    }
 }

@@ -7,7 +7,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kefu::local::{LocalStack, ManualClock, StaticRules};
+use kefu::clock::ManualClock;
+use kefu::compose::MemoryStack;
+use kefu::local::StaticRules;
 use kefu::ports::{Claim, HandoffRegistry, PortError, PushLedger};
 use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
 use kefu::protocol::{AesKey, Format, Mode, PushQuery, Token};
@@ -16,9 +18,9 @@ use kefu::sample;
 
 const NOW: i64 = 1_714_112_445_000;
 
-fn stack() -> (LocalStack, Arc<ManualClock>) {
+fn stack() -> (MemoryStack, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::at(NOW));
-    let stack = LocalStack::new(
+    let stack = MemoryStack::new(
         StaticRules::new(sample::rules()),
         clock.clone(),
         Duration::from_secs(30),
@@ -26,7 +28,7 @@ fn stack() -> (LocalStack, Arc<ManualClock>) {
     (stack, clock)
 }
 
-fn receiver(stack: &LocalStack) -> Receiver {
+fn receiver(stack: &MemoryStack) -> Receiver {
     stack.receiver(ReceiveSettings::new(sample::credentials()))
 }
 

@@ -192,3 +192,24 @@ async fn put(client: &aws_sdk_ssm::Client, name: &str, value: &str, kind: Parame
 fn describe(err: &(impl std::error::Error + 'static)) -> String {
     aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string()
 }
+
+/// One client per service, on the moto server.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+/// The clients of [`sdk_config`], for tests whose crate names no AWS SDK crate.
+///
+/// # Panics
+/// When `KEFU_TEST_AWS_ENDPOINT` is unset (see [`endpoint`]).
+pub async fn clients() -> Clients {
+    let sdk = sdk_config().await;
+    Clients {
+        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        sqs: aws_sdk_sqs::Client::new(&sdk),
+        ssm: aws_sdk_ssm::Client::new(&sdk),
+    }
+}

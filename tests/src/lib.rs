@@ -5,10 +5,15 @@
 //! `source` it came from. The file is compiled into the crate, so the tests need no working
 //! directory and no I/O.
 //!
+//! [`aws`] creates tables, queues and parameters on the moto server `tests/run.sh` starts;
+//! [`send_rig`] is the send core against the WeChat sandbox, for every reply-path test and
+//! bench.
+//!
 //! This is a test-fixture crate: a fixture that does not load is a broken test setup, so the
 //! loaders panic with a message instead of returning errors.
 
 pub mod aws;
+pub mod send_rig;
 
 use std::collections::BTreeMap;
 

@@ -32,19 +32,22 @@ fn the_rules_example_in_the_readme_is_valid_and_routes_as_described() {
     );
     assert_eq!(
         rules.route(&text("请问营业时间")),
-        Route::Reply {
+        Route::Enqueue {
             rule: Some("hours")
         }
     );
     assert_eq!(
         rules.route(&text("订单123")),
-        Route::Reply {
+        Route::Enqueue {
             rule: Some("order")
         }
     );
     assert_eq!(
         rules.route(&text("AB123456")),
-        Route::Reply { rule: Some("code") }
+        Route::Enqueue { rule: Some("code") }
     );
-    assert_eq!(rules.route(&text("随便说说")), Route::Reply { rule: None });
+    assert_eq!(
+        rules.route(&text("随便说说")),
+        Route::Enqueue { rule: None }
+    );
 }

@@ -7,8 +7,8 @@ use lambda_http::{Error, Request, service_fn};
 async fn main() -> Result<(), Error> {
     kefu::logging::init();
     let config = Config::from_env()?;
-    let sdk = kefu::aws::sdk_config().await;
-    let receiver = kefu::aws::receiver(&sdk, &config).await?;
+    let aws = kefu::aws::Aws::connect().await;
+    let receiver = kefu::compose::aws::receiver(&aws, &config).await?;
     let receiver = &receiver;
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, Error>(receive::respond(receiver, request).await)

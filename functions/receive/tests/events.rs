@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kefu::local::{LocalStack, ManualClock, StaticRules};
+use kefu::clock::ManualClock;
+use kefu::compose::MemoryStack;
+use kefu::local::StaticRules;
 use kefu::protocol::{AesKey, Message, Signature, Token, push};
 use kefu::receive::ReceiveSettings;
 use kefu::sample;
@@ -40,8 +42,8 @@ fn documented() -> Vec<Expectation> {
         .collect()
 }
 
-fn stack() -> LocalStack {
-    LocalStack::new(
+fn stack() -> MemoryStack {
+    MemoryStack::new(
         StaticRules::new(sample::rules()),
         Arc::new(ManualClock::at(1_714_112_445_000)),
         Duration::from_secs(30),

@@ -12,31 +12,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use kefu::job::Job;
-use kefu::local::{ManualClock, MemoryTable, StaticRules};
+use kefu::local::MemoryTable;
 use kefu::ports::Clock;
-use kefu::protocol::Message;
-use kefu::rules::{RuleCache, RuleSet};
-use kefu::sample;
-use kefu::wechat_api::{TokenKind, WeChatClient};
-use kefu::worker::media::AssetReader;
-use kefu::worker::token::TokenProvider;
-use kefu::worker::{Worker, WorkerDeps};
-use kefu_cli::sandbox::{Endpoint, Fault, Sandbox};
+use kefu_sandbox::{Endpoint, Fault};
+use kefu_tests::send_rig::{SendRig, job};
 use serde_json::json;
 
 const SEND_LATENCY: Duration = Duration::from_millis(40);
 const ROUNDS: usize = 20;
-
-fn job(openid: &str, msg_id: u64, at: i64) -> String {
-    let message = Message::from_json(
-        &json!({"ToUserName": sample::ORIGINAL_ID, "FromUserName": openid, "CreateTime": at / 1000,
-                "MsgType": "text", "Content": "你好", "MsgId": msg_id})
-        .to_string(),
-    )
-    .unwrap();
-    Job::new(sample::APPID, message, at).to_json()
-}
 
 fn event(records: &[(String, String)]) -> SqsEvent {
     let records: Vec<_> = records
@@ -48,48 +31,9 @@ fn event(records: &[(String, String)]) -> SqsEvent {
 
 #[tokio::main]
 async fn main() {
-    let clock = Arc::new(ManualClock::at(1_714_112_445_000));
-    let dyn_clock: Arc<dyn Clock> = clock.clone();
-    let sandbox = Sandbox::new(sample::APPID, sample::APP_SECRET, dyn_clock.clone());
-    let (addr, _server) = sandbox
-        .clone()
-        .serve("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let api = Arc::new(
-        WeChatClient::new(
-            &format!("http://{addr}"),
-            sample::APPID,
-            sample::APP_SECRET.into(),
-            Duration::from_secs(5),
-        )
-        .unwrap(),
-    );
-    let table = Arc::new(MemoryTable::new());
-    let rules =
-        RuleSet::from_json(r#"{"default":{"reply":[{"type":"text","content":"收到"}]}}"#).unwrap();
-    let worker = Arc::new(Worker::new(
-        sample::APPID,
-        WorkerDeps::on_table(
-            table.clone(),
-            api.clone(),
-            Arc::new(TokenProvider::new(
-                sample::APPID,
-                TokenKind::Stable,
-                table,
-                api,
-                dyn_clock.clone(),
-                "bench".into(),
-            )),
-            Arc::new(AssetReader::new("assets", Duration::from_secs(5)).unwrap()),
-            Arc::new(RuleCache::new(
-                Arc::new(StaticRules::new(rules)),
-                dyn_clock.clone(),
-                Duration::from_secs(3600),
-            )),
-            dyn_clock,
-        ),
-    ));
+    let rules = json!({"default": {"reply": [{"type": "text", "content": "收到"}]}});
+    let rig = SendRig::start(Arc::new(MemoryTable::new()), &rules).await;
+    let (clock, sandbox, worker) = (&rig.clock, &rig.sandbox, &rig.sender);
 
     let mut next_id = 0u64;
     let mut batch = |size: usize| -> Vec<(String, String)> {
@@ -101,12 +45,12 @@ async fn main() {
                 next_id += 1;
                 let openid = format!("user-{n}");
                 sandbox.user_message(&openid);
-                (format!("m{next_id}"), job(&openid, next_id, at))
+                (format!("m{next_id}"), job(&openid, "你好", next_id, at))
             })
             .collect()
     };
     // Warm up: token, connections.
-    reply::handle(&worker, event(&batch(10))).await;
+    reply::handle(worker, event(&batch(10))).await;
 
     let mut single = Vec::new();
     let mut ten = Vec::new();
@@ -114,7 +58,7 @@ async fn main() {
         let records = batch(1);
         sandbox.inject(Endpoint::Send, Fault::Delay(SEND_LATENCY), 1);
         let start = Instant::now();
-        let response = reply::handle(&worker, event(&records)).await;
+        let response = reply::handle(worker, event(&records)).await;
         single.push(start.elapsed());
         assert!(response.batch_item_failures.is_empty());
 
@@ -122,7 +66,7 @@ async fn main() {
         sandbox.inject(Endpoint::Send, Fault::Http(500), 1);
         sandbox.inject(Endpoint::Send, Fault::Delay(SEND_LATENCY), 9);
         let start = Instant::now();
-        let response = reply::handle(&worker, event(&records)).await;
+        let response = reply::handle(worker, event(&records)).await;
         ten.push(start.elapsed());
         assert_eq!(
             response.batch_item_failures.len(),

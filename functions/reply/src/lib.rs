@@ -1,13 +1,13 @@
-//! The `reply` function's mapping: an SQS batch in, the reply path (`kefu::worker`) in the
-//! middle, a partial batch response out (only the records to retry; `ReportBatchItemFailures`).
+//! The `reply` function's mapping: an SQS batch in, the send core (`kefu::send`) in the middle,
+//! a partial batch response out (only the records to retry; `ReportBatchItemFailures`).
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use kefu::worker::Worker;
+use kefu::send::Sender;
 
 /// Runs one SQS batch.
-pub async fn handle(worker: &Arc<Worker>, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle(sender: &Arc<Sender>, event: SqsEvent) -> SqsBatchResponse {
     let records = event
         .records
         .into_iter()
@@ -19,7 +19,7 @@ pub async fn handle(worker: &Arc<Worker>, event: SqsEvent) -> SqsBatchResponse {
             }
         })
         .collect();
-    let failures = worker.run_batch(records).await;
+    let failures = sender.run_batch(records).await;
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures
         .into_iter()

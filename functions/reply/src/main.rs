@@ -10,11 +10,11 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     kefu::logging::init();
     let config = Config::from_env()?;
-    let sdk = kefu::aws::sdk_config().await;
-    let worker = Arc::new(kefu::aws::worker(&sdk, &config).await?);
-    let worker = &worker;
+    let aws = kefu::aws::Aws::connect().await;
+    let sender = Arc::new(kefu::compose::aws::sender(&aws, &config).await?);
+    let sender = &sender;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(reply::handle(worker, event.payload).await)
+        Ok::<_, Error>(reply::handle(sender, event.payload).await)
     }))
     .await
 }

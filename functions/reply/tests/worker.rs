@@ -5,129 +5,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use kefu::job::Job;
-use kefu::local::{ManualClock, MemoryTable, StaticRules};
-use kefu::ports::{Clock, HandoffRegistry};
-use kefu::protocol::Message;
-use kefu::rules::{RuleCache, RuleSet};
+use kefu::local::MemoryTable;
+use kefu::ports::HandoffRegistry;
 use kefu::sample;
-use kefu::wechat_api::{TokenKind, WeChatClient};
-use kefu::worker::media::AssetReader;
-use kefu::worker::token::TokenProvider;
-use kefu::worker::{JobOutcome, Worker, WorkerDeps};
-use kefu_cli::sandbox::{Endpoint, Fault, Sandbox};
+use kefu::send::{JobOutcome, Silence};
+use kefu_sandbox::{Endpoint, Fault};
+use kefu_tests::send_rig::{NOW, SendRig, event_job, job, text_rules};
 use serde_json::json;
 
-const NOW: i64 = 1_714_112_445_000;
-const ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets");
-
-struct Rig {
-    clock: Arc<ManualClock>,
-    sandbox: Sandbox,
-    base: String,
-    table: Arc<MemoryTable>,
-    worker: Arc<Worker>,
-}
+type Rig = SendRig<MemoryTable>;
 
 async fn rig(rules: serde_json::Value) -> Rig {
-    let clock = Arc::new(ManualClock::at(NOW));
-    let sandbox = Sandbox::new(sample::APPID, sample::APP_SECRET, clock.clone());
-    let (addr, _server) = sandbox
-        .clone()
-        .serve("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{addr}");
-    let table = Arc::new(MemoryTable::new());
-    let worker = worker(
-        &base,
-        table.clone(),
-        clock.clone(),
-        rules,
-        sample::APP_SECRET,
-    );
-    Rig {
-        clock,
-        sandbox,
-        base,
-        table,
-        worker,
-    }
-}
-
-/// A worker on `table` calling the sandbox at `base` with `app_secret`.
-fn worker(
-    base: &str,
-    table: Arc<MemoryTable>,
-    clock: Arc<ManualClock>,
-    rules: serde_json::Value,
-    app_secret: &str,
-) -> Arc<Worker> {
-    let clock: Arc<dyn Clock> = clock;
-    let api = Arc::new(
-        WeChatClient::new(
-            base,
-            sample::APPID,
-            app_secret.into(),
-            Duration::from_secs(5),
-        )
-        .unwrap(),
-    );
-    let rules = RuleSet::from_json(&rules.to_string()).unwrap();
-    let tokens = Arc::new(TokenProvider::new(
-        sample::APPID,
-        TokenKind::Stable,
-        table.clone(),
-        api.clone(),
-        clock.clone(),
-        "instance-1".into(),
-    ));
-    Arc::new(Worker::new(
-        sample::APPID,
-        WorkerDeps::on_table(
-            table,
-            api,
-            tokens,
-            Arc::new(AssetReader::new(ASSETS, Duration::from_secs(5)).unwrap()),
-            Arc::new(RuleCache::new(
-                Arc::new(StaticRules::new(rules)),
-                clock.clone(),
-                Duration::from_secs(30),
-            )),
-            clock,
-        ),
-    ))
-}
-
-fn text_rules(replies: usize) -> serde_json::Value {
-    let messages: Vec<_> = (1..=replies)
-        .map(|n| json!({"type": "text", "content": format!("reply {n}")}))
-        .collect();
-    json!({"rules": [], "default": {"reply": messages}})
-}
-
-/// A job for a text message from `openid`, as `receive` enqueues it.
-fn job(openid: &str, content: &str, msg_id: u64, received_at: i64) -> String {
-    let message = Message::from_json(
-        &json!({"ToUserName": sample::ORIGINAL_ID, "FromUserName": openid, "CreateTime": received_at / 1000,
-                "MsgType": "text", "Content": content, "MsgId": msg_id})
-        .to_string(),
-    )
-    .unwrap();
-    Job::new(sample::APPID, message, received_at).to_json()
-}
-
-fn event_job(openid: &str, event: &str, received_at: i64) -> String {
-    let message = Message::from_json(
-        &json!({"ToUserName": sample::ORIGINAL_ID, "FromUserName": openid, "CreateTime": received_at / 1000,
-                "MsgType": "event", "Event": event})
-        .to_string(),
-    )
-    .unwrap();
-    Job::new(sample::APPID, message, received_at).to_json()
+    SendRig::start(Arc::new(MemoryTable::new()), &rules).await
 }
 
 fn sqs(records: &[(&str, &str)]) -> SqsEvent {
@@ -139,7 +30,7 @@ fn sqs(records: &[(&str, &str)]) -> SqsEvent {
 }
 
 async fn failures(rig: &Rig, records: &[(&str, &str)]) -> Vec<String> {
-    reply::handle(&rig.worker, sqs(records))
+    reply::handle(&rig.sender, sqs(records))
         .await
         .batch_item_failures
         .into_iter()
@@ -219,31 +110,7 @@ async fn uploaded_images_are_reused_across_jobs() {
 #[tokio::test]
 async fn a_hundred_concurrent_workers_make_one_token_call() {
     let rig = rig(text_rules(1)).await;
-    let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..100 {
-        let api = Arc::new(
-            WeChatClient::new(
-                &rig.base,
-                sample::APPID,
-                sample::APP_SECRET.into(),
-                Duration::from_secs(5),
-            )
-            .unwrap(),
-        );
-        let provider = TokenProvider::new(
-            sample::APPID,
-            TokenKind::Stable,
-            rig.table.clone(),
-            api,
-            rig.clock.clone(),
-            format!("instance-{n}"),
-        );
-        tasks.spawn(async move { provider.get().await.unwrap() });
-    }
-    let mut tokens = Vec::new();
-    while let Some(token) = tasks.join_next().await {
-        tokens.push(token.unwrap());
-    }
+    let tokens = rig.concurrent_token_gets(100).await;
     assert_eq!(rig.sandbox.token_calls(), 1);
     assert!(
         tokens.windows(2).all(|w| w[0] == w[1]),
@@ -328,7 +195,7 @@ async fn a_sixth_reply_in_a_window_is_not_sent_and_is_counted() {
     assert_eq!(rig.sandbox.messages().len(), 5);
     // An event opens no window: its reply would be the sixth.
     let outcome = rig
-        .worker
+        .sender
         .run(&event_job("o1", "kf_close_session", NOW + 1_000))
         .await
         .unwrap();
@@ -372,15 +239,12 @@ async fn nothing_automatic_is_sent_while_an_agent_holds_the_session() {
         .record(sample::APPID, "o1", NOW + 30 * 60 * 1000)
         .await
         .unwrap();
-    let outcome = rig.worker.run(&job("o1", "x", 1, NOW)).await.unwrap();
-    assert_eq!(
-        outcome,
-        JobOutcome::Nothing("a human agent holds the session")
-    );
+    let outcome = rig.sender.run(&job("o1", "x", 1, NOW)).await.unwrap();
+    assert_eq!(outcome, JobOutcome::Nothing(Silence::AgentHoldsSession));
     rig.clock.advance(31 * 60 * 1000);
     rig.sandbox.user_message("o1");
     let outcome = rig
-        .worker
+        .sender
         .run(&job("o1", "y", 2, NOW + 31 * 60 * 1000))
         .await
         .unwrap();
@@ -404,7 +268,7 @@ async fn a_batch_of_ten_users_with_one_fault_sends_nine_and_reports_one() {
         })
         .collect();
     // Warm the token so the fault lands on a send.
-    rig.worker.run(&job("o0", "warm", 100, NOW)).await.unwrap();
+    rig.sender.run(&job("o0", "warm", 100, NOW)).await.unwrap();
     let before = rig.sandbox.messages().len();
     rig.sandbox.inject(Endpoint::Send, Fault::Http(500), 1);
     let records: Vec<(&str, &str)> = bodies
@@ -455,7 +319,7 @@ async fn transient_wechat_errors_are_retried_and_permanent_ones_are_not() {
 async fn one_users_jobs_keep_their_order_and_stop_behind_a_failure() {
     let rig = rig(text_rules(1)).await;
     rig.sandbox.user_message("o1");
-    rig.worker.run(&job("o1", "warm", 100, NOW)).await.unwrap();
+    rig.sender.run(&job("o1", "warm", 100, NOW)).await.unwrap();
     let before = rig.sandbox.messages().len();
     rig.sandbox.inject(Endpoint::Send, Fault::Errcode(-1), 1);
     let (first, second) = (
@@ -479,7 +343,7 @@ async fn unknown_job_versions_and_malformed_bodies_are_dropped_not_retried() {
             .is_empty()
     );
     assert!(
-        matches!(rig.worker.run(&future).await.unwrap(), JobOutcome::Dropped(reason) if reason.contains("99"))
+        matches!(rig.sender.run(&future).await.unwrap(), JobOutcome::Dropped(reason) if reason.to_string().contains("99"))
     );
     assert!(rig.sandbox.messages().is_empty());
 }
@@ -510,7 +374,7 @@ async fn the_sqs_events_in_events_send_what_the_sample_rules_say() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/").to_owned() + file;
         let event: SqsEvent =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let response = reply::handle(&rig.worker, event).await;
+        let response = reply::handle(&rig.sender, event).await;
         assert!(response.batch_item_failures.is_empty(), "{file}");
         let last = rig.sandbox.messages().last().cloned().unwrap();
         assert_eq!(last.openid, sample::OPENID, "{file}");
@@ -589,11 +453,9 @@ async fn logs_never_contain_the_access_token_or_app_secret() {
 async fn a_token_refused_by_wechat_is_retried_not_dropped() {
     let rig = rig(text_rules(1)).await;
     // The deployment's AppSecret is wrong: stable_token answers 40125 for every job.
-    let worker = worker(
-        &rig.base,
+    let worker = rig.sender_on(
         Arc::new(MemoryTable::new()),
-        rig.clock.clone(),
-        text_rules(1),
+        &text_rules(1),
         "not-the-secret",
     );
     rig.sandbox.user_message("o1");
@@ -619,7 +481,7 @@ async fn a_duplicate_job_for_the_same_push_does_not_reset_the_quota() {
     let mut again: serde_json::Value = serde_json::from_str(&job("o1", "x", 1, NOW)).unwrap();
     again["received_at"] = json!(NOW + 60_000);
     again["key"] = json!("push#other-key");
-    let outcome = rig.worker.run(&again.to_string()).await.unwrap();
+    let outcome = rig.sender.run(&again.to_string()).await.unwrap();
     assert_eq!(
         outcome,
         JobOutcome::Done {

@@ -1,13 +1,14 @@
-//! Rules from SSM Parameter Store. A small set is one parameter; a large one spans several under
-//! one path (`/kefu/rules/000`, `/kefu/rules/001`, …, each a rule-set fragment), merged in name
-//! order: rules concatenated, `default` from whichever fragment has it.
+//! Rules in SSM Parameter Store, in the layout of `rules::fragments`: read (the `RuleSource`
+//! port) and written (`kefu rules push`).
 
 use async_trait::async_trait;
 use aws_sdk_ssm::Client;
+use aws_sdk_ssm::types::ParameterType;
 
 use super::describe;
 use crate::ports::{PortError, RuleSource};
 use crate::rules::RuleSet;
+use crate::rules::fragments::{self, FragmentError};
 
 #[derive(Debug, Clone)]
 pub struct SsmRules {
@@ -15,12 +16,25 @@ pub struct SsmRules {
     path: String,
 }
 
+/// What a publish wrote and removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The fragments written, in order.
+    pub written: Vec<String>,
+    /// Fragments of an earlier, larger set that were deleted.
+    pub removed: Vec<String>,
+}
+
 impl SsmRules {
     pub fn new(client: Client, path: impl Into<String>) -> Self {
         Self {
             client,
-            path: path.into(),
+            path: path.into().trim_end_matches('/').to_owned(),
         }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// The raw `(name, value)` parameters holding the rules, in name order.
@@ -29,7 +43,7 @@ impl SsmRules {
         let mut pages = self
             .client
             .get_parameters_by_path()
-            .path(self.path.trim_end_matches('/'))
+            .path(&self.path)
             .recursive(true)
             .with_decryption(true)
             .into_paginator()
@@ -47,7 +61,7 @@ impl SsmRules {
             let single = self
                 .client
                 .get_parameter()
-                .name(self.path.trim_end_matches('/'))
+                .name(&self.path)
                 .with_decryption(true)
                 .send()
                 .await
@@ -59,23 +73,53 @@ impl SsmRules {
         parameters.sort();
         Ok(parameters)
     }
+
+    /// Writes `rules` as fragments under the path and deletes fragments left over from a larger
+    /// set.
+    pub async fn publish(&self, rules: &RuleSet) -> Result<Published, PortError> {
+        let fragments = fragments::split(rules).map_err(|e| PortError::new("split rules", e))?;
+        // Nothing there yet is not an error: this is the first push.
+        let existing = self.fetch().await.unwrap_or_default();
+        let mut written = Vec::new();
+        for (n, fragment) in fragments.into_iter().enumerate() {
+            let name = fragments::fragment_name(&self.path, n);
+            self.client
+                .put_parameter()
+                .name(&name)
+                .value(fragment)
+                .r#type(ParameterType::String)
+                .overwrite(true)
+                .send()
+                .await
+                .map_err(|e| PortError::new("write rules", format!("{name}: {}", describe(&e))))?;
+            written.push(name);
+        }
+        let removed: Vec<String> = existing
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| !written.contains(name))
+            .collect();
+        for name in &removed {
+            self.client
+                .delete_parameter()
+                .name(name)
+                .send()
+                .await
+                .map_err(|e| PortError::new("delete rules", format!("{name}: {}", describe(&e))))?;
+        }
+        Ok(Published { written, removed })
+    }
 }
 
 #[async_trait]
 impl RuleSource for SsmRules {
     async fn load(&self) -> Result<RuleSet, PortError> {
-        let mut merged = RuleSet::default();
-        for (name, value) in self.fetch().await? {
-            let fragment = RuleSet::from_json(&value)
-                .map_err(|e| PortError::new("parse rules", format!("{name}: {e}")))?;
-            merged.rules.extend(fragment.rules);
-            if fragment.default.is_some() {
-                merged.default = fragment.default;
+        fragments::merge(self.fetch().await?).map_err(|err| match err {
+            FragmentError::Invalid { name, source } => {
+                PortError::new("parse rules", format!("{name}: {source}"))
             }
-        }
-        merged
-            .validate()
-            .map_err(|e| PortError::new("validate merged rules", e))?;
-        Ok(merged)
+            FragmentError::Merged(source) => PortError::new("validate merged rules", source),
+            other => PortError::new("read rules", other),
+        })
     }
 }

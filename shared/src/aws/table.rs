@@ -1,16 +1,20 @@
-//! The DynamoDB table (`pk`, `sk`, `expires_at` TTL) behind the push ledger and the hand-off
-//! registry. Claims are conditional writes, so exactly one attempt wins; DynamoDB deletes
-//! expired items lazily, so the claim condition checks `expires_at` itself (a hand-off entry
-//! outlives its `until` by an hour, so reading `until` is enough there).
+//! The one DynamoDB table (`pk`, `sk`, `expires_at` TTL) behind every store port, one file per
+//! port beside this one. DynamoDB deletes expired items lazily, so the stores check
+//! `expires_at` themselves.
+//!
+//! | item | pk | sk | port (file) |
+//! | --- | --- | --- | --- |
+//! | push claim | `push#{appid}#{dedup key}` | `push` | `PushLedger` (`ledger.rs`) |
+//! | send claim | `send#{push key}#{n}` | `push` | `PushLedger` (`ledger.rs`) |
+//! | hand-off | `handoff#{appid}#{openid}` | `handoff` | `HandoffRegistry` (`handoffs.rs`) |
+//! | access_token | `token#{appid}` | `token` | `TokenStore` (`tokens.rs`) |
+//! | quota | `quota#{appid}#{openid}` | `quota` | `QuotaStore` (`quota.rs`) |
+//! | media id | `media#{appid}#{content hash}` | `media` | `MediaCache` (`media.rs`) |
 
-use async_trait::async_trait;
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::Client;
-
-use super::{condition_failed, describe, n, s};
-use crate::ports::{Claim, ClaimOutcome, HandoffRegistry, PortError, PushLedger};
-
-const PENDING: &str = "pending";
-const DONE: &str = "done";
+use aws_sdk_dynamodb::types::AttributeValue;
 
 #[derive(Debug, Clone)]
 pub struct DynamoTable {
@@ -35,104 +39,28 @@ impl DynamoTable {
     }
 }
 
-#[async_trait]
-impl PushLedger for DynamoTable {
-    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(&claim.key))
-            .item("sk", s("push"))
-            .item("state", s(PENDING))
-            .item("attempt", s(&claim.attempt))
-            .item("lease_until", n(claim.lease_until))
-            .item("expires_at", n(claim.expires_at))
-            .condition_expression(
-                "attribute_not_exists(pk) OR expires_at <= :now_s \
-                 OR (#state = :pending AND lease_until < :now)",
-            )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":pending", s(PENDING))
-            .expression_attribute_values(":now", n(claim.now))
-            .expression_attribute_values(":now_s", n(claim.now / 1000))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(err) if condition_failed(&err) => Ok(ClaimOutcome::Duplicate),
-            Err(err) => Err(PortError::new("claim push", describe(&err))),
-        }
-    }
-
-    async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
-            .key("sk", s("push"))
-            .condition_expression("#state = :pending AND attempt = :attempt")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":pending", s(PENDING))
-            .expression_attribute_values(":attempt", s(attempt))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Not ours any more (taken over, or already done): nothing to release.
-            Err(err) if condition_failed(&err) => Ok(()),
-            Err(err) => Err(PortError::new("release claim", describe(&err))),
-        }
-    }
-
-    async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
-            .key("sk", s("push"))
-            .update_expression("SET #state = :done, expires_at = :exp REMOVE attempt, lease_until")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":done", s(DONE))
-            .expression_attribute_values(":exp", n(expires_at))
-            .send()
-            .await
-            .map_err(|err| PortError::new("mark push done", describe(&err)))?;
-        Ok(())
-    }
+/// A DynamoDB string attribute.
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
 }
 
-#[async_trait]
-impl HandoffRegistry for DynamoTable {
-    async fn record(&self, appid: &str, openid: &str, until_ms: i64) -> Result<(), PortError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(format!("handoff#{appid}#{openid}")))
-            .item("sk", s("handoff"))
-            .item("until", n(until_ms))
-            .item("expires_at", n(until_ms / 1000 + 3600))
-            .send()
-            .await
-            .map_err(|err| PortError::new("record hand-off", describe(&err)))?;
-        Ok(())
-    }
+/// A DynamoDB number attribute.
+pub(super) fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
 
-    async fn held_until(&self, appid: &str, openid: &str) -> Result<Option<i64>, PortError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("handoff#{appid}#{openid}")))
-            .key("sk", s("handoff"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| PortError::new("read hand-off", describe(&err)))?
-            .item;
-        Ok(item
-            .and_then(|item| item.get("until").cloned())
-            .and_then(|until| until.as_n().ok().and_then(|v| v.parse().ok())))
-    }
+/// A number attribute of an item, if present and numeric.
+pub(super) fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+/// Whether a DynamoDB call failed only its condition: someone else got there first, the
+/// expected outcome of a lost race rather than an error.
+pub(super) fn condition_failed<E>(err: &aws_sdk_dynamodb::error::SdkError<E>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
 }

@@ -8,14 +8,13 @@
 //! array (in XML it sits inside a wrapper element such as `<SubscribeMsgPopupEvent>`).
 //!
 //! Parsing is one pass into the borrowed fields of `raw.rs` (filled by the XML reader of
-//! `xml.rs` or by serde_json), which are then turned into these types; only an unknown message
+//! `xml.rs` or by serde_json), which `read.rs` turns into these types; only an unknown message
 //! or event type takes a second, generic pass to keep every raw field.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-
-use super::raw::{RawPush, opt_text};
 
 /// A message id: WeChat's 64-bit integer kept as exact decimal text (or an opaque string, as
 /// cloud-function delivery sends).
@@ -166,16 +165,6 @@ impl Message {
     pub fn openid(&self) -> &str {
         &self.from_user_name
     }
-
-    /// Parses a plaintext XML message (`<xml>…</xml>`).
-    pub fn from_xml(body: &str) -> Result<Self, ParseError> {
-        RawPush::read(Format::Xml, body)?.to_message(Format::Xml, body)
-    }
-
-    /// Parses a plaintext JSON message.
-    pub fn from_json(body: &str) -> Result<Self, ParseError> {
-        RawPush::read(Format::Json, body)?.to_message(Format::Json, body)
-    }
 }
 
 impl MessageKind {
@@ -224,5 +213,69 @@ impl Format {
             Some(b'{') => Some(Self::Json),
             _ => None,
         }
+    }
+}
+
+/// Accepts a string or a number as text (subscribe list fields vary between the two).
+pub(super) fn opt_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<Scalar<'de>>::deserialize(d)?
+        .as_ref()
+        .map(Scalar::to_text))
+}
+
+/// An integer that WeChat sends either as a number or as a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Scalar<'a> {
+    Unsigned(u64),
+    Signed(i64),
+    Text(Cow<'a, str>),
+}
+
+impl Scalar<'_> {
+    pub(super) fn to_i64(&self, field: &'static str) -> Result<i64, ParseError> {
+        match *self {
+            Self::Unsigned(n) => i64::try_from(n).map_err(|_| ParseError::NotAnInteger(field)),
+            Self::Signed(n) => Ok(n),
+            Self::Text(ref text) => text
+                .trim()
+                .parse()
+                .map_err(|_| ParseError::NotAnInteger(field)),
+        }
+    }
+
+    pub(super) fn to_text(&self) -> String {
+        match self {
+            Self::Unsigned(n) => n.to_string(),
+            Self::Signed(n) => n.to_string(),
+            Self::Text(text) => text.trim().to_owned(),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Scalar<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer or a string")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Signed(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::Unsigned(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
     }
 }

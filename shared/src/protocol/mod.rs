@@ -6,9 +6,10 @@
 //! - `aes_frame.rs`: the AES frame inside the `Encrypt` field ([`AesKey`], [`CryptoError`]).
 //! - `message.rs`: the parsed message types ([`Message`], [`MessageKind`], [`Event`], …),
 //!   [`ParseError`] and the body [`Format`].
-//! - `raw.rs`: the lenient raw fields both formats are read into, the body's outer shape
-//!   (`Encrypt` alone or beside clear fields) and the generic field map of unknown types.
+//! - `raw.rs`: the lenient raw fields both formats are read into.
 //! - `xml.rs`: the XML reader that fills those raw fields.
+//! - `read.rs`: a body in either format → its outer shape (`Encrypt` alone or beside clear
+//!   fields), the raw fields, the typed message, and the generic field map of unknown types.
 //! - `push.rs`: opening a push — URL verification (GET), verify → decrypt → parse (POST).
 //! - `passive.rs`: passive replies (`success`, `transfer_customer_service`, sealed in safe mode).
 //! - `simulate.rs`: pushes as WeChat sends them, for `kefu push`, `kefu event` and the tests.
@@ -18,6 +19,7 @@ pub mod message;
 pub mod passive;
 pub mod push;
 mod raw;
+mod read;
 pub mod signature;
 pub mod simulate;
 mod xml;

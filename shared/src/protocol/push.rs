@@ -13,7 +13,8 @@ use std::borrow::Cow;
 
 use super::aes_frame::{AesKey, CryptoError};
 use super::message::{Format, Message, ParseError};
-use super::raw::{BodyShape, RawPush};
+use super::raw::RawPush;
+use super::read::BodyShape;
 use super::signature::{Signature, Token};
 
 /// The three 消息加解密方式.

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use quick_xml::events::Event as XmlEvent;
 
+use super::message::Scalar;
 use super::message::{ParseError, SubscribeItem};
-use super::raw::{OneOrMany, RawPush, Scalar};
+use super::raw::{OneOrMany, RawPush};
 
 /// Which `RawPush` field an XML element fills.
 #[derive(Clone, Copy)]

@@ -12,13 +12,13 @@ use std::time::Duration;
 
 pub use error::ReceiveError;
 
+use crate::clock::{millis, secs};
 use crate::job::{Job, ledger_key};
-use crate::ports::{
-    Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger, millis, secs,
-};
+use crate::ports::{Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger};
 use crate::protocol::passive::{self, Seal};
 use crate::protocol::{Credentials, Format, Mode, OpenedPush, PushError, PushQuery, push};
-use crate::rules::{Route, RuleCache};
+use crate::rule_cache::RuleCache;
+use crate::rules::Route;
 
 /// How the deployment treats pushes. Defaults detect mode and format per request.
 #[derive(Debug, Clone)]

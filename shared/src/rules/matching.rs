@@ -9,8 +9,8 @@ use crate::protocol::{Message, MessageKind};
 pub enum Route<'r> {
     /// Answer with `transfer_customer_service`.
     Transfer { rule: &'r str },
-    /// Enqueue a job for the reply worker; `rule` is `None` for the default action.
-    Reply { rule: Option<&'r str> },
+    /// Enqueue a job for the `reply` function; `rule` is `None` for the default action.
+    Enqueue { rule: Option<&'r str> },
     /// Acknowledge and do nothing (an event no rule names, or nothing to say).
     Ignore,
 }
@@ -69,7 +69,7 @@ impl RuleSet {
             Some((None, Action::Transfer)) if !is_event(message) => {
                 Route::Transfer { rule: "default" }
             }
-            Some((rule, Action::Reply(_))) => Route::Reply { rule },
+            Some((rule, Action::Send(_))) => Route::Enqueue { rule },
             _ => Route::Ignore,
         }
     }

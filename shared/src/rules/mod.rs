@@ -1,6 +1,7 @@
 //! Keyword rules: what to do with each message. Pure: the model, its validation and matching.
 //! Rules live in Parameter Store as JSON (see `aws::rules`), or in a local file for `kefu dev`;
-//! `cache` keeps the last good set in memory.
+//! `fragments` is how a large set spans several parameters. (`rule_cache` keeps the last good
+//! set in memory.)
 //!
 //! ```json
 //! {
@@ -15,10 +16,9 @@
 //! }
 //! ```
 
-pub mod cache;
+pub mod fragments;
 pub mod matching;
 pub mod model;
 
-pub use cache::RuleCache;
 pub use matching::Route;
 pub use model::{Action, Match, MediaSource, ReplyMessage, Rule, RuleError, RuleSet};

@@ -106,7 +106,9 @@ pub enum Action {
     /// Hand the user to a human agent (passive `transfer_customer_service`).
     Transfer,
     /// Send these messages (1–5) through custom/send.
-    Reply(Vec<ReplyMessage>),
+    // Written `{"reply": [...]}`: the rules' word for a rule's answer.
+    #[serde(rename = "reply")]
+    Send(Vec<ReplyMessage>),
 }
 
 /// One message sent through custom/send.
@@ -214,7 +216,7 @@ impl Match {
 }
 
 fn validate_action(action: &Action) -> Result<(), String> {
-    let Action::Reply(messages) = action else {
+    let Action::Send(messages) = action else {
         return Ok(());
     };
     if messages.is_empty() || messages.len() > MAX_MESSAGES_PER_REPLY {

@@ -1,57 +1,21 @@
-//! The WeChat API client (reqwest, rustls): access tokens, custom/send, typing, media upload.
+//! The `WeChatApi` adapter: the reqwest (rustls) client for access tokens, custom/send, typing
+//! and media upload. It speaks `wechat_types`.
 //!
 //! The base URL is configurable (`WECHAT_API_BASE`), so the same client talks to
 //! api.weixin.qq.com in production and to the project's sandbox in tests and `kefu dev`. The
 //! access_token travels in the query string, so no URL is ever logged or put in an error.
-
-mod error;
-pub mod outbound;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 
-pub use error::{ApiError, ErrorClass};
-pub use outbound::{Outbound, OutboundContent};
-
 use crate::ports::WeChatApi;
 use crate::secret::SecretString;
+use crate::wechat_types::{AccessToken, ApiError, FetchedToken, Outbound, TokenKind};
 
 /// WeChat's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.weixin.qq.com";
-
-/// An access_token. A secret: it never prints.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct AccessToken(SecretString);
-
-impl AccessToken {
-    pub fn new(token: impl Into<SecretString>) -> Self {
-        Self(token.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        self.0.expose()
-    }
-}
-
-/// Which token endpoint to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TokenKind {
-    /// `cgi-bin/stable_token`: instances do not invalidate each other's tokens.
-    #[default]
-    Stable,
-    /// `cgi-bin/token`: each fetch supersedes the previous token (after 5 minutes).
-    Plain,
-}
-
-/// A token as WeChat issued it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchedToken {
-    pub token: AccessToken,
-    /// Seconds it stays valid from now.
-    pub expires_in: i64,
-}
 
 /// The HTTP client, built once per cold start.
 #[derive(Debug, Clone)]

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-use crate::ports::{Clock, PortError, StoredToken, TokenStore, WeChatApi, millis};
-use crate::wechat_api::{AccessToken, ApiError, TokenKind};
+use crate::clock::millis;
+use crate::ports::{Clock, PortError, StoredToken, TokenStore, WeChatApi};
+use crate::wechat_types::{AccessToken, ApiError, TokenKind};
 
 /// Refresh this long before the token expires (WeChat keeps the old one valid 5 minutes).
 pub const REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);

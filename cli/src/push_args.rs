@@ -1,4 +1,4 @@
-//! What `kefu push` and `kefu event` have in common: the simulated user's message, the
+//! What `kefu push`, `kefu event` and `kefu dev` have in common: the simulated user's message, the
 //! credentials it is signed with (the documented sample by default), and the mode and format.
 
 use anyhow::Context as _;

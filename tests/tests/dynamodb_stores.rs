@@ -1,27 +1,23 @@
-//! The reply worker's stores on DynamoDB, through the real SDK against moto server (started by
+//! The send core's stores on DynamoDB, through the real SDK against moto server (started by
 //! `tests/run.sh`): the access_token lease under contention, quota windows as conditional
-//! counters, the media cache, and a whole job on them against the WeChat sandbox.
+//! counters, the media cache, and a whole job on them against the WeChat sandbox. (The ledger
+//! and hand-off tests on the same table are in `aws_adapters.rs`.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kefu::aws::DynamoTable;
 use kefu::job::Job;
-use kefu::local::{ManualClock, StaticRules};
-use kefu::ports::{Clock, MediaCache, QuotaStore, QuotaWindow, StoredToken, TokenStore};
+use kefu::local::MemoryTable;
+use kefu::ports::{MediaCache, QuotaStore, QuotaWindow, StoredToken, TokenStore};
 use kefu::protocol::Message;
-use kefu::rules::{RuleCache, RuleSet};
 use kefu::sample;
-use kefu::wechat_api::{AccessToken, TokenKind, WeChatClient};
-use kefu::worker::media::AssetReader;
-use kefu::worker::token::TokenProvider;
-use kefu::worker::{JobOutcome, Worker, WorkerDeps};
-use kefu_cli::sandbox::Sandbox;
+use kefu::send::JobOutcome;
+use kefu::wechat_types::AccessToken;
 use kefu_tests::aws;
-
-const NOW: i64 = 1_714_112_445_000;
+use kefu_tests::send_rig::{NOW, SendRig, text_rules};
+use serde_json::json;
 
 async fn table() -> DynamoTable {
     let client = aws_sdk_dynamodb::Client::new(&aws::sdk_config().await);
@@ -30,41 +26,10 @@ async fn table() -> DynamoTable {
 }
 
 #[tokio::test]
-async fn a_hundred_workers_on_dynamodb_make_one_token_call() {
-    let table = Arc::new(table().await);
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(NOW));
-    let sandbox = Sandbox::new(sample::APPID, sample::APP_SECRET, clock.clone());
-    let (addr, _server) = sandbox
-        .clone()
-        .serve("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..100 {
-        let api = Arc::new(
-            WeChatClient::new(
-                &format!("http://{addr}"),
-                sample::APPID,
-                sample::APP_SECRET.into(),
-                Duration::from_secs(5),
-            )
-            .unwrap(),
-        );
-        let provider = TokenProvider::new(
-            sample::APPID,
-            TokenKind::Stable,
-            table.clone(),
-            api,
-            clock.clone(),
-            format!("instance-{n}"),
-        );
-        tasks.spawn(async move { provider.get().await.unwrap() });
-    }
-    let mut tokens = Vec::new();
-    while let Some(token) = tasks.join_next().await {
-        tokens.push(token.unwrap());
-    }
-    assert_eq!(sandbox.token_calls(), 1);
+async fn a_hundred_instances_on_dynamodb_make_one_token_call() {
+    let rig = SendRig::start(Arc::new(table().await), &text_rules(1)).await;
+    let tokens = rig.concurrent_token_gets(100).await;
+    assert_eq!(rig.sandbox.token_calls(), 1);
     assert!(tokens.windows(2).all(|w| w[0] == w[1]));
 }
 
@@ -143,7 +108,17 @@ async fn the_token_lease_excludes_others_until_it_runs_out_and_stale_tokens_expi
 
 #[tokio::test]
 async fn quota_windows_are_conditional_counters() {
-    let table = table().await;
+    quota_scenario(&table().await).await;
+}
+
+/// The in-memory store applies `send::quota` as is, DynamoDB as condition expressions: the same
+/// scenario holds them to one definition.
+#[tokio::test]
+async fn quota_windows_in_memory_follow_the_same_rules() {
+    quota_scenario(&MemoryTable::new()).await;
+}
+
+async fn quota_scenario(table: &dyn QuotaStore) {
     assert_eq!(
         table.reserve("wx1", "o1", NOW).await.unwrap(),
         None,
@@ -270,52 +245,10 @@ async fn media_ids_are_cached_until_they_expire() {
 
 #[tokio::test]
 async fn a_job_on_dynamodb_is_sent_once_however_often_it_is_delivered() {
-    let table = Arc::new(table().await);
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(NOW));
-    let sandbox = Sandbox::new(sample::APPID, sample::APP_SECRET, clock.clone());
-    let (addr, _server) = sandbox
-        .clone()
-        .serve("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let api = Arc::new(
-        WeChatClient::new(
-            &format!("http://{addr}"),
-            sample::APPID,
-            sample::APP_SECRET.into(),
-            Duration::from_secs(5),
-        )
-        .unwrap(),
-    );
-    let rules = RuleSet::from_json(r#"{"default":{"reply":[{"type":"text","content":"收到"},{"type":"image","source":{"file":"welcome.png"}}]}}"#).unwrap();
-    let worker = Worker::new(
-        sample::APPID,
-        WorkerDeps::on_table(
-            table.clone(),
-            api.clone(),
-            Arc::new(TokenProvider::new(
-                sample::APPID,
-                TokenKind::Stable,
-                table.clone(),
-                api,
-                clock.clone(),
-                "i1".into(),
-            )),
-            Arc::new(
-                AssetReader::new(
-                    concat!(env!("CARGO_MANIFEST_DIR"), "/assets"),
-                    Duration::from_secs(5),
-                )
-                .unwrap(),
-            ),
-            Arc::new(RuleCache::new(
-                Arc::new(StaticRules::new(rules)),
-                clock.clone(),
-                Duration::from_secs(30),
-            )),
-            clock,
-        ),
-    );
+    let rules = json!({"default": {"reply": [{"type": "text", "content": "收到"},
+        {"type": "image", "source": {"file": "welcome.png"}}]}});
+    let rig = SendRig::start(Arc::new(table().await), &rules).await;
+    let (sandbox, worker) = (&rig.sandbox, &rig.sender);
     sandbox.user_message("o1");
     let message = Message::from_json(
         r#"{"ToUserName":"gh_1","FromUserName":"o1","CreateTime":1714112445,"MsgType":"text","Content":"你好","MsgId":42}"#,

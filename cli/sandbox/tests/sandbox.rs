@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kefu::local::ManualClock;
-use kefu_cli::sandbox::{Endpoint, Fault, Sandbox};
+use kefu::clock::ManualClock;
+use kefu_sandbox::{Endpoint, Fault, Sandbox};
 use serde_json::{Value, json};
 
 const APPID: &str = "wx1234567890abcdef";
@@ -870,7 +870,7 @@ async fn router_mounts_under_a_prefix_on_another_server() {
 
 #[test]
 fn debug_output_shows_no_app_secret_or_token() {
-    let clock: Arc<dyn kefu::ports::Clock> = Arc::new(kefu::local::ManualClock::at(0));
+    let clock: Arc<dyn kefu::ports::Clock> = Arc::new(ManualClock::at(0));
     let sandbox = Sandbox::new("wx-debug", "the-real-app-secret", clock);
     let shown = format!("{sandbox:?}");
     assert!(shown.starts_with("Sandbox"));

@@ -1,17 +1,59 @@
-//! WeChat's send quota, as a pure state machine that the stores apply.
+//! WeChat's send quota, pure: which window a user's action opens, how long each lasts and how
+//! many sends it allows, and the order windows are spent in.
 //!
 //! After each user message a server may send 5 messages within 48 hours; the next user message
 //! restores the 5 and restarts the clock (unused sends do not carry over). After
 //! user_enter_tempsession it may send 2 within a minute. A send is taken from the enter window
-//! first (it closes sooner), then from the message window, as the sandbox does. Sends beyond this are refused by WeChat with 45047
-//! (or 45015 outside any window); the worker skips them instead.
+//! first (it closes sooner), then from the message window, as the sandbox does. Sends beyond
+//! this are refused by WeChat with 45047 (or 45015 outside any window); the send core skips
+//! them instead.
+//!
+//! What is shared and what is not: [`QuotaState`] is the whole definition, and the in-memory
+//! store applies it as is. The DynamoDB store cannot run Rust inside a conditional write, so it
+//! writes the same rules as condition expressions, taking every number from here ([`length`],
+//! [`limit`], [`SPEND_ORDER`], and "live" as `opened > now - length`); one quota scenario in
+//! `tests/tests/dynamodb_stores.rs` runs on both stores.
 
 use crate::ports::QuotaWindow;
+use crate::protocol::{Event, Message, MessageKind};
 
 pub const MESSAGE_WINDOW_MS: i64 = 48 * 3600 * 1000;
 pub const MESSAGE_WINDOW_SENDS: u32 = 5;
 pub const ENTER_WINDOW_MS: i64 = 60 * 1000;
 pub const ENTER_WINDOW_SENDS: u32 = 2;
+
+/// The order a send takes from the windows: the enter window first (it closes sooner).
+pub const SPEND_ORDER: [QuotaWindow; 2] = [QuotaWindow::Enter, QuotaWindow::Message];
+
+/// How long a window stays open, in ms.
+pub fn length(window: QuotaWindow) -> i64 {
+    match window {
+        QuotaWindow::Message => MESSAGE_WINDOW_MS,
+        QuotaWindow::Enter => ENTER_WINDOW_MS,
+    }
+}
+
+/// How many sends a window allows.
+pub fn limit(window: QuotaWindow) -> u32 {
+    match window {
+        QuotaWindow::Message => MESSAGE_WINDOW_SENDS,
+        QuotaWindow::Enter => ENTER_WINDOW_SENDS,
+    }
+}
+
+/// The window a push opens, and when (ms): when the user acted, as WeChat stamped it — the same
+/// for every retry and redelivery of this push, so none of them can reset the count. Events
+/// other than entering the session open none.
+pub fn opened_by(message: &Message) -> Option<(QuotaWindow, i64)> {
+    let acted_at = message.create_time.saturating_mul(1000);
+    match &message.kind {
+        MessageKind::Event(Event::UserEnterTempsession { .. }) => {
+            Some((QuotaWindow::Enter, acted_at))
+        }
+        MessageKind::Event(_) => None,
+        _ => Some((QuotaWindow::Message, acted_at)),
+    }
+}
 
 /// One user's windows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,18 +82,13 @@ impl QuotaState {
     /// Which window has room at `now`, if any (the enter window first).
     pub fn available(&self, now: i64) -> Option<QuotaWindow> {
         // A window opened "in the future" (another instance's clock runs ahead) counts as open.
-        let live = |opened: Option<i64>, length: i64| {
-            opened.is_some_and(|at| now < at.saturating_add(length))
-        };
-        if live(self.enter_at, ENTER_WINDOW_MS) && self.enter_sent < ENTER_WINDOW_SENDS {
-            Some(QuotaWindow::Enter)
-        } else if live(self.message_at, MESSAGE_WINDOW_MS)
-            && self.message_sent < MESSAGE_WINDOW_SENDS
-        {
-            Some(QuotaWindow::Message)
-        } else {
-            None
-        }
+        SPEND_ORDER.into_iter().find(|&window| {
+            let (opened, sent) = match window {
+                QuotaWindow::Message => (self.message_at, self.message_sent),
+                QuotaWindow::Enter => (self.enter_at, self.enter_sent),
+            };
+            opened.is_some_and(|at| at > now.saturating_sub(length(window))) && sent < limit(window)
+        })
     }
 
     /// Takes one send at `now`, if a window has room.

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-use super::model::RuleSet;
-use crate::ports::{Clock, PortError, RuleSource, millis};
+use crate::clock::millis;
+use crate::ports::{Clock, PortError, RuleSource};
+use crate::rules::RuleSet;
 
 /// After a failed reload, wait this long before asking the source again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);

@@ -18,7 +18,7 @@
 //!
 //! Errors are answered as WeChat does: HTTP 200 with `{"errcode":N,"errmsg":"…"}`. All time
 //! comes from the injected [`Clock`], so a test can jump 48 h with
-//! [`kefu::local::ManualClock`]; only [`Fault::Delay`] really sleeps.
+//! [`kefu::clock::ManualClock`]; only [`Fault::Delay`] really sleeps.
 //!
 //! Control, from Rust through [`Sandbox`] or over HTTP for scripts:
 //!

@@ -1,25 +1,16 @@
-//! Images for replies: read from where the rule says, uploaded once with media/upload, and the
-//! media_id reused (cached by content hash) for less than its 3-day life.
+//! The `MediaReader` adapter: the bytes of an image a rule names, from the deployment's asset
+//! folder (plain relative paths only) or an https URL, within WeChat's size limit.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sha1::{Digest, Sha1};
 
 use crate::ports::{MediaReader, PortError};
 use crate::rules::MediaSource;
 
-/// WeChat keeps temporary media 3 days; reuse a media_id for 2.5 at most.
-pub const MEDIA_REUSE: Duration = Duration::from_secs(60 * 3600);
-
 /// Images larger than this are refused before upload (WeChat's limit for images is 10 MB).
 const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
-
-/// The content hash an image is cached under.
-pub fn content_hash(bytes: &[u8]) -> String {
-    hex::encode(Sha1::digest(bytes))
-}
 
 /// Reads images from the deployment's asset folder or from https URLs.
 #[derive(Debug, Clone)]

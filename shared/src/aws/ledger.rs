@@ -1,0 +1,79 @@
+//! `PushLedger` on DynamoDB: claims of pushes and sends. A claim is one conditional PutItem, so
+//! exactly one attempt wins; a `pending` claim whose lease ran out may be taken over.
+
+use async_trait::async_trait;
+
+use super::describe;
+use super::table::{DynamoTable, condition_failed, n, s};
+use crate::ports::{Claim, ClaimOutcome, PortError, PushLedger};
+
+const PENDING: &str = "pending";
+const DONE: &str = "done";
+
+#[async_trait]
+impl PushLedger for DynamoTable {
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError> {
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .item("pk", s(&claim.key))
+            .item("sk", s("push"))
+            .item("state", s(PENDING))
+            .item("attempt", s(&claim.attempt))
+            .item("lease_until", n(claim.lease_until))
+            .item("expires_at", n(claim.expires_at))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_at <= :now_s \
+                 OR (#state = :pending AND lease_until < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":now", n(claim.now))
+            .expression_attribute_values(":now_s", n(claim.now / 1000))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(err) if condition_failed(&err) => Ok(ClaimOutcome::Duplicate),
+            Err(err) => Err(PortError::new("claim push", describe(&err))),
+        }
+    }
+
+    async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError> {
+        let result = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .key("pk", s(key))
+            .key("sk", s("push"))
+            .condition_expression("#state = :pending AND attempt = :attempt")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":attempt", s(attempt))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not ours any more (taken over, or already done): nothing to release.
+            Err(err) if condition_failed(&err) => Ok(()),
+            Err(err) => Err(PortError::new("release claim", describe(&err))),
+        }
+    }
+
+    async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(key))
+            .key("sk", s("push"))
+            .update_expression("SET #state = :done, expires_at = :exp REMOVE attempt, lease_until")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":done", s(DONE))
+            .expression_attribute_values(":exp", n(expires_at))
+            .send()
+            .await
+            .map_err(|err| PortError::new("mark push done", describe(&err)))?;
+        Ok(())
+    }
+}

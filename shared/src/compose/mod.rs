@@ -1,0 +1,75 @@
+//! The composition root: where the parts are wired together, and the only module that knows
+//! them all. `aws` builds the two functions on DynamoDB, SQS and SSM (as deployed); `memory`
+//! builds the same on the in-memory adapters (`kefu dev`, fast tests). Both build the send core
+//! with [`sender_on_table`], so the dev loop runs the deployed wiring.
+
+pub mod aws;
+pub mod memory;
+
+use std::sync::Arc;
+
+pub use aws::StartupError;
+pub use memory::MemoryStack;
+
+use crate::ports::{
+    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuotaStore, TokenStore, WeChatApi,
+};
+use crate::rule_cache::RuleCache;
+use crate::send::token::TokenProvider;
+use crate::send::{SendDeps, Sender};
+use crate::wechat_types::TokenKind;
+
+/// What the send core needs besides its stores.
+#[derive(Debug, Clone)]
+pub struct SenderParts {
+    /// The app whose jobs it runs.
+    pub appid: String,
+    pub api: Arc<dyn WeChatApi>,
+    /// Where images named by rules are read from.
+    pub reader: Arc<dyn MediaReader>,
+    pub rules: Arc<RuleCache>,
+    pub clock: Arc<dyn Clock>,
+    /// How access_tokens are fetched.
+    pub token_kind: TokenKind,
+    /// This instance's name as the owner of the token-refresh lease.
+    pub owner: String,
+}
+
+/// The send core with every store on one table, as deployed: DynamoDB, or its in-memory twin.
+pub fn sender_on_table<T>(table: Arc<T>, parts: SenderParts) -> Sender
+where
+    T: PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore + 'static,
+{
+    let tokens = Arc::new(TokenProvider::new(
+        &parts.appid,
+        parts.token_kind,
+        table.clone(),
+        parts.api.clone(),
+        parts.clock.clone(),
+        parts.owner,
+    ));
+    Sender::new(
+        &parts.appid,
+        SendDeps {
+            ledger: table.clone(),
+            handoffs: table.clone(),
+            quota: table.clone(),
+            media: table,
+            reader: parts.reader,
+            api: parts.api,
+            tokens,
+            rules: parts.rules,
+            clock: parts.clock,
+        },
+    )
+}
+
+/// A random id for this instance (the owner of its token-refresh lease).
+pub fn instance_id() -> String {
+    let mut bytes = [0u8; 8];
+    // Without OS randomness the id is still unique enough per process.
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = u64::from(std::process::id()).to_le_bytes();
+    }
+    hex::encode(bytes)
+}

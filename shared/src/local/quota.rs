@@ -1,0 +1,57 @@
+//! `QuotaStore` in memory: `send::quota::QuotaState` applied as is, per user.
+
+use async_trait::async_trait;
+
+use super::table::MemoryTable;
+use crate::ports::{PortError, QuotaStore, QuotaWindow};
+
+#[async_trait]
+impl QuotaStore for MemoryTable {
+    async fn open(
+        &self,
+        appid: &str,
+        openid: &str,
+        window: QuotaWindow,
+        at: i64,
+    ) -> Result<(), PortError> {
+        self.count();
+        self.lock_state()
+            .quotas
+            .entry(format!("{appid}#{openid}"))
+            .or_default()
+            .open(window, at);
+        Ok(())
+    }
+
+    async fn reserve(
+        &self,
+        appid: &str,
+        openid: &str,
+        now: i64,
+    ) -> Result<Option<QuotaWindow>, PortError> {
+        self.count();
+        Ok(self
+            .lock_state()
+            .quotas
+            .entry(format!("{appid}#{openid}"))
+            .or_default()
+            .reserve(now))
+    }
+
+    async fn refund(
+        &self,
+        appid: &str,
+        openid: &str,
+        window: QuotaWindow,
+    ) -> Result<(), PortError> {
+        self.count();
+        if let Some(quota) = self
+            .lock_state()
+            .quotas
+            .get_mut(&format!("{appid}#{openid}"))
+        {
+            quota.refund(window);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! The table in memory: every store port on one `MemoryTable`, as deployed on one DynamoDB
+//! table, one file per port beside this one (mirroring `aws/`). DynamoDB's semantics are kept:
+//! a conditional write is atomic, expired entries are ignored as if deleted. Each call is
+//! counted, so tests can assert how many round trips a path would cost on AWS.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::ports::StoredToken;
+use crate::send::quota::QuotaState;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum State {
+    Pending { attempt: String, lease_until: i64 },
+    Done,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    pub(super) state: State,
+    pub(super) expires_at: i64,
+}
+
+/// The send core's items (tokens, quotas, media ids).
+#[derive(Debug, Default)]
+pub(super) struct SendState {
+    pub(super) tokens: HashMap<String, TokenItem>,
+    pub(super) quotas: HashMap<String, QuotaState>,
+    pub(super) media: HashMap<String, (String, i64)>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct TokenItem {
+    pub(super) token: Option<StoredToken>,
+    pub(super) lease: Option<(String, i64)>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryTable {
+    pushes: Mutex<HashMap<String, Entry>>,
+    pub(super) handoffs: Mutex<HashMap<String, i64>>,
+    send: Mutex<SendState>,
+    calls: AtomicUsize,
+}
+
+impl MemoryTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many calls were made (each would be one round trip to DynamoDB).
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Whether the push is recorded as handled.
+    pub fn is_done(&self, key: &str) -> bool {
+        self.lock_pushes()
+            .get(key)
+            .is_some_and(|e| e.state == State::Done)
+    }
+
+    /// Whether any claim (pending or done) exists for the push.
+    pub fn has_claim(&self, key: &str) -> bool {
+        self.lock_pushes().contains_key(key)
+    }
+
+    pub(super) fn lock_state(&self) -> std::sync::MutexGuard<'_, SendState> {
+        self.send.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn count(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(super) fn lock_pushes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // A poisoned lock only means another test thread panicked; the map is still usable.
+        self.pushes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,133 @@
+//! How a rule set is laid out in Parameter Store, pure: a small set is one parameter; a large
+//! one spans several under one path (`/kefu/rules/000`, `/kefu/rules/001`, …), each a rule-set
+//! fragment of at most [`PARAMETER_LIMIT`] bytes, merged in name order: rules concatenated, the
+//! `default` from whichever fragment has it (the first, as [`split`] writes it). `aws::rules`
+//! reads and writes this layout; `kefu rules push` and the functions share it.
+
+use super::model::{RuleError, RuleSet};
+
+/// A standard-tier SSM parameter holds at most 4 KB.
+pub const PARAMETER_LIMIT: usize = 4096;
+
+/// Why a rule set cannot be laid out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FragmentError {
+    #[error("rule {0:?} is larger than one parameter ({PARAMETER_LIMIT} bytes)")]
+    RuleTooLarge(String),
+    #[error("{name}: {source}")]
+    Invalid {
+        name: String,
+        #[source]
+        source: RuleError,
+    },
+    #[error("merged rules: {0}")]
+    Merged(#[source] RuleError),
+}
+
+/// The name of fragment `n` under `path`.
+pub fn fragment_name(path: &str, n: usize) -> String {
+    format!("{}/{n:03}", path.trim_end_matches('/'))
+}
+
+/// Splits a rule set into parameter-sized fragments (JSON), in order; the default rides in the
+/// first.
+pub fn split(rules: &RuleSet) -> Result<Vec<String>, FragmentError> {
+    let fits = |set: &RuleSet| to_json(set).len() <= PARAMETER_LIMIT;
+    let mut fragments = Vec::new();
+    let mut current = RuleSet {
+        rules: Vec::new(),
+        default: rules.default.clone(),
+    };
+    for rule in &rules.rules {
+        let mut candidate = current.clone();
+        candidate.rules.push(rule.clone());
+        if fits(&candidate) {
+            current = candidate;
+            continue;
+        }
+        if current.rules.is_empty() {
+            return Err(FragmentError::RuleTooLarge(rule.name.clone()));
+        }
+        fragments.push(to_json(&current));
+        current = RuleSet {
+            rules: vec![rule.clone()],
+            default: None,
+        };
+        if !fits(&current) {
+            return Err(FragmentError::RuleTooLarge(rule.name.clone()));
+        }
+    }
+    fragments.push(to_json(&current));
+    Ok(fragments)
+}
+
+/// Merges `(name, JSON)` fragments, in name order, into one validated rule set.
+pub fn merge(mut parameters: Vec<(String, String)>) -> Result<RuleSet, FragmentError> {
+    parameters.sort();
+    let mut merged = RuleSet::default();
+    for (name, value) in parameters {
+        let fragment =
+            RuleSet::from_json(&value).map_err(|source| FragmentError::Invalid { name, source })?;
+        merged.rules.extend(fragment.rules);
+        if fragment.default.is_some() {
+            merged.default = fragment.default;
+        }
+    }
+    merged.validate().map_err(FragmentError::Merged)?;
+    Ok(merged)
+}
+
+fn to_json(rules: &RuleSet) -> String {
+    // A rule set of strings and validated patterns always serialises.
+    serde_json::to_string(rules).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{Action, Match, ReplyMessage, Rule};
+
+    fn rule(n: usize) -> Rule {
+        Rule {
+            name: format!("rule-{n}"),
+            when: Match::Exact(crate::rules::model::OneOrMany::One(format!("kw{n}"))),
+            action: Action::Send(vec![ReplyMessage::Text {
+                content: "回".repeat(300),
+            }]),
+        }
+    }
+
+    #[test]
+    fn a_large_set_splits_and_merges_back_in_order() {
+        let rules = RuleSet {
+            rules: (0..20).map(rule).collect(),
+            default: Some(Action::Transfer),
+        };
+        let fragments = split(&rules).unwrap();
+        assert!(fragments.len() > 1);
+        assert!(fragments.iter().all(|f| f.len() <= PARAMETER_LIMIT));
+        let named = fragments
+            .into_iter()
+            .enumerate()
+            .rev()
+            .map(|(n, f)| (fragment_name("/kefu/rules/", n), f))
+            .collect();
+        assert_eq!(merge(named).unwrap(), rules);
+    }
+
+    #[test]
+    fn a_rule_larger_than_a_parameter_is_named() {
+        let mut big = rule(0);
+        big.action = Action::Send(vec![ReplyMessage::Text {
+            content: "回".repeat(2000),
+        }]);
+        let rules = RuleSet {
+            rules: vec![big],
+            default: None,
+        };
+        assert_eq!(
+            split(&rules),
+            Err(FragmentError::RuleTooLarge("rule-0".into()))
+        );
+    }
+}

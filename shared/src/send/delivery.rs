@@ -1,0 +1,137 @@
+//! One message out: its image uploaded (or its media_id reused), an access_token, the
+//! custom/send call, and one retry with a fresh token if WeChat calls the token stale.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sha1::{Digest, Sha1};
+
+use super::errcode::{ErrorClass, classify};
+use super::outcome::SendFailure;
+use super::render::{image_of, render};
+use super::{MEDIA_REUSE, Sender};
+use crate::clock::millis;
+use crate::rules::{MediaSource, ReplyMessage};
+use crate::wechat_types::{AccessToken, ApiError};
+
+type Call<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
+
+/// The key an image's media_id is cached under: its content, whatever names it.
+fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha1::digest(bytes))
+}
+
+impl Sender {
+    /// Sends one reply message, uploading its image first if needed.
+    pub(super) async fn deliver(
+        &self,
+        openid: &str,
+        message: &ReplyMessage,
+    ) -> Result<(), SendFailure> {
+        let (media_id, media_hash) = match image_of(message) {
+            Some(source) => {
+                let (media_id, hash) = self.media_id(openid, source).await?;
+                (Some(media_id), Some(hash))
+            }
+            None => (None, None),
+        };
+        let message = render(openid, message, media_id);
+        let api = &self.deps.api;
+        let message = &message;
+        let result = self
+            .with_token(|token| Box::pin(async move { api.send(&token, message).await }))
+            .await;
+        if let (Err(SendFailure::Api(err)), Some(hash)) = (&result, &media_hash)
+            && classify(err) == ErrorClass::StaleMedia
+        {
+            // Forget the media id so that the retry uploads the image again.
+            self.deps
+                .media
+                .forget(&self.appid, hash)
+                .await
+                .map_err(SendFailure::Media)?;
+        }
+        result
+    }
+
+    /// The media_id of an image: cached by content hash, else uploaded (after showing the user
+    /// "typing…", since an upload takes a moment).
+    async fn media_id(
+        &self,
+        openid: &str,
+        source: &MediaSource,
+    ) -> Result<(String, String), SendFailure> {
+        let (file_name, bytes) = self
+            .deps
+            .reader
+            .read(source)
+            .await
+            .map_err(SendFailure::Media)?;
+        let hash = content_hash(&bytes);
+        let now = self.deps.clock.now_millis();
+        if let Some(media_id) = self
+            .deps
+            .media
+            .get(&self.appid, &hash, now)
+            .await
+            .map_err(SendFailure::Media)?
+        {
+            return Ok((media_id, hash));
+        }
+        let api = &self.deps.api;
+        let typing = self
+            .with_token(|token| Box::pin(async move { api.typing(&token, openid).await }))
+            .await;
+        if let Err(err) = typing {
+            // Cosmetic: the reply matters, the indicator does not.
+            tracing::info!(reason = %err, "typing indicator not shown");
+        }
+        let (file_name, bytes) = (&file_name, &bytes);
+        let media_id = self
+            .with_token(|token| {
+                Box::pin(async move { api.upload_image(&token, file_name, bytes.clone()).await })
+            })
+            .await?;
+        self.deps
+            .media
+            .put(
+                &self.appid,
+                &hash,
+                &media_id,
+                now.saturating_add(millis(MEDIA_REUSE)),
+            )
+            .await
+            .map_err(SendFailure::Media)?;
+        Ok((media_id, hash))
+    }
+
+    /// Calls WeChat with the current token; if WeChat calls it stale, replaces it (once) and
+    /// retries once. A second stale answer is returned as is: no loop.
+    async fn with_token<'a, T>(
+        &self,
+        call: impl Fn(AccessToken) -> Call<'a, T> + Send + Sync,
+    ) -> Result<T, SendFailure> {
+        let token = self.deps.tokens.get().await?;
+        match call(token.clone()).await {
+            Err(err) if classify(&err) == ErrorClass::StaleToken => {
+                tracing::info!(reason = %err, "access_token stale; refreshing once");
+                let fresh = self.deps.tokens.replace_stale(&token).await?;
+                call(fresh).await.map_err(SendFailure::Api)
+            }
+            other => other.map_err(SendFailure::Api),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_hash;
+
+    #[test]
+    fn the_cache_key_is_the_content() {
+        assert_eq!(
+            content_hash(b"abc"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! What a failed WeChat API call means for a send: refresh the token, forget the media id,
+//! retry later, or give up. Pure: the decision only, applied by `delivery` and `sequence`.
+
+use std::fmt;
+
+use crate::wechat_types::ApiError;
+
+/// How the send core treats a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// 40001 / 40014 / 42001: the token is stale; expire it (if it is still the stored one),
+    /// refresh, retry once.
+    StaleToken,
+    /// 45015 / 45047: outside the 48 h window or over the 5-message limit. Terminal: counted,
+    /// never retried, never sent to the DLQ.
+    QuotaExhausted,
+    /// 40007: the media_id expired or is unknown; forget it so the retry uploads again.
+    StaleMedia,
+    /// -1, 45009, 45011, HTTP 5xx, timeouts, throttling: SQS retries it.
+    Transient,
+    /// Anything else (bad openid, bad data, no permission): retrying cannot help.
+    Permanent,
+}
+
+/// The class of a failed call.
+pub fn classify(err: &ApiError) -> ErrorClass {
+    match err {
+        ApiError::Errcode { code, .. } => match code {
+            40001 | 40014 | 42001 => ErrorClass::StaleToken,
+            45015 | 45047 => ErrorClass::QuotaExhausted,
+            40007 => ErrorClass::StaleMedia,
+            -1 | 45009 | 45011 => ErrorClass::Transient,
+            _ => ErrorClass::Permanent,
+        },
+        ApiError::Http(status) if *status >= 500 || *status == 429 => ErrorClass::Transient,
+        ApiError::Http(_) => ErrorClass::Permanent,
+        ApiError::Transport(_) => ErrorClass::Transient,
+        ApiError::Malformed(_) => ErrorClass::Transient,
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::StaleToken => "stale_token",
+            Self::QuotaExhausted => "quota_exhausted",
+            Self::StaleMedia => "stale_media",
+            Self::Transient => "transient",
+            Self::Permanent => "permanent",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(code: i64) -> ApiError {
+        ApiError::Errcode {
+            code,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn errcodes_map_to_what_the_send_core_does() {
+        assert_eq!(classify(&code(42001)), ErrorClass::StaleToken);
+        assert_eq!(classify(&code(45047)), ErrorClass::QuotaExhausted);
+        assert_eq!(classify(&code(40007)), ErrorClass::StaleMedia);
+        assert_eq!(classify(&code(-1)), ErrorClass::Transient);
+        assert_eq!(classify(&code(40003)), ErrorClass::Permanent);
+        assert_eq!(classify(&ApiError::Http(503)), ErrorClass::Transient);
+        assert_eq!(classify(&ApiError::Http(429)), ErrorClass::Transient);
+        assert_eq!(classify(&ApiError::Http(404)), ErrorClass::Permanent);
+        assert_eq!(
+            classify(&ApiError::Transport("timed out".into())),
+            ErrorClass::Transient
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! The send core (the `reply` function's behaviour): job → rules → access_token → custom/send,
+//! with quota and idempotency. Free of Lambda types: the function and `kefu dev` both hand it
+//! SQS records.
+//!
+//! | file | concern |
+//! | --- | --- |
+//! | `batch.rs` | one SQS batch: jobs grouped by user, run concurrently, which records SQS retries |
+//! | `sequence.rs` | one job's sends: claim → quota → deliver → settle |
+//! | `delivery.rs` | one message out: image upload, access_token, the call, one stale-token retry |
+//! | `render.rs` | pure: a rule's reply message → WeChat's custom/send body |
+//! | `errcode.rs` | pure: what a failed call means (refresh, retry, give up) |
+//! | `quota.rs` | pure: WeChat's send windows |
+//! | `token.rs` | the shared access_token under a refresh lease |
+//! | `outcome.rs` | what became of a job, and why one is retried |
+
+mod batch;
+mod delivery;
+pub mod errcode;
+mod outcome;
+pub mod quota;
+pub mod render;
+mod sequence;
+pub mod token;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use errcode::ErrorClass;
+pub use outcome::{DropReason, JobOutcome, Retry, Silence};
+
+use crate::ports::{
+    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuotaStore, WeChatApi,
+};
+use crate::rule_cache::RuleCache;
+use token::TokenProvider;
+
+/// How long a send claim protects a send in flight before a redelivery may retry it.
+const SEND_LEASE: Duration = Duration::from_secs(60);
+/// How long the ledger remembers a send.
+const LEDGER_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
+/// WeChat keeps temporary media 3 days; reuse a media_id for 2.5 at most.
+pub const MEDIA_REUSE: Duration = Duration::from_secs(60 * 3600);
+
+/// The adapters the send core talks to.
+#[derive(Debug, Clone)]
+pub struct SendDeps {
+    pub ledger: Arc<dyn PushLedger>,
+    pub handoffs: Arc<dyn HandoffRegistry>,
+    pub quota: Arc<dyn QuotaStore>,
+    pub media: Arc<dyn MediaCache>,
+    pub reader: Arc<dyn MediaReader>,
+    pub api: Arc<dyn WeChatApi>,
+    pub tokens: Arc<TokenProvider>,
+    pub rules: Arc<RuleCache>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Sends one app's auto-replies.
+#[derive(Debug)]
+pub struct Sender {
+    appid: String,
+    deps: SendDeps,
+}
+
+impl Sender {
+    pub fn new(appid: &str, deps: SendDeps) -> Self {
+        Self {
+            appid: appid.to_owned(),
+            deps,
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! What became of a job: settled (sent, skipped, nothing to send, dropped) or to be retried by
+//! SQS, each with a typed reason that keeps its source.
+
+use std::fmt;
+
+use super::token::TokenError;
+use crate::job::JobError;
+use crate::ports::PortError;
+use crate::wechat_types::ApiError;
+
+/// What became of a job that needs no retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// `sent` messages went out now; `skipped` were over quota, already sent or refused for good.
+    Done { sent: usize, skipped: usize },
+    /// Nothing to send.
+    Nothing(Silence),
+    /// Not a job this sender can run.
+    Dropped(DropReason),
+}
+
+/// Why a job sends nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Silence {
+    /// A human agent holds the session (after a transfer).
+    AgentHoldsSession,
+    /// No rule (and no default) answers the message.
+    NoReplyRule,
+}
+
+impl fmt::Display for Silence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::AgentHoldsSession => "a human agent holds the session",
+            Self::NoReplyRule => "no reply rule",
+        })
+    }
+}
+
+/// Why a queue body was dropped (settled without sending, counted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DropReason {
+    /// Not valid JSON, or a version this build does not understand.
+    #[error(transparent)]
+    Unreadable(#[from] JobError),
+    /// A job for an app this sender does not serve.
+    #[error("job for appid {job}, not {served}")]
+    OtherApp { job: String, served: String },
+}
+
+/// A failure SQS should retry (the record becomes a batch item failure).
+#[derive(Debug, thiserror::Error)]
+pub enum Retry {
+    /// A store (ledger, quota, hand-offs, rules) failed.
+    #[error("transient: {0}")]
+    Store(#[from] PortError),
+    /// No access_token could be had.
+    #[error("transient: {0}")]
+    Token(#[from] TokenError),
+    /// A send failed in a way a later attempt may not.
+    #[error("transient: {send}: {source}")]
+    Send {
+        send: String,
+        #[source]
+        source: SendFailure,
+    },
+}
+
+/// Why one message did not go out.
+#[derive(Debug, thiserror::Error)]
+pub enum SendFailure {
+    /// WeChat refused or did not answer.
+    #[error(transparent)]
+    Api(ApiError),
+    /// Reading the image, or the media cache, failed.
+    #[error(transparent)]
+    Media(PortError),
+    /// No access_token. Never WeChat refusing the send: whatever the errcode (a wrong
+    /// AppSecret, an IP whitelist), it is retried and, if it persists, ends in the DLQ and its
+    /// alarm instead of silently dropping replies.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
