@@ -45,24 +45,44 @@ pub struct Claim {
     pub expires_at: i64,
 }
 
+/// What `receive` answered a push with, kept on its claim so that WeChat's retry of the same
+/// push, at any spacing within the ledger's TTL, gets the same answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// `success`: the job is on the queue (or nothing was to be done).
+    Success,
+    /// The passive `transfer_customer_service` reply: the user was handed to an agent.
+    Transfer,
+}
+
 /// The outcome of a claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimOutcome {
-    /// Ours: process the push.
+    /// Ours: process the push. Also what an attempt gets for its own earlier write (the SDK
+    /// repeats a write whose answer was lost).
     Claimed,
-    /// Another attempt holds a live claim, or the push was already handled.
-    Duplicate,
+    /// Another attempt holds a live claim and has not finished: its outcome is not known yet.
+    InProgress,
+    /// Handled already (accepted, or done), with the answer given then.
+    Handled(Answer),
 }
 
-/// The dedup ledger: one entry per push, claimed before any side effect.
+/// The dedup ledger: one entry per push (and per send), claimed before any side effect.
+/// States: `pending` (a lease, while one attempt works) → `accepted` (the outcome is known:
+/// the job is on the queue or the transfer answered) → `done` (the sender finished).
 #[async_trait]
 pub trait PushLedger: Send + Sync + fmt::Debug {
-    /// Claims the push if nobody has, or if the previous claim is `pending` and its lease has
-    /// run out (that attempt crashed before it could enqueue or release).
+    /// Claims the entry if nobody has, if the previous claim is `pending` and its lease has
+    /// run out (that attempt crashed before it could finish or release), or if the pending
+    /// claim is this very attempt's.
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError>;
+    /// Records our pending claim's outcome (`pending` → `accepted`), so that every later
+    /// duplicate gets `answer` instead of a second job. Does nothing if the claim is no longer
+    /// ours.
+    async fn accept(&self, key: &str, attempt: &str, answer: Answer) -> Result<(), PortError>;
     /// Gives up our pending claim (after a failure) so that WeChat's retry can take it.
     async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError>;
-    /// Marks the push handled for good (the reply worker, once it has sent).
+    /// Marks the entry handled for good (the sender, once it has sent), keeping its answer.
     async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError>;
 }
 
@@ -139,16 +159,25 @@ pub trait QuotaStore: Send + Sync + fmt::Debug {
         window: QuotaWindow,
         at: i64,
     ) -> Result<(), PortError>;
-    /// Reserves one send at `now` if a window has room; says which.
+    /// Reserves one send at `now` if a window has room; says which. `reservation` names this
+    /// reservation: repeating the call with the same name (the SDK repeats a write whose
+    /// answer was lost) takes no second send.
     async fn reserve(
         &self,
         appid: &str,
         openid: &str,
         now: i64,
+        reservation: &str,
     ) -> Result<Option<QuotaWindow>, PortError>;
-    /// Gives back a reservation whose send failed before reaching the user.
-    async fn refund(&self, appid: &str, openid: &str, window: QuotaWindow)
-    -> Result<(), PortError>;
+    /// Gives back a reservation whose send failed before reaching the user; repeating it gives
+    /// back nothing more.
+    async fn refund(
+        &self,
+        appid: &str,
+        openid: &str,
+        window: QuotaWindow,
+        reservation: &str,
+    ) -> Result<(), PortError>;
 }
 
 /// media_ids of uploaded images, by content hash, valid for less than WeChat's 3 days.

@@ -125,7 +125,12 @@ async fn a_crashed_attempt_is_taken_over_once_its_lease_runs_out() {
     };
     stack.table.claim(&crashed).await.unwrap();
 
-    ok_success(&post(&receiver, &push).await);
+    // Not `success`: if that attempt never finishes, WeChat must retry.
+    let in_flight = post(&receiver, &push).await;
+    assert_eq!(
+        (in_flight.status, in_flight.body.as_str()),
+        (503, "the same push is being handled; retry")
+    );
     assert_eq!(
         stack.queue.pending().len(),
         0,
@@ -183,6 +188,44 @@ async fn transfer_keyword_hands_the_user_to_an_agent_without_a_job() {
 }
 
 #[tokio::test]
+async fn a_retry_after_the_lease_gets_success_without_a_second_job() {
+    let (stack, clock) = stack();
+    let receiver = receiver(&stack);
+    let push = wechat(&text("你好", 21), Format::Json, Mode::Safe);
+    ok_success(&post(&receiver, &push).await);
+    // The reply is slow (nothing marks the push done), and WeChat's retries come 5.5 s and
+    // 11 s later: long after the 4 s lease.
+    for later in [5_500, 5_500] {
+        clock.advance(later);
+        ok_success(&post(&receiver, &push).await);
+    }
+    assert_eq!(stack.queue.pending().len(), 1, "one job for one push");
+}
+
+#[tokio::test]
+async fn a_duplicate_of_a_transfer_gets_the_transfer_again_without_extending_the_hold() {
+    let (stack, clock) = stack();
+    let receiver = receiver(&stack);
+    let push = wechat(&text("人工", 22), Format::Json, Mode::Compatible);
+    assert_eq!(post(&receiver, &push).await.status, 200);
+    clock.advance(5_500);
+    let again = post(&receiver, &push).await;
+    assert_eq!(again.status, 200);
+    let reply: serde_json::Value = serde_json::from_str(&again.body).unwrap();
+    assert_eq!(
+        reply["MsgType"], "transfer_customer_service",
+        "the user whose first answer was lost is still handed over"
+    );
+    let held = stack
+        .table
+        .held_until(sample::APPID, sample::OPENID)
+        .await
+        .unwrap();
+    assert_eq!(held, Some(NOW + 30 * 60 * 1000), "the hold is not extended");
+    assert_eq!(stack.queue.pending().len(), 0);
+}
+
+#[tokio::test]
 async fn events_no_rule_names_are_acknowledged_without_touching_the_store() {
     let (stack, _) = stack();
     let receiver = receiver(&stack);
@@ -206,7 +249,7 @@ async fn events_no_rule_names_are_acknowledged_without_touching_the_store() {
 }
 
 #[tokio::test]
-async fn warm_path_costs_two_calls_for_a_new_push_and_one_for_a_duplicate() {
+async fn warm_path_costs_three_calls_for_a_new_push_and_one_for_a_duplicate() {
     let (stack, clock) = stack();
     let receiver = receiver(&stack);
     let first = wechat(&text("你好", 6), Format::Json, Mode::Safe);
@@ -218,8 +261,8 @@ async fn warm_path_costs_two_calls_for_a_new_push_and_one_for_a_duplicate() {
     ok_success(&post(&receiver, &new).await);
     assert_eq!(
         (stack.table.calls() - table, stack.queue.calls() - queue),
-        (1, 1),
-        "claim + enqueue"
+        (2, 1),
+        "claim + enqueue + record the answer"
     );
 
     let (table, queue) = (stack.table.calls(), stack.queue.calls());

@@ -6,8 +6,8 @@
 #     whose MsgSignature is checked with the sample Token), then the number of jobs on the
 #     queue against the table's "job" column;
 #   - `reply`, for events/sqs-reply-text.json as it is: `{"batchItemFailures": []}`. Its job was
-#     received in 2024 from the sample user, whom the transfer events above just handed to a
-#     human agent, so the worker finishes it without sending anything;
+#     received in 2024, far beyond WeChat's 48 h send window, so the worker drops it (counted)
+#     without sending anything;
 #   - `reply`, for the same job re-stamped now for a new user: no WeChat sandbox runs in this
 #     step, so WECHAT_API_BASE is http://127.0.0.1:9 (discard port: connection refused). The
 #     worker takes the send, fails to fetch an access_token, and reports the job as a batch

@@ -83,6 +83,13 @@ impl<T: Table + 'static> SendRig<T> {
         sender(&self.base, table, self.clock.clone(), rules, app_secret)
     }
 
+    /// An invocation's deadline starting now: the reply function's timeout from the rig's clock.
+    pub fn deadline(&self) -> i64 {
+        self.clock
+            .now_millis()
+            .saturating_add(kefu::clock::millis(kefu::send::budget::FUNCTION_TIMEOUT))
+    }
+
     /// `n` instances ask for the access_token at once, each with its own client and lease
     /// owner; returns the tokens they got.
     pub async fn concurrent_token_gets(&self, n: usize) -> Vec<AccessToken> {

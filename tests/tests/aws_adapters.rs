@@ -10,7 +10,8 @@
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use kefu::aws::{DynamoTable, SqsQueue, SsmRules, load_secrets};
 use kefu::job::Job;
-use kefu::ports::{Claim, ClaimOutcome, HandoffRegistry, JobQueue, PushLedger, RuleSource};
+use kefu::local::MemoryTable;
+use kefu::ports::{Answer, Claim, ClaimOutcome, HandoffRegistry, JobQueue, PushLedger, RuleSource};
 use kefu::protocol::Message;
 use kefu::rules::{Action, RuleSet};
 use kefu_tests::aws::{
@@ -114,7 +115,7 @@ const RULES_JSON: &str = r#"{
 // push ledger (DynamoTable as PushLedger)
 
 #[tokio::test]
-async fn ledger_first_claim_wins_and_a_second_claim_during_the_lease_is_duplicate() {
+async fn ledger_first_claim_wins_and_a_second_claim_during_the_lease_is_in_progress() {
     let table = table().await;
     let key = push_key();
 
@@ -122,7 +123,7 @@ async fn ledger_first_claim_wins_and_a_second_claim_during_the_lease_is_duplicat
     let second = table.claim(&claim(&key, "a2", T + 1_000)).await.unwrap();
 
     assert_eq!(first, ClaimOutcome::Claimed);
-    assert_eq!(second, ClaimOutcome::Duplicate);
+    assert_eq!(second, ClaimOutcome::InProgress);
 }
 
 #[tokio::test]
@@ -143,9 +144,82 @@ async fn ledger_pending_claim_is_taken_over_only_after_its_lease_ran_out() {
         .await
         .unwrap();
 
-    assert_eq!(at_lease_end, ClaimOutcome::Duplicate);
+    assert_eq!(at_lease_end, ClaimOutcome::InProgress);
     assert_eq!(after_lease, ClaimOutcome::Claimed);
-    assert_eq!(during_new_lease, ClaimOutcome::Duplicate);
+    assert_eq!(during_new_lease, ClaimOutcome::InProgress);
+}
+
+#[tokio::test]
+async fn ledger_keeps_the_answer_for_duplicates_and_recognises_its_own_repeated_writes() {
+    answer_scenario(&table().await).await;
+}
+
+/// The in-memory ledger keeps the same states and answers.
+#[tokio::test]
+async fn ledger_in_memory_keeps_the_same_answers() {
+    answer_scenario(&MemoryTable::new()).await;
+}
+
+async fn answer_scenario(ledger: &dyn PushLedger) {
+    let key = push_key();
+    let at = |attempt: &str, now: i64| claim(&key, attempt, now);
+    assert_eq!(
+        ledger.claim(&at("a1", T)).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        ledger.claim(&at("a1", T)).await.unwrap(),
+        ClaimOutcome::Claimed,
+        "the SDK repeating our own claim finds it ours"
+    );
+    assert_eq!(
+        ledger.claim(&at("a2", T + 1_000)).await.unwrap(),
+        ClaimOutcome::InProgress
+    );
+    for _ in 0..2 {
+        ledger.accept(&key, "a1", Answer::Transfer).await.unwrap();
+    }
+    assert_eq!(
+        ledger.claim(&at("a3", T + 5_500)).await.unwrap(),
+        ClaimOutcome::Handled(Answer::Transfer),
+        "WeChat's retry 5.5 s later gets the stored answer"
+    );
+    assert_eq!(
+        ledger.claim(&at("a4", T + 10 * LEASE_MS)).await.unwrap(),
+        ClaimOutcome::Handled(Answer::Transfer),
+        "at any spacing within the TTL"
+    );
+    ledger.accept(&key, "a4", Answer::Success).await.unwrap();
+    ledger.mark_done(&key, T / 1000 + KEEP_S).await.unwrap();
+    assert_eq!(
+        ledger.claim(&at("a5", T + 20 * LEASE_MS)).await.unwrap(),
+        ClaimOutcome::Handled(Answer::Transfer),
+        "another attempt cannot change the answer, and done keeps it"
+    );
+
+    // A claim that was released is free again; one accepted after being taken over is not
+    // the slow attempt's to accept.
+    let other = push_key();
+    ledger.claim(&claim(&other, "slow", T)).await.unwrap();
+    ledger
+        .claim(&claim(&other, "fast", T + LEASE_MS + 1))
+        .await
+        .unwrap();
+    ledger
+        .accept(&other, "slow", Answer::Transfer)
+        .await
+        .unwrap();
+    ledger
+        .accept(&other, "fast", Answer::Success)
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger
+            .claim(&claim(&other, "retry", T + LEASE_MS + 2))
+            .await
+            .unwrap(),
+        ClaimOutcome::Handled(Answer::Success)
+    );
 }
 
 #[tokio::test]
@@ -157,7 +231,7 @@ async fn ledger_release_by_another_attempt_leaves_the_claim_in_place() {
     table.release(&key, "someone-else").await.unwrap();
     let next = table.claim(&claim(&key, "a2", T + 1_000)).await.unwrap();
 
-    assert_eq!(next, ClaimOutcome::Duplicate);
+    assert_eq!(next, ClaimOutcome::InProgress);
 }
 
 #[tokio::test]
@@ -180,7 +254,7 @@ async fn ledger_release_of_a_push_nobody_claimed_is_ok() {
 }
 
 #[tokio::test]
-async fn ledger_done_push_stays_duplicate_after_the_lease_ran_out() {
+async fn ledger_done_push_stays_handled_after_the_lease_ran_out() {
     let table = table().await;
     let key = push_key();
     table.claim(&claim(&key, "owner", T)).await.unwrap();
@@ -197,8 +271,8 @@ async fn ledger_done_push_stays_duplicate_after_the_lease_ran_out() {
         .await
         .unwrap();
 
-    assert_eq!(late_retry, ClaimOutcome::Duplicate);
-    assert_eq!(after_release, ClaimOutcome::Duplicate);
+    assert_eq!(late_retry, ClaimOutcome::Handled(Answer::Success));
+    assert_eq!(after_release, ClaimOutcome::Handled(Answer::Success));
 }
 
 #[tokio::test]
@@ -209,7 +283,7 @@ async fn ledger_mark_done_without_a_claim_records_the_push_as_handled() {
     table.mark_done(&key, T / 1000 + KEEP_S).await.unwrap();
     let claim_after = table.claim(&claim(&key, "a1", T)).await.unwrap();
 
-    assert_eq!(claim_after, ClaimOutcome::Duplicate);
+    assert_eq!(claim_after, ClaimOutcome::Handled(Answer::Success));
 }
 
 #[tokio::test]
@@ -231,7 +305,7 @@ async fn ledger_entry_past_its_expires_at_can_be_claimed_again() {
         .await
         .unwrap();
 
-    assert_eq!(before_expiry, ClaimOutcome::Duplicate);
+    assert_eq!(before_expiry, ClaimOutcome::Handled(Answer::Success));
     assert_eq!(after_expiry, ClaimOutcome::Claimed);
 }
 

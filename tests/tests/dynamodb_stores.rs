@@ -119,43 +119,58 @@ async fn quota_windows_in_memory_follow_the_same_rules() {
 }
 
 async fn quota_scenario(table: &dyn QuotaStore) {
-    assert_eq!(
-        table.reserve("wx1", "o1", NOW).await.unwrap(),
-        None,
-        "no window yet"
-    );
+    let reserve = |now: i64, name: &'static str| table.reserve("wx1", "o1", now, name);
+    assert_eq!(reserve(NOW, "before").await.unwrap(), None, "no window yet");
     table
         .open("wx1", "o1", QuotaWindow::Message, NOW)
         .await
         .unwrap();
-    for _ in 0..5 {
+    for name in ["m1", "m2", "m3", "m4", "m5"] {
         assert_eq!(
-            table.reserve("wx1", "o1", NOW + 1).await.unwrap(),
+            reserve(NOW + 1, name).await.unwrap(),
             Some(QuotaWindow::Message)
         );
     }
-    assert_eq!(
-        table.reserve("wx1", "o1", NOW + 2).await.unwrap(),
-        None,
-        "a sixth send"
-    );
+    assert_eq!(reserve(NOW + 2, "m6").await.unwrap(), None, "a sixth send");
     table
         .open("wx1", "o1", QuotaWindow::Message, NOW)
         .await
         .unwrap();
     assert_eq!(
-        table.reserve("wx1", "o1", NOW + 3).await.unwrap(),
+        reserve(NOW + 3, "m7").await.unwrap(),
         None,
         "a redelivered job resets nothing"
     );
     table
-        .refund("wx1", "o1", QuotaWindow::Message)
+        .refund("wx1", "o1", QuotaWindow::Message, "never-made")
         .await
         .unwrap();
     assert_eq!(
-        table.reserve("wx1", "o1", NOW + 4).await.unwrap(),
+        reserve(NOW + 3, "m8").await.unwrap(),
+        None,
+        "a refund of a reservation never made gives nothing back"
+    );
+    for _ in 0..2 {
+        // The SDK repeating the refund gives back one send, not two.
+        table
+            .refund("wx1", "o1", QuotaWindow::Message, "m2")
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        reserve(NOW + 4, "m9").await.unwrap(),
         Some(QuotaWindow::Message),
         "refunded"
+    );
+    assert_eq!(
+        reserve(NOW + 4, "m9").await.unwrap(),
+        Some(QuotaWindow::Message),
+        "the same reservation repeated (the SDK's retry) is granted again"
+    );
+    assert_eq!(
+        reserve(NOW + 4, "m10").await.unwrap(),
+        None,
+        "and took only one send"
     );
 
     table
@@ -163,16 +178,16 @@ async fn quota_scenario(table: &dyn QuotaStore) {
         .await
         .unwrap();
     assert_eq!(
-        table.reserve("wx1", "o1", NOW + 6).await.unwrap(),
+        reserve(NOW + 6, "e1").await.unwrap(),
         Some(QuotaWindow::Enter)
     );
     assert_eq!(
-        table.reserve("wx1", "o1", NOW + 7).await.unwrap(),
+        reserve(NOW + 7, "e2").await.unwrap(),
         Some(QuotaWindow::Enter)
     );
-    assert_eq!(table.reserve("wx1", "o1", NOW + 8).await.unwrap(), None);
+    assert_eq!(reserve(NOW + 8, "e3").await.unwrap(), None);
     assert_eq!(
-        table.reserve("wx1", "o1", NOW + 60_000 + 5).await.unwrap(),
+        reserve(NOW + 60_000 + 5, "e4").await.unwrap(),
         None,
         "the minute is over"
     );
@@ -182,17 +197,11 @@ async fn quota_scenario(table: &dyn QuotaStore) {
         .await
         .unwrap();
     assert_eq!(
-        table
-            .reserve("wx1", "o1", NOW + 48 * 3600 * 1000)
-            .await
-            .unwrap(),
+        reserve(NOW + 48 * 3600 * 1000, "n1").await.unwrap(),
         Some(QuotaWindow::Message)
     );
     assert_eq!(
-        table
-            .reserve("wx1", "o1", NOW + 48 * 3600 * 1000 + 100)
-            .await
-            .unwrap(),
+        reserve(NOW + 48 * 3600 * 1000 + 100, "n2").await.unwrap(),
         None,
         "48 h are over"
     );
@@ -206,9 +215,14 @@ async fn concurrent_reservations_never_exceed_the_quota() {
         .await
         .unwrap();
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..12 {
+    for n in 0..12 {
         let table = table.clone();
-        tasks.spawn(async move { table.reserve("wx1", "o1", NOW + 1).await.unwrap() });
+        tasks.spawn(async move {
+            table
+                .reserve("wx1", "o1", NOW + 1, &format!("r{n}"))
+                .await
+                .unwrap()
+        });
     }
     let mut granted = 0;
     while let Some(result) = tasks.join_next().await {
@@ -256,17 +270,19 @@ async fn a_job_on_dynamodb_is_sent_once_however_often_it_is_delivered() {
     .unwrap();
     let body = Job::new(sample::APPID, message, NOW).to_json();
     assert_eq!(
-        worker.run(&body).await.unwrap(),
+        worker.run(&body, NOW + 30_000).await.unwrap(),
         JobOutcome::Done {
             sent: 2,
-            skipped: 0
+            skipped: 0,
+            maybe_sent: 0
         }
     );
     assert_eq!(
-        worker.run(&body).await.unwrap(),
+        worker.run(&body, NOW + 30_000).await.unwrap(),
         JobOutcome::Done {
             sent: 0,
-            skipped: 2
+            skipped: 2,
+            maybe_sent: 0
         }
     );
     assert_eq!(sandbox.messages().len(), 2);

@@ -1,5 +1,6 @@
 //! Fault injection: make the next calls to an endpoint fail (or stall) the way WeChat sometimes
-//! does, before any normal handling.
+//! does, before any normal handling — or after it, so that a call takes effect and its answer
+//! is lost.
 
 use std::time::Duration;
 
@@ -32,6 +33,12 @@ pub enum Fault {
     Http(u16),
     /// Sleep this long, then handle the call normally (a slow or hanging WeChat).
     Delay(Duration),
+    /// Handle the call normally (a send reaches the user), then hold the answer this long: a
+    /// client that gives up first cannot know the message went out.
+    AcceptThenHang(Duration),
+    /// Handle the call normally, then answer HTTP 200 whose body breaks off: the message went
+    /// out, the answer is unreadable.
+    AcceptThenDrop,
 }
 
 #[derive(Debug)]

@@ -18,7 +18,7 @@
 //!
 //! Errors are answered as WeChat does: HTTP 200 with `{"errcode":N,"errmsg":"…"}`. All time
 //! comes from the injected [`Clock`], so a test can jump 48 h with
-//! [`kefu::clock::ManualClock`]; only [`Fault::Delay`] really sleeps.
+//! [`kefu::clock::ManualClock`]; only [`Fault::Delay`] and [`Fault::AcceptThenHang`] really sleep.
 //!
 //! Control, from Rust through [`Sandbox`] or over HTTP for scripts:
 //!
@@ -26,7 +26,9 @@
 //! * `POST /sandbox/users/{openid}/enter`: [`Sandbox::user_entered`];
 //! * `POST /sandbox/revoke`: [`Sandbox::revoke_tokens`];
 //! * `POST /sandbox/faults` with `{"endpoint":"send","errcode":-1,"times":1}`, or `"http":500`,
-//!   or `"delay_ms":2000` instead of `errcode` ([`Sandbox::inject`]; `times` defaults to 1);
+//!   or `"delay_ms":2000`, `"accept_then_hang_ms":6000` (the call takes effect, its answer comes
+//!   too late) or `"accept_then_drop":true` (it takes effect, its answer breaks off) instead of
+//!   `errcode` ([`Sandbox::inject`]; `times` defaults to 1);
 //! * `GET /sandbox/messages`: the recorded sends, oldest first ([`Sandbox::messages`]).
 //!
 //! Control routes answer 204, or 400 with a reason.

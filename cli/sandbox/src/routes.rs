@@ -51,18 +51,34 @@ fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// What an injected fault leaves of a call.
+enum Fired {
+    /// The fault is the whole answer.
+    Answered(Response),
+    /// Handle the call normally (after a delay, if that was the fault).
+    Proceed,
+    /// Handle the call normally, then lose its answer this way.
+    ThenLose(Lose),
+}
+
+enum Lose {
+    Hang(Duration),
+    Drop,
+}
+
 impl Sandbox {
-    /// Fires the next fault aimed at `endpoint`, if any: `Some` is the whole answer, `None`
-    /// means handle the call normally (possibly after a delay).
-    async fn fault(&self, endpoint: Endpoint) -> Option<Response> {
-        let fault = self.lock().faults.take(endpoint)?;
+    /// Fires the next fault aimed at `endpoint`, if any.
+    async fn fault(&self, endpoint: Endpoint) -> Fired {
+        let Some(fault) = self.lock().faults.take(endpoint) else {
+            return Fired::Proceed;
+        };
         tracing::debug!(?endpoint, ?fault, "wechat sandbox: injected fault");
         match fault {
-            Fault::Errcode(code) => Some(self.answer(endpoint, Err(code))),
+            Fault::Errcode(code) => Fired::Answered(self.answer(endpoint, Err(code))),
             Fault::Http(status) => {
                 let status =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                Some(
+                Fired::Answered(
                     (
                         status,
                         format!("wechat sandbox: injected HTTP {}", status.as_u16()),
@@ -72,7 +88,32 @@ impl Sandbox {
             }
             Fault::Delay(delay) => {
                 tokio::time::sleep(delay).await;
-                None
+                Fired::Proceed
+            }
+            Fault::AcceptThenHang(hang) => Fired::ThenLose(Lose::Hang(hang)),
+            Fault::AcceptThenDrop => Fired::ThenLose(Lose::Drop),
+        }
+    }
+
+    /// Handles a call the way the fired fault says: a fault's own answer, or the rule's answer
+    /// — held back or broken off if the fault loses it.
+    async fn respond(
+        &self,
+        endpoint: Endpoint,
+        rule: impl FnOnce(&mut Rules, i64) -> Outcome,
+    ) -> Response {
+        match self.fault(endpoint).await {
+            Fired::Answered(response) => response,
+            Fired::Proceed => self.handle(endpoint, rule),
+            Fired::ThenLose(lose) => {
+                let response = self.handle(endpoint, rule);
+                match lose {
+                    Lose::Hang(hang) => {
+                        tokio::time::sleep(hang).await;
+                        response
+                    }
+                    Lose::Drop => broken_body(),
+                }
             }
         }
     }
@@ -109,65 +150,60 @@ impl Sandbox {
 
 async fn token(State(sandbox): State<Sandbox>, params: Params) -> Response {
     sandbox.lock().token_calls += 1;
-    if let Some(response) = sandbox.fault(Endpoint::Token).await {
-        return response;
-    }
-    sandbox.handle(Endpoint::Token, |state, now| {
-        state.token(
-            param(&params, "grant_type"),
-            param(&params, "appid"),
-            param(&params, "secret"),
-            now,
-        )
-    })
+    sandbox
+        .respond(Endpoint::Token, |state, now| {
+            state.token(
+                param(&params, "grant_type"),
+                param(&params, "appid"),
+                param(&params, "secret"),
+                now,
+            )
+        })
+        .await
 }
 
 async fn stable_token(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     sandbox.lock().token_calls += 1;
-    if let Some(response) = sandbox.fault(Endpoint::StableToken).await {
-        return response;
-    }
-    sandbox.handle(Endpoint::StableToken, |state, now| {
-        state.stable_token(&body, now)
-    })
+    sandbox
+        .respond(Endpoint::StableToken, |state, now| {
+            state.stable_token(&body, now)
+        })
+        .await
 }
 
 async fn send(State(sandbox): State<Sandbox>, params: Params, body: Bytes) -> Response {
-    if let Some(response) = sandbox.fault(Endpoint::Send).await {
-        return response;
-    }
-    sandbox.handle(Endpoint::Send, |state, now| {
-        state.send(param(&params, "access_token"), &body, now)
-    })
+    sandbox
+        .respond(Endpoint::Send, |state, now| {
+            state.send(param(&params, "access_token"), &body, now)
+        })
+        .await
 }
 
 async fn typing(State(sandbox): State<Sandbox>, params: Params, body: Bytes) -> Response {
-    if let Some(response) = sandbox.fault(Endpoint::Typing).await {
-        return response;
-    }
-    sandbox.handle(Endpoint::Typing, |state, now| {
-        state.typing(param(&params, "access_token"), &body, now)
-    })
+    sandbox
+        .respond(Endpoint::Typing, |state, now| {
+            state.typing(param(&params, "access_token"), &body, now)
+        })
+        .await
 }
 
 async fn upload(State(sandbox): State<Sandbox>, params: Params, request: Request) -> Response {
-    if let Some(response) = sandbox.fault(Endpoint::Upload).await {
-        return response;
-    }
     let media = match Multipart::from_request(request, &()).await {
         Ok(multipart) => media_size(multipart).await,
         // Not multipart at all: there is no media field.
         Err(_) => Ok(None),
     };
-    sandbox.handle(Endpoint::Upload, |state, now| {
-        let media = media?;
-        state.upload(
-            param(&params, "access_token"),
-            param(&params, "type"),
-            media,
-            now,
-        )
-    })
+    sandbox
+        .respond(Endpoint::Upload, |state, now| {
+            let media = media?;
+            state.upload(
+                param(&params, "access_token"),
+                param(&params, "type"),
+                media,
+                now,
+            )
+        })
+        .await
 }
 
 /// The size of the `media` field, if the form has one. A body too large to read is 40006.
@@ -193,6 +229,23 @@ async fn media_size(mut multipart: Multipart) -> Result<Option<usize>, i64> {
     }
 }
 
+/// HTTP 200 whose body breaks off after a few bytes: the connection fails mid-answer.
+fn broken_body() -> Response {
+    let chunks: [Result<Bytes, std::io::Error>; 2] = [
+        Ok(Bytes::from_static(b"{\"errcode\":")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "wechat sandbox: injected drop",
+        )),
+    ];
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(futures_util::stream::iter(chunks)),
+    )
+        .into_response()
+}
+
 async fn messages(State(sandbox): State<Sandbox>) -> Response {
     Json(sandbox.messages()).into_response()
 }
@@ -212,7 +265,8 @@ async fn revoke(State(sandbox): State<Sandbox>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// `POST /sandbox/faults`: exactly one of `errcode`, `http`, `delay_ms`.
+/// `POST /sandbox/faults`: exactly one of `errcode`, `http`, `delay_ms`, `accept_then_hang_ms`,
+/// `accept_then_drop: true`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FaultRequest {
@@ -220,6 +274,9 @@ struct FaultRequest {
     errcode: Option<i64>,
     http: Option<u16>,
     delay_ms: Option<u64>,
+    accept_then_hang_ms: Option<u64>,
+    #[serde(default)]
+    accept_then_drop: bool,
     #[serde(default = "one")]
     times: usize,
 }
@@ -235,14 +292,22 @@ async fn inject(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
             return (StatusCode::BAD_REQUEST, format!("bad fault: {error}")).into_response();
         }
     };
-    let fault = match (request.errcode, request.http, request.delay_ms) {
-        (Some(code), None, None) => Fault::Errcode(code),
-        (None, Some(status), None) => Fault::Http(status),
-        (None, None, Some(ms)) => Fault::Delay(Duration::from_millis(ms)),
+    let fault = match (
+        request.errcode,
+        request.http,
+        request.delay_ms,
+        request.accept_then_hang_ms,
+        request.accept_then_drop,
+    ) {
+        (Some(code), None, None, None, false) => Fault::Errcode(code),
+        (None, Some(status), None, None, false) => Fault::Http(status),
+        (None, None, Some(ms), None, false) => Fault::Delay(Duration::from_millis(ms)),
+        (None, None, None, Some(ms), false) => Fault::AcceptThenHang(Duration::from_millis(ms)),
+        (None, None, None, None, true) => Fault::AcceptThenDrop,
         _ => {
             return (
                 StatusCode::BAD_REQUEST,
-                "bad fault: give exactly one of errcode, http, delay_ms",
+                "bad fault: give exactly one of errcode, http, delay_ms, accept_then_hang_ms, accept_then_drop",
             )
                 .into_response();
         }

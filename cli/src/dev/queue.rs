@@ -8,11 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kefu::aws::SqsConsumer;
+use kefu::clock::{SystemClock, millis};
 use kefu::job::Job;
 use kefu::local::MemoryQueue;
+use kefu::ports::Clock as _;
 use kefu::ports::JobQueue as _;
 use kefu::protocol::{Event, MessageKind};
 use kefu::send::Sender;
+use kefu::send::budget::FUNCTION_TIMEOUT;
 use kefu_sandbox::Sandbox;
 
 /// SQS would redeliver a failed job after its visibility timeout; the dev queue waits this long.
@@ -40,7 +43,7 @@ pub(super) async fn run_embedded(
             }
             records.push((job.key.clone(), job.to_json()));
         }
-        let failed = sender.run_batch(records.clone()).await;
+        let failed = sender.run_batch(records.clone(), deadline()).await;
         for (key, body) in records.into_iter().filter(|(key, _)| failed.contains(key)) {
             let count = receives.entry(key.clone()).or_insert(1);
             if *count >= MAX_RECEIVES {
@@ -91,7 +94,7 @@ pub(super) async fn poll_sqs(
             receipts.insert(message.message_id.clone(), message.receipt);
             records.push((message.message_id, message.body));
         }
-        let failed = sender.run_batch(records).await;
+        let failed = sender.run_batch(records, deadline()).await;
         for (id, receipt) in receipts {
             if failed.contains(&id) {
                 continue;
@@ -101,6 +104,13 @@ pub(super) async fn poll_sqs(
             }
         }
     }
+}
+
+/// An invocation's deadline, as the deployed function gets it: its timeout from now.
+fn deadline() -> i64 {
+    SystemClock
+        .now_millis()
+        .saturating_add(millis(FUNCTION_TIMEOUT))
 }
 
 /// WeChat knows the user wrote before the push reaches us: open the sandbox's send window.

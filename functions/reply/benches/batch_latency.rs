@@ -50,7 +50,7 @@ async fn main() {
             .collect()
     };
     // Warm up: token, connections.
-    reply::handle(worker, event(&batch(10))).await;
+    reply::handle(worker, event(&batch(10)), rig.deadline()).await;
 
     let mut single = Vec::new();
     let mut ten = Vec::new();
@@ -58,7 +58,7 @@ async fn main() {
         let records = batch(1);
         sandbox.inject(Endpoint::Send, Fault::Delay(SEND_LATENCY), 1);
         let start = Instant::now();
-        let response = reply::handle(worker, event(&records)).await;
+        let response = reply::handle(worker, event(&records), rig.deadline()).await;
         single.push(start.elapsed());
         assert!(response.batch_item_failures.is_empty());
 
@@ -66,7 +66,7 @@ async fn main() {
         sandbox.inject(Endpoint::Send, Fault::Http(500), 1);
         sandbox.inject(Endpoint::Send, Fault::Delay(SEND_LATENCY), 9);
         let start = Instant::now();
-        let response = reply::handle(worker, event(&records)).await;
+        let response = reply::handle(worker, event(&records), rig.deadline()).await;
         ten.push(start.elapsed());
         assert_eq!(
             response.batch_item_failures.len(),

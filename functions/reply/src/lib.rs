@@ -6,8 +6,9 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use kefu::send::Sender;
 
-/// Runs one SQS batch.
-pub async fn handle(sender: &Arc<Sender>, event: SqsEvent) -> SqsBatchResponse {
+/// Runs one SQS batch; `deadline` (ms since the epoch) is the invocation's, from the Lambda
+/// context: no send starts that could not finish before it.
+pub async fn handle(sender: &Arc<Sender>, event: SqsEvent, deadline: i64) -> SqsBatchResponse {
     let records = event
         .records
         .into_iter()
@@ -19,7 +20,7 @@ pub async fn handle(sender: &Arc<Sender>, event: SqsEvent) -> SqsBatchResponse {
             }
         })
         .collect();
-    let failures = sender.run_batch(records).await;
+    let failures = sender.run_batch(records, deadline).await;
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures
         .into_iter()

@@ -14,7 +14,8 @@ async fn main() -> Result<(), Error> {
     let sender = Arc::new(kefu::compose::aws::sender(&aws, &config).await?);
     let sender = &sender;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(reply::handle(sender, event.payload).await)
+        let deadline = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+        Ok::<_, Error>(reply::handle(sender, event.payload, deadline).await)
     }))
     .await
 }

@@ -30,7 +30,7 @@ fn sqs(records: &[(&str, &str)]) -> SqsEvent {
 }
 
 async fn failures(rig: &Rig, records: &[(&str, &str)]) -> Vec<String> {
-    reply::handle(&rig.sender, sqs(records))
+    reply::handle(&rig.sender, sqs(records), rig.deadline())
         .await
         .batch_item_failures
         .into_iter()
@@ -196,14 +196,18 @@ async fn a_sixth_reply_in_a_window_is_not_sent_and_is_counted() {
     // An event opens no window: its reply would be the sixth.
     let outcome = rig
         .sender
-        .run(&event_job("o1", "kf_close_session", NOW + 1_000))
+        .run(
+            &event_job("o1", "kf_close_session", NOW + 1_000),
+            rig.deadline(),
+        )
         .await
         .unwrap();
     assert_eq!(
         outcome,
         JobOutcome::Done {
             sent: 0,
-            skipped: 1
+            skipped: 1,
+            maybe_sent: 0
         }
     );
     assert_eq!(rig.sandbox.messages().len(), 5, "not sent");
@@ -239,20 +243,25 @@ async fn nothing_automatic_is_sent_while_an_agent_holds_the_session() {
         .record(sample::APPID, "o1", NOW + 30 * 60 * 1000)
         .await
         .unwrap();
-    let outcome = rig.sender.run(&job("o1", "x", 1, NOW)).await.unwrap();
+    let outcome = rig
+        .sender
+        .run(&job("o1", "x", 1, NOW), rig.deadline())
+        .await
+        .unwrap();
     assert_eq!(outcome, JobOutcome::Nothing(Silence::AgentHoldsSession));
     rig.clock.advance(31 * 60 * 1000);
     rig.sandbox.user_message("o1");
     let outcome = rig
         .sender
-        .run(&job("o1", "y", 2, NOW + 31 * 60 * 1000))
+        .run(&job("o1", "y", 2, NOW + 31 * 60 * 1000), rig.deadline())
         .await
         .unwrap();
     assert_eq!(
         outcome,
         JobOutcome::Done {
             sent: 1,
-            skipped: 0
+            skipped: 0,
+            maybe_sent: 0
         }
     );
 }
@@ -268,7 +277,10 @@ async fn a_batch_of_ten_users_with_one_fault_sends_nine_and_reports_one() {
         })
         .collect();
     // Warm the token so the fault lands on a send.
-    rig.sender.run(&job("o0", "warm", 100, NOW)).await.unwrap();
+    rig.sender
+        .run(&job("o0", "warm", 100, NOW), rig.deadline())
+        .await
+        .unwrap();
     let before = rig.sandbox.messages().len();
     rig.sandbox.inject(Endpoint::Send, Fault::Http(500), 1);
     let records: Vec<(&str, &str)> = bodies
@@ -319,7 +331,10 @@ async fn transient_wechat_errors_are_retried_and_permanent_ones_are_not() {
 async fn one_users_jobs_keep_their_order_and_stop_behind_a_failure() {
     let rig = rig(text_rules(1)).await;
     rig.sandbox.user_message("o1");
-    rig.sender.run(&job("o1", "warm", 100, NOW)).await.unwrap();
+    rig.sender
+        .run(&job("o1", "warm", 100, NOW), rig.deadline())
+        .await
+        .unwrap();
     let before = rig.sandbox.messages().len();
     rig.sandbox.inject(Endpoint::Send, Fault::Errcode(-1), 1);
     let (first, second) = (
@@ -343,7 +358,7 @@ async fn unknown_job_versions_and_malformed_bodies_are_dropped_not_retried() {
             .is_empty()
     );
     assert!(
-        matches!(rig.sender.run(&future).await.unwrap(), JobOutcome::Dropped(reason) if reason.to_string().contains("99"))
+        matches!(rig.sender.run(&future, rig.deadline()).await.unwrap(), JobOutcome::Dropped(reason) if reason.to_string().contains("99"))
     );
     assert!(rig.sandbox.messages().is_empty());
 }
@@ -374,7 +389,7 @@ async fn the_sqs_events_in_events_send_what_the_sample_rules_say() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/").to_owned() + file;
         let event: SqsEvent =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let response = reply::handle(&rig.sender, event).await;
+        let response = reply::handle(&rig.sender, event, rig.deadline()).await;
         assert!(response.batch_item_failures.is_empty(), "{file}");
         let last = rig.sandbox.messages().last().cloned().unwrap();
         assert_eq!(last.openid, sample::OPENID, "{file}");
@@ -459,7 +474,7 @@ async fn a_token_refused_by_wechat_is_retried_not_dropped() {
         "not-the-secret",
     );
     rig.sandbox.user_message("o1");
-    let result = worker.run(&job("o1", "x", 1, NOW)).await;
+    let result = worker.run(&job("o1", "x", 1, NOW), rig.deadline()).await;
     assert!(
         result.is_err(),
         "a job that cannot get a token is retried (and ends in the DLQ), got {result:?}"
@@ -481,12 +496,17 @@ async fn a_duplicate_job_for_the_same_push_does_not_reset_the_quota() {
     let mut again: serde_json::Value = serde_json::from_str(&job("o1", "x", 1, NOW)).unwrap();
     again["received_at"] = json!(NOW + 60_000);
     again["key"] = json!("push#other-key");
-    let outcome = rig.sender.run(&again.to_string()).await.unwrap();
+    let outcome = rig
+        .sender
+        .run(&again.to_string(), rig.deadline())
+        .await
+        .unwrap();
     assert_eq!(
         outcome,
         JobOutcome::Done {
             sent: 0,
-            skipped: 5
+            skipped: 5,
+            maybe_sent: 0
         },
         "the window was not reopened"
     );

@@ -1,13 +1,21 @@
 //! `PushLedger` on DynamoDB: claims of pushes and sends. A claim is one conditional PutItem, so
-//! exactly one attempt wins; a `pending` claim whose lease ran out may be taken over.
+//! exactly one attempt wins; a `pending` claim whose lease ran out may be taken over. Every
+//! write is safe to repeat: the SDK repeats a request whose answer was lost, and the repeat must
+//! recognise the first one as its own (the claim's condition accepts this attempt's own pending
+//! item; `accept`, `release` and `mark_done` converge).
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::describe;
 use super::table::{DynamoTable, condition_failed, n, s};
-use crate::ports::{Claim, ClaimOutcome, PortError, PushLedger};
+use crate::ports::{Answer, Claim, ClaimOutcome, PortError, PushLedger};
 
 const PENDING: &str = "pending";
+const ACCEPTED: &str = "accepted";
 const DONE: &str = "done";
 
 #[async_trait]
@@ -25,18 +33,49 @@ impl PushLedger for DynamoTable {
             .item("expires_at", n(claim.expires_at))
             .condition_expression(
                 "attribute_not_exists(pk) OR expires_at <= :now_s \
-                 OR (#state = :pending AND lease_until < :now)",
+                 OR (#state = :pending AND (lease_until < :now OR attempt = :attempt))",
             )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":pending", s(PENDING))
             .expression_attribute_values(":now", n(claim.now))
             .expression_attribute_values(":now_s", n(claim.now / 1000))
+            .expression_attribute_values(":attempt", s(&claim.attempt))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(ClaimOutcome::Claimed),
-            Err(err) if condition_failed(&err) => Ok(ClaimOutcome::Duplicate),
+            Err(err) if condition_failed(&err) => {
+                let old = match err.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(e)) => e.item(),
+                    _ => None,
+                };
+                Ok(found(old))
+            }
             Err(err) => Err(PortError::new("claim push", describe(&err))),
+        }
+    }
+
+    async fn accept(&self, key: &str, attempt: &str, answer: Answer) -> Result<(), PortError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(key))
+            .key("sk", s("push"))
+            .update_expression("SET #state = :accepted, answer = :answer")
+            .condition_expression("attempt = :attempt")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":accepted", s(ACCEPTED))
+            .expression_attribute_values(":answer", s(answer_name(answer)))
+            .expression_attribute_values(":attempt", s(attempt))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not ours any more (taken over after our lease ran out, or already done).
+            Err(err) if condition_failed(&err) => Ok(()),
+            Err(err) => Err(PortError::new("accept push", describe(&err))),
         }
     }
 
@@ -75,5 +114,28 @@ impl PushLedger for DynamoTable {
             .await
             .map_err(|err| PortError::new("mark push done", describe(&err)))?;
         Ok(())
+    }
+}
+
+/// What a failed claim found: a pending claim still in progress, or a handled entry's answer.
+fn found(old: Option<&HashMap<String, AttributeValue>>) -> ClaimOutcome {
+    let text = |name: &str| {
+        old.and_then(|item| item.get(name))
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+    };
+    match text("state") {
+        Some(PENDING) => ClaimOutcome::InProgress,
+        _ => ClaimOutcome::Handled(match text("answer") {
+            Some("transfer") => Answer::Transfer,
+            _ => Answer::Success,
+        }),
+    }
+}
+
+fn answer_name(answer: Answer) -> &'static str {
+    match answer {
+        Answer::Success => "success",
+        Answer::Transfer => "transfer",
     }
 }

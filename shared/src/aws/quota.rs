@@ -1,8 +1,14 @@
 //! `QuotaStore` on DynamoDB: per-user send windows. The rules are `send::quota`'s, written as
-//! condition expressions (DynamoDB runs no Rust): a reservation is one conditional `ADD`, so
-//! concurrent instances cannot double-spend a slot.
+//! condition expressions (DynamoDB runs no Rust): a reservation is one conditional `ADD` of its
+//! name to the window's set, so concurrent instances cannot double-spend a slot, and a repeated
+//! reservation (the SDK repeats a write whose answer was lost) finds its own name and takes
+//! nothing more; a refund deletes exactly that name.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::describe;
 use super::table::{DynamoTable, condition_failed, n, s};
@@ -21,7 +27,7 @@ impl QuotaStore for DynamoTable {
         window: QuotaWindow,
         at: i64,
     ) -> Result<(), PortError> {
-        let (opened, sent) = names(window);
+        let (opened, sends) = names(window);
         let result = self
             .client()
             .update_item()
@@ -29,17 +35,17 @@ impl QuotaStore for DynamoTable {
             .key("pk", s(format!("quota#{appid}#{openid}")))
             .key("sk", s("quota"))
             .update_expression(format!(
-                "SET {opened} = :at, {sent} = :zero, expires_at = :ttl"
+                "SET {opened} = :at, expires_at = :ttl REMOVE {sends}"
             ))
             .condition_expression(format!("attribute_not_exists({opened}) OR {opened} < :at"))
             .expression_attribute_values(":at", n(at))
-            .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":ttl", n(at / 1000 + QUOTA_TTL_SECS))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            // Opened at this time or later already: a redelivered job.
+            // Opened at this time or later already: a redelivered job (or this very write,
+            // repeated by the SDK).
             Err(err) if condition_failed(&err) => Ok(()),
             Err(err) => Err(PortError::new("open quota window", describe(&err))),
         }
@@ -50,25 +56,40 @@ impl QuotaStore for DynamoTable {
         appid: &str,
         openid: &str,
         now: i64,
+        reservation: &str,
     ) -> Result<Option<QuotaWindow>, PortError> {
         for window in quota::SPEND_ORDER {
-            let (opened, sent) = names(window);
+            let (opened, sends) = names(window);
             let result = self
                 .client()
                 .update_item()
                 .table_name(self.table())
                 .key("pk", s(format!("quota#{appid}#{openid}")))
                 .key("sk", s("quota"))
-                .update_expression(format!("ADD {sent} :one"))
-                .condition_expression(format!("{opened} > :since AND {sent} < :limit"))
-                .expression_attribute_values(":one", n(1))
+                .update_expression(format!("ADD {sends} :reservation"))
+                .condition_expression(format!(
+                    "{opened} > :since AND (attribute_not_exists({sends}) OR size({sends}) < :limit) \
+                     AND NOT contains({sends}, :name)"
+                ))
+                .expression_attribute_values(":reservation", names_set(reservation))
+                .expression_attribute_values(":name", s(reservation))
                 .expression_attribute_values(":since", n(now.saturating_sub(quota::length(window))))
                 .expression_attribute_values(":limit", n(i64::from(quota::limit(window))))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
             match result {
                 Ok(_) => return Ok(Some(window)),
-                Err(err) if condition_failed(&err) => continue,
+                Err(err) if condition_failed(&err) => {
+                    let old = match err.as_service_error() {
+                        Some(UpdateItemError::ConditionalCheckFailedException(e)) => e.item(),
+                        _ => None,
+                    };
+                    if let Some(window) = holding(old, reservation) {
+                        // Our own earlier attempt took it (its answer was lost).
+                        return Ok(Some(window));
+                    }
+                }
                 Err(err) => return Err(PortError::new("reserve quota", describe(&err))),
             }
         }
@@ -80,31 +101,44 @@ impl QuotaStore for DynamoTable {
         appid: &str,
         openid: &str,
         window: QuotaWindow,
+        reservation: &str,
     ) -> Result<(), PortError> {
-        let (_, sent) = names(window);
-        let result = self
-            .client()
+        let (_, sends) = names(window);
+        self.client()
             .update_item()
             .table_name(self.table())
             .key("pk", s(format!("quota#{appid}#{openid}")))
             .key("sk", s("quota"))
-            .update_expression(format!("ADD {sent} :minus"))
-            .condition_expression(format!("{sent} > :zero"))
-            .expression_attribute_values(":minus", n(-1))
-            .expression_attribute_values(":zero", n(0))
+            .update_expression(format!("DELETE {sends} :reservation"))
+            .expression_attribute_values(":reservation", names_set(reservation))
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if condition_failed(&err) => Ok(()),
-            Err(err) => Err(PortError::new("refund quota", describe(&err))),
-        }
+            .await
+            .map_err(|err| PortError::new("refund quota", describe(&err)))?;
+        Ok(())
     }
 }
 
+/// The attributes of a window: when it opened, and its reservations (a string set).
 fn names(window: QuotaWindow) -> (&'static str, &'static str) {
     match window {
-        QuotaWindow::Message => ("message_at", "message_sent"),
-        QuotaWindow::Enter => ("enter_at", "enter_sent"),
+        QuotaWindow::Message => ("message_at", "message_sends"),
+        QuotaWindow::Enter => ("enter_at", "enter_sends"),
     }
+}
+
+fn names_set(reservation: &str) -> AttributeValue {
+    AttributeValue::Ss(vec![reservation.to_owned()])
+}
+
+/// The window whose reservations in `item` include `reservation`.
+fn holding(
+    item: Option<&HashMap<String, AttributeValue>>,
+    reservation: &str,
+) -> Option<QuotaWindow> {
+    let item = item?;
+    quota::SPEND_ORDER.into_iter().find(|&window| {
+        item.get(names(window).1)
+            .and_then(|v| v.as_ss().ok())
+            .is_some_and(|set| set.iter().any(|r| r == reservation))
+    })
 }

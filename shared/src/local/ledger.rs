@@ -1,9 +1,10 @@
-//! `PushLedger` in memory: claims of pushes and sends, atomic as DynamoDB's conditional PutItem.
+//! `PushLedger` in memory: claims of pushes and sends, atomic as DynamoDB's conditional
+//! PutItem, with the same states (pending → accepted → done) and the same answers.
 
 use async_trait::async_trait;
 
 use super::table::{Entry, MemoryTable, State};
-use crate::ports::{Claim, ClaimOutcome, PortError, PushLedger};
+use crate::ports::{Answer, Claim, ClaimOutcome, PortError, PushLedger};
 
 #[async_trait]
 impl PushLedger for MemoryTable {
@@ -11,17 +12,28 @@ impl PushLedger for MemoryTable {
         self.count();
         let mut pushes = self.lock_pushes();
         let now_secs = claim.now / 1000;
-        let free = match pushes.get(&claim.key) {
-            None => true,
-            Some(entry) if entry.expires_at <= now_secs => true,
+        let found = match pushes.get(&claim.key) {
+            None => None,
+            Some(entry) if entry.expires_at <= now_secs => None,
             Some(Entry {
-                state: State::Pending { lease_until, .. },
+                state:
+                    State::Pending {
+                        attempt,
+                        lease_until,
+                    },
                 ..
-            }) => *lease_until < claim.now,
-            Some(_) => false,
+            }) if *lease_until < claim.now || *attempt == claim.attempt => None,
+            Some(Entry {
+                state: State::Pending { .. },
+                ..
+            }) => Some(ClaimOutcome::InProgress),
+            Some(Entry {
+                state: State::Accepted { answer, .. } | State::Done { answer },
+                ..
+            }) => Some(ClaimOutcome::Handled(*answer)),
         };
-        if !free {
-            return Ok(ClaimOutcome::Duplicate);
+        if let Some(outcome) = found {
+            return Ok(outcome);
         }
         pushes.insert(
             claim.key.clone(),
@@ -34,6 +46,25 @@ impl PushLedger for MemoryTable {
             },
         );
         Ok(ClaimOutcome::Claimed)
+    }
+
+    async fn accept(&self, key: &str, attempt: &str, answer: Answer) -> Result<(), PortError> {
+        self.count();
+        let mut pushes = self.lock_pushes();
+        if let Some(entry) = pushes.get_mut(key) {
+            let ours = matches!(
+                &entry.state,
+                State::Pending { attempt: owner, .. } | State::Accepted { attempt: owner, .. }
+                    if owner == attempt
+            );
+            if ours {
+                entry.state = State::Accepted {
+                    attempt: attempt.to_owned(),
+                    answer,
+                };
+            }
+        }
+        Ok(())
     }
 
     async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError> {
@@ -51,10 +82,15 @@ impl PushLedger for MemoryTable {
 
     async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError> {
         self.count();
-        self.lock_pushes().insert(
+        let mut pushes = self.lock_pushes();
+        let answer = match pushes.get(key).map(|e| &e.state) {
+            Some(State::Accepted { answer, .. } | State::Done { answer }) => *answer,
+            _ => Answer::Success,
+        };
+        pushes.insert(
             key.to_owned(),
             Entry {
-                state: State::Done,
+                state: State::Done { answer },
                 expires_at,
             },
         );

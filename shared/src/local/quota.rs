@@ -28,6 +28,7 @@ impl QuotaStore for MemoryTable {
         appid: &str,
         openid: &str,
         now: i64,
+        reservation: &str,
     ) -> Result<Option<QuotaWindow>, PortError> {
         self.count();
         Ok(self
@@ -35,7 +36,7 @@ impl QuotaStore for MemoryTable {
             .quotas
             .entry(format!("{appid}#{openid}"))
             .or_default()
-            .reserve(now))
+            .reserve(now, reservation))
     }
 
     async fn refund(
@@ -43,6 +44,7 @@ impl QuotaStore for MemoryTable {
         appid: &str,
         openid: &str,
         window: QuotaWindow,
+        reservation: &str,
     ) -> Result<(), PortError> {
         self.count();
         if let Some(quota) = self
@@ -50,7 +52,7 @@ impl QuotaStore for MemoryTable {
             .quotas
             .get_mut(&format!("{appid}#{openid}"))
         {
-            quota.refund(window);
+            quota.refund(window, reservation);
         }
         Ok(())
     }

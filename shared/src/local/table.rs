@@ -7,13 +7,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::ports::StoredToken;
+use crate::ports::{Answer, StoredToken};
 use crate::send::quota::QuotaState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum State {
     Pending { attempt: String, lease_until: i64 },
-    Done,
+    Accepted { attempt: String, answer: Answer },
+    Done { answer: Answer },
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +59,7 @@ impl MemoryTable {
     pub fn is_done(&self, key: &str) -> bool {
         self.lock_pushes()
             .get(key)
-            .is_some_and(|e| e.state == State::Done)
+            .is_some_and(|e| matches!(e.state, State::Done { .. }))
     }
 
     /// Whether any claim (pending or done) exists for the push.

@@ -1,7 +1,8 @@
 //! Why a push was refused or failed, and the one place where that becomes an HTTP status.
 //!
 //! Bad input is 400, a bad signature or appid 403, an oversized body 413, an unknown method
-//! 405, anything on our side 500 (WeChat retries it; the ledger absorbs the duplicate). The
+//! 405, anything on our side 500 (WeChat retries it; the ledger absorbs the duplicate), and a
+//! duplicate whose first attempt has not finished 503 (no `success` until the outcome is known). The
 //! response body is a short reason for 4xx and a bare "internal error" for 5xx: internals,
 //! secrets and message contents stay in (redacted) logs.
 
@@ -28,6 +29,10 @@ pub enum ReceiveError {
     Seal(CryptoError),
     #[error("no randomness from the OS: {0}")]
     Randomness(String),
+    /// Another attempt at the same push has not finished: answered without `success`, so
+    /// that WeChat retries.
+    #[error("the same push is being handled; retry")]
+    InProgress,
 }
 
 impl ReceiveError {
@@ -44,12 +49,13 @@ impl ReceiveError {
             Self::Push(PushError::EncryptionNotConfigured) => 500,
             Self::Push(_) => 400,
             Self::Store(_) | Self::Seal(_) | Self::Randomness(_) => 500,
+            Self::InProgress => 503,
         }
     }
 
     /// What the client sees: the reason for 4xx, nothing internal for 5xx.
     pub fn public_reason(&self) -> String {
-        if self.status() >= 500 {
+        if self.status() >= 500 && !matches!(self, Self::InProgress) {
             "internal error".to_owned()
         } else {
             self.to_string()

@@ -14,11 +14,14 @@ pub use error::ReceiveError;
 
 use crate::clock::{millis, secs};
 use crate::job::{Job, ledger_key};
-use crate::ports::{Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger};
+use crate::ports::{Answer, Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger};
 use crate::protocol::passive::{self, Seal};
 use crate::protocol::{Credentials, Format, Mode, OpenedPush, PushError, PushQuery, push};
 use crate::rule_cache::RuleCache;
 use crate::rules::Route;
+
+/// How often a duplicate looks again at an attempt in flight.
+const IN_PROGRESS_POLL: Duration = Duration::from_millis(250);
 
 /// How the deployment treats pushes. Defaults detect mode and format per request.
 #[derive(Debug, Clone)]
@@ -34,6 +37,9 @@ pub struct ReceiveSettings {
     /// live attempt is never taken over; shorter than WeChat's 5 s retry interval, so the retry
     /// after a crash can take over.
     pub claim_lease: Duration,
+    /// How long a duplicate waits for an attempt in flight to finish before it answers 503
+    /// (no `success`, so WeChat retries). Well inside WeChat's 5 s.
+    pub in_progress_wait: Duration,
     /// How long the ledger remembers a push (DynamoDB TTL).
     pub ledger_ttl: Duration,
     /// How long auto-replies stay off after a hand-off to a human agent.
@@ -48,6 +54,7 @@ impl ReceiveSettings {
             require_encryption: false,
             max_body_bytes: 64 * 1024,
             claim_lease: Duration::from_secs(4),
+            in_progress_wait: Duration::from_millis(1500),
             ledger_ttl: Duration::from_secs(3 * 24 * 3600),
             handoff_hold: Duration::from_secs(30 * 60),
         }
@@ -191,22 +198,73 @@ impl Receiver {
             lease_until: now.saturating_add(millis(self.settings.claim_lease)),
             expires_at: (now / 1000).saturating_add(secs(self.settings.ledger_ttl)),
         };
-        if self.deps.ledger.claim(&claim).await? == ClaimOutcome::Duplicate {
-            return Ok((PushResponse::success(), Outcome::Duplicate));
+        match self.claim(&claim).await? {
+            ClaimOutcome::Claimed => {}
+            // WeChat's retry of a push already answered: the same answer, no second job and no
+            // second hand-off.
+            ClaimOutcome::Handled(Answer::Success) => {
+                return Ok((PushResponse::success(), Outcome::Duplicate));
+            }
+            ClaimOutcome::Handled(Answer::Transfer) => {
+                return Ok((
+                    self.transfer_reply(query, &opened, now)?,
+                    Outcome::Duplicate,
+                ));
+            }
+            // The first attempt has not finished: no `success`, or its failure would lose
+            // the push. WeChat retries; by then the attempt has finished or its lease ran out.
+            ClaimOutcome::InProgress => return Err(ReceiveError::InProgress),
         }
 
         let result = match route {
             Route::Transfer { .. } => self.transfer(query, &opened, now).await,
             _ => self.enqueue(opened, now).await,
         };
-        if result.is_err() {
-            // Give the push back so WeChat's retry can claim it; if even this fails, the lease
-            // runs out and the retry takes it over.
-            if let Err(err) = self.deps.ledger.release(&claim.key, &claim.attempt).await {
-                tracing::error!(reason = %err, "releasing the claim failed; it expires with its lease");
+        match &result {
+            Ok((_, outcome)) => {
+                let answer = match outcome {
+                    Outcome::Transferred => Answer::Transfer,
+                    _ => Answer::Success,
+                };
+                // Recorded as soon as the push is accepted, so a retry at any spacing gets
+                // this answer. If the write fails, the claim stays pending until its lease
+                // runs out; a retry after that enqueues a second job for the same push key,
+                // whose sends the sender's own claims turn away.
+                if let Err(err) = self
+                    .deps
+                    .ledger
+                    .accept(&claim.key, &claim.attempt, answer)
+                    .await
+                {
+                    tracing::warn!(reason = %err, "recording the push's answer failed");
+                }
+            }
+            Err(_) => {
+                // Give the push back so WeChat's retry can claim it; if even this fails, the
+                // lease runs out and the retry takes it over.
+                if let Err(err) = self.deps.ledger.release(&claim.key, &claim.attempt).await {
+                    tracing::error!(reason = %err, "releasing the claim failed; it expires with its lease");
+                }
             }
         }
         result
+    }
+
+    /// Claims the push; while another attempt holds it, waits a little (polling) for that
+    /// attempt's answer or for its lease to run out, within WeChat's 5 s.
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, ReceiveError> {
+        let started = tokio::time::Instant::now();
+        let mut claim = claim.clone();
+        loop {
+            let outcome = self.deps.ledger.claim(&claim).await?;
+            if outcome != ClaimOutcome::InProgress
+                || started.elapsed() >= self.settings.in_progress_wait
+            {
+                return Ok(outcome);
+            }
+            tokio::time::sleep(IN_PROGRESS_POLL).await;
+            claim.now = self.deps.clock.now_millis();
+        }
     }
 
     async fn enqueue(
@@ -234,6 +292,21 @@ impl Receiver {
                 now.saturating_add(millis(self.settings.handoff_hold)),
             )
             .await?;
+        Ok((
+            self.transfer_reply(query, opened, now)?,
+            Outcome::Transferred,
+        ))
+    }
+
+    /// The passive `transfer_customer_service` answer to `opened`, in its format, sealed in
+    /// safe mode.
+    fn transfer_reply(
+        &self,
+        query: &PushQuery,
+        opened: &OpenedPush,
+        now: i64,
+    ) -> Result<PushResponse, ReceiveError> {
+        let credentials = &self.settings.credentials;
         let plain = passive::transfer_customer_service(&opened.message, opened.format, now / 1000);
         let body = match (opened.mode, &credentials.aes_key) {
             (Mode::Safe, Some(key)) => {
@@ -256,14 +329,11 @@ impl Receiver {
             Format::Xml => "application/xml; charset=utf-8",
             Format::Json => "application/json; charset=utf-8",
         };
-        Ok((
-            PushResponse {
-                status: 200,
-                content_type,
-                body,
-            },
-            Outcome::Transferred,
-        ))
+        Ok(PushResponse {
+            status: 200,
+            content_type,
+            body,
+        })
     }
 }
 

@@ -12,8 +12,16 @@ impl Sender {
     /// Runs the records (`(message id, body)`) of one SQS batch and returns the ids of those to
     /// retry. Records run concurrently, but one user's jobs run in order; after a user's job
     /// fails, that user's later jobs in the batch are left for the retry too, so their order
-    /// holds.
-    pub async fn run_batch(self: &Arc<Self>, records: Vec<(String, String)>) -> Vec<String> {
+    /// holds. No send starts that could not finish before `deadline` (ms since the epoch: the
+    /// invocation's, from the Lambda context).
+    ///
+    /// A job that panics has its records retried, and the other users' jobs finish: the
+    /// release profile unwinds (`panic = "unwind"`) so that this holds in the deployed binary.
+    pub async fn run_batch(
+        self: &Arc<Self>,
+        records: Vec<(String, String)>,
+        deadline: i64,
+    ) -> Vec<String> {
         let mut tasks = tokio::task::JoinSet::new();
         // Which records each task holds, so a task that panics has them all retried.
         let mut held = HashMap::new();
@@ -27,7 +35,7 @@ impl Sender {
                         failed.push(id);
                         continue;
                     }
-                    if let Err(err) = sender.run(&body).await {
+                    if let Err(err) = sender.run(&body, deadline).await {
                         tracing::warn!(message_id = %id, reason = %err, "job will be retried");
                         metrics::count("job_retried");
                         failed.push(id);

@@ -1,11 +1,13 @@
 //! One message out: its image uploaded (or its media_id reused), an access_token, the
-//! custom/send call, and one retry with a fresh token if WeChat calls the token stale.
+//! custom/send call — started only with time to finish before the deadline — and one retry with
+//! a fresh token if WeChat calls the token stale.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use sha1::{Digest, Sha1};
 
+use super::budget::SEND_CALL_ROOM;
 use super::errcode::{ErrorClass, classify};
 use super::outcome::SendFailure;
 use super::render::{image_of, render};
@@ -22,11 +24,13 @@ fn content_hash(bytes: &[u8]) -> String {
 }
 
 impl Sender {
-    /// Sends one reply message, uploading its image first if needed.
+    /// Sends one reply message, uploading its image first if needed. The custom/send call
+    /// starts only if it can finish before `deadline` (ms since the epoch).
     pub(super) async fn deliver(
         &self,
         openid: &str,
         message: &ReplyMessage,
+        deadline: i64,
     ) -> Result<(), SendFailure> {
         let (media_id, media_hash) = match image_of(message) {
             Some(source) => {
@@ -36,12 +40,18 @@ impl Sender {
             None => (None, None),
         };
         let message = render(openid, message, media_id);
-        let api = &self.deps.api;
-        let message = &message;
-        let result = self
-            .with_token(|token| Box::pin(async move { api.send(&token, message).await }))
-            .await;
-        if let (Err(SendFailure::Api(err)), Some(hash)) = (&result, &media_hash)
+        let token = self.deps.tokens.get().await?;
+        self.room_to_send(deadline)?;
+        let result = match self.deps.api.send(&token, &message).await {
+            Err(err) if classify(&err) == ErrorClass::StaleToken => {
+                tracing::info!(reason = %err, "access_token stale; refreshing once");
+                let fresh = self.deps.tokens.replace_stale(&token).await?;
+                self.room_to_send(deadline)?;
+                self.deps.api.send(&fresh, &message).await
+            }
+            other => other,
+        };
+        if let (Err(err), Some(hash)) = (&result, &media_hash)
             && classify(err) == ErrorClass::StaleMedia
         {
             // Forget the media id so that the retry uploads the image again.
@@ -51,7 +61,16 @@ impl Sender {
                 .await
                 .map_err(SendFailure::Media)?;
         }
-        result
+        result.map_err(SendFailure::Api)
+    }
+
+    /// A custom/send call may start: it can finish before the deadline.
+    fn room_to_send(&self, deadline: i64) -> Result<(), SendFailure> {
+        let latest = deadline.saturating_sub(millis(SEND_CALL_ROOM));
+        if self.deps.clock.now_millis() > latest {
+            return Err(SendFailure::Deadline);
+        }
+        Ok(())
     }
 
     /// The media_id of an image: cached by content hash, else uploaded (after showing the user
@@ -105,8 +124,9 @@ impl Sender {
         Ok((media_id, hash))
     }
 
-    /// Calls WeChat with the current token; if WeChat calls it stale, replaces it (once) and
-    /// retries once. A second stale answer is returned as is: no loop.
+    /// Calls WeChat (typing, upload: calls safe to repeat) with the current token; if WeChat
+    /// calls it stale, replaces it (once) and retries once. A second stale answer is returned
+    /// as is: no loop.
     async fn with_token<'a, T>(
         &self,
         call: impl Fn(AccessToken) -> Call<'a, T> + Send + Sync,
@@ -116,9 +136,9 @@ impl Sender {
             Err(err) if classify(&err) == ErrorClass::StaleToken => {
                 tracing::info!(reason = %err, "access_token stale; refreshing once");
                 let fresh = self.deps.tokens.replace_stale(&token).await?;
-                call(fresh).await.map_err(SendFailure::Api)
+                call(fresh).await.map_err(SendFailure::Upload)
             }
-            other => other.map_err(SendFailure::Api),
+            other => other.map_err(SendFailure::Upload),
         }
     }
 }

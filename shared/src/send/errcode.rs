@@ -18,11 +18,24 @@ pub enum ErrorClass {
     StaleMedia,
     /// -1, 45009, 45011, HTTP 5xx, timeouts, throttling: SQS retries it.
     Transient,
+    /// A custom/send that may have reached the user (no answer, or an unreadable one). WeChat's
+    /// custom/send has no idempotency key, so it is never sent again: settled as "maybe sent".
+    MaybeSent,
     /// Anything else (bad openid, bad data, no permission): retrying cannot help.
     Permanent,
 }
 
-/// The class of a failed call.
+/// The class of a failed custom/send: like [`classify`], but a send whose outcome is unknown is
+/// [`ErrorClass::MaybeSent`], never retried (at most once).
+pub fn classify_send(err: &ApiError) -> ErrorClass {
+    if err.outcome_unknown() {
+        ErrorClass::MaybeSent
+    } else {
+        classify(err)
+    }
+}
+
+/// The class of a failed call whose repetition does no harm (tokens, typing, uploads).
 pub fn classify(err: &ApiError) -> ErrorClass {
     match err {
         ApiError::Errcode { code, .. } => match code {
@@ -34,8 +47,9 @@ pub fn classify(err: &ApiError) -> ErrorClass {
         },
         ApiError::Http(status) if *status >= 500 || *status == 429 => ErrorClass::Transient,
         ApiError::Http(_) => ErrorClass::Permanent,
-        ApiError::Transport(_) => ErrorClass::Transient,
-        ApiError::Malformed(_) => ErrorClass::Transient,
+        ApiError::Unreached(_) | ApiError::NoAnswer(_) | ApiError::Malformed(_) => {
+            ErrorClass::Transient
+        }
     }
 }
 
@@ -47,6 +61,7 @@ impl fmt::Display for ErrorClass {
             Self::StaleMedia => "stale_media",
             Self::Transient => "transient",
             Self::Permanent => "permanent",
+            Self::MaybeSent => "maybe_sent",
         })
     }
 }
@@ -73,8 +88,25 @@ mod tests {
         assert_eq!(classify(&ApiError::Http(429)), ErrorClass::Transient);
         assert_eq!(classify(&ApiError::Http(404)), ErrorClass::Permanent);
         assert_eq!(
-            classify(&ApiError::Transport("timed out".into())),
+            classify(&ApiError::NoAnswer("timed out".into())),
             ErrorClass::Transient
         );
+    }
+
+    #[test]
+    fn a_send_without_an_answer_may_have_gone_out_but_one_never_sent_may_be_retried() {
+        assert_eq!(
+            classify_send(&ApiError::NoAnswer("timed out".into())),
+            ErrorClass::MaybeSent
+        );
+        assert_eq!(
+            classify_send(&ApiError::Malformed("eof".into())),
+            ErrorClass::MaybeSent
+        );
+        assert_eq!(
+            classify_send(&ApiError::Unreached("connection refused".into())),
+            ErrorClass::Transient
+        );
+        assert_eq!(classify_send(&code(-1)), ErrorClass::Transient);
     }
 }

@@ -10,10 +10,12 @@
 //! | `render.rs` | pure: a rule's reply message → WeChat's custom/send body |
 //! | `errcode.rs` | pure: what a failed call means (refresh, retry, give up) |
 //! | `quota.rs` | pure: WeChat's send windows |
+//! | `budget.rs` | the time arithmetic: deadline, leases, timeouts, job age |
 //! | `token.rs` | the shared access_token under a refresh lease |
 //! | `outcome.rs` | what became of a job, and why one is retried |
 
 mod batch;
+pub mod budget;
 mod delivery;
 pub mod errcode;
 mod outcome;
@@ -34,10 +36,6 @@ use crate::ports::{
 use crate::rule_cache::RuleCache;
 use token::TokenProvider;
 
-/// How long a send claim protects a send in flight before a redelivery may retry it.
-const SEND_LEASE: Duration = Duration::from_secs(60);
-/// How long the ledger remembers a send.
-const LEDGER_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
 /// WeChat keeps temporary media 3 days; reuse a media_id for 2.5 at most.
 pub const MEDIA_REUSE: Duration = Duration::from_secs(60 * 3600);
 

@@ -11,8 +11,13 @@ use crate::wechat_types::ApiError;
 /// What became of a job that needs no retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
-    /// `sent` messages went out now; `skipped` were over quota, already sent or refused for good.
-    Done { sent: usize, skipped: usize },
+    /// `sent` messages went out now; `skipped` were over quota, already sent or refused for
+    /// good; `maybe_sent` went out without a readable answer (counted, never sent again).
+    Done {
+        sent: usize,
+        skipped: usize,
+        maybe_sent: usize,
+    },
     /// Nothing to send.
     Nothing(Silence),
     /// Not a job this sender can run.
@@ -46,6 +51,10 @@ pub enum DropReason {
     /// A job for an app this sender does not serve.
     #[error("job for appid {job}, not {served}")]
     OtherApp { job: String, served: String },
+    /// Older than WeChat's 48 h window (e.g. redriven from the DLQ): every send would be
+    /// refused, and the ledger may have forgotten what was sent.
+    #[error("job is {age:?} old, beyond the 48 h send window")]
+    Expired { age: std::time::Duration },
 }
 
 /// A failure SQS should retry (the record becomes a batch item failure).
@@ -64,14 +73,23 @@ pub enum Retry {
         #[source]
         source: SendFailure,
     },
+    /// The invocation's deadline is too near to start another send; what went out is settled.
+    #[error("deadline: {left} messages left for the redelivery")]
+    Deadline { left: usize },
 }
 
 /// Why one message did not go out.
 #[derive(Debug, thiserror::Error)]
 pub enum SendFailure {
-    /// WeChat refused or did not answer.
+    /// custom/send failed: WeChat refused, or did not answer.
     #[error(transparent)]
     Api(ApiError),
+    /// The image upload failed (nothing was sent).
+    #[error("image upload: {0}")]
+    Upload(ApiError),
+    /// Too little time left before the deadline for a send call: not sent.
+    #[error("too close to the deadline to send")]
+    Deadline,
     /// Reading the image, or the media cache, failed.
     #[error(transparent)]
     Media(PortError),

@@ -11,7 +11,8 @@
 //! What is shared and what is not: [`QuotaState`] is the whole definition, and the in-memory
 //! store applies it as is. The DynamoDB store cannot run Rust inside a conditional write, so it
 //! writes the same rules as condition expressions, taking every number from here ([`length`],
-//! [`limit`], [`SPEND_ORDER`], and "live" as `opened > now - length`); one quota scenario in
+//! [`limit`], [`SPEND_ORDER`], "live" as `opened > now - length`, and a window's sends as the
+//! set of its reservations' names); one quota scenario in
 //! `tests/tests/dynamodb_stores.rs` runs on both stores.
 
 use crate::ports::QuotaWindow;
@@ -55,27 +56,43 @@ pub fn opened_by(message: &Message) -> Option<(QuotaWindow, i64)> {
     }
 }
 
-/// One user's windows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// One user's windows. A window's sends are the reservations it holds, each by name, so
+/// that a repeated reservation (the same name) takes nothing more and a refund gives back
+/// exactly that one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QuotaState {
     pub message_at: Option<i64>,
-    pub message_sent: u32,
+    pub message_sends: Vec<String>,
     pub enter_at: Option<i64>,
-    pub enter_sent: u32,
+    pub enter_sends: Vec<String>,
 }
 
 impl QuotaState {
+    fn window(&self, window: QuotaWindow) -> (Option<i64>, &[String]) {
+        match window {
+            QuotaWindow::Message => (self.message_at, &self.message_sends),
+            QuotaWindow::Enter => (self.enter_at, &self.enter_sends),
+        }
+    }
+
+    fn sends_mut(&mut self, window: QuotaWindow) -> &mut Vec<String> {
+        match window {
+            QuotaWindow::Message => &mut self.message_sends,
+            QuotaWindow::Enter => &mut self.enter_sends,
+        }
+    }
+
     /// Opens `window` at `at` unless it was already opened then or later (a redelivery).
     pub fn open(&mut self, window: QuotaWindow, at: i64) -> bool {
-        let (opened, sent) = match window {
-            QuotaWindow::Message => (&mut self.message_at, &mut self.message_sent),
-            QuotaWindow::Enter => (&mut self.enter_at, &mut self.enter_sent),
+        let opened = match window {
+            QuotaWindow::Message => &mut self.message_at,
+            QuotaWindow::Enter => &mut self.enter_at,
         };
         if opened.is_some_and(|previous| previous >= at) {
             return false;
         }
         *opened = Some(at);
-        *sent = 0;
+        self.sends_mut(window).clear();
         true
     }
 
@@ -83,29 +100,33 @@ impl QuotaState {
     pub fn available(&self, now: i64) -> Option<QuotaWindow> {
         // A window opened "in the future" (another instance's clock runs ahead) counts as open.
         SPEND_ORDER.into_iter().find(|&window| {
-            let (opened, sent) = match window {
-                QuotaWindow::Message => (self.message_at, self.message_sent),
-                QuotaWindow::Enter => (self.enter_at, self.enter_sent),
-            };
-            opened.is_some_and(|at| at > now.saturating_sub(length(window))) && sent < limit(window)
+            let (opened, sends) = self.window(window);
+            opened.is_some_and(|at| at > now.saturating_sub(length(window)))
+                && sends.len() < limit(window) as usize
         })
     }
 
-    /// Takes one send at `now`, if a window has room.
-    pub fn reserve(&mut self, now: i64) -> Option<QuotaWindow> {
-        let window = self.available(now)?;
-        match window {
-            QuotaWindow::Message => self.message_sent += 1,
-            QuotaWindow::Enter => self.enter_sent += 1,
+    /// Takes one send at `now` for `reservation`, if a window has room; a reservation already
+    /// held is answered with its window and takes nothing more.
+    pub fn reserve(&mut self, now: i64, reservation: &str) -> Option<QuotaWindow> {
+        if let Some(window) = self.holding(reservation) {
+            return Some(window);
         }
+        let window = self.available(now)?;
+        self.sends_mut(window).push(reservation.to_owned());
         Some(window)
     }
 
-    pub fn refund(&mut self, window: QuotaWindow) {
-        match window {
-            QuotaWindow::Message => self.message_sent = self.message_sent.saturating_sub(1),
-            QuotaWindow::Enter => self.enter_sent = self.enter_sent.saturating_sub(1),
-        }
+    /// The window holding `reservation`, if any.
+    pub fn holding(&self, reservation: &str) -> Option<QuotaWindow> {
+        SPEND_ORDER
+            .into_iter()
+            .find(|&window| self.window(window).1.iter().any(|r| r == reservation))
+    }
+
+    /// Gives back `reservation` (nothing, if it is not held).
+    pub fn refund(&mut self, window: QuotaWindow, reservation: &str) {
+        self.sends_mut(window).retain(|r| r != reservation);
     }
 }
 
@@ -113,17 +134,29 @@ impl QuotaState {
 mod tests {
     use super::*;
 
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh reservation name.
+    fn next() -> String {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        format!("r{}", N.fetch_add(1, Ordering::SeqCst))
+    }
+
     const T: i64 = 1_714_112_445_000;
 
     #[test]
     fn five_sends_after_a_message_then_none() {
         let mut q = QuotaState::default();
-        assert_eq!(q.reserve(T), None, "no window before the user writes");
+        assert_eq!(
+            q.reserve(T, &next()),
+            None,
+            "no window before the user writes"
+        );
         q.open(QuotaWindow::Message, T);
         for _ in 0..5 {
-            assert_eq!(q.reserve(T + 1), Some(QuotaWindow::Message));
+            assert_eq!(q.reserve(T + 1, &next()), Some(QuotaWindow::Message));
         }
-        assert_eq!(q.reserve(T + 2), None, "a sixth send is refused");
+        assert_eq!(q.reserve(T + 2, &next()), None, "a sixth send is refused");
     }
 
     #[test]
@@ -131,12 +164,12 @@ mod tests {
         let mut q = QuotaState::default();
         q.open(QuotaWindow::Message, T);
         for _ in 0..5 {
-            q.reserve(T);
+            q.reserve(T, &next());
         }
         assert!(!q.open(QuotaWindow::Message, T), "same job again");
-        assert_eq!(q.reserve(T), None);
+        assert_eq!(q.reserve(T, &next()), None);
         assert!(q.open(QuotaWindow::Message, T + 10));
-        assert_eq!(q.reserve(T + 10), Some(QuotaWindow::Message));
+        assert_eq!(q.reserve(T + 10, &next()), Some(QuotaWindow::Message));
     }
 
     #[test]
@@ -144,21 +177,48 @@ mod tests {
         let mut q = QuotaState::default();
         q.open(QuotaWindow::Message, T);
         assert_eq!(
-            q.reserve(T + MESSAGE_WINDOW_MS - 1),
+            q.reserve(T + MESSAGE_WINDOW_MS - 1, &next()),
             Some(QuotaWindow::Message)
         );
-        assert_eq!(q.reserve(T + MESSAGE_WINDOW_MS), None);
+        assert_eq!(q.reserve(T + MESSAGE_WINDOW_MS, &next()), None);
     }
 
     #[test]
     fn entering_the_session_allows_two_sends_in_a_minute() {
         let mut q = QuotaState::default();
         q.open(QuotaWindow::Enter, T);
-        assert_eq!(q.reserve(T), Some(QuotaWindow::Enter));
-        assert_eq!(q.reserve(T + 1), Some(QuotaWindow::Enter));
-        assert_eq!(q.reserve(T + 2), None);
-        q.refund(QuotaWindow::Enter);
-        assert_eq!(q.reserve(T + 3), Some(QuotaWindow::Enter));
-        assert_eq!(q.reserve(T + ENTER_WINDOW_MS), None, "the minute is over");
+        assert_eq!(q.reserve(T, &next()), Some(QuotaWindow::Enter));
+        assert_eq!(q.reserve(T + 1, &next()), Some(QuotaWindow::Enter));
+        assert_eq!(q.reserve(T + 2, &next()), None);
+        q.refund(QuotaWindow::Enter, "not held");
+        assert_eq!(
+            q.reserve(T + 2, &next()),
+            None,
+            "a refund of nothing gives nothing"
+        );
+        let held = q.enter_sends[0].clone();
+        q.refund(QuotaWindow::Enter, &held);
+        assert_eq!(q.reserve(T + 3, &next()), Some(QuotaWindow::Enter));
+        assert_eq!(
+            q.reserve(T + ENTER_WINDOW_MS, &next()),
+            None,
+            "the minute is over"
+        );
+    }
+
+    #[test]
+    fn a_repeated_reservation_takes_one_send_and_a_repeated_refund_gives_one_back() {
+        let mut q = QuotaState::default();
+        q.open(QuotaWindow::Message, T);
+        assert_eq!(q.reserve(T, "a"), Some(QuotaWindow::Message));
+        assert_eq!(
+            q.reserve(T, "a"),
+            Some(QuotaWindow::Message),
+            "the SDK repeated it"
+        );
+        assert_eq!(q.message_sends.len(), 1);
+        q.refund(QuotaWindow::Message, "a");
+        q.refund(QuotaWindow::Message, "a");
+        assert!(q.message_sends.is_empty());
     }
 }

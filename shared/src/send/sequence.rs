@@ -1,19 +1,42 @@
 //! One job's sends, in order: for each message of the rule's reply, claim the send
 //! (`send#{job}#{n}`, so an SQS redelivery never sends twice), reserve the user's quota,
-//! deliver, and settle — or give the claim and quota back for SQS to retry.
+//! deliver, and settle — or give the claim and quota back for SQS to retry. A send whose
+//! outcome is unknown is settled as "maybe sent", never sent again (custom/send has no
+//! idempotency key: at most once).
 
-use super::errcode::{ErrorClass, classify};
+use std::time::Duration;
+
+use super::budget::{self, LEDGER_TTL, MAX_JOB_AGE, MESSAGE_ROOM, SEND_LEASE};
+use super::errcode::{ErrorClass, classify, classify_send};
 use super::outcome::{DropReason, JobOutcome, Retry, SendFailure, Silence};
-use super::{LEDGER_TTL, SEND_LEASE, Sender, quota};
+use super::{Sender, quota};
 use crate::clock::{millis, secs};
 use crate::job::Job;
 use crate::metrics;
 use crate::ports::{Claim, ClaimOutcome, PortError, QuotaWindow};
-use crate::rules::Action;
+use crate::rules::{Action, ReplyMessage};
+
+/// What became of one message.
+enum Step {
+    Sent,
+    Skipped,
+    MaybeSent,
+}
+
+/// What to do after a failed delivery.
+enum Verdict {
+    /// Refused for good: settle (and give the quota back if WeChat did not count it).
+    Refused { refund: bool, metric: &'static str },
+    /// It may have reached the user: settle, never send again.
+    MaybeSent,
+    /// A later attempt may succeed.
+    Retry,
+}
 
 impl Sender {
-    /// Runs one job (an SQS message body).
-    pub async fn run(&self, body: &str) -> Result<JobOutcome, Retry> {
+    /// Runs one job (an SQS message body), starting no send that could not finish before
+    /// `deadline` (ms since the epoch).
+    pub async fn run(&self, body: &str, deadline: i64) -> Result<JobOutcome, Retry> {
         let job = match Job::from_json(body) {
             Ok(job) if job.appid == self.appid => job,
             Ok(job) => {
@@ -25,6 +48,12 @@ impl Sender {
             Err(err) => return Ok(self.dropped(err.into())),
         };
         let now = self.deps.clock.now_millis();
+        let age = now.saturating_sub(job.received_at);
+        if age > millis(MAX_JOB_AGE) {
+            return Ok(self.dropped(DropReason::Expired {
+                age: Duration::from_millis(u64::try_from(age).unwrap_or(u64::MAX)),
+            }));
+        }
 
         if let Some((window, at)) = quota::opened_by(&job.message) {
             self.deps
@@ -53,80 +82,133 @@ impl Sender {
             }
         };
 
-        let (mut sent, mut skipped) = (0, 0);
+        let (mut sent, mut skipped, mut maybe_sent) = (0, 0, 0);
         for (n, message) in messages.iter().enumerate() {
-            let send_key = format!("send#{}#{n}", job.key);
-            let claim = Claim {
-                key: send_key.clone(),
-                attempt: format!("{}#{now}", job.key),
-                now,
-                lease_until: now.saturating_add(millis(SEND_LEASE)),
-                expires_at: (now / 1000).saturating_add(secs(LEDGER_TTL)),
-            };
-            if self.deps.ledger.claim(&claim).await? == ClaimOutcome::Duplicate {
-                skipped += 1;
-                continue;
+            if self
+                .deps
+                .clock
+                .now_millis()
+                .saturating_add(millis(MESSAGE_ROOM))
+                > deadline
+            {
+                // What went out is settled; the redelivery sends the rest.
+                return Err(Retry::Deadline {
+                    left: messages.len() - n,
+                });
             }
-            let window = match self.deps.quota.reserve(&self.appid, &job.openid, now).await {
-                Ok(Some(window)) => window,
-                Ok(None) => {
-                    tracing::info!(send = %send_key, "send skipped: over the user's quota");
-                    metrics::count("quota_skipped");
-                    self.settle(&send_key, now).await;
-                    skipped += 1;
-                    continue;
-                }
-                Err(err) => {
-                    // Nothing was sent: free the claim so the redelivery can send.
-                    self.release(&claim).await;
-                    return Err(err.into());
-                }
-            };
-            match self.deliver(&job.openid, message).await {
+            match self.send_one(&job, n, message, deadline).await? {
+                Step::Sent => sent += 1,
+                Step::Skipped => skipped += 1,
+                Step::MaybeSent => maybe_sent += 1,
+            }
+        }
+        self.finish(&job.key, now).await?;
+        Ok(JobOutcome::Done {
+            sent,
+            skipped,
+            maybe_sent,
+        })
+    }
+
+    /// Claims, reserves, delivers and settles message `n` of `job`.
+    async fn send_one(
+        &self,
+        job: &Job,
+        n: usize,
+        message: &ReplyMessage,
+        deadline: i64,
+    ) -> Result<Step, Retry> {
+        let now = self.deps.clock.now_millis();
+        let send_key = format!("send#{}#{n}", job.key);
+        let claim = Claim {
+            key: send_key.clone(),
+            // One per send and delivery of the job: a redelivery is another attempt, the SDK
+            // repeating this write is not. It also names the send's quota reservation.
+            attempt: format!("{send_key}@{now}"),
+            now,
+            lease_until: now.saturating_add(millis(SEND_LEASE)),
+            expires_at: (now / 1000).saturating_add(secs(LEDGER_TTL)),
+        };
+        if self.deps.ledger.claim(&claim).await? != ClaimOutcome::Claimed {
+            // Sent (or settled) by an earlier delivery, or being sent by another right now.
+            return Ok(Step::Skipped);
+        }
+        let reservation = &claim.attempt;
+        let window = match self
+            .deps
+            .quota
+            .reserve(&self.appid, &job.openid, now, reservation)
+            .await
+        {
+            Ok(Some(window)) => window,
+            Ok(None) => {
+                tracing::info!(send = %send_key, "send skipped: over the user's quota");
+                metrics::count("quota_skipped");
+                self.settle(&send_key, now).await;
+                return Ok(Step::Skipped);
+            }
+            Err(err) => {
+                // Nothing was sent: free the claim so the redelivery can send.
+                self.release(&claim).await;
+                return Err(err.into());
+            }
+        };
+
+        let mut retries = 0;
+        loop {
+            let failure = match self.deliver(&job.openid, message, deadline).await {
                 Ok(()) => {
                     self.settle(&send_key, now).await;
-                    sent += 1;
+                    return Ok(Step::Sent);
                 }
-                Err(SendFailure::Api(err)) => match classify(&err) {
-                    ErrorClass::QuotaExhausted => {
-                        tracing::info!(send = %send_key, reason = %err, "send refused: quota exhausted");
-                        metrics::count("quota_refused");
-                        self.settle(&send_key, now).await;
-                        skipped += 1;
+                Err(failure) => failure,
+            };
+            match verdict(&failure) {
+                Verdict::Refused { refund, metric } => {
+                    tracing::warn!(send = %send_key, reason = %failure, "send refused for good");
+                    metrics::count(metric);
+                    if refund {
+                        self.refund(&job.openid, window, reservation).await;
                     }
-                    ErrorClass::Permanent => {
-                        tracing::warn!(send = %send_key, reason = %err, "send refused for good");
-                        metrics::count("send_refused");
-                        if let Err(err) = self
-                            .deps
-                            .quota
-                            .refund(&self.appid, &job.openid, window)
-                            .await
-                        {
-                            tracing::warn!(reason = %err, "quota refund failed");
-                        }
-                        self.settle(&send_key, now).await;
-                        skipped += 1;
-                    }
-                    ErrorClass::StaleToken | ErrorClass::StaleMedia | ErrorClass::Transient => {
-                        self.give_back(&claim, &job.openid, window).await;
-                        return Err(Retry::Send {
-                            send: send_key,
-                            source: SendFailure::Api(err),
-                        });
-                    }
-                },
-                Err(failure) => {
+                    self.settle(&send_key, now).await;
+                    return Ok(Step::Skipped);
+                }
+                Verdict::MaybeSent => {
+                    tracing::warn!(send = %send_key, reason = %failure,
+                        "send outcome unknown: counted as maybe sent, not sent again");
+                    metrics::count("send_outcome_unknown");
+                    self.settle(&send_key, now).await;
+                    return Ok(Step::MaybeSent);
+                }
+                Verdict::Retry if budget::can_wait_for_redelivery(window) => {
                     self.give_back(&claim, &job.openid, window).await;
                     return Err(Retry::Send {
                         send: send_key,
                         source: failure,
                     });
                 }
+                Verdict::Retry => {
+                    // The window closes before SQS could redeliver: retry now, or give up.
+                    let pause = budget::PROMPT_BACKOFF * 2u32.saturating_pow(retries);
+                    let room = millis(pause).saturating_add(millis(budget::SEND_CALL_ROOM));
+                    if retries < budget::PROMPT_RETRIES
+                        && self.deps.clock.now_millis().saturating_add(room) <= deadline
+                    {
+                        retries += 1;
+                        tracing::info!(send = %send_key, reason = %failure, retry = retries,
+                            "send failed; retrying now, its window closes before a redelivery");
+                        tokio::time::sleep(pause).await;
+                        continue;
+                    }
+                    tracing::warn!(send = %send_key, reason = %failure,
+                        "send given up: its window closes before a redelivery could send it");
+                    metrics::count("send_abandoned");
+                    self.refund(&job.openid, window, reservation).await;
+                    self.settle(&send_key, now).await;
+                    return Ok(Step::Skipped);
+                }
             }
         }
-        self.finish(&job.key, now).await?;
-        Ok(JobOutcome::Done { sent, skipped })
     }
 
     fn dropped(&self, reason: DropReason) -> JobOutcome {
@@ -150,6 +232,17 @@ impl Sender {
         }
     }
 
+    async fn refund(&self, openid: &str, window: QuotaWindow, reservation: &str) {
+        if let Err(err) = self
+            .deps
+            .quota
+            .refund(&self.appid, openid, window, reservation)
+            .await
+        {
+            tracing::warn!(reason = %err, "quota refund failed");
+        }
+    }
+
     async fn finish(&self, key: &str, now: i64) -> Result<(), PortError> {
         self.deps
             .ledger
@@ -159,9 +252,36 @@ impl Sender {
 
     /// Undoes a send's claim and quota after a failure that SQS will retry.
     async fn give_back(&self, claim: &Claim, openid: &str, window: QuotaWindow) {
-        if let Err(err) = self.deps.quota.refund(&self.appid, openid, window).await {
-            tracing::warn!(reason = %err, "quota refund failed");
-        }
+        self.refund(openid, window, &claim.attempt).await;
         self.release(claim).await;
+    }
+}
+
+/// What a failed delivery means. Pure.
+fn verdict(failure: &SendFailure) -> Verdict {
+    match failure {
+        SendFailure::Api(err) => match classify_send(err) {
+            // WeChat counted the send against the quota it refuses: nothing to give back.
+            ErrorClass::QuotaExhausted => Verdict::Refused {
+                refund: false,
+                metric: "quota_refused",
+            },
+            ErrorClass::Permanent => Verdict::Refused {
+                refund: true,
+                metric: "send_refused",
+            },
+            ErrorClass::MaybeSent => Verdict::MaybeSent,
+            ErrorClass::StaleToken | ErrorClass::StaleMedia | ErrorClass::Transient => {
+                Verdict::Retry
+            }
+        },
+        SendFailure::Upload(err) => match classify(err) {
+            ErrorClass::Permanent | ErrorClass::QuotaExhausted => Verdict::Refused {
+                refund: true,
+                metric: "image_refused",
+            },
+            _ => Verdict::Retry,
+        },
+        SendFailure::Media(_) | SendFailure::Token(_) | SendFailure::Deadline => Verdict::Retry,
     }
 }

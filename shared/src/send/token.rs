@@ -19,8 +19,12 @@ use crate::wechat_types::{AccessToken, ApiError, TokenKind};
 pub const REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
 /// How long one instance may hold the refresh lease.
 const LEASE: Duration = Duration::from_secs(10);
-/// How often a waiting instance looks for the new token.
-const POLL: Duration = Duration::from_millis(100);
+/// A waiting instance looks again after this, doubling each time up to [`MAX_PAUSE`], with
+/// jitter so that waiters do not poll in step.
+const FIRST_PAUSE: Duration = Duration::from_millis(50);
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+/// At most this many reads per wait: about two leases' worth of pauses.
+const MAX_LOOKS: u32 = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -73,8 +77,7 @@ impl TokenProvider {
             return Ok(memo.token.clone());
         }
         // Bounded by attempts, not by the clock (which tests may hold still).
-        let attempts = LEASE.as_millis() * 2 / POLL.as_millis();
-        for _ in 0..attempts {
+        for look in 0..MAX_LOOKS {
             let now = self.clock.now_millis();
             let stored = self.store.read(&self.appid).await?;
             if let Some(stored) = &stored
@@ -97,9 +100,9 @@ impl TokenProvider {
             {
                 return Ok(stored.token);
             }
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(pause(look)).await;
         }
-        Err(TokenError::Timeout(LEASE * 2))
+        Err(TokenError::Timeout(waited()))
     }
 
     /// WeChat said `failed` is stale (40001/40014/42001): expire it if it is still the stored
@@ -135,4 +138,54 @@ impl TokenProvider {
 
 fn fresh(token: &StoredToken, now: i64) -> bool {
     token.expires_at.saturating_sub(now) > millis(REFRESH_AHEAD)
+}
+
+/// The pause before look `look + 1`: exponential, capped, with ±50 % jitter.
+fn pause(look: u32) -> Duration {
+    let base = FIRST_PAUSE
+        .saturating_mul(2u32.saturating_pow(look))
+        .min(MAX_PAUSE);
+    let mut byte = [0u8; 1];
+    // Without OS randomness the pause is simply not jittered.
+    let jitter = match getrandom::fill(&mut byte) {
+        Ok(()) => {
+            let [b] = byte;
+            u32::from(b)
+        }
+        Err(_) => 128,
+    };
+    base / 2 + base * jitter / 510
+}
+
+/// The longest a wait lasts (without jitter), for the error message.
+fn waited() -> Duration {
+    (0..MAX_LOOKS)
+        .map(|look| {
+            FIRST_PAUSE
+                .saturating_mul(2u32.saturating_pow(look))
+                .min(MAX_PAUSE)
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiters_back_off_and_give_up_after_a_bounded_number_of_reads() {
+        for look in 0..MAX_LOOKS {
+            let base = FIRST_PAUSE
+                .saturating_mul(2u32.saturating_pow(look))
+                .min(MAX_PAUSE);
+            let p = pause(look);
+            assert!(
+                p >= base / 2 && p <= base,
+                "look {look}: {p:?} for base {base:?}"
+            );
+        }
+        // Two leases at most, so a refresher that died is replaced in time.
+        assert!(waited() <= LEASE * 3, "{:?}", waited());
+        assert!(waited() >= LEASE, "{:?}", waited());
+    }
 }

@@ -91,12 +91,19 @@ impl WeChatClient {
     }
 }
 
-/// Strips the URL (and with it the access_token) from a transport error.
+/// Strips the URL (and with it the access_token) from a transport error, and tells whether
+/// the request can have reached WeChat: only a failed connection proves it did not.
 fn transport(err: reqwest::Error) -> ApiError {
-    if err.is_timeout() {
-        ApiError::Transport("timed out".into())
+    let unreached = err.is_connect();
+    let reason = if err.is_timeout() {
+        "timed out".to_owned()
     } else {
-        ApiError::Transport(err.without_url().to_string())
+        err.without_url().to_string()
+    };
+    if unreached {
+        ApiError::Unreached(reason)
+    } else {
+        ApiError::NoAnswer(reason)
     }
 }
 

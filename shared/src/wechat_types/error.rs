@@ -11,15 +11,25 @@ pub enum ApiError {
     /// A non-2xx HTTP status.
     #[error("HTTP {0}")]
     Http(u16),
-    /// No answer: connection refused, reset, timed out.
-    #[error("transport: {0}")]
-    Transport(String),
-    /// An answer that is not what WeChat documents.
+    /// The request never reached WeChat: no connection could be made. Safe to repeat.
+    #[error("unreached: {0}")]
+    Unreached(String),
+    /// The request went out but no (whole) answer came back: timed out, reset, cut short. The
+    /// call may have taken effect.
+    #[error("no answer: {0}")]
+    NoAnswer(String),
+    /// An answer that is not what WeChat documents. The call may have taken effect.
     #[error("unexpected answer: {0}")]
     Malformed(String),
 }
 
 impl ApiError {
+    /// Whether the call may have taken effect although it failed: WeChat may have acted on the
+    /// request, but its answer was lost or unreadable.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::NoAnswer(_) | Self::Malformed(_))
+    }
+
     pub fn errcode(&self) -> Option<i64> {
         match self {
             Self::Errcode { code, .. } => Some(*code),
