@@ -48,7 +48,11 @@ pub fn endpoint() -> String {
 /// # Panics
 /// When `KEFU_TEST_AWS_ENDPOINT` is unset (see [`endpoint`]).
 pub async fn sdk_config() -> SdkConfig {
-    let endpoint = endpoint();
+    sdk_config_at(&endpoint()).await
+}
+
+/// The same configuration, pointed at `endpoint` (a proxy in front of moto).
+pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(REGION))

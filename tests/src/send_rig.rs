@@ -16,6 +16,7 @@ use kefu::rule_cache::RuleCache;
 use kefu::rules::RuleSet;
 use kefu::sample;
 use kefu::send::Sender;
+use kefu::send::budget::CALL_TIMEOUT;
 use kefu::send::token::TokenProvider;
 use kefu::wechat_api::WeChatClient;
 use kefu::wechat_types::{AccessToken, TokenKind};
@@ -48,6 +49,15 @@ pub struct SendRig<T> {
 impl<T: Table + 'static> SendRig<T> {
     /// Starts the sandbox and builds a sender on `table` with `rules` (a rules document).
     pub async fn start(table: Arc<T>, rules: &serde_json::Value) -> Self {
+        Self::start_with_timeout(table, rules, CALL_TIMEOUT).await
+    }
+
+    /// The same, with the WeChat client giving up on a call after `call_timeout`.
+    pub async fn start_with_timeout(
+        table: Arc<T>,
+        rules: &serde_json::Value,
+        call_timeout: Duration,
+    ) -> Self {
         let clock = Arc::new(ManualClock::at(NOW));
         let sandbox = Sandbox::new(sample::APPID, sample::APP_SECRET, clock.clone());
         let (addr, server) = sandbox
@@ -62,6 +72,7 @@ impl<T: Table + 'static> SendRig<T> {
             clock.clone(),
             rules,
             sample::APP_SECRET,
+            call_timeout,
         );
         Self {
             clock,
@@ -80,7 +91,31 @@ impl<T: Table + 'static> SendRig<T> {
         rules: &serde_json::Value,
         app_secret: &str,
     ) -> Arc<Sender> {
-        sender(&self.base, table, self.clock.clone(), rules, app_secret)
+        sender(
+            &self.base,
+            table,
+            self.clock.clone(),
+            rules,
+            app_secret,
+            CALL_TIMEOUT,
+        )
+    }
+
+    /// A sender calling the WeChat API at `base` instead of this rig's sandbox.
+    pub fn sender_on_base<U: Table + 'static>(
+        &self,
+        base: &str,
+        table: Arc<U>,
+        rules: &serde_json::Value,
+    ) -> Arc<Sender> {
+        sender(
+            base,
+            table,
+            self.clock.clone(),
+            rules,
+            sample::APP_SECRET,
+            CALL_TIMEOUT,
+        )
     }
 
     /// An invocation's deadline starting now: the reply function's timeout from the rig's clock.
@@ -99,7 +134,7 @@ impl<T: Table + 'static> SendRig<T> {
                 sample::APPID,
                 TokenKind::Stable,
                 self.table.clone(),
-                client(&self.base, sample::APP_SECRET),
+                client(&self.base, sample::APP_SECRET, CALL_TIMEOUT),
                 self.clock.clone(),
                 format!("instance-{i}"),
             );
@@ -114,15 +149,10 @@ impl<T: Table + 'static> SendRig<T> {
 }
 
 /// A WeChat API client for the sandbox at `base`.
-pub fn client(base: &str, app_secret: &str) -> Arc<WeChatClient> {
+pub fn client(base: &str, app_secret: &str, call_timeout: Duration) -> Arc<WeChatClient> {
     Arc::new(
-        WeChatClient::new(
-            base,
-            sample::APPID,
-            app_secret.into(),
-            Duration::from_secs(5),
-        )
-        .expect("a WeChat client"),
+        WeChatClient::new(base, sample::APPID, app_secret.into(), call_timeout)
+            .expect("a WeChat client"),
     )
 }
 
@@ -132,6 +162,7 @@ fn sender<U: Table + 'static>(
     clock: Arc<ManualClock>,
     rules: &serde_json::Value,
     app_secret: &str,
+    call_timeout: Duration,
 ) -> Arc<Sender> {
     let clock: Arc<dyn Clock> = clock;
     let rules = RuleSet::from_json(&rules.to_string()).expect("valid rules");
@@ -139,7 +170,7 @@ fn sender<U: Table + 'static>(
         table,
         SenderParts {
             appid: sample::APPID.to_owned(),
-            api: client(base, app_secret),
+            api: client(base, app_secret, call_timeout),
             reader: Arc::new(
                 AssetReader::new(ASSETS, Duration::from_secs(5)).expect("an asset reader"),
             ),

@@ -512,3 +512,175 @@ async fn a_duplicate_job_for_the_same_push_does_not_reset_the_quota() {
     );
     assert_eq!(rig.sandbox.messages().len(), 5);
 }
+
+#[tokio::test]
+async fn a_send_whose_answer_broke_off_is_counted_as_maybe_sent_and_never_sent_again() {
+    let rig = rig(text_rules(1)).await;
+    rig.sandbox.user_message("o1");
+    rig.sandbox.inject(Endpoint::Send, Fault::AcceptThenDrop, 1);
+    let body = job("o1", "x", 1, NOW);
+    let first = rig.sender.run(&body, rig.deadline()).await.unwrap();
+    assert_eq!(
+        first,
+        JobOutcome::Done {
+            sent: 0,
+            skipped: 0,
+            maybe_sent: 1
+        }
+    );
+    assert_eq!(rig.sandbox.messages().len(), 1, "it did reach the user");
+    // SQS delivers the job again (a redelivery, or a duplicate job): nothing is resent.
+    let again = rig.sender.run(&body, rig.deadline()).await.unwrap();
+    assert_eq!(
+        again,
+        JobOutcome::Done {
+            sent: 0,
+            skipped: 1,
+            maybe_sent: 0
+        }
+    );
+    assert_eq!(rig.sandbox.messages().len(), 1, "never twice");
+}
+
+#[tokio::test]
+async fn a_send_whose_answer_came_too_late_is_not_sent_again() {
+    let rig = SendRig::start_with_timeout(
+        Arc::new(MemoryTable::new()),
+        &text_rules(1),
+        std::time::Duration::from_millis(300),
+    )
+    .await;
+    rig.sandbox.user_message("o1");
+    rig.sandbox.inject(
+        Endpoint::Send,
+        Fault::AcceptThenHang(std::time::Duration::from_millis(900)),
+        1,
+    );
+    let body = job("o1", "x", 1, NOW);
+    assert!(
+        failures(&rig, &[("a", &body)]).await.is_empty(),
+        "not retried"
+    );
+    assert!(failures(&rig, &[("a", &body)]).await.is_empty());
+    // Let the hanging answer finish, then count what reached the user.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(rig.sandbox.messages().len(), 1, "never twice");
+}
+
+#[tokio::test]
+async fn a_send_that_never_reached_wechat_is_retried() {
+    let rig = rig(text_rules(1)).await;
+    rig.sandbox.user_message("o1");
+    // A server that is not there: the connection is refused, nothing was sent.
+    let unreachable = rig.sender_on_base(
+        "http://127.0.0.1:9",
+        Arc::new(MemoryTable::new()),
+        &text_rules(1),
+    );
+    let result = unreachable
+        .run(&job("o1", "x", 1, NOW), rig.deadline())
+        .await;
+    assert!(result.is_err(), "retried by SQS, got {result:?}");
+}
+
+#[tokio::test]
+async fn no_send_starts_that_could_not_finish_before_the_deadline() {
+    let rig = rig(text_rules(2)).await;
+    rig.sandbox.user_message("o1");
+    let body = job("o1", "x", 1, NOW);
+    let near = NOW + 10_000; // 10 s left: less than a message's worst case
+    let result = rig.sender.run(&body, near).await;
+    assert!(
+        matches!(result, Err(kefu::send::Retry::Deadline { left: 2 })),
+        "{result:?}"
+    );
+    assert!(rig.sandbox.messages().is_empty());
+    // The redelivery, in a fresh invocation, sends both.
+    let outcome = rig.sender.run(&body, rig.deadline()).await.unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Done {
+            sent: 2,
+            skipped: 0,
+            maybe_sent: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_failed_welcome_is_retried_at_once_inside_its_minute() {
+    let rig = rig(
+        json!({"rules": [{"name": "welcome", "match": {"event": "user_enter_tempsession"},
+        "action": {"reply": [{"type": "text", "content": "欢迎"}]}}]}),
+    )
+    .await;
+    rig.sandbox.user_entered("o1");
+    rig.sandbox.inject(Endpoint::Send, Fault::Errcode(-1), 1);
+    let outcome = rig
+        .sender
+        .run(
+            &event_job("o1", "user_enter_tempsession", NOW),
+            rig.deadline(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Done {
+            sent: 1,
+            skipped: 0,
+            maybe_sent: 0
+        },
+        "a redelivery would come after the minute and be refused"
+    );
+    assert_eq!(rig.sandbox.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_welcome_that_keeps_failing_is_settled_not_left_to_a_late_redelivery() {
+    let rig = rig(
+        json!({"rules": [{"name": "welcome", "match": {"event": "user_enter_tempsession"},
+        "action": {"reply": [{"type": "text", "content": "欢迎"}]}}]}),
+    )
+    .await;
+    rig.sandbox.user_entered("o1");
+    rig.sandbox.inject(Endpoint::Send, Fault::Errcode(-1), 3);
+    let outcome = rig
+        .sender
+        .run(
+            &event_job("o1", "user_enter_tempsession", NOW),
+            rig.deadline(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Done {
+            sent: 0,
+            skipped: 1,
+            maybe_sent: 0
+        }
+    );
+    assert_eq!(rig.sandbox.counts().get(&-1), Some(&3), "tried three times");
+}
+
+#[tokio::test]
+async fn a_job_older_than_the_send_window_is_dropped_not_sent() {
+    let rig = rig(text_rules(1)).await;
+    rig.sandbox.user_message("o1");
+    // Redriven from the DLQ days later: the ledger may have forgotten it.
+    rig.clock.advance(49 * 3600 * 1000);
+    let outcome = rig
+        .sender
+        .run(&job("o1", "x", 1, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            JobOutcome::Dropped(kefu::send::DropReason::Expired { .. })
+        ),
+        "{outcome:?}"
+    );
+    assert!(rig.sandbox.messages().is_empty());
+}

@@ -1,0 +1,183 @@
+//! A loopback HTTP proxy in front of moto that forwards every request and, when told to, drops
+//! the answer to one: the request takes effect at moto, the client sees its connection close
+//! before any answer, and the AWS SDK repeats the request. This is the fault behind "a retry of
+//! our own write fails its condition", injected for real rather than by mocking the adapters.
+//!
+//! It understands just enough HTTP/1.1 for the SDK's requests (a head and a `Content-Length`
+//! body) and asks moto to close after each answer, so the answer ends at EOF.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Requests larger than this are refused (the tests' requests are a few KB).
+const MAX_REQUEST: usize = 1024 * 1024;
+
+#[derive(Debug, Default)]
+struct Plan {
+    /// Drop the answers of the next `n` requests whose `X-Amz-Target` ends with the target.
+    drops: Vec<(String, usize)>,
+    /// The `X-Amz-Target` of every request forwarded, in order.
+    seen: Vec<String>,
+    dropped: usize,
+}
+
+/// The proxy; it stops when dropped.
+#[derive(Debug)]
+pub struct LossyProxy {
+    addr: SocketAddr,
+    plan: Arc<Mutex<Plan>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LossyProxy {
+    /// Starts on a free loopback port, forwarding to `upstream` (`http://host:port`).
+    pub async fn start(upstream: &str) -> Self {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("the proxy's address");
+        let plan = Arc::new(Mutex::new(Plan::default()));
+        let shared = plan.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(serve(client, upstream.clone(), shared.clone()));
+            }
+        });
+        Self { addr, plan, task }
+    }
+
+    /// The URL to point the SDK at.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Drops the answers of the next `times` requests whose `X-Amz-Target` ends with `target`
+    /// (e.g. `PutItem`, `UpdateItem`, `SendMessage`): they take effect, their answer is lost.
+    pub fn drop_answers(&self, target: &str, times: usize) {
+        self.lock().drops.push((target.to_owned(), times));
+    }
+
+    /// How many answers were dropped.
+    pub fn dropped(&self) -> usize {
+        self.lock().dropped
+    }
+
+    /// How many requests ending with `target` reached the upstream.
+    pub fn seen(&self, target: &str) -> usize {
+        self.lock()
+            .seen
+            .iter()
+            .filter(|t| t.ends_with(target))
+            .count()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Plan> {
+        self.plan.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for LossyProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One client connection: requests in turn until the client closes or an answer is dropped.
+async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) {
+    loop {
+        let Some((head, body)) = read_request(&mut client).await else {
+            return;
+        };
+        let target = header(&head, "x-amz-target").unwrap_or_default();
+        let drop_it = {
+            let mut plan = plan.lock().unwrap_or_else(|p| p.into_inner());
+            plan.seen.push(target.clone());
+            match plan
+                .drops
+                .iter_mut()
+                .find(|(t, n)| *n > 0 && target.ends_with(t.as_str()))
+            {
+                Some((_, n)) => {
+                    *n -= 1;
+                    plan.dropped += 1;
+                    true
+                }
+                None => false,
+            }
+        };
+        let Some(answer) = forward(&upstream, &head, &body).await else {
+            return;
+        };
+        if drop_it || client.write_all(&answer).await.is_err() {
+            // The request took effect; the client never hears of it.
+            return;
+        }
+    }
+}
+
+/// Reads one request: the head (up to the blank line) and a `Content-Length` body.
+async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(end) = find(&buffer, b"\r\n\r\n") {
+            break end;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 || buffer.len() > MAX_REQUEST {
+            return None;
+        }
+        buffer.extend_from_slice(chunk.get(..n)?);
+    };
+    let head = String::from_utf8(buffer.get(..head_end)?.to_vec()).ok()?;
+    let length: usize = header(&head, "content-length")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = buffer.get(head_end + 4..)?.to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(chunk.get(..n)?);
+    }
+    Some((head, body))
+}
+
+/// Sends the request upstream on a fresh connection (asking it to close after answering) and
+/// reads the whole answer.
+async fn forward(upstream: &str, head: &str, body: &[u8]) -> Option<Vec<u8>> {
+    let mut lines: Vec<&str> = head
+        .split("\r\n")
+        .filter(|line| !line.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    lines.push("Connection: close");
+    let mut request = lines.join("\r\n").into_bytes();
+    request.extend_from_slice(b"\r\n\r\n");
+    request.extend_from_slice(body);
+    let mut server = TcpStream::connect(upstream).await.ok()?;
+    server.write_all(&request).await.ok()?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer).await.ok()?;
+    Some(answer)
+}
+
+fn header(head: &str, name: &str) -> Option<String> {
+    head.split("\r\n").skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
