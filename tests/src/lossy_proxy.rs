@@ -3,6 +3,10 @@
 //! before any answer, and the AWS SDK repeats the request. This is the fault behind "a retry of
 //! our own write fails its condition", injected for real rather than by mocking the adapters.
 //!
+//! It can also answer requests with a server error instead of forwarding them, and stop (every
+//! connection closed, new ones refused) and start again on the same port: a server stopped
+//! mid-run and restarted, as the clients see it.
+//!
 //! It understands just enough HTTP/1.1 for the SDK's requests (a head and a `Content-Length`
 //! body) and asks moto to close after each answer, so the answer ends at EOF.
 
@@ -19,6 +23,8 @@ const MAX_REQUEST: usize = 1024 * 1024;
 struct Plan {
     /// Drop the answers of the next `n` requests whose `X-Amz-Target` ends with the target.
     drops: Vec<(String, usize)>,
+    /// Answer the next `n` such requests with HTTP 500 without forwarding them.
+    failures: Vec<(String, usize)>,
     /// The `X-Amz-Target` of every request forwarded, in order.
     seen: Vec<String>,
     dropped: usize,
@@ -28,29 +34,61 @@ struct Plan {
 #[derive(Debug)]
 pub struct LossyProxy {
     addr: SocketAddr,
+    upstream: String,
     plan: Arc<Mutex<Plan>>,
-    task: tokio::task::JoinHandle<()>,
+    /// The accept loop and every connection's task, while running.
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl LossyProxy {
     /// Starts on a free loopback port, forwarding to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str) -> Self {
-        let upstream = upstream
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_owned();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
-        let addr = listener.local_addr().expect("the proxy's address");
-        let plan = Arc::new(Mutex::new(Plan::default()));
-        let shared = plan.clone();
-        let task = tokio::spawn(async move {
+        let proxy = Self {
+            addr: listener.local_addr().expect("the proxy's address"),
+            upstream: upstream
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_owned(),
+            plan: Arc::new(Mutex::new(Plan::default())),
+            tasks: Arc::new(Mutex::new(Vec::new())),
+        };
+        proxy.run(listener);
+        proxy
+    }
+
+    fn run(&self, listener: TcpListener) {
+        let (upstream, plan, tasks) =
+            (self.upstream.clone(), self.plan.clone(), self.tasks.clone());
+        let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(serve(client, upstream.clone(), shared.clone()));
+                let task = tokio::spawn(serve(client, upstream.clone(), plan.clone()));
+                lock(&tasks).push(task.abort_handle());
             }
         });
-        Self { addr, plan, task }
+        lock(&self.tasks).push(accept.abort_handle());
+    }
+
+    /// Stops as a crashed server would: open connections close, new ones are refused.
+    pub fn stop(&self) {
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+    }
+
+    /// Starts again on the same port.
+    pub async fn restart(&self) {
+        // The stopped accept loop lets go of the port at its next poll.
+        for _ in 0..50 {
+            if let Ok(listener) = TcpListener::bind(self.addr).await {
+                self.run(listener);
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the proxy's port {} did not come free", self.addr);
     }
 
     /// The URL to point the SDK at.
@@ -62,6 +100,12 @@ impl LossyProxy {
     /// (e.g. `PutItem`, `UpdateItem`, `SendMessage`): they take effect, their answer is lost.
     pub fn drop_answers(&self, target: &str, times: usize) {
         self.lock().drops.push((target.to_owned(), times));
+    }
+
+    /// Answers the next `times` requests whose `X-Amz-Target` ends with `target` with HTTP 500,
+    /// without forwarding them: the service failed them.
+    pub fn fail_requests(&self, target: &str, times: usize) {
+        self.lock().failures.push((target.to_owned(), times));
     }
 
     /// How many answers were dropped.
@@ -85,7 +129,7 @@ impl LossyProxy {
 
 impl Drop for LossyProxy {
     fn drop(&mut self) {
-        self.task.abort();
+        self.stop();
     }
 }
 
@@ -96,22 +140,29 @@ async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) 
             return;
         };
         let target = header(&head, "x-amz-target").unwrap_or_default();
-        let drop_it = {
+        let (drop_it, fail_it) = {
             let mut plan = plan.lock().unwrap_or_else(|p| p.into_inner());
-            plan.seen.push(target.clone());
-            match plan
-                .drops
-                .iter_mut()
-                .find(|(t, n)| *n > 0 && target.ends_with(t.as_str()))
-            {
-                Some((_, n)) => {
-                    *n -= 1;
-                    plan.dropped += 1;
-                    true
-                }
-                None => false,
+            let fail_it = take(&mut plan.failures, &target);
+            if !fail_it {
+                plan.seen.push(target.clone());
             }
+            let drop_it = !fail_it && take(&mut plan.drops, &target);
+            if drop_it {
+                plan.dropped += 1;
+            }
+            (drop_it, fail_it)
         };
+        if fail_it {
+            let body = r#"{"__type":"InternalFailure","message":"injected by the test proxy"}"#;
+            let answer = format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if client.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+            continue;
+        }
         let Some(answer) = forward(&upstream, &head, &body).await else {
             return;
         };
@@ -119,6 +170,24 @@ async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) 
             // The request took effect; the client never hears of it.
             return;
         }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Uses up one of the planned faults aimed at `target`, if any.
+fn take(planned: &mut [(String, usize)], target: &str) -> bool {
+    match planned
+        .iter_mut()
+        .find(|(t, n)| *n > 0 && target.ends_with(t.as_str()))
+    {
+        Some((_, n)) => {
+            *n -= 1;
+            true
+        }
+        None => false,
     }
 }
 
