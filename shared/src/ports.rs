@@ -150,14 +150,16 @@ pub enum QuotaWindow {
 /// Per-user send quota, shared by all instances.
 #[async_trait]
 pub trait QuotaStore: Send + Sync + fmt::Debug {
-    /// Opens a fresh window at `at` (ms). A window opened at the same or a later time is kept,
-    /// so a redelivered job never resets the count.
+    /// Opens a fresh window at `at` (ms) for the push `opener` (its ledger key), as
+    /// `send::quota::QuotaState::open` defines: a later push resets the count, another push of
+    /// the same second too; the same push again (a redelivered job) never does.
     async fn open(
         &self,
         appid: &str,
         openid: &str,
         window: QuotaWindow,
         at: i64,
+        opener: &str,
     ) -> Result<(), PortError>;
     /// Reserves one send at `now` if a window has room; says which. `reservation` names this
     /// reservation: repeating the call with the same name (the SDK repeats a write whose

@@ -684,3 +684,71 @@ async fn a_job_older_than_the_send_window_is_dropped_not_sent() {
     );
     assert!(rig.sandbox.messages().is_empty());
 }
+
+/// Reads every image by panicking: a bug in one job's path.
+#[derive(Debug)]
+struct PanickingReader;
+
+#[async_trait::async_trait]
+impl kefu::ports::MediaReader for PanickingReader {
+    async fn read(
+        &self,
+        _source: &kefu::rules::MediaSource,
+    ) -> Result<(String, Vec<u8>), kefu::ports::PortError> {
+        panic!("a bug while reading an image");
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_panics_fails_only_its_own_records() {
+    let rig = rig(text_rules(1)).await;
+    let rules = kefu::rules::RuleSet::from_json(
+        &json!({"rules": [{"name": "photo", "match": {"exact": "图"},
+            "action": {"reply": [{"type": "image", "source": {"file": "welcome.png"}}]}}],
+            "default": {"reply": [{"type": "text", "content": "收到"}]}})
+        .to_string(),
+    )
+    .unwrap();
+    let clock: Arc<dyn kefu::ports::Clock> = rig.clock.clone();
+    let sender = Arc::new(kefu::compose::sender_on_table(
+        rig.table.clone(),
+        kefu::compose::SenderParts {
+            appid: sample::APPID.to_owned(),
+            api: kefu_tests::send_rig::client(
+                &rig.base,
+                sample::APP_SECRET,
+                kefu::send::budget::CALL_TIMEOUT,
+            ),
+            reader: Arc::new(PanickingReader),
+            rules: Arc::new(kefu::rule_cache::RuleCache::new(
+                Arc::new(kefu::local::StaticRules::new(rules)),
+                clock.clone(),
+                std::time::Duration::from_secs(30),
+            )),
+            clock,
+            token_kind: kefu::wechat_types::TokenKind::Stable,
+            owner: "instance-1".into(),
+        },
+    ));
+    for user in ["o1", "o2", "o3"] {
+        rig.sandbox.user_message(user);
+    }
+    let records = vec![
+        ("a".to_owned(), job("o1", "图", 1, NOW)),
+        ("b".to_owned(), job("o1", "你好", 2, NOW)),
+        ("c".to_owned(), job("o2", "你好", 3, NOW)),
+        ("d".to_owned(), job("o3", "你好", 4, NOW)),
+    ];
+    let mut failed = sender.run_batch(records, rig.deadline()).await;
+    failed.sort();
+    assert_eq!(
+        failed,
+        vec!["a", "b"],
+        "the panicking job and the same user's later one are retried"
+    );
+    assert_eq!(
+        rig.sandbox.messages().len(),
+        2,
+        "the other users are served"
+    );
+}

@@ -26,26 +26,49 @@ impl QuotaStore for DynamoTable {
         openid: &str,
         window: QuotaWindow,
         at: i64,
+        opener: &str,
     ) -> Result<(), PortError> {
         let (opened, sends) = names(window);
-        let result = self
+        let openers = openers_name(window);
+        // A later push: a fresh window, this push its only opener.
+        let later = self
             .client()
             .update_item()
             .table_name(self.table())
             .key("pk", s(format!("quota#{appid}#{openid}")))
             .key("sk", s("quota"))
             .update_expression(format!(
-                "SET {opened} = :at, expires_at = :ttl REMOVE {sends}"
+                "SET {opened} = :at, {openers} = :opener, expires_at = :ttl REMOVE {sends}"
             ))
             .condition_expression(format!("attribute_not_exists({opened}) OR {opened} < :at"))
             .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":opener", names_set(opener))
             .expression_attribute_values(":ttl", n(at / 1000 + QUOTA_TTL_SECS))
             .send()
             .await;
-        match result {
+        match later {
+            Ok(_) => return Ok(()),
+            Err(err) if condition_failed(&err) => {}
+            Err(err) => return Err(PortError::new("open quota window", describe(&err))),
+        }
+        // Another push of the same second: the count is reset too, once per push.
+        let same_second = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(format!("quota#{appid}#{openid}")))
+            .key("sk", s("quota"))
+            .update_expression(format!("ADD {openers} :opener REMOVE {sends}"))
+            .condition_expression(format!("{opened} = :at AND NOT contains({openers}, :name)"))
+            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":opener", names_set(opener))
+            .expression_attribute_values(":name", s(opener))
+            .send()
+            .await;
+        match same_second {
             Ok(_) => Ok(()),
-            // Opened at this time or later already: a redelivered job (or this very write,
-            // repeated by the SDK).
+            // Opened later, or by this very push already: a redelivered job (or this write,
+            // repeated by the SDK) resets nothing.
             Err(err) if condition_failed(&err) => Ok(()),
             Err(err) => Err(PortError::new("open quota window", describe(&err))),
         }
@@ -123,6 +146,14 @@ fn names(window: QuotaWindow) -> (&'static str, &'static str) {
     match window {
         QuotaWindow::Message => ("message_at", "message_sends"),
         QuotaWindow::Enter => ("enter_at", "enter_sends"),
+    }
+}
+
+/// The attribute holding the pushes that opened a window at its time (a string set).
+fn openers_name(window: QuotaWindow) -> &'static str {
+    match window {
+        QuotaWindow::Message => "message_openers",
+        QuotaWindow::Enter => "enter_openers",
     }
 }
 

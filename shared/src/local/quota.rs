@@ -13,13 +13,14 @@ impl QuotaStore for MemoryTable {
         openid: &str,
         window: QuotaWindow,
         at: i64,
+        opener: &str,
     ) -> Result<(), PortError> {
         self.count();
         self.lock_state()
             .quotas
             .entry(format!("{appid}#{openid}"))
             .or_default()
-            .open(window, at);
+            .open(window, at, opener);
         Ok(())
     }
 

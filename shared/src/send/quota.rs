@@ -62,8 +62,11 @@ pub fn opened_by(message: &Message) -> Option<(QuotaWindow, i64)> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QuotaState {
     pub message_at: Option<i64>,
+    /// The pushes that opened the window at `message_at` (several can share one CreateTime).
+    pub message_openers: Vec<String>,
     pub message_sends: Vec<String>,
     pub enter_at: Option<i64>,
+    pub enter_openers: Vec<String>,
     pub enter_sends: Vec<String>,
 }
 
@@ -82,17 +85,35 @@ impl QuotaState {
         }
     }
 
-    /// Opens `window` at `at` unless it was already opened then or later (a redelivery).
-    pub fn open(&mut self, window: QuotaWindow, at: i64) -> bool {
-        let opened = match window {
-            QuotaWindow::Message => &mut self.message_at,
-            QuotaWindow::Enter => &mut self.enter_at,
+    /// Opens (or reopens) `window` at `at` for the push `opener`: a later action resets the
+    /// count, and so does another push stamped the same second (WeChat's CreateTime has
+    /// seconds only); the same push again (a redelivery, a duplicate job) or an older one
+    /// changes nothing. Says whether the count was reset.
+    pub fn open(&mut self, window: QuotaWindow, at: i64, opener: &str) -> bool {
+        let (opened, openers, sends) = match window {
+            QuotaWindow::Message => (
+                &mut self.message_at,
+                &mut self.message_openers,
+                &mut self.message_sends,
+            ),
+            QuotaWindow::Enter => (
+                &mut self.enter_at,
+                &mut self.enter_openers,
+                &mut self.enter_sends,
+            ),
         };
-        if opened.is_some_and(|previous| previous >= at) {
-            return false;
+        match *opened {
+            Some(previous) if previous > at => return false,
+            Some(previous) if previous == at => {
+                if openers.iter().any(|o| o == opener) {
+                    return false;
+                }
+            }
+            _ => openers.clear(),
         }
         *opened = Some(at);
-        self.sends_mut(window).clear();
+        openers.push(opener.to_owned());
+        sends.clear();
         true
     }
 
@@ -152,7 +173,7 @@ mod tests {
             None,
             "no window before the user writes"
         );
-        q.open(QuotaWindow::Message, T);
+        q.open(QuotaWindow::Message, T, "push-1");
         for _ in 0..5 {
             assert_eq!(q.reserve(T + 1, &next()), Some(QuotaWindow::Message));
         }
@@ -162,20 +183,24 @@ mod tests {
     #[test]
     fn the_next_message_restores_the_quota_and_a_redelivery_does_not() {
         let mut q = QuotaState::default();
-        q.open(QuotaWindow::Message, T);
+        q.open(QuotaWindow::Message, T, "push-1");
         for _ in 0..5 {
             q.reserve(T, &next());
         }
-        assert!(!q.open(QuotaWindow::Message, T), "same job again");
+        assert!(!q.open(QuotaWindow::Message, T, "push-1"), "same job again");
+        assert!(
+            !q.open(QuotaWindow::Message, T - 1_000, "push-0"),
+            "an older push changes nothing"
+        );
         assert_eq!(q.reserve(T, &next()), None);
-        assert!(q.open(QuotaWindow::Message, T + 10));
+        assert!(q.open(QuotaWindow::Message, T + 10, "push-2"));
         assert_eq!(q.reserve(T + 10, &next()), Some(QuotaWindow::Message));
     }
 
     #[test]
     fn the_message_window_closes_after_48_hours() {
         let mut q = QuotaState::default();
-        q.open(QuotaWindow::Message, T);
+        q.open(QuotaWindow::Message, T, "push-1");
         assert_eq!(
             q.reserve(T + MESSAGE_WINDOW_MS - 1, &next()),
             Some(QuotaWindow::Message)
@@ -186,7 +211,7 @@ mod tests {
     #[test]
     fn entering_the_session_allows_two_sends_in_a_minute() {
         let mut q = QuotaState::default();
-        q.open(QuotaWindow::Enter, T);
+        q.open(QuotaWindow::Enter, T, "push-1");
         assert_eq!(q.reserve(T, &next()), Some(QuotaWindow::Enter));
         assert_eq!(q.reserve(T + 1, &next()), Some(QuotaWindow::Enter));
         assert_eq!(q.reserve(T + 2, &next()), None);
@@ -209,7 +234,7 @@ mod tests {
     #[test]
     fn a_repeated_reservation_takes_one_send_and_a_repeated_refund_gives_one_back() {
         let mut q = QuotaState::default();
-        q.open(QuotaWindow::Message, T);
+        q.open(QuotaWindow::Message, T, "push-1");
         assert_eq!(q.reserve(T, "a"), Some(QuotaWindow::Message));
         assert_eq!(
             q.reserve(T, "a"),
@@ -220,5 +245,25 @@ mod tests {
         q.refund(QuotaWindow::Message, "a");
         q.refund(QuotaWindow::Message, "a");
         assert!(q.message_sends.is_empty());
+    }
+
+    #[test]
+    fn another_message_in_the_same_second_restores_the_quota_too() {
+        let mut q = QuotaState::default();
+        q.open(QuotaWindow::Message, T, "push-a");
+        for _ in 0..5 {
+            q.reserve(T, &next());
+        }
+        assert_eq!(q.reserve(T, &next()), None);
+        assert!(
+            q.open(QuotaWindow::Message, T, "push-b"),
+            "a second message, same CreateTime"
+        );
+        assert_eq!(q.reserve(T, &next()), Some(QuotaWindow::Message));
+        assert!(
+            !q.open(QuotaWindow::Message, T, "push-a"),
+            "a redelivery of the first"
+        );
+        assert!(!q.open(QuotaWindow::Message, T, "push-b"));
     }
 }

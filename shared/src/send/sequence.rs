@@ -58,7 +58,7 @@ impl Sender {
         if let Some((window, at)) = quota::opened_by(&job.message) {
             self.deps
                 .quota
-                .open(&self.appid, &job.openid, window, at)
+                .open(&self.appid, &job.openid, window, at, &job.key)
                 .await?;
         }
 

@@ -1,0 +1,310 @@
+//! The duplicate storm: 1 000 pushes from 100 users, 30 % of them repeated as WeChat repeats
+//! them (at once, 5.5 s later and 11 s later, some while the WeChat API is failing), all
+//! concurrent, through `kefu dev` as a process — on its embedded stores and on DynamoDB + SQS
+//! (moto). Exactly one reply per unique push, counted at the sandbox. The figures are printed
+//! (`--nocapture`) and recorded in docs/reliability.md.
+//!
+//! Each user writes every 1.2 s, all users at once: WeChat's allowance does not accumulate
+//! (each message resets it to 5), so a user who sent ten messages before any reply went out
+//! could be answered five times at most — by WeChat's rule, not kefu's.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use kefu::protocol::simulate::{self, Header, Payload, Signer};
+use kefu::protocol::{AesKey, Format, Mode, Token};
+use kefu::sample;
+
+const USERS: usize = 100;
+const PER_USER: usize = 10;
+/// Of the 1 000 pushes, this many are sent again (30 %), a third each at once, 5.5 s and 11 s.
+const REPEATED: usize = 300;
+
+struct Dev(Child);
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(mut command: Command, port: u16) -> (Dev, String) {
+    let child = command
+        .args(["--port", &port.to_string()])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env_remove("KEFU_TOKEN")
+        .env_remove("KEFU_AES_KEY")
+        .env_remove("WECHAT_API_BASE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let dev = Dev(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "kefu dev did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (dev, format!("http://127.0.0.1:{port}"))
+}
+
+/// One push as WeChat sends it (safe mode, JSON), signed now.
+fn push(openid: &str, msg_id: u64) -> (String, String) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let token = Token::new(sample::TOKEN);
+    let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).unwrap();
+    let header = Header {
+        to_user_name: sample::ORIGINAL_ID.into(),
+        from_user_name: openid.into(),
+        create_time: now,
+    };
+    let payload = Payload::Text {
+        content: format!("storm {msg_id}"),
+        msg_id,
+    };
+    let plain = simulate::render(&header, &payload, Format::Json);
+    let signer = Signer {
+        token: &token,
+        key: Some(&key),
+        appid: sample::APPID,
+    };
+    let sealed = simulate::seal_push(
+        &signer,
+        &header,
+        &plain,
+        Format::Json,
+        Mode::Safe,
+        &now.to_string(),
+        &msg_id.to_string(),
+        &[7; 16],
+    )
+    .unwrap();
+    let q = &sealed.query;
+    let query = format!(
+        "signature={}&timestamp={}&nonce={}&encrypt_type=aes&msg_signature={}&openid={openid}",
+        q.signature.clone().unwrap_or_default(),
+        q.timestamp.clone().unwrap_or_default(),
+        q.nonce.clone().unwrap_or_default(),
+        q.msg_signature.clone().unwrap_or_default(),
+    );
+    (query, sealed.body)
+}
+
+/// Delivers one push as WeChat does: until it gets 200, retrying 5 s apart, 3 retries.
+async fn deliver(client: &reqwest::Client, url: &str, query: &str, body: &str) -> bool {
+    for attempt in 0..4 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        let sent = client
+            .post(format!("{url}?{query}"))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await;
+        if sent.is_ok_and(|r| r.status().is_success()) {
+            return true;
+        }
+    }
+    false
+}
+
+#[derive(Debug, Default)]
+struct Figures {
+    pushes: usize,
+    copies: usize,
+    acked: usize,
+    replies: usize,
+    seconds: f64,
+}
+
+/// Runs the storm against `base` and returns what the sandbox recorded, per user.
+async fn storm(base: &str) -> Figures {
+    let client = kefu::tls::http_client_builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let url = format!("{base}/wechat");
+    let started = Instant::now();
+    let mut pushes = Vec::new();
+    for user in 0..USERS {
+        for n in 0..PER_USER {
+            let msg_id = 7_000_000 + (user * PER_USER + n) as u64;
+            pushes.push(Arc::new((format!("o-storm-{user:03}"), msg_id)));
+        }
+    }
+    let acked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let limit = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, item) in pushes.iter().enumerate() {
+        // User `i / PER_USER` writes message `i % PER_USER` at that many 1.2 s steps.
+        let at = Duration::from_millis((i % PER_USER) as u64 * 1_200 + (i / PER_USER) as u64 * 5);
+        // Every tenth push, in turn, is copied: at once, 5.5 s later or 11 s later.
+        let copies: Vec<Duration> = if i % 10 < 3 && i / 10 * 3 + i % 10 < REPEATED {
+            vec![
+                [
+                    Duration::ZERO,
+                    Duration::from_millis(5_500),
+                    Duration::from_millis(11_000),
+                ][i % 3],
+            ]
+        } else {
+            Vec::new()
+        };
+        let (openid, msg_id) = (item.0.clone(), item.1);
+        let (query, body) = push(&openid, msg_id);
+        for delay in std::iter::once(at).chain(copies) {
+            let (client, url, query, body, acked, limit) = (
+                client.clone(),
+                url.clone(),
+                query.clone(),
+                body.clone(),
+                acked.clone(),
+                limit.clone(),
+            );
+            tasks.spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _permit = limit.acquire().await.unwrap();
+                if deliver(&client, &url, &query, &body).await {
+                    acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    }
+    // Three seconds in, the WeChat API fails ten sends (-1, "system busy").
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    client
+        .post(format!("{base}/sandbox/faults"))
+        .body(r#"{"endpoint":"send","errcode":-1,"times":10}"#)
+        .send()
+        .await
+        .unwrap();
+    let total = tasks.len();
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    // Let the reply side drain (failed sends come back after the dev queue's 5 s pause).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut replies: Vec<serde_json::Value>;
+    loop {
+        replies = client
+            .get(format!("{base}/sandbox/messages"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if replies.len() >= USERS * PER_USER || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Anything sent twice would arrive now.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    replies = client
+        .get(format!("{base}/sandbox/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut per_user: HashMap<String, usize> = HashMap::new();
+    for reply in &replies {
+        *per_user
+            .entry(reply["openid"].as_str().unwrap_or_default().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(per_user.len(), USERS, "every user got replies");
+    for (user, count) in &per_user {
+        assert_eq!(*count, PER_USER, "{user}: one reply per unique push");
+    }
+    Figures {
+        pushes: USERS * PER_USER,
+        copies: total - USERS * PER_USER,
+        acked: acked.load(std::sync::atomic::Ordering::SeqCst),
+        replies: replies.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_storm_through_kefu_dev_gets_exactly_one_reply_per_push() {
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kefu"));
+    command.arg("dev").env_remove("KEFU_APPID");
+    let (_dev, base) = start(command, port).await;
+    let figures = storm(&base).await;
+    println!(
+        "storm, embedded stores: {figures:?} in {:.1} s",
+        figures.seconds
+    );
+    assert_eq!(figures.replies, USERS * PER_USER);
+    assert_eq!(figures.copies, REPEATED);
+    assert_eq!(
+        figures.acked,
+        figures.pushes + figures.copies,
+        "every copy acknowledged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_storm_through_kefu_dev_on_aws_gets_exactly_one_reply_per_push() {
+    use kefu_tests::aws;
+    let clients = aws::clients().await;
+    let table = aws::create_table(&clients.dynamodb).await;
+    let queue = aws::create_queue(&clients.sqs, false).await;
+    let prefix = aws::unique("/kefu-storm");
+    let rules =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/sample.json"))
+            .unwrap();
+    aws::put_parameter(&clients.ssm, &format!("{prefix}/rules/000"), &rules).await;
+    let secrets = serde_json::json!({"token": sample::TOKEN, "encoding_aes_key": sample::ENCODING_AES_KEY,
+        "app_secret": sample::APP_SECRET});
+    aws::put_secure_parameter(
+        &clients.ssm,
+        &format!("{prefix}/secrets"),
+        &secrets.to_string(),
+    )
+    .await;
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kefu"));
+    command
+        .args(["dev", "--aws"])
+        .env("AWS_ENDPOINT_URL", aws::endpoint())
+        .env("KEFU_APPID", sample::APPID)
+        .env("KEFU_TABLE", &table)
+        .env("KEFU_QUEUE_URL", &queue)
+        .env("KEFU_RULES_PATH", format!("{prefix}/rules"))
+        .env("KEFU_SECRETS_PARAMETER", format!("{prefix}/secrets"));
+    let (_dev, base) = start(command, port).await;
+    let figures = storm(&base).await;
+    println!(
+        "storm, DynamoDB + SQS on moto: {figures:?} in {:.1} s",
+        figures.seconds
+    );
+    assert_eq!(figures.replies, USERS * PER_USER);
+    assert_eq!(figures.copies, REPEATED);
+    assert_eq!(
+        figures.acked,
+        figures.pushes + figures.copies,
+        "every copy acknowledged"
+    );
+}
