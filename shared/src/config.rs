@@ -25,8 +25,12 @@ pub struct Config {
     pub secrets_parameter: String,
     /// `KEFU_FORMAT` (`xml` or `json`): accept only this push format. Detected per push if unset.
     pub format: Option<Format>,
-    /// `KEFU_REQUIRE_ENCRYPTION` (`true`/`false`, default false): refuse plaintext pushes.
+    /// `KEFU_REQUIRE_ENCRYPTION` (`true`/`false`, default true): refuse plaintext pushes when
+    /// an EncodingAESKey is configured (a plaintext-only deployment accepts them regardless).
     pub require_encryption: bool,
+    /// `KEFU_TIMESTAMP_WINDOW_SECONDS` (default 300): how far a push's `timestamp` may be from
+    /// the clock, either way; 0 turns the check (and replay protection) off.
+    pub timestamp_window: Duration,
     /// `KEFU_RULES_TTL_SECONDS` (default 30): how long rules are served from memory.
     pub rules_ttl: Duration,
     /// `WECHAT_API_BASE` (default https://api.weixin.qq.com): where the WeChat API is.
@@ -75,8 +79,8 @@ impl Config {
             }
         };
         let require_encryption = match get("KEFU_REQUIRE_ENCRYPTION").as_deref() {
-            None | Some("false" | "0" | "no") => false,
-            Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            None | Some("true" | "1" | "yes") => true,
             Some(_) => {
                 return Err(ConfigError::Invalid {
                     name: "KEFU_REQUIRE_ENCRYPTION",
@@ -88,6 +92,13 @@ impl Config {
             None => Duration::from_secs(30),
             Some(v) => Duration::from_secs(v.trim().parse().map_err(|_| ConfigError::Invalid {
                 name: "KEFU_RULES_TTL_SECONDS",
+                expected: "a whole number of seconds",
+            })?),
+        };
+        let timestamp_window = match get("KEFU_TIMESTAMP_WINDOW_SECONDS") {
+            None => Duration::from_secs(300),
+            Some(v) => Duration::from_secs(v.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "KEFU_TIMESTAMP_WINDOW_SECONDS",
                 expected: "a whole number of seconds",
             })?),
         };
@@ -117,6 +128,7 @@ impl Config {
             secrets_parameter: required("KEFU_SECRETS_PARAMETER")?,
             format,
             require_encryption,
+            timestamp_window,
             rules_ttl,
             wechat_api_base: get("WECHAT_API_BASE").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
             token_kind,
@@ -147,26 +159,29 @@ mod tests {
     ];
 
     #[test]
-    fn defaults_detect_the_format_and_accept_plaintext() {
+    fn defaults_detect_the_format_refuse_plaintext_and_check_timestamps() {
         let config = Config::from_lookup(env(BASE)).unwrap();
         assert_eq!(config.format, None);
-        assert!(!config.require_encryption);
+        assert!(config.require_encryption, "the safe choice");
+        assert_eq!(config.timestamp_window, Duration::from_secs(300));
         assert_eq!(config.rules_ttl, Duration::from_secs(30));
         assert_eq!(config.wechat_api_base, "https://api.weixin.qq.com");
         assert_eq!(config.token_kind, TokenKind::Stable);
     }
 
     #[test]
-    fn settings_pin_the_format_and_require_encryption() {
+    fn settings_pin_the_format_and_opt_into_plaintext() {
         let mut pairs = BASE.to_vec();
         pairs.extend([
             ("KEFU_FORMAT", "JSON"),
-            ("KEFU_REQUIRE_ENCRYPTION", "true"),
+            ("KEFU_REQUIRE_ENCRYPTION", "false"),
+            ("KEFU_TIMESTAMP_WINDOW_SECONDS", "0"),
             ("KEFU_RULES_TTL_SECONDS", "5"),
         ]);
         let config = Config::from_lookup(env(&pairs)).unwrap();
         assert_eq!(config.format, Some(Format::Json));
-        assert!(config.require_encryption);
+        assert!(!config.require_encryption);
+        assert_eq!(config.timestamp_window, Duration::ZERO);
         assert_eq!(config.rules_ttl, Duration::from_secs(5));
     }
 

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::Message;
 
+/// SQS takes messages of at most 256 KiB (body and attributes); a job stays well inside.
+pub const MAX_JOB_BYTES: usize = 200 * 1024;
+
 /// The version this build writes and understands.
 pub const JOB_VERSION: u32 = 1;
 
@@ -41,6 +44,11 @@ impl Job {
             received_at,
             message,
         }
+    }
+
+    /// Whether the job, as JSON, fits the queue ([`MAX_JOB_BYTES`]).
+    pub fn fits_the_queue(&self) -> bool {
+        self.to_json().len() <= MAX_JOB_BYTES
     }
 
     pub fn to_json(&self) -> String {

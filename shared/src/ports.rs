@@ -84,6 +84,16 @@ pub trait PushLedger: Send + Sync + fmt::Debug {
     async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError>;
     /// Marks the entry handled for good (the sender, once it has sent), keeping its answer.
     async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError>;
+    /// Records that the pair `key` (`nonce#{appid}#{timestamp}#{nonce}`) signs `message`.
+    /// Returns false if it already signed a different message (a replay); the same message
+    /// again (WeChat's retry) is fine. An entry past `expires_at` (s) counts as gone.
+    async fn use_nonce(
+        &self,
+        key: &str,
+        message: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, PortError>;
 }
 
 /// Who is being served by a human agent: after a transfer, auto-replies stop for a while.
@@ -160,6 +170,7 @@ pub trait QuotaStore: Send + Sync + fmt::Debug {
         window: QuotaWindow,
         at: i64,
         opener: &str,
+        now: i64,
     ) -> Result<(), PortError>;
     /// Reserves one send at `now` if a window has room; says which. `reservation` names this
     /// reservation: repeating the call with the same name (the SDK repeats a write whose

@@ -527,8 +527,8 @@ async fn get_verification_echoes_only_a_correctly_signed_echostr() {
     let receiver = receiver(&stack);
     let token = Token::new(sample::TOKEN);
     let mut query = PushQuery {
-        signature: Some(kefu::protocol::Signature::of_url(&token, "1", "2").to_hex()),
-        timestamp: Some("1".into()),
+        signature: Some(kefu::protocol::Signature::of_url(&token, "1714112445", "2").to_hex()),
+        timestamp: Some("1714112445".into()),
         nonce: Some("2".into()),
         echostr: Some("8888".into()),
         ..PushQuery::default()
@@ -551,4 +551,222 @@ async fn get_verification_echoes_only_a_correctly_signed_echostr() {
         .await;
     assert_eq!(refused.status, 403);
     assert_ne!(refused.body, "8888");
+}
+
+/// A plaintext push of `content` from `openid`, signed over (`timestamp`, `nonce`) only, as a
+/// plaintext-mode push is.
+fn plaintext(
+    openid: &str,
+    content: &str,
+    msg_id: u64,
+    timestamp: &str,
+    nonce: &str,
+) -> SimulatedPush {
+    let token = Token::new(sample::TOKEN);
+    let header = Header {
+        to_user_name: sample::ORIGINAL_ID.into(),
+        from_user_name: openid.into(),
+        create_time: NOW / 1000,
+    };
+    let payload = Payload::Text {
+        content: content.into(),
+        msg_id,
+    };
+    let plain = simulate::render(&header, &payload, Format::Xml);
+    let signer = Signer {
+        token: &token,
+        key: None,
+        appid: sample::APPID,
+    };
+    simulate::seal_push(
+        &signer,
+        &header,
+        &plain,
+        Format::Xml,
+        Mode::Plaintext,
+        timestamp,
+        nonce,
+        &[7; 16],
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_captured_signature_signs_no_second_message() {
+    let (stack, _) = stack();
+    let receiver = receiver(&stack);
+    let genuine = plaintext(sample::OPENID, "你好", 31, "1714112445", "555");
+    ok_success(&post(&receiver, &genuine).await);
+    ok_success(&post(&receiver, &genuine).await); // WeChat's own retry
+    // The attacker keeps the URL and writes another body: 「人工」 for someone else.
+    let forged = SimulatedPush {
+        body: plaintext("o-victim", "人工", 32, "1714112445", "555").body,
+        query: genuine.query.clone(),
+    };
+    let refused = post(&receiver, &forged).await;
+    assert_eq!(
+        (refused.status, refused.body.as_str()),
+        (403, "timestamp and nonce already used for another message")
+    );
+    assert_eq!(
+        stack
+            .table
+            .held_until(sample::APPID, "o-victim")
+            .await
+            .unwrap(),
+        None,
+        "nobody was muted"
+    );
+    assert_eq!(stack.queue.pending().len(), 1, "only the genuine push");
+}
+
+#[tokio::test]
+async fn a_captured_verification_url_signs_no_push() {
+    let (stack, _) = stack();
+    let receiver = receiver(&stack);
+    let token = Token::new(sample::TOKEN);
+    let query = PushQuery {
+        signature: Some(kefu::protocol::Signature::of_url(&token, "1714112445", "77").to_hex()),
+        timestamp: Some("1714112445".into()),
+        nonce: Some("77".into()),
+        echostr: Some("8888".into()),
+        ..PushQuery::default()
+    };
+    let verified = receiver
+        .handle(PushRequest {
+            method: "GET",
+            query: &query,
+            body: &[],
+        })
+        .await;
+    assert_eq!(verified.status, 200);
+    let forged = plaintext("o-victim", "人工", 33, "1714112445", "77");
+    assert_eq!(post(&receiver, &forged).await.status, 403);
+    assert_eq!(stack.queue.pending().len(), 0);
+}
+
+#[tokio::test]
+async fn a_push_stamped_in_1970_or_next_year_is_refused() {
+    let (stack, _) = stack();
+    let receiver = receiver(&stack);
+    let old = plaintext(sample::OPENID, "你好", 34, "1", "9");
+    let refused = post(&receiver, &old).await;
+    assert_eq!(
+        (refused.status, refused.body.as_str()),
+        (403, "timestamp outside the allowed window")
+    );
+    let ahead = plaintext(sample::OPENID, "你好", 35, "1745648445", "9");
+    assert_eq!(post(&receiver, &ahead).await.status, 403);
+    assert_eq!(stack.queue.pending().len(), 0);
+}
+
+#[tokio::test]
+async fn a_create_time_far_ahead_of_the_clock_is_refused() {
+    let (stack, _) = stack();
+    let receiver = receiver(&stack);
+    let token = Token::new(sample::TOKEN);
+    let header = Header {
+        to_user_name: sample::ORIGINAL_ID.into(),
+        from_user_name: sample::OPENID.into(),
+        create_time: 4_102_444_800, // 2100
+    };
+    let payload = Payload::Text {
+        content: "你好".into(),
+        msg_id: 36,
+    };
+    let plain = simulate::render(&header, &payload, Format::Json);
+    let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).unwrap();
+    let signer = Signer {
+        token: &token,
+        key: Some(&key),
+        appid: sample::APPID,
+    };
+    let push = simulate::seal_push(
+        &signer,
+        &header,
+        &plain,
+        Format::Json,
+        Mode::Safe,
+        "1714112445",
+        "10",
+        &[7; 16],
+    )
+    .unwrap();
+    let refused = post(&receiver, &push).await;
+    assert_eq!(
+        (refused.status, refused.body.as_str()),
+        (403, "CreateTime is ahead of the clock")
+    );
+}
+
+#[tokio::test]
+async fn unknown_types_keep_their_raw_fields_only_within_bounds() {
+    let (stack, _) = stack();
+    let receiver = receiver(&stack);
+    // 62 KB of nesting in an unknown message type: its keys would grow quadratically.
+    let nested = format!(
+        "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1714112445</CreateTime><MsgType>novel</MsgType>{}x{}</xml>",
+        "<a>".repeat(8_800),
+        "</a>".repeat(8_800)
+    );
+    let wide = format!(
+        r#"{{"ToUserName":"gh","FromUserName":"o1","CreateTime":1714112445,"MsgType":"novel",{}}}"#,
+        (0..200)
+            .map(|n| format!(r#""F{n}":"{n}""#))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for (n, (body, format)) in [(nested, Format::Xml), (wide, Format::Json)]
+        .into_iter()
+        .enumerate()
+    {
+        let push = signed_plain(&body, format, &format!("4{n}"));
+        let refused = post(&receiver, &push).await;
+        assert_eq!(refused.status, 400, "{format:?}: {}", refused.body);
+        assert!(refused.body.contains("unknown"), "{}", refused.body);
+    }
+    assert_eq!(stack.queue.pending().len(), 0);
+}
+
+#[tokio::test]
+async fn a_message_whose_job_would_not_fit_the_queue_is_refused() {
+    let (stack, _) = stack();
+    let receiver = receiver(&stack);
+    // Control characters take 1 byte in the XML body and 6 in the job's JSON.
+    let body = format!(
+        "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1714112445</CreateTime><MsgType>text</MsgType><Content>{}</Content><MsgId>40</MsgId></xml>",
+        "\u{1}".repeat(60_000)
+    );
+    let refused = post(&receiver, &signed_plain(&body, Format::Xml, "49")).await;
+    assert_eq!(
+        (refused.status, refused.body.as_str()),
+        (413, "message too large to queue")
+    );
+    assert_eq!(stack.queue.pending().len(), 0);
+}
+
+/// `body`, as written, as a plaintext-mode push (no base64 to inflate it past 64 KB).
+fn signed_plain(body: &str, format: Format, nonce: &str) -> SimulatedPush {
+    let token = Token::new(sample::TOKEN);
+    let header = Header {
+        to_user_name: sample::ORIGINAL_ID.into(),
+        from_user_name: sample::OPENID.into(),
+        create_time: NOW / 1000,
+    };
+    let signer = Signer {
+        token: &token,
+        key: None,
+        appid: sample::APPID,
+    };
+    simulate::seal_push(
+        &signer,
+        &header,
+        body,
+        format,
+        Mode::Plaintext,
+        "1714112445",
+        nonce,
+        &[7; 16],
+    )
+    .unwrap()
 }

@@ -122,7 +122,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
     let reserve = |now: i64, name: &'static str| table.reserve("wx1", "o1", now, name);
     assert_eq!(reserve(NOW, "before").await.unwrap(), None, "no window yet");
     table
-        .open("wx1", "o1", QuotaWindow::Message, NOW, "push-1")
+        .open("wx1", "o1", QuotaWindow::Message, NOW, "push-1", NOW)
         .await
         .unwrap();
     for name in ["m1", "m2", "m3", "m4", "m5"] {
@@ -133,7 +133,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
     }
     assert_eq!(reserve(NOW + 2, "m6").await.unwrap(), None, "a sixth send");
     table
-        .open("wx1", "o1", QuotaWindow::Message, NOW, "push-1")
+        .open("wx1", "o1", QuotaWindow::Message, NOW, "push-1", NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -174,7 +174,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
     );
 
     table
-        .open("wx1", "o1", QuotaWindow::Enter, NOW + 5, "push-1")
+        .open("wx1", "o1", QuotaWindow::Enter, NOW + 5, "push-1", NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -193,7 +193,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
     );
 
     table
-        .open("wx1", "o1", QuotaWindow::Message, NOW + 100, "push-1")
+        .open("wx1", "o1", QuotaWindow::Message, NOW + 100, "push-1", NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -208,7 +208,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
 
     // Two messages in the same second (CreateTime has seconds): each restores the five.
     let at = NOW + 50 * 3600 * 1000;
-    let open = |opener: &'static str| table.open("wx1", "o1", QuotaWindow::Message, at, opener);
+    let open = |opener: &'static str| table.open("wx1", "o1", QuotaWindow::Message, at, opener, at);
     open("push-x").await.unwrap();
     for name in ["x1", "x2", "x3", "x4", "x5"] {
         assert!(reserve(at, name).await.unwrap().is_some());
@@ -236,7 +236,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
 async fn concurrent_reservations_never_exceed_the_quota() {
     let table = Arc::new(table().await);
     table
-        .open("wx1", "o1", QuotaWindow::Message, NOW, "push-1")
+        .open("wx1", "o1", QuotaWindow::Message, NOW, "push-1", NOW)
         .await
         .unwrap();
     let mut tasks = tokio::task::JoinSet::new();

@@ -77,7 +77,10 @@ async fn a_reservation_whose_answer_was_lost_takes_one_send() {
     // Both windows open: a send is taken from the enter window first (2), then the message
     // window (5).
     for window in [QuotaWindow::Enter, QuotaWindow::Message] {
-        table.open("wx", "o1", window, NOW, "push-1").await.unwrap();
+        table
+            .open("wx", "o1", window, NOW, "push-1", NOW)
+            .await
+            .unwrap();
     }
     proxy.drop_answers("UpdateItem", 1);
     assert_eq!(

@@ -56,6 +56,35 @@ impl PushLedger for DynamoTable {
         }
     }
 
+    async fn use_nonce(
+        &self,
+        key: &str,
+        message: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, PortError> {
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .item("pk", s(key))
+            .item("sk", s("nonce"))
+            .item("message", s(message))
+            .item("expires_at", n(expires_at))
+            .condition_expression(
+                "attribute_not_exists(pk) OR message = :message OR expires_at <= :now_s",
+            )
+            .expression_attribute_values(":message", s(message))
+            .expression_attribute_values(":now_s", n(now / 1000))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if condition_failed(&err) => Ok(false),
+            Err(err) => Err(PortError::new("record nonce", describe(&err))),
+        }
+    }
+
     async fn accept(&self, key: &str, attempt: &str, answer: Answer) -> Result<(), PortError> {
         let result = self
             .client()

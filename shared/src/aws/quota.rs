@@ -27,6 +27,7 @@ impl QuotaStore for DynamoTable {
         window: QuotaWindow,
         at: i64,
         opener: &str,
+        now: i64,
     ) -> Result<(), PortError> {
         let (opened, sends) = names(window);
         let openers = openers_name(window);
@@ -40,8 +41,11 @@ impl QuotaStore for DynamoTable {
             .update_expression(format!(
                 "SET {opened} = :at, {openers} = :opener, expires_at = :ttl REMOVE {sends}"
             ))
-            .condition_expression(format!("attribute_not_exists({opened}) OR {opened} < :at"))
+            .condition_expression(format!(
+                "attribute_not_exists({opened}) OR {opened} < :at OR {opened} > :impossible"
+            ))
             .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":impossible", n(now.saturating_add(quota::MAX_AHEAD)))
             .expression_attribute_values(":opener", names_set(opener))
             .expression_attribute_values(":ttl", n(at / 1000 + QUOTA_TTL_SECS))
             .send()

@@ -42,9 +42,14 @@ pub async fn receiver(aws: &Aws, config: &Config) -> Result<Receiver, StartupErr
         .as_deref()
         .ok_or(ConfigError::Missing("KEFU_QUEUE_URL"))?;
     let secrets = aws.secrets(&config.secrets_parameter).await?;
-    let mut settings = ReceiveSettings::new(credentials(&secrets, config)?);
+    let credentials = credentials(&secrets, config)?;
+    // A deployment that holds an EncodingAESKey refuses plaintext (a downgrade) unless the
+    // operator opted in; a plaintext-only one has nothing else to accept.
+    let require_encryption = config.require_encryption && credentials.aes_key.is_some();
+    let mut settings = ReceiveSettings::new(credentials);
     settings.format = config.format;
-    settings.require_encryption = config.require_encryption;
+    settings.require_encryption = require_encryption;
+    settings.freshness = config.timestamp_window;
     let table = Arc::new(aws.table(&config.table));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let deps = ReceiveDeps {

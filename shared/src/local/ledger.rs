@@ -48,6 +48,25 @@ impl PushLedger for MemoryTable {
         Ok(ClaimOutcome::Claimed)
     }
 
+    async fn use_nonce(
+        &self,
+        key: &str,
+        message: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, PortError> {
+        self.count();
+        let mut nonces = self.lock_nonces();
+        let free = match nonces.get(key) {
+            None => true,
+            Some((signed, expires)) => signed == message || *expires <= now / 1000,
+        };
+        if free {
+            nonces.insert(key.to_owned(), (message.to_owned(), expires_at));
+        }
+        Ok(free)
+    }
+
     async fn accept(&self, key: &str, attempt: &str, answer: Answer) -> Result<(), PortError> {
         self.count();
         let mut pushes = self.lock_pushes();

@@ -14,13 +14,14 @@ impl QuotaStore for MemoryTable {
         window: QuotaWindow,
         at: i64,
         opener: &str,
+        now: i64,
     ) -> Result<(), PortError> {
         self.count();
         self.lock_state()
             .quotas
             .entry(format!("{appid}#{openid}"))
             .or_default()
-            .open(window, at, opener);
+            .open(window, at, opener, now);
         Ok(())
     }
 

@@ -41,6 +41,8 @@ pub(super) struct TokenItem {
 pub struct MemoryTable {
     pushes: Mutex<HashMap<String, Entry>>,
     pub(super) handoffs: Mutex<HashMap<String, i64>>,
+    /// (timestamp, nonce) pairs: the message each signed, and when the entry expires (s).
+    nonces: Mutex<HashMap<String, (String, i64)>>,
     send: Mutex<SendState>,
     calls: AtomicUsize,
 }
@@ -73,6 +75,10 @@ impl MemoryTable {
 
     pub(super) fn count(&self) {
         self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(super) fn lock_nonces(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, i64)>> {
+        self.nonces.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(super) fn lock_pushes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {

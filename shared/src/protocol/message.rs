@@ -144,7 +144,30 @@ pub enum ParseError {
     MissingField(&'static str),
     #[error("field {0} is not an integer")]
     NotAnInteger(&'static str),
+    /// An unknown message or event type whose fields exceed [`FIELD_LIMITS`]: kept raw, they
+    /// would make a job larger than the queue accepts.
+    #[error("unknown {0} type with more fields, nesting or text than kefu keeps")]
+    TooComplex(&'static str),
 }
+
+/// What kefu keeps of the raw fields of a type it does not model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldLimits {
+    /// At most this many fields.
+    pub fields: usize,
+    /// At most this deep (XML elements below the root).
+    pub depth: usize,
+    /// At most this many bytes of keys and values together.
+    pub bytes: usize,
+}
+
+/// The limits: generous for anything WeChat sends (a few fields, one or two levels), and far
+/// inside SQS's 256 KB per job.
+pub const FIELD_LIMITS: FieldLimits = FieldLimits {
+    fields: 64,
+    depth: 4,
+    bytes: 32 * 1024,
+};
 
 impl Message {
     /// The key WeChat recommends for de-duplicating retries: `MsgId` for messages, else

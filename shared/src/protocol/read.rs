@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::message::Scalar;
-use super::message::{Event, Format, Message, MessageKind, MsgId, ParseError};
+use super::message::{Event, FIELD_LIMITS, Format, Message, MessageKind, MsgId, ParseError};
 use super::raw::{OneOrMany, RawPush};
 use super::xml;
 
@@ -209,13 +209,21 @@ fn raw_fields(format: Format, body: &str) -> Result<BTreeMap<String, String>, Pa
         Format::Json => {
             let map: BTreeMap<String, serde_json::Value> =
                 serde_json::from_str(body).map_err(|e| ParseError::Json(e.to_string()))?;
-            Ok(map
+            if map.len() > FIELD_LIMITS.fields {
+                return Err(ParseError::TooComplex("JSON"));
+            }
+            let fields: BTreeMap<String, String> = map
                 .into_iter()
                 .map(|(key, value)| match value {
                     serde_json::Value::String(s) => (key, s),
                     other => (key, other.to_string()),
                 })
-                .collect())
+                .collect();
+            let bytes: usize = fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+            if bytes > FIELD_LIMITS.bytes {
+                return Err(ParseError::TooComplex("JSON"));
+            }
+            Ok(fields)
         }
         Format::Xml => xml::all_fields(body),
     }

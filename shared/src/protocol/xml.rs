@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use quick_xml::events::Event as XmlEvent;
 
 use super::message::Scalar;
-use super::message::{ParseError, SubscribeItem};
+use super::message::{FIELD_LIMITS, ParseError, SubscribeItem};
 use super::raw::{OneOrMany, RawPush};
 
 /// Which `RawPush` field an XML element fills.
@@ -235,11 +235,15 @@ pub(super) fn all_fields(body: &str) -> Result<BTreeMap<String, String>, ParseEr
     let mut fields = BTreeMap::new();
     let mut text = TextAccumulator::new(body);
     let mut leaf = false;
+    let mut bytes = 0usize;
     loop {
         let event = reader.read_event().map_err(xml_error)?;
         match &event {
             XmlEvent::Start(start) => {
                 path.push(String::from_utf8_lossy(start.name().as_ref()).into_owned());
+                if path.len() > FIELD_LIMITS.depth + 1 {
+                    return Err(ParseError::TooComplex("XML"));
+                }
                 text = TextAccumulator::new(body);
                 leaf = true;
             }
@@ -247,7 +251,11 @@ pub(super) fn all_fields(body: &str) -> Result<BTreeMap<String, String>, ParseEr
                 let value = text.take();
                 if leaf && path.len() > 1 {
                     let key = path.get(1..).unwrap_or_default().join(".");
+                    bytes = bytes.saturating_add(key.len() + value.len());
                     fields.insert(key, value.into_owned());
+                    if fields.len() > FIELD_LIMITS.fields || bytes > FIELD_LIMITS.bytes {
+                        return Err(ParseError::TooComplex("XML"));
+                    }
                 }
                 path.pop();
                 leaf = false;

@@ -29,6 +29,18 @@ pub enum ReceiveError {
     Seal(CryptoError),
     #[error("no randomness from the OS: {0}")]
     Randomness(String),
+    /// The message, as a job, would be larger than the queue accepts.
+    #[error("message too large to queue")]
+    JobTooLarge,
+    /// The `timestamp` is missing or too far from the clock.
+    #[error("timestamp outside the allowed window")]
+    Stale,
+    /// The (timestamp, nonce) pair already signed another message (or a URL verification).
+    #[error("timestamp and nonce already used for another message")]
+    Replayed,
+    /// `CreateTime` lies further ahead of the clock than any clock skew explains.
+    #[error("CreateTime is ahead of the clock")]
+    FromTheFuture,
     /// Another attempt at the same push has not finished: answered without `success`, so
     /// that WeChat retries.
     #[error("the same push is being handled; retry")]
@@ -40,9 +52,9 @@ impl ReceiveError {
     pub fn status(&self) -> u16 {
         match self {
             Self::MethodNotAllowed => 405,
-            Self::TooLarge { .. } => 413,
+            Self::TooLarge { .. } | Self::JobTooLarge => 413,
             Self::BodyNotUtf8 | Self::FormatMismatch { .. } => 400,
-            Self::PlaintextRefused => 403,
+            Self::PlaintextRefused | Self::Stale | Self::Replayed | Self::FromTheFuture => 403,
             Self::Push(PushError::Crypto(
                 CryptoError::SignatureMismatch | CryptoError::AppIdMismatch,
             )) => 403,

@@ -6,6 +6,7 @@
 //! three times; a fault before the ack means no `success`, so its retry delivers the push again.
 
 mod error;
+mod freshness;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,8 +30,12 @@ pub struct ReceiveSettings {
     pub credentials: Credentials,
     /// Accept only this body format (数据格式), if set.
     pub format: Option<Format>,
-    /// Refuse plaintext-mode pushes.
+    /// Refuse plaintext-mode pushes (a deployment with an EncodingAESKey does, unless told
+    /// otherwise: a plaintext push is authenticated by nothing that covers its body).
     pub require_encryption: bool,
+    /// How far a push's `timestamp` may be from the clock, either way. Zero turns the check
+    /// off (only for replaying recorded events).
+    pub freshness: Duration,
     /// Larger bodies are refused with 413; WeChat's are a few KB.
     pub max_body_bytes: usize,
     /// How long a claim protects an attempt in flight. Longer than the function's timeout, so a
@@ -52,6 +57,7 @@ impl ReceiveSettings {
             credentials,
             format: None,
             require_encryption: false,
+            freshness: Duration::from_secs(5 * 60),
             max_body_bytes: 64 * 1024,
             claim_lease: Duration::from_secs(4),
             in_progress_wait: Duration::from_millis(1500),
@@ -152,6 +158,12 @@ impl Receiver {
         match request.method {
             "GET" => {
                 let echostr = push::verify_url(&self.settings.credentials.token, request.query)?;
+                let now = self.deps.clock.now_millis();
+                freshness::check(request.query, now, self.settings.freshness)?;
+                // The pair now signs nothing else: a captured verification URL cannot sign a
+                // forged plaintext push.
+                self.use_nonce(request.query, freshness::URL_VERIFICATION, now)
+                    .await?;
                 Ok((PushResponse::text(200, echostr), Outcome::Verified))
             }
             "POST" => self.handle_push(request.query, request.body).await,
@@ -182,6 +194,11 @@ impl Receiver {
         if self.settings.require_encryption && opened.mode == Mode::Plaintext {
             return Err(ReceiveError::PlaintextRefused);
         }
+        let now = self.deps.clock.now_millis();
+        freshness::check(query, now, self.settings.freshness)?;
+        if freshness::from_the_future(opened.message.create_time, now, self.settings.freshness) {
+            return Err(ReceiveError::FromTheFuture);
+        }
 
         let rules = self.deps.rules.get().await?;
         let route = rules.route(&opened.message);
@@ -189,10 +206,15 @@ impl Receiver {
             return Ok((PushResponse::success(), Outcome::Ignored));
         }
 
-        let now = self.deps.clock.now_millis();
         let appid = &self.settings.credentials.appid;
+        let key = ledger_key(appid, &opened.message);
+        if opened.mode == Mode::Plaintext {
+            // Only a plaintext push needs this write: an encrypted one is bound to its body by
+            // msg_signature, so its pair can only ever come back with the same message.
+            self.use_nonce(query, &key, now).await?;
+        }
         let claim = Claim {
-            key: ledger_key(appid, &opened.message),
+            key,
             attempt: random_id()?,
             now,
             lease_until: now.saturating_add(millis(self.settings.claim_lease)),
@@ -250,6 +272,32 @@ impl Receiver {
         result
     }
 
+    /// Records that the push's (timestamp, nonce) pair signs `message`; refuses a pair that
+    /// already signed something else.
+    async fn use_nonce(
+        &self,
+        query: &PushQuery,
+        message: &str,
+        now: i64,
+    ) -> Result<(), ReceiveError> {
+        if self.settings.freshness.is_zero() {
+            return Ok(());
+        }
+        let key = freshness::nonce_key(&self.settings.credentials.appid, query);
+        // Kept as long as the pair could pass the freshness check, plus a margin.
+        let expires_at = (now / 1000).saturating_add(secs(self.settings.freshness) * 2 + 60);
+        if self
+            .deps
+            .ledger
+            .use_nonce(&key, message, now, expires_at)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(ReceiveError::Replayed)
+        }
+    }
+
     /// Claims the push; while another attempt holds it, waits a little (polling) for that
     /// attempt's answer or for its lease to run out, within WeChat's 5 s.
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, ReceiveError> {
@@ -273,6 +321,9 @@ impl Receiver {
         now: i64,
     ) -> Result<(PushResponse, Outcome), ReceiveError> {
         let job = Job::new(&self.settings.credentials.appid, opened.message, now);
+        if !job.fits_the_queue() {
+            return Err(ReceiveError::JobTooLarge);
+        }
         self.deps.queue.enqueue(&job).await?;
         Ok((PushResponse::success(), Outcome::Enqueued))
     }

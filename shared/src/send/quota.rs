@@ -42,11 +42,16 @@ pub fn limit(window: QuotaWindow) -> u32 {
     }
 }
 
+/// How far ahead of the clock a stored window may have opened (other instances' clocks) before
+/// it is taken for a poisoned one.
+pub const MAX_AHEAD: i64 = 5 * 60 * 1000;
+
 /// The window a push opens, and when (ms): when the user acted, as WeChat stamped it — the same
 /// for every retry and redelivery of this push, so none of them can reset the count. Events
 /// other than entering the session open none.
-pub fn opened_by(message: &Message) -> Option<(QuotaWindow, i64)> {
-    let acted_at = message.create_time.saturating_mul(1000);
+pub fn opened_by(message: &Message, now: i64) -> Option<(QuotaWindow, i64)> {
+    // Never later than now: a CreateTime ahead of the clock cannot hold a window open.
+    let acted_at = message.create_time.saturating_mul(1000).min(now);
     match &message.kind {
         MessageKind::Event(Event::UserEnterTempsession { .. }) => {
             Some((QuotaWindow::Enter, acted_at))
@@ -89,7 +94,10 @@ impl QuotaState {
     /// count, and so does another push stamped the same second (WeChat's CreateTime has
     /// seconds only); the same push again (a redelivery, a duplicate job) or an older one
     /// changes nothing. Says whether the count was reset.
-    pub fn open(&mut self, window: QuotaWindow, at: i64, opener: &str) -> bool {
+    ///
+    /// A window stored as opened after `now` plus [`MAX_AHEAD`] cannot be real (a push stamped
+    /// far in the future once got in): it is replaced, so it cannot mute a user for ever.
+    pub fn open(&mut self, window: QuotaWindow, at: i64, opener: &str, now: i64) -> bool {
         let (opened, openers, sends) = match window {
             QuotaWindow::Message => (
                 &mut self.message_at,
@@ -102,8 +110,9 @@ impl QuotaState {
                 &mut self.enter_sends,
             ),
         };
+        let impossible = now.saturating_add(MAX_AHEAD);
         match *opened {
-            Some(previous) if previous > at => return false,
+            Some(previous) if previous > at && previous <= impossible => return false,
             Some(previous) if previous == at => {
                 if openers.iter().any(|o| o == opener) {
                     return false;
@@ -173,7 +182,7 @@ mod tests {
             None,
             "no window before the user writes"
         );
-        q.open(QuotaWindow::Message, T, "push-1");
+        q.open(QuotaWindow::Message, T, "push-1", T);
         for _ in 0..5 {
             assert_eq!(q.reserve(T + 1, &next()), Some(QuotaWindow::Message));
         }
@@ -183,24 +192,27 @@ mod tests {
     #[test]
     fn the_next_message_restores_the_quota_and_a_redelivery_does_not() {
         let mut q = QuotaState::default();
-        q.open(QuotaWindow::Message, T, "push-1");
+        q.open(QuotaWindow::Message, T, "push-1", T);
         for _ in 0..5 {
             q.reserve(T, &next());
         }
-        assert!(!q.open(QuotaWindow::Message, T, "push-1"), "same job again");
         assert!(
-            !q.open(QuotaWindow::Message, T - 1_000, "push-0"),
+            !q.open(QuotaWindow::Message, T, "push-1", T),
+            "same job again"
+        );
+        assert!(
+            !q.open(QuotaWindow::Message, T - 1_000, "push-0", T),
             "an older push changes nothing"
         );
         assert_eq!(q.reserve(T, &next()), None);
-        assert!(q.open(QuotaWindow::Message, T + 10, "push-2"));
+        assert!(q.open(QuotaWindow::Message, T + 10, "push-2", T));
         assert_eq!(q.reserve(T + 10, &next()), Some(QuotaWindow::Message));
     }
 
     #[test]
     fn the_message_window_closes_after_48_hours() {
         let mut q = QuotaState::default();
-        q.open(QuotaWindow::Message, T, "push-1");
+        q.open(QuotaWindow::Message, T, "push-1", T);
         assert_eq!(
             q.reserve(T + MESSAGE_WINDOW_MS - 1, &next()),
             Some(QuotaWindow::Message)
@@ -211,7 +223,7 @@ mod tests {
     #[test]
     fn entering_the_session_allows_two_sends_in_a_minute() {
         let mut q = QuotaState::default();
-        q.open(QuotaWindow::Enter, T, "push-1");
+        q.open(QuotaWindow::Enter, T, "push-1", T);
         assert_eq!(q.reserve(T, &next()), Some(QuotaWindow::Enter));
         assert_eq!(q.reserve(T + 1, &next()), Some(QuotaWindow::Enter));
         assert_eq!(q.reserve(T + 2, &next()), None);
@@ -234,7 +246,7 @@ mod tests {
     #[test]
     fn a_repeated_reservation_takes_one_send_and_a_repeated_refund_gives_one_back() {
         let mut q = QuotaState::default();
-        q.open(QuotaWindow::Message, T, "push-1");
+        q.open(QuotaWindow::Message, T, "push-1", T);
         assert_eq!(q.reserve(T, "a"), Some(QuotaWindow::Message));
         assert_eq!(
             q.reserve(T, "a"),
@@ -250,20 +262,40 @@ mod tests {
     #[test]
     fn another_message_in_the_same_second_restores_the_quota_too() {
         let mut q = QuotaState::default();
-        q.open(QuotaWindow::Message, T, "push-a");
+        q.open(QuotaWindow::Message, T, "push-a", T);
         for _ in 0..5 {
             q.reserve(T, &next());
         }
         assert_eq!(q.reserve(T, &next()), None);
         assert!(
-            q.open(QuotaWindow::Message, T, "push-b"),
+            q.open(QuotaWindow::Message, T, "push-b", T),
             "a second message, same CreateTime"
         );
         assert_eq!(q.reserve(T, &next()), Some(QuotaWindow::Message));
         assert!(
-            !q.open(QuotaWindow::Message, T, "push-a"),
+            !q.open(QuotaWindow::Message, T, "push-a", T),
             "a redelivery of the first"
         );
-        assert!(!q.open(QuotaWindow::Message, T, "push-b"));
+        assert!(!q.open(QuotaWindow::Message, T, "push-b", T));
+    }
+
+    #[test]
+    fn a_window_stored_far_in_the_future_heals() {
+        let mut q = QuotaState::default();
+        q.open(
+            QuotaWindow::Message,
+            T + 365 * 24 * 3600 * 1000,
+            "poison",
+            T,
+        );
+        assert!(
+            q.open(QuotaWindow::Message, T, "real", T),
+            "a real message replaces the impossible window"
+        );
+        assert_eq!(q.message_at, Some(T));
+        assert!(
+            !q.open(QuotaWindow::Message, T - 1, "older", T),
+            "a plausible later window is kept"
+        );
     }
 }

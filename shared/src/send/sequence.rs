@@ -55,10 +55,10 @@ impl Sender {
             }));
         }
 
-        if let Some((window, at)) = quota::opened_by(&job.message) {
+        if let Some((window, at)) = quota::opened_by(&job.message, now) {
             self.deps
                 .quota
-                .open(&self.appid, &job.openid, window, at, &job.key)
+                .open(&self.appid, &job.openid, window, at, &job.key, now)
                 .await?;
         }
 
