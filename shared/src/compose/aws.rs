@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{SenderParts, instance_id, sender_on_table};
-use crate::assets::AssetReader;
+use crate::assets::{AssetReader, Images};
 use crate::aws::{Aws, Secrets};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
@@ -57,9 +57,18 @@ pub async fn receiver(aws: &Aws, config: &Config) -> Result<Receiver, StartupErr
     Ok(Receiver::new(settings, deps))
 }
 
-/// The send core, as the `reply` function runs it, calling the WeChat API at
-/// `config.wechat_api_base`.
+/// The send core calling the WeChat API at `config.wechat_api_base`, with `{"file": …}` images
+/// from the folder `config.assets_dir` (`kefu dev --aws`).
 pub async fn sender(aws: &Aws, config: &Config) -> Result<Sender, StartupError> {
+    sender_with_images(aws, config, Images::Folder(config.assets_dir.clone())).await
+}
+
+/// The send core, as the `reply` function runs it (with the images built into it).
+pub async fn sender_with_images(
+    aws: &Aws,
+    config: &Config,
+    images: Images,
+) -> Result<Sender, StartupError> {
     let secrets = aws.secrets(&config.secrets_parameter).await?;
     let app_secret = secrets
         .app_secret
@@ -74,7 +83,7 @@ pub async fn sender(aws: &Aws, config: &Config) -> Result<Sender, StartupError> 
     let parts = SenderParts {
         appid: config.appid.clone(),
         api,
-        reader: Arc::new(AssetReader::new(&config.assets_dir, CALL_TIMEOUT)?),
+        reader: Arc::new(AssetReader::with_images(images, CALL_TIMEOUT)?),
         rules: rules(aws, config, &clock),
         clock,
         token_kind: config.token_kind,
