@@ -647,3 +647,91 @@ fn the_functions_run_on_the_architecture_parameter_arm64_by_default() {
         );
     }
 }
+
+#[test]
+fn replies_are_not_held_back_by_a_batching_window() {
+    // A chat user waits for the reply; on a quiet queue a window holds every job for its length.
+    let template = template();
+    let events = properties(&template, "ReplyFunction")["Events"]
+        .as_mapping()
+        .expect("ReplyFunction has Events");
+    for (name, event) in events {
+        let window = event["Properties"]
+            .get("MaximumBatchingWindowInSeconds")
+            .map_or(0, |w| w.as_u64().expect("a whole number of seconds"));
+        assert_eq!(window, 0, "event {name:?}: MaximumBatchingWindowInSeconds");
+    }
+}
+
+#[test]
+fn alarms_notify_the_alarm_topic_and_logs_are_kept_for_a_set_time() {
+    let template = template();
+    for alarm in ["DeadLetterAlarm", "PushErrorAlarm"] {
+        let actions: Vec<Expr> = items(&properties(&template, alarm)["AlarmActions"])
+            .into_iter()
+            .map(expr)
+            .collect();
+        assert_eq!(actions, [Expr::Ref("AlarmTopic".into())], "{alarm}");
+    }
+    let push_errors = properties(&template, "PushErrorAlarm");
+    assert_eq!(push_errors["MetricName"].as_str(), Some("5xx"));
+    assert_eq!(
+        expr(&items(&push_errors["Dimensions"])[0]["Value"]),
+        Expr::Ref("PushApi".into())
+    );
+    for (function, group) in [
+        ("ReceiveFunction", "ReceiveLogGroup"),
+        ("ReplyFunction", "ReplyLogGroup"),
+    ] {
+        assert_eq!(
+            expr(&properties(&template, function)["LoggingConfig"]["LogGroup"]),
+            Expr::Ref(group.into()),
+            "{function} logs to its own group"
+        );
+        assert_eq!(
+            expr(&properties(&template, group)["RetentionInDays"]),
+            Expr::Ref("LogRetentionDays".into())
+        );
+    }
+}
+
+/// Every `metrics::count("…")` name under shared/src.
+fn emitted_metrics() -> Vec<String> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let code = std::fs::read_to_string(&path).unwrap();
+                for part in code.split("metrics::count(\"").skip(1) {
+                    found.push(part.split('"').next().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src"),
+        &mut found,
+    );
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn the_dashboard_shows_every_metric_kefu_emits_and_no_other() {
+    let template = template();
+    let body = match expr(&properties(&template, "Dashboard")["DashboardBody"]) {
+        Expr::Sub(body) => body,
+        other => panic!("DashboardBody {other:?}"),
+    };
+    let mut shown: Vec<String> = body
+        .split("[\"kefu\", \"")
+        .skip(1)
+        .map(|part| part.split('"').next().unwrap().to_owned())
+        .collect();
+    shown.sort();
+    assert_eq!(shown, emitted_metrics());
+}
