@@ -65,8 +65,10 @@ PATH="$(cd "$VENV/bin" && pwd):$PATH" SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 SAM_CLI_T
 echo "sam build ($arch) took $((SECONDS - started)) s"
 
 # 3. The WeChat sandbox, as `kefu dev` serves it (sample AppID and AppSecret, as the
-# secrets setup_moto.py creates).
-cargo build --locked -p kefu-cli --bin kefu
+# secrets setup_moto.py creates). Built with the workspace's features, as the test suites build
+# everything next: the units are theirs, so this adds little (`-p kefu-cli` alone would resolve
+# hyper with its server features for this binary only and rebuild the AWS SDK stack).
+cargo build --workspace --locked --bin kefu
 PORT=$("$PY" -c \
     'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 "$CARGO_TARGET_DIR/debug/kefu" dev --port "$PORT" >"$WORK/sandbox.log" 2>&1 &

@@ -154,15 +154,13 @@ def main() -> None:
         Name=f"{env['KEFU_RULES_PATH']}/000", Type="String", Overwrite=True,
         Value=json.dumps(rules, ensure_ascii=False, separators=(",", ":")))
     env.update(WECHAT_API_BASE=args.sandbox, RUST_LOG="info")
-    moto_port = int(args.moto.rsplit(":", 1)[1].strip("/"))
 
     def start(api: RuntimeApi, function: str):
         folder = build / function
         shipped = sorted(p.name for p in folder.iterdir())
         report(shipped == ["bootstrap"], f"{function}: deployment package", f"holds {shipped}")
         command = ([args.qemu, "-L", "/"] if args.qemu else []) + [str(folder / "bootstrap")]
-        return api.start(command, env, str(folder), str(work / f"{function}.log"),
-                         name=function, watch_port=moto_port)
+        return api.start(command, env, str(folder), str(work / f"{function}.log"), name=function)
 
     with RuntimeApi() as api:
         with start(api, "ReceiveFunction") as receive:

@@ -10,9 +10,7 @@ figures (tests/bench/cold_start.py):
   - `ready`: exec → the first `/next` (Lambda's init phase), wall time and the CPU time of all
     the process's threads (`/proc/PID/task/*/schedstat`, first field);
   - each invocation: wall time from handing out the event to its response, and CPU time between
-    the `/next` that fetched it and the `/next` after it (the process is idle at both);
-  - the process's TCP connections to a given port at each `/next` (from its socket fds and
-    `/proc/net/tcp`), to tell connections opened during init from ones opened by an invocation.
+    the `/next` that fetched it and the `/next` after it (the process is idle at both).
 
 Usage as a library:
     with RuntimeApi() as api, api.start(["path/to/bootstrap"], env, cwd) as function:
@@ -24,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import socket
 import subprocess
 import threading
 import time
@@ -62,37 +61,6 @@ def peak_rss_kb(pid: int) -> Optional[int]:
     return None
 
 
-def tcp_connections(pid: int, remote_port: int) -> set[int]:
-    """Socket inodes of `pid`'s established TCP connections to `remote_port` (any address)."""
-    inodes = set()
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(int(target[len("socket:[") : -1]))
-    except OSError:
-        return set()
-    found = set()
-    for table in ("tcp", "tcp6"):
-        try:
-            with open(f"/proc/{pid}/net/{table}", encoding="ascii") as lines:
-                next(lines, None)
-                for line in lines:
-                    cols = line.split()
-                    if len(cols) < 10:
-                        continue
-                    port = int(cols[2].rsplit(":", 1)[-1], 16)
-                    state, inode = cols[3], int(cols[9])
-                    if port == remote_port and state == "01" and inode in inodes:
-                        found.add(inode)
-        except OSError:
-            continue
-    return found
-
-
 @dataclass
 class Invocation:
     request_id: str
@@ -104,8 +72,6 @@ class Invocation:
     answered_at: float = 0.0
     cpu_before_ns: int = 0
     cpu_after_ns: int = 0
-    connections_before: set = field(default_factory=set)
-    connections_after: set = field(default_factory=set)
     idle: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -120,16 +86,14 @@ class Invocation:
 class Function:
     """One function process and what the Runtime API saw of it."""
 
-    def __init__(self, api: "RuntimeApi", command, env, cwd, log_path, watch_port):
+    def __init__(self, api: "RuntimeApi", command, env, cwd, log_path):
         self.api = api
-        self.watch_port = watch_port
         self.pending: "queue.Queue[Invocation]" = queue.Queue()
         self.invocations: dict[str, Invocation] = {}
         self.current: Optional[Invocation] = None
         self.ready = threading.Event()
         self.ready_wall_ms = 0.0
         self.ready_cpu_ms = 0.0
-        self.ready_connections: set = set()
         self.init_error: Optional[bytes] = None
         self.stopped = threading.Event()
         self.log_path = log_path
@@ -144,15 +108,12 @@ class Function:
     def next_invocation(self, stop: threading.Event) -> Optional[Invocation]:
         now = time.monotonic()
         cpu = process_cpu_ns(self.process.pid)
-        connections = tcp_connections(self.process.pid, self.watch_port) if self.watch_port else set()
         if not self.ready.is_set():
             self.ready_wall_ms = (now - self.started_at) * 1000
             self.ready_cpu_ms = cpu / 1e6
-            self.ready_connections = connections
             self.ready.set()
         if self.current is not None:
             self.current.cpu_after_ns = cpu
-            self.current.connections_after = connections
             self.current.idle.set()
             self.current = None
         while not (stop.is_set() or self.stopped.is_set()):
@@ -161,7 +122,6 @@ class Function:
             except queue.Empty:
                 continue
             invocation.cpu_before_ns = cpu
-            invocation.connections_before = connections
             invocation.delivered_at = time.monotonic()
             self.current = invocation
             return invocation
@@ -233,6 +193,11 @@ class RuntimeApi:
             def log_message(self, *args) -> None:  # quiet
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body are two writes: no Nagle delay between them.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def reply(self, status: int, body: bytes = b"", headers: Optional[dict] = None) -> None:
                 try:
                     self.send_response(status)
@@ -286,8 +251,7 @@ class RuntimeApi:
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def start(self, command, env: dict, cwd: str, log_path: str, name: str = "kefu",
-              watch_port: Optional[int] = None) -> Function:
+    def start(self, command, env: dict, cwd: str, log_path: str, name: str = "kefu") -> Function:
         """Starts `command` as the function (Lambda's environment, plus `env`)."""
         if self.function is not None:
             raise RuntimeError("one function at a time")
@@ -305,7 +269,7 @@ class RuntimeApi:
             "TZ": ":UTC",
         }
         full_env.update(env)
-        self.function = Function(self, command, full_env, cwd, log_path, watch_port)
+        self.function = Function(self, command, full_env, cwd, log_path)
         return self.function
 
     def __enter__(self) -> "RuntimeApi":
