@@ -1,7 +1,8 @@
-//! The `MediaReader` adapter: the bytes of an image a rule names, from the deployment's asset
-//! folder (plain relative paths only) or an https URL, within WeChat's size limit.
+//! The `MediaReader` adapter: the bytes of an image a rule names, from the images shipped with
+//! the deployment (built into the `reply` binary), a folder (`kefu dev`) or an https URL,
+//! within WeChat's size limit.
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,52 +13,98 @@ use crate::rules::MediaSource;
 /// Images larger than this are refused before upload (WeChat's limit for images is 10 MB).
 const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
 
-/// Reads images from the deployment's asset folder or from https URLs.
+/// Images built into a binary: `(name, bytes)` sorted by name, a name being the path under the
+/// assets folder with `/` between folders (`functions/reply/build.rs` writes the table).
+pub type ShippedAssets = &'static [(&'static str, &'static [u8])];
+
+/// Where `{"file": …}` images are read from.
+#[derive(Debug, Clone)]
+pub enum Images {
+    /// A folder on disk, read at each use (`kefu dev`, tests).
+    Folder(PathBuf),
+    /// The images built into the binary: what the deployed `reply` function has, since a
+    /// deployment package holds only the bootstrap.
+    Shipped(ShippedAssets),
+}
+
+/// Reads images shipped with the deployment (or from a folder) and from https URLs.
 #[derive(Debug, Clone)]
 pub struct AssetReader {
-    assets: PathBuf,
+    images: Images,
     http: reqwest::Client,
 }
 
 impl AssetReader {
+    /// Reads `{"file": …}` images from the folder `assets`.
     pub fn new(assets: impl Into<PathBuf>, timeout: Duration) -> Result<Self, PortError> {
+        Self::with_images(Images::Folder(assets.into()), timeout)
+    }
+
+    pub fn with_images(images: Images, timeout: Duration) -> Result<Self, PortError> {
         let http = crate::tls::http_client_builder()
             .timeout(timeout)
             .build()
             .map_err(|e| PortError::new("media http client", e))?;
-        Ok(Self {
-            assets: assets.into(),
-            http,
-        })
+        Ok(Self { images, http })
     }
+
+    async fn file(&self, name: &str) -> Result<(String, Vec<u8>), PortError> {
+        // Only plain relative paths inside the assets.
+        let relative = Path::new(name);
+        let parts: Option<Vec<&str>> = relative
+            .components()
+            .map(|c| match c {
+                Component::Normal(part) => part.to_str(),
+                _ => None,
+            })
+            .collect();
+        let Some(parts) = parts.filter(|parts| !parts.is_empty()) else {
+            return Err(PortError::new(
+                "read image",
+                format!("{name}: not a path inside the assets"),
+            ));
+        };
+        let file_name = parts.last().map_or("image.jpg", |f| f).to_owned();
+        let bytes = match &self.images {
+            Images::Folder(folder) => tokio::fs::read(folder.join(relative))
+                .await
+                .map_err(|e| PortError::new("read image", format!("{name}: {e}")))?,
+            Images::Shipped(shipped) => {
+                let key = parts.join("/");
+                shipped
+                    .binary_search_by(|(shipped, _)| (*shipped).cmp(key.as_str()))
+                    .ok()
+                    .and_then(|at| shipped.get(at))
+                    .map(|(_, bytes)| bytes.to_vec())
+                    .ok_or_else(|| not_shipped(name, shipped))?
+            }
+        };
+        checked(file_name, bytes)
+    }
+}
+
+/// The error for a `{"file": …}` image the deployment does not have, naming what it has.
+fn not_shipped(name: &str, shipped: ShippedAssets) -> PortError {
+    let names: Vec<&str> = shipped.iter().map(|(name, _)| *name).collect();
+    let have = if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    };
+    PortError::new(
+        "read image",
+        format!(
+            "{name}: not shipped with this deployment (images built in: {have}); put it in \
+             functions/reply/assets/ and deploy again (sam build && sam deploy)"
+        ),
+    )
 }
 
 #[async_trait]
 impl MediaReader for AssetReader {
     async fn read(&self, source: &MediaSource) -> Result<(String, Vec<u8>), PortError> {
         match source {
-            MediaSource::File(name) => {
-                // Only plain relative paths inside the asset folder.
-                let relative = std::path::Path::new(name);
-                if relative.is_absolute()
-                    || relative
-                        .components()
-                        .any(|c| !matches!(c, std::path::Component::Normal(_)))
-                {
-                    return Err(PortError::new(
-                        "read image",
-                        format!("{name}: not a path inside the assets"),
-                    ));
-                }
-                let bytes = tokio::fs::read(self.assets.join(relative))
-                    .await
-                    .map_err(|e| PortError::new("read image", format!("{name}: {e}")))?;
-                let file_name = relative
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "image.jpg".into());
-                checked(file_name, bytes)
-            }
+            MediaSource::File(name) => self.file(name).await,
             MediaSource::Url(url) => {
                 let response = self
                     .http
@@ -93,4 +140,60 @@ fn checked(file_name: String, bytes: Vec<u8>) -> Result<(String, Vec<u8>), PortE
         ));
     }
     Ok((file_name, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    static SHIPPED: ShippedAssets = &[("icons/help.png", b"help"), ("welcome.png", b"hello")];
+
+    fn shipped() -> AssetReader {
+        AssetReader::with_images(Images::Shipped(SHIPPED), Duration::from_secs(1)).unwrap()
+    }
+
+    fn file(name: &str) -> MediaSource {
+        MediaSource::File(name.to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_shipped_image_is_read_from_the_binary() {
+        let reader = shipped();
+        assert_eq!(
+            reader.read(&file("welcome.png")).await.unwrap(),
+            ("welcome.png".to_owned(), b"hello".to_vec())
+        );
+        assert_eq!(
+            reader.read(&file("icons/help.png")).await.unwrap(),
+            ("help.png".to_owned(), b"help".to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_image_not_shipped_is_refused_naming_the_shipped_ones() {
+        let err = shipped().read(&file("promo.png")).await.unwrap_err();
+        assert_eq!(err.operation, "read image");
+        assert!(
+            err.message.starts_with(
+                "promo.png: not shipped with this deployment \
+                 (images built in: icons/help.png, welcome.png)"
+            ),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("functions/reply/assets/"));
+    }
+
+    #[tokio::test]
+    async fn paths_leaving_the_assets_are_refused() {
+        for name in ["../secrets.json", "/etc/passwd", "icons/../welcome.png", ""] {
+            let err = shipped().read(&file(name)).await.unwrap_err();
+            assert!(
+                err.message.contains("not a path inside the assets"),
+                "{name}: {err}"
+            );
+        }
+    }
 }

@@ -13,9 +13,8 @@
 #     worker takes the send, fails to fetch an access_token, and reports the job as a batch
 #     item failure (transient, so SQS would redeliver it): proof that the binary ran the job as
 #     far as WeChat. The worker's "job will be retried" log line for it is checked too.
-# The events in events/ were signed once, in 2024, in every mode: the functions run here accept
-# plaintext and skip the timestamp window (KEFU_REQUIRE_ENCRYPTION=false,
-# KEFU_TIMESTAMP_WINDOW_SECONDS=0); both checks are tested in the suites.
+# The events in events/ were signed once, in 2024, in every mode: setup_moto.py's environment
+# accepts plaintext and skips the timestamp window; both checks are tested in the suites.
 # Called by tests/run.sh before the test suites (needs KEFU_TEST_AWS_ENDPOINT, cargo-lambda in
 # .venv); every resource it creates in moto has a fresh random name. The watch process (and the
 # function processes it spawned) is stopped on exit.
@@ -59,8 +58,6 @@ echo "creating the table, queue, rules and secrets in moto"
 cat >>"$WORK/function.env" <<'EOF'
 WECHAT_API_BASE=http://127.0.0.1:9
 KEFU_ASSETS_DIR=functions/reply/assets
-KEFU_REQUIRE_ENCRYPTION=false
-KEFU_TIMESTAMP_WINDOW_SECONDS=0
 RUST_LOG=info
 EOF
 sed 's/^/  /' "$WORK/function.env"

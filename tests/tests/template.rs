@@ -10,7 +10,11 @@
 //!   dead-letter queue;
 //! - the table has the schema `tests/src/aws.rs` creates for the AWS adapter tests;
 //! - the rules parameter is a valid rule set under the rules path, and the environment the
-//!   template gives the functions satisfies `Config`.
+//!   template gives the functions satisfies `Config`;
+//! - the push path is configurable and routed (GET and POST) to receive, and nothing in the
+//!   template is of a form `sam build` rejects before parameters are known (an `HttpApi`/`Api`
+//!   event's `Path` must be a literal: `sam validate` and cfn-lint accept `!Ref` there);
+//! - the functions' CPU is the `Architecture` parameter, arm64 by default.
 //!
 //! `cfn-lint` (run by `tests/run.sh`) checks the template against CloudFormation's schemas;
 //! these tests check what only this project knows.
@@ -534,4 +538,200 @@ fn the_functions_environment_satisfies_the_configuration() {
             resolve(&template, &template["Parameters"]["RulesPath"]["Default"])
         );
     }
+}
+
+#[test]
+fn no_function_event_path_needs_a_parameter_at_build_time() {
+    // `sam build` translates HttpApi/Api events before it knows parameter values: `Path: !Ref`
+    // fails it with "Property 'Path' should be a string."
+    let template = template();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let Some(events) = resource["Properties"]
+            .get("Events")
+            .and_then(Value::as_mapping)
+        else {
+            continue;
+        };
+        for (event, definition) in events {
+            if matches!(definition["Type"].as_str(), Some("HttpApi" | "Api")) {
+                let path = &definition["Properties"]["Path"];
+                assert!(
+                    matches!(expr(path), Expr::Literal(_)),
+                    "{name:?} event {event:?}: Path must be a literal for sam build, is {path:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_push_path_is_routed_to_receive_for_get_and_post() {
+    let template = template();
+    let mut routes: Vec<String> = Vec::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::ApiGatewayV2::Route") {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        assert_eq!(expr(&properties["ApiId"]), Expr::Ref("PushApi".into()));
+        assert_eq!(
+            expr(&properties["Target"]),
+            sub("integrations/${ReceiveIntegration}")
+        );
+        match expr(&properties["RouteKey"]) {
+            Expr::Sub(key) => routes.push(key),
+            other => panic!("a route key that is not on ${{PushPath}}: {other:?}"),
+        }
+    }
+    routes.sort();
+    assert_eq!(routes, ["GET ${PushPath}", "POST ${PushPath}"]);
+
+    let integration = properties(&template, "ReceiveIntegration");
+    assert_eq!(
+        expr(&integration["IntegrationUri"]),
+        get_att("ReceiveFunction.Arn")
+    );
+    assert_eq!(integration["IntegrationType"].as_str(), Some("AWS_PROXY"));
+    // lambda_http reads API Gateway's payload format 2.0 (the events in events/ are 2.0).
+    assert_eq!(integration["PayloadFormatVersion"].as_str(), Some("2.0"));
+    assert_eq!(
+        properties(&template, "PushApi")["ProtocolType"].as_str(),
+        Some("HTTP")
+    );
+    assert_eq!(
+        properties(&template, "PushApiStage")["AutoDeploy"].as_bool(),
+        Some(true)
+    );
+
+    // API Gateway may invoke receive on the push path only.
+    let permission = properties(&template, "ReceiveInvokedByPushApi");
+    assert_eq!(
+        expr(&permission["FunctionName"]),
+        Expr::Ref("ReceiveFunction".into())
+    );
+    assert_eq!(
+        permission["Principal"].as_str(),
+        Some("apigateway.amazonaws.com")
+    );
+    assert_eq!(
+        expr(&permission["SourceArn"]),
+        sub(
+            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${PushApi}/*/*${PushPath}"
+        )
+    );
+    match expr(&template["Outputs"]["PushUrl"]["Value"]) {
+        Expr::Sub(url) => assert!(url.ends_with("${PushPath}"), "PushUrl {url}"),
+        other => panic!("PushUrl {other:?}"),
+    }
+}
+
+#[test]
+fn the_functions_run_on_the_architecture_parameter_arm64_by_default() {
+    let template = template();
+    let parameter = &template["Parameters"]["Architecture"];
+    assert_eq!(parameter["Default"].as_str(), Some("arm64"));
+    let allowed: Vec<&str> = items(&parameter["AllowedValues"])
+        .into_iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(allowed, ["arm64", "x86_64"]);
+    let architectures = items(&template["Globals"]["Function"]["Architectures"]);
+    assert_eq!(architectures.len(), 1);
+    assert_eq!(expr(architectures[0]), Expr::Ref("Architecture".into()));
+    for function in ["ReceiveFunction", "ReplyFunction"] {
+        assert!(
+            properties(&template, function)
+                .get("Architectures")
+                .is_none(),
+            "{function} overrides the Architecture parameter"
+        );
+    }
+}
+
+#[test]
+fn replies_are_not_held_back_by_a_batching_window() {
+    // A chat user waits for the reply; on a quiet queue a window holds every job for its length.
+    let template = template();
+    let events = properties(&template, "ReplyFunction")["Events"]
+        .as_mapping()
+        .expect("ReplyFunction has Events");
+    for (name, event) in events {
+        let window = event["Properties"]
+            .get("MaximumBatchingWindowInSeconds")
+            .map_or(0, |w| w.as_u64().expect("a whole number of seconds"));
+        assert_eq!(window, 0, "event {name:?}: MaximumBatchingWindowInSeconds");
+    }
+}
+
+#[test]
+fn alarms_notify_the_alarm_topic_and_logs_are_kept_for_a_set_time() {
+    let template = template();
+    for alarm in ["DeadLetterAlarm", "PushErrorAlarm"] {
+        let actions: Vec<Expr> = items(&properties(&template, alarm)["AlarmActions"])
+            .into_iter()
+            .map(expr)
+            .collect();
+        assert_eq!(actions, [Expr::Ref("AlarmTopic".into())], "{alarm}");
+    }
+    let push_errors = properties(&template, "PushErrorAlarm");
+    assert_eq!(push_errors["MetricName"].as_str(), Some("5xx"));
+    assert_eq!(
+        expr(&items(&push_errors["Dimensions"])[0]["Value"]),
+        Expr::Ref("PushApi".into())
+    );
+    for (function, group) in [
+        ("ReceiveFunction", "ReceiveLogGroup"),
+        ("ReplyFunction", "ReplyLogGroup"),
+    ] {
+        assert_eq!(
+            expr(&properties(&template, function)["LoggingConfig"]["LogGroup"]),
+            Expr::Ref(group.into()),
+            "{function} logs to its own group"
+        );
+        assert_eq!(
+            expr(&properties(&template, group)["RetentionInDays"]),
+            Expr::Ref("LogRetentionDays".into())
+        );
+    }
+}
+
+/// Every `metrics::count("…")` name under shared/src.
+fn emitted_metrics() -> Vec<String> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let code = std::fs::read_to_string(&path).unwrap();
+                for part in code.split("metrics::count(\"").skip(1) {
+                    found.push(part.split('"').next().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src"),
+        &mut found,
+    );
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn the_dashboard_shows_every_metric_kefu_emits_and_no_other() {
+    let template = template();
+    let body = match expr(&properties(&template, "Dashboard")["DashboardBody"]) {
+        Expr::Sub(body) => body,
+        other => panic!("DashboardBody {other:?}"),
+    };
+    let mut shown: Vec<String> = body
+        .split("[\"kefu\", \"")
+        .skip(1)
+        .map(|part| part.split('"').next().unwrap().to_owned())
+        .collect();
+    shown.sort();
+    assert_eq!(shown, emitted_metrics());
 }

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use kefu::send::Sender;
 
+// `SHIPPED_ASSETS`: the images of functions/reply/assets/, built in (see build.rs).
+include!(concat!(env!("OUT_DIR"), "/shipped_assets.rs"));
+
 /// Runs one SQS batch; `deadline` (ms since the epoch) is the invocation's, from the Lambda
 /// context: no send starts that could not finish before it.
 pub async fn handle(sender: &Arc<Sender>, event: SqsEvent, deadline: i64) -> SqsBatchResponse {
@@ -31,4 +34,32 @@ pub async fn handle(sender: &Arc<Sender>, event: SqsEvent, deadline: i64) -> Sqs
         })
         .collect();
     response
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::SHIPPED_ASSETS;
+
+    /// Every file of functions/reply/assets/ is built in, byte for byte, in binary-search order.
+    #[test]
+    fn every_asset_file_is_built_in() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        on_disk.sort();
+        let shipped: Vec<&str> = SHIPPED_ASSETS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(shipped, on_disk);
+        for (name, bytes) in SHIPPED_ASSETS {
+            assert_eq!(
+                *bytes,
+                std::fs::read(folder.join(name)).unwrap().as_slice(),
+                "{name}"
+            );
+        }
+    }
 }

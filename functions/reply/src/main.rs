@@ -1,8 +1,10 @@
 //! Glue: read the configuration and secrets once per cold start, build the adapters, serve.
+//! `{"file": …}` images come from the ones built into this binary (`build.rs`).
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use kefu::assets::Images;
 use kefu::config::Config;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -11,7 +13,8 @@ async fn main() -> Result<(), Error> {
     kefu::logging::init();
     let config = Config::from_env()?;
     let aws = kefu::aws::Aws::connect().await;
-    let sender = Arc::new(kefu::compose::aws::sender(&aws, &config).await?);
+    let images = Images::Shipped(reply::SHIPPED_ASSETS);
+    let sender = Arc::new(kefu::compose::aws::sender_with_images(&aws, &config, images).await?);
     let sender = &sender;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let deadline = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);

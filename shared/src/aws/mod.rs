@@ -77,3 +77,42 @@ impl Aws {
 fn describe(err: &(impl std::error::Error + 'static)) -> String {
     aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string()
 }
+
+impl Aws {
+    /// Opens, during a cold start, the connections the first invocation would otherwise open
+    /// (DNS, TCP and TLS to DynamoDB, and to SQS when `queue_url` is given): one cheap request
+    /// each, an eventually consistent GetItem of an item that never exists and the queue's ARN.
+    /// A failure is only logged: the first real request connects as it would have anyway.
+    pub async fn open_connections(&self, table: &str, queue_url: Option<&str>) {
+        let dynamodb = async {
+            self.dynamodb
+                .get_item()
+                .table_name(table)
+                .key("pk", table::s("connect"))
+                .key("sk", table::s("connect"))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|err| describe(&err))
+        };
+        let sqs = async {
+            let Some(url) = queue_url else {
+                return Ok(());
+            };
+            self.sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|err| describe(&err))
+        };
+        let (dynamodb, sqs) = tokio::join!(dynamodb, sqs);
+        for (service, outcome) in [("DynamoDB", dynamodb), ("SQS", sqs)] {
+            if let Err(reason) = outcome {
+                tracing::warn!(service, %reason, "connection not opened at start");
+            }
+        }
+    }
+}

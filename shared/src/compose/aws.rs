@@ -1,11 +1,16 @@
 //! The two functions as deployed: the push path and the send core on DynamoDB, SQS and SSM,
 //! with the secrets read once per cold start from their SecureString parameter.
+//!
+//! A cold start does its slow work at once and before the first invocation: the secrets, the
+//! rules and the connections to the services the first invocation uses are fetched and opened
+//! concurrently (a 256 MB function has about a seventh of a vCPU; its first push should cost
+//! what a warm one costs).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{SenderParts, instance_id, sender_on_table};
-use crate::assets::AssetReader;
+use crate::assets::{AssetReader, Images};
 use crate::aws::{Aws, Secrets};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
@@ -41,8 +46,14 @@ pub async fn receiver(aws: &Aws, config: &Config) -> Result<Receiver, StartupErr
         .queue_url
         .as_deref()
         .ok_or(ConfigError::Missing("KEFU_QUEUE_URL"))?;
-    let secrets = aws.secrets(&config.secrets_parameter).await?;
-    let credentials = credentials(&secrets, config)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rules = rules(aws, config, &clock);
+    let (secrets, (), ()) = tokio::join!(
+        aws.secrets(&config.secrets_parameter),
+        load_rules(&rules),
+        aws.open_connections(&config.table, Some(queue_url)),
+    );
+    let credentials = credentials(&secrets?, config)?;
     // A deployment that holds an EncodingAESKey refuses plaintext (a downgrade) unless the
     // operator opted in; a plaintext-only one has nothing else to accept.
     let require_encryption = config.require_encryption && credentials.aes_key.is_some();
@@ -51,21 +62,36 @@ pub async fn receiver(aws: &Aws, config: &Config) -> Result<Receiver, StartupErr
     settings.require_encryption = require_encryption;
     settings.freshness = config.timestamp_window;
     let table = Arc::new(aws.table(&config.table));
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let deps = ReceiveDeps {
         ledger: table.clone(),
         handoffs: table,
         queue: Arc::new(aws.queue(queue_url)),
-        rules: rules(aws, config, &clock),
+        rules,
         clock,
     };
     Ok(Receiver::new(settings, deps))
 }
 
-/// The send core, as the `reply` function runs it, calling the WeChat API at
-/// `config.wechat_api_base`.
+/// The send core calling the WeChat API at `config.wechat_api_base`, with `{"file": …}` images
+/// from the folder `config.assets_dir` (`kefu dev --aws`).
 pub async fn sender(aws: &Aws, config: &Config) -> Result<Sender, StartupError> {
-    let secrets = aws.secrets(&config.secrets_parameter).await?;
+    sender_with_images(aws, config, Images::Folder(config.assets_dir.clone())).await
+}
+
+/// The send core, as the `reply` function runs it (with the images built into it).
+pub async fn sender_with_images(
+    aws: &Aws,
+    config: &Config,
+    images: Images,
+) -> Result<Sender, StartupError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rules = rules(aws, config, &clock);
+    let (secrets, (), ()) = tokio::join!(
+        aws.secrets(&config.secrets_parameter),
+        load_rules(&rules),
+        aws.open_connections(&config.table, None),
+    );
+    let secrets = secrets?;
     let app_secret = secrets
         .app_secret
         .ok_or(StartupError::MissingSecret("app_secret"))?;
@@ -75,12 +101,11 @@ pub async fn sender(aws: &Aws, config: &Config) -> Result<Sender, StartupError> 
         app_secret,
         CALL_TIMEOUT,
     )?);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let parts = SenderParts {
         appid: config.appid.clone(),
         api,
-        reader: Arc::new(AssetReader::new(&config.assets_dir, CALL_TIMEOUT)?),
-        rules: rules(aws, config, &clock),
+        reader: Arc::new(AssetReader::with_images(images, CALL_TIMEOUT)?),
+        rules,
         clock,
         token_kind: config.token_kind,
         owner: instance_id(),
@@ -100,6 +125,14 @@ fn credentials(secrets: &Secrets, config: &Config) -> Result<Credentials, Startu
         aes_key,
         appid: config.appid.clone(),
     })
+}
+
+/// Fills the rule cache during the cold start. A failure is only logged: the first invocation
+/// tries again, as it would have without this.
+async fn load_rules(rules: &RuleCache) {
+    if let Err(err) = rules.get().await {
+        tracing::warn!(reason = %err, "rules not loaded at start");
+    }
 }
 
 fn rules(aws: &Aws, config: &Config, clock: &Arc<dyn Clock>) -> Arc<RuleCache> {

@@ -23,10 +23,41 @@ enum Step {
     MaybeSent,
 }
 
+/// Why WeChat refused a send for good.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    /// 45015 / 45047: WeChat counted the send against the quota it refuses.
+    Quota,
+    /// custom/send refused the message (bad openid, bad data, no permission).
+    Send,
+    /// media/upload refused the image.
+    Image,
+}
+
+impl Refusal {
+    /// Counts the refusal; says whether the reservation goes back to the user's quota.
+    fn count(self) -> bool {
+        match self {
+            Self::Quota => {
+                metrics::count("quota_refused");
+                false
+            }
+            Self::Send => {
+                metrics::count("send_refused");
+                true
+            }
+            Self::Image => {
+                metrics::count("image_refused");
+                true
+            }
+        }
+    }
+}
+
 /// What to do after a failed delivery.
 enum Verdict {
     /// Refused for good: settle (and give the quota back if WeChat did not count it).
-    Refused { refund: bool, metric: &'static str },
+    Refused(Refusal),
     /// It may have reached the user: settle, never send again.
     MaybeSent,
     /// A later attempt may succeed.
@@ -164,10 +195,9 @@ impl Sender {
                 Err(failure) => failure,
             };
             match verdict(&failure) {
-                Verdict::Refused { refund, metric } => {
+                Verdict::Refused(refusal) => {
                     tracing::warn!(send = %send_key, reason = %failure, "send refused for good");
-                    metrics::count(metric);
-                    if refund {
+                    if refusal.count() {
                         self.refund(&job.openid, window, reservation).await;
                     }
                     self.settle(&send_key, now).await;
@@ -261,25 +291,15 @@ impl Sender {
 fn verdict(failure: &SendFailure) -> Verdict {
     match failure {
         SendFailure::Api(err) => match classify_send(err) {
-            // WeChat counted the send against the quota it refuses: nothing to give back.
-            ErrorClass::QuotaExhausted => Verdict::Refused {
-                refund: false,
-                metric: "quota_refused",
-            },
-            ErrorClass::Permanent => Verdict::Refused {
-                refund: true,
-                metric: "send_refused",
-            },
+            ErrorClass::QuotaExhausted => Verdict::Refused(Refusal::Quota),
+            ErrorClass::Permanent => Verdict::Refused(Refusal::Send),
             ErrorClass::MaybeSent => Verdict::MaybeSent,
             ErrorClass::StaleToken | ErrorClass::StaleMedia | ErrorClass::Transient => {
                 Verdict::Retry
             }
         },
         SendFailure::Upload(err) => match classify(err) {
-            ErrorClass::Permanent | ErrorClass::QuotaExhausted => Verdict::Refused {
-                refund: true,
-                metric: "image_refused",
-            },
+            ErrorClass::Permanent | ErrorClass::QuotaExhausted => Verdict::Refused(Refusal::Image),
             _ => Verdict::Retry,
         },
         SendFailure::Media(_) | SendFailure::Token(_) | SendFailure::Deadline => Verdict::Retry,

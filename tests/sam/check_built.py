@@ -1,0 +1,218 @@
+"""Runs the bootstraps `sam build` produced (.aws-sam/build/<Function>/bootstrap) under the local
+Lambda Runtime API (lambda_runtime.py), against moto and the WeChat sandbox, and checks:
+
+  receive (one process, so the first push is a cold start and the rest are warm):
+    - every API Gateway event in the first table of events/README.md gets that table's status
+      and body (a transfer: an encrypted passive reply whose MsgSignature verifies with the
+      sample Token), and the queue then holds one job per row with job = yes;
+  reply (one process):
+    - events/sqs-reply-text.json as it is: no batch item failures (its user was just handed to a
+      human agent by the transfer events, so nothing is sent);
+    - a fresh job (stamped now, for a new user whose 48 h window the sandbox has open) whose
+      text a rule answers with the image {"file": "welcome.png"}: no failures, and the sandbox
+      received an image message for that user with the media_id its media/upload handed out.
+      The function runs in a folder holding only its bootstrap, with no KEFU_ASSETS_DIR: the
+      image can only have come from inside the binary;
+    - a fresh job whose rule names an image that is not shipped: the job fails (retried) and
+      the function's log names the file as not shipped.
+
+Called by tests/sam/build-and-check.sh. Usage:
+  check_built.py --build-dir DIR --moto URL --sandbox URL --work DIR [--qemu QEMU]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pathlib
+import re
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+
+import boto3
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from lambda_runtime import RuntimeApi  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SAMPLE_TOKEN = "kefu-sample-token"
+# Rules the checks add in front of rules/sample.json.
+IMAGE_RULES = [
+    {"name": "photo", "match": {"exact": ["图片"]},
+     "action": {"reply": [{"type": "image", "source": {"file": "welcome.png"}}]}},
+    {"name": "missing-photo", "match": {"exact": ["缺图"]},
+     "action": {"reply": [{"type": "image", "source": {"file": "not-shipped.png"}}]}},
+]
+
+failures: list[str] = []
+
+
+def report(ok: bool, what: str, detail: str) -> None:
+    print(f"{'ok  ' if ok else 'FAIL'}  {what:<48} {detail}", flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def readme_table() -> list[tuple[str, int, str, bool]]:
+    """The first table of events/README.md: (event, status, body, job)."""
+    text = (ROOT / "events" / "README.md").read_text(encoding="utf-8")
+    section = text.split("## What each event gets", 1)[1]
+    rows = []
+    for line in section.split("\n\n", 2)[1].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not cells[0].startswith("`"):
+            continue
+        event, _, status, body, job = cells
+        rows.append((event.strip("`"), int(status), body.strip("`"), job == "yes"))
+    if len(rows) < 10:
+        sys.exit(f"found {len(rows)} rows in events/README.md's first table; expected its 11 events")
+    return rows
+
+
+def check_receive_answer(answer: dict, status: int, body: str) -> tuple[bool, str]:
+    got_status, got_body = answer.get("statusCode"), answer.get("body") or ""
+    if got_status != status:
+        return False, f"statusCode {got_status}, expected {status} (body {got_body!r})"
+    if not body.startswith("transfer_customer_service"):
+        ok = got_body == body
+        return ok, f"{got_status} {got_body!r}" + ("" if ok else f", expected {body!r}")
+    if body.endswith("JSON"):
+        try:
+            fields = {k: str(v) for k, v in json.loads(got_body).items()}
+        except (ValueError, AttributeError):
+            return False, f"expected a JSON reply, got {got_body!r}"
+    else:
+        if not got_body.startswith("<xml>"):
+            return False, f"expected an XML reply, got {got_body!r}"
+        fields = {}
+        for key in ["Encrypt", "MsgSignature", "TimeStamp", "Nonce"]:
+            found = re.search(rf"<{key}>(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))</{key}>", got_body)
+            if found:
+                fields[key] = found.group(1) if found.group(1) is not None else found.group(2)
+    if not all(k in fields for k in ["Encrypt", "TimeStamp", "Nonce"]):
+        return False, f"not an encrypted reply: {got_body!r}"
+    parts = sorted([SAMPLE_TOKEN, fields["TimeStamp"], fields["Nonce"], fields["Encrypt"]])
+    if hashlib.sha1("".join(parts).encode()).hexdigest() != fields.get("MsgSignature"):
+        return False, f"MsgSignature does not verify: {got_body!r}"
+    return True, f"{got_status} encrypted {body.rsplit(' ', 1)[-1]} reply, MsgSignature verified"
+
+
+def fresh_job(text: str) -> tuple[bytes, str, str]:
+    """events/sqs-reply-text.json re-stamped now for a new user saying `text`:
+    (event, messageId, openid)."""
+    event = json.loads((ROOT / "events" / "sqs-reply-text.json").read_text(encoding="utf-8"))
+    record = event["Records"][0]
+    job = json.loads(record["body"])
+    now = int(time.time() * 1000)
+    msg_id = f"{now}{secrets.randbelow(10**6):06d}"
+    openid = f"oKefu-Sam-Check-{secrets.token_hex(6)}"
+    job.update(openid=openid, received_at=now, key=f"push#{job['appid']}#{msg_id}")
+    job["message"].update(from_user_name=openid, create_time=now // 1000, msg_id=msg_id,
+                          kind={"type": "text", "content": text})
+    record.update(body=json.dumps(job, ensure_ascii=False), messageId=f"kefu-sam-check-{msg_id}")
+    return json.dumps(event, ensure_ascii=False).encode(), record["messageId"], openid
+
+
+def http(method: str, url: str) -> bytes:
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read()
+
+
+def batch_failures(status: str, body: bytes):
+    if status != "response":
+        return f"invocation error {body!r}"
+    answer = json.loads(body)
+    return answer.get("batchItemFailures", answer)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build-dir", required=True)
+    parser.add_argument("--moto", required=True)
+    parser.add_argument("--sandbox", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--qemu", help="run the bootstraps under this user-mode emulator")
+    args = parser.parse_args()
+    work = pathlib.Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    build = pathlib.Path(args.build_dir).resolve()
+
+    # The stack's resources, as tests/lambda/check.sh creates them, then the image rules.
+    setup = subprocess.run([sys.executable, str(ROOT / "tests/lambda/setup_moto.py"), args.moto],
+                           check=True, capture_output=True, text=True).stdout
+    env = dict(line.split("=", 1) for line in setup.splitlines() if "=" in line)
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
+                                    region_name=env["AWS_REGION"])
+    rules = json.loads((ROOT / "rules" / "sample.json").read_text(encoding="utf-8"))
+    rules["rules"] = IMAGE_RULES + rules["rules"]
+    session.client("ssm", endpoint_url=args.moto).put_parameter(
+        Name=f"{env['KEFU_RULES_PATH']}/000", Type="String", Overwrite=True,
+        Value=json.dumps(rules, ensure_ascii=False, separators=(",", ":")))
+    env.update(WECHAT_API_BASE=args.sandbox, RUST_LOG="info")
+
+    def start(api: RuntimeApi, function: str):
+        folder = build / function
+        shipped = sorted(p.name for p in folder.iterdir())
+        report(shipped == ["bootstrap"], f"{function}: deployment package", f"holds {shipped}")
+        command = ([args.qemu, "-L", "/"] if args.qemu else []) + [str(folder / "bootstrap")]
+        return api.start(command, env, str(folder), str(work / f"{function}.log"), name=function)
+
+    with RuntimeApi() as api:
+        with start(api, "ReceiveFunction") as receive:
+            jobs_expected = 0
+            for event, status, body, job in readme_table():
+                outcome, answer = receive.invoke((ROOT / "events" / event).read_bytes())
+                if outcome != "response":
+                    report(False, f"receive {event}", f"invocation error {answer!r}")
+                    continue
+                ok, detail = check_receive_answer(json.loads(answer), status, body)
+                report(ok, f"receive {event}", detail)
+                jobs_expected += job
+        queued = session.client("sqs", endpoint_url=args.moto).get_queue_attributes(
+            QueueUrl=env["KEFU_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        report(int(queued) == jobs_expected, "receive: jobs on the queue",
+               f"{queued} (events/README.md: {jobs_expected} rows with job = yes)")
+
+        with start(api, "ReplyFunction") as reply:
+            failed = batch_failures(*reply.invoke((ROOT / "events/sqs-reply-text.json").read_bytes()))
+            report(failed == [], "reply sqs-reply-text.json", f"batchItemFailures {failed}")
+
+            event, message_id, openid = fresh_job("图片")
+            http("POST", f"{args.sandbox}/sandbox/users/{openid}/message")
+            failed = batch_failures(*reply.invoke(event))
+            sent = [m for m in json.loads(http("GET", f"{args.sandbox}/sandbox/messages"))
+                    if m.get("openid") == openid]
+            media_id = next((m["body"].get("image", {}).get("media_id") for m in sent
+                             if m.get("msgtype") == "image"), None)
+            report(failed == [] and media_id is not None,
+                   "reply fresh job: image from a shipped file",
+                   f"batchItemFailures {failed}; sandbox got {[m.get('msgtype') for m in sent]}"
+                   f" (media_id {media_id})")
+
+            event, message_id, openid = fresh_job("缺图")
+            http("POST", f"{args.sandbox}/sandbox/users/{openid}/message")
+            failed = batch_failures(*reply.invoke(event))
+            log = (work / "ReplyFunction.log").read_text(encoding="utf-8", errors="replace")
+            named = "not-shipped.png: not shipped with this deployment" in log
+            report(failed == [{"itemIdentifier": message_id}] and named,
+                   "reply fresh job: image not shipped",
+                   f"batchItemFailures {failed}; log names the file: {named}")
+
+    if failures:
+        for function in ["ReceiveFunction", "ReplyFunction"]:
+            log = work / f"{function}.log"
+            if log.exists():
+                print(f"--- last lines of {log} ---", file=sys.stderr)
+                print("\n".join(log.read_text(errors="replace").splitlines()[-20:]), file=sys.stderr)
+        sys.exit(f"{len(failures)} check(s) of the built functions failed")
+    print("all checks of the built functions passed")
+
+
+if __name__ == "__main__":
+    main()
