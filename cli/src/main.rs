@@ -4,15 +4,18 @@
 //! after it. Every failure ends with exit status 1 and a one-line reason on stderr, and nothing
 //! on stdout, so other tools can drive the commands.
 
+mod aws_args;
 mod crypto;
 mod dev;
 mod event;
+mod paint;
 mod push;
 mod push_args;
 mod rules;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -52,6 +55,11 @@ fn main() -> ExitCode {
             let _ = err.print();
             return ExitCode::SUCCESS;
         }
+        Err(err) if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // `kefu`, `kefu rules`: the help, laid out as clap lays it out.
+            let _ = err.print();
+            return ExitCode::FAILURE;
+        }
         Err(err) => return fail(&one_line(&err.render().to_string())),
     };
     let result = match cli.command {
@@ -68,7 +76,7 @@ fn main() -> ExitCode {
             println!("{output}");
             ExitCode::SUCCESS
         }
-        Err(err) => fail(&format!("error: {err:#}")),
+        Err(err) => fail(&aws_args::condense(&format!("error: {err:#}"))),
     }
 }
 

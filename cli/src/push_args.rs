@@ -235,7 +235,7 @@ impl PushArgs {
 }
 
 impl MessageArg {
-    fn payload(&self, msg_id: u64, appid: &str) -> Payload {
+    pub fn payload(&self, msg_id: u64, appid: &str) -> Payload {
         match self.clone() {
             Self::Text { content } => Payload::Text { content, msg_id },
             Self::Image { pic_url, media_id } => Payload::Image {

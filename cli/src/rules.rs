@@ -1,7 +1,6 @@
 //! `kefu rules`: check rules before they go live, see which rule answers a message, and move
 //! rule sets to and from Parameter Store (split across parameters under one path when large).
 
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -9,8 +8,10 @@ use clap::{Args, Subcommand};
 use kefu::aws::{Aws, Published, SsmRules};
 use kefu::ports::RuleSource as _;
 use kefu::protocol::Message;
-use kefu::rules::{Action, RuleSet};
+use kefu::rules::{Action, Finding, RuleSet};
 use kefu::sample;
+
+use crate::paint::{Colour, paint};
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
@@ -72,7 +73,7 @@ pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
             let rules = load(file)?;
             Ok(paint(
                 &format!("✓ {}: {}", file.display(), summary(&rules)),
-                "32",
+                Colour::Green,
             ))
         }
         RulesCommand::Test {
@@ -108,7 +109,7 @@ pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
                         format!(", removed {}", stale.join(", "))
                     }
                 ),
-                "32",
+                Colour::Green,
             ))
         }
         RulesCommand::Pull { store, output } => {
@@ -137,7 +138,8 @@ async fn remote(store: &Store) -> SsmRules {
     Aws::connect().await.rules(&store.path)
 }
 
-fn summary(rules: &RuleSet) -> String {
+/// `5 rules (1 transfer), a default reply of 1 message(s)`.
+pub(crate) fn summary(rules: &RuleSet) -> String {
     let transfers = rules
         .rules
         .iter()
@@ -212,7 +214,7 @@ fn test(
             lines.join("\n")
         }
     };
-    Ok(paint(&answer, "36"))
+    Ok(paint(&answer, Colour::Cyan))
 }
 
 /// Rules added, removed or changed (by name), and the default.
@@ -220,8 +222,10 @@ fn diff(remote: &RuleSet, local: &RuleSet) -> String {
     let mut lines = Vec::new();
     for rule in &local.rules {
         match remote.rules.iter().find(|r| r.name == rule.name) {
-            None => lines.push(paint(&format!("+ {}", rule.name), "32")),
-            Some(old) if old != rule => lines.push(paint(&format!("~ {}", rule.name), "33")),
+            None => lines.push(paint(&format!("+ {}", rule.name), Colour::Green)),
+            Some(old) if old != rule => {
+                lines.push(paint(&format!("~ {}", rule.name), Colour::Yellow))
+            }
             Some(_) => {}
         }
     }
@@ -230,14 +234,14 @@ fn diff(remote: &RuleSet, local: &RuleSet) -> String {
         .iter()
         .filter(|r| !local.rules.iter().any(|l| l.name == r.name))
     {
-        lines.push(paint(&format!("- {}", rule.name), "31"));
+        lines.push(paint(&format!("- {}", rule.name), Colour::Red));
     }
     let order = |set: &RuleSet| set.rules.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
     if lines.is_empty() && order(remote) != order(local) {
-        lines.push(paint("~ order of rules", "33"));
+        lines.push(paint("~ order of rules", Colour::Yellow));
     }
     if remote.default != local.default {
-        lines.push(paint("~ default", "33"));
+        lines.push(paint("~ default", Colour::Yellow));
     }
     if lines.is_empty() {
         "no differences".to_owned()
@@ -246,11 +250,15 @@ fn diff(remote: &RuleSet, local: &RuleSet) -> String {
     }
 }
 
-/// Colour on a terminal, plain text in pipes and files.
-fn paint(text: &str, colour: &str) -> String {
-    if std::io::stdout().is_terminal() {
-        format!("\u{1b}[{colour}m{text}\u{1b}[0m")
-    } else {
-        text.to_owned()
-    }
+/// The checks of `kefu::rules::checks`, with image files looked up in `assets` (not checked
+/// without one).
+pub(crate) fn findings(rules: &RuleSet, assets: Option<&Path>) -> Vec<Finding> {
+    rules.check(&|name: &str| {
+        let relative = Path::new(name);
+        let plain = !relative.is_absolute()
+            && relative
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        assets.is_none_or(|dir| plain && dir.join(relative).is_file())
+    })
 }

@@ -1,5 +1,5 @@
 //! Keyword rules: what to do with each message. Pure: the model, its validation and matching.
-//! Rules live in Parameter Store as JSON (see `aws::rules`), or in a local file for `kefu dev`;
+//! `explain` says which rule answers a message and why. Rules live in Parameter Store as JSON (see `aws::rules`), or in a local file for `kefu dev`;
 //! `fragments` is how a large set spans several parameters. (`rule_cache` keeps the last good
 //! set in memory.)
 //!
@@ -16,9 +16,13 @@
 //! }
 //! ```
 
+pub mod checks;
+pub mod explain;
 pub mod fragments;
 pub mod matching;
 pub mod model;
 
+pub use checks::{Finding, Severity};
+pub use explain::Explanation;
 pub use matching::Route;
 pub use model::{Action, Match, MediaSource, ReplyMessage, Rule, RuleError, RuleSet};
