@@ -122,6 +122,7 @@ lambda_status=0
 bash tests/lambda/check.sh || lambda_status=$?
 echo "Lambda checks took $((SECONDS - started)) s"
 
+bash tests/browser/run.sh
 step "test suites"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast

@@ -16,9 +16,14 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// JSON laid out for reading, but only when nothing is lost: numbers beyond 2^53 (a MsgId)
+// would be rounded by JSON.parse, so such a body is shown as it came.
 function pretty(text) {
   if (!text) return "";
-  try { return JSON.stringify(JSON.parse(text), null, 2); } catch (_) { return text; }
+  try {
+    const value = JSON.parse(text);
+    return JSON.stringify(value) === text.trim() ? JSON.stringify(value, null, 2) : text;
+  } catch (_) { return text; }
 }
 
 function row(side, ...content) {
@@ -43,7 +48,7 @@ function linkCard(link) {
   return card("link", link.title,
     el("div", { class: "link-body" },
       el("div", { class: "desc", text: link.description || host }),
-      el("div", { class: "thumb", title: link.thumb_url || "", text: "🔗" })));
+      el("div", { class: "thumb", title: link.thumb_url || "", text: "↗" })));
 }
 
 function miniProgramCard(page) {
@@ -157,14 +162,22 @@ function rememberOpenid(openid) {
   $("openids").append(el("option", { value: openid }));
 }
 
-async function poll() {
+// One poll at a time; an entry is shown once even if two answers carry it.
+let polling = null;
+function poll() {
+  if (!polling) polling = pollOnce().finally(() => { polling = null; });
+  return polling;
+}
+
+async function pollOnce() {
   try {
     const answer = await fetch("/dev/api/events?after=" + state.seq).then((r) => r.json());
     state.skew = answer.now - Date.now();
     const chat = $("chat");
     const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 40;
     for (const entry of answer.entries) {
-      state.seq = Math.max(state.seq, entry.seq);
+      if (entry.seq <= state.seq) continue;
+      state.seq = entry.seq;
       state.entries.push(entry);
       rememberOpenid(entry.openid);
       if (visible(entry)) chat.append(...render(entry));
@@ -188,6 +201,8 @@ async function send(message) {
     const answer = await response.json().catch(() => ({}));
     $("status").textContent = answer.error || "HTTP " + response.status;
   }
+  await poll();
+  // The poll may have been one that started before the push: ask again.
   await poll();
 }
 
@@ -219,7 +234,10 @@ function setup() {
       $("extras").hidden = true;
     });
   }
-  $("openid").addEventListener("change", () => { state.openid = $("openid").value.trim(); redraw(); });
+  $("openid").addEventListener("change", () => {
+    const openid = $("openid").value.trim();
+    if (openid !== state.openid) { state.openid = openid; redraw(); }
+  });
   $("inspect").addEventListener("change", () => {
     for (const d of document.querySelectorAll("details.inspect")) d.open = $("inspect").checked;
   });
