@@ -76,9 +76,30 @@ fn main() -> ExitCode {
             println!("{output}");
             ExitCode::SUCCESS
         }
+        Err(err) if err.downcast_ref::<ExitWith>().is_some() => {
+            let code = err.downcast_ref::<ExitWith>().map_or(1, |e| e.code);
+            println!("{err}");
+            ExitCode::from(code)
+        }
         Err(err) => fail(&aws_args::condense(&format!("error: {err:#}"))),
     }
 }
+
+/// A result that is printed on stdout like any other, with a non-zero exit status (e.g. `kefu
+/// rules diff` when the rules differ, as `diff` does).
+#[derive(Debug)]
+pub struct ExitWith {
+    pub output: String,
+    pub code: u8,
+}
+
+impl std::fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.output)
+    }
+}
+
+impl std::error::Error for ExitWith {}
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

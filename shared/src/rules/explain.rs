@@ -173,4 +173,42 @@ mod tests {
         assert_eq!(explained.outcome, "nothing");
         assert!(explained.why.contains("transfer never applies to events"));
     }
+
+    /// What the README says of matching: trimmed (full-width spaces too), case-sensitive,
+    /// regex-lite (no `\p{…}`, ASCII `\d`), `(?i)` to ignore case.
+    #[test]
+    fn matching_is_as_documented() {
+        let rules = |json: &str| RuleSet::from_json(json).unwrap();
+        let exact =
+            rules(r#"{"rules":[{"name":"hi","match":{"exact":"Hi"},"action":"transfer"}]}"#);
+        assert_eq!(
+            exact.explain(&text("\u{3000} Hi \n")).rule.as_deref(),
+            Some("hi")
+        );
+        assert_eq!(exact.explain(&text("hi")).rule, None);
+        assert_eq!(exact.explain(&text("Ｈｉ")).rule, None);
+        let insensitive =
+            rules(r#"{"rules":[{"name":"hi","match":{"regex":"(?i)^hi$"},"action":"transfer"}]}"#);
+        assert_eq!(insensitive.explain(&text("HI")).rule.as_deref(), Some("hi"));
+        let digits =
+            rules(r#"{"rules":[{"name":"n","match":{"regex":"^\\d+$"},"action":"transfer"}]}"#);
+        assert_eq!(digits.explain(&text("123")).rule.as_deref(), Some("n"));
+        assert_eq!(digits.explain(&text("１２３")).rule, None);
+        assert!(
+            RuleSet::from_json(
+                r#"{"rules":[{"name":"han","match":{"regex":"\\p{Han}"},"action":"transfer"}]}"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_schema_key_is_accepted_for_editors() {
+        let rules = RuleSet::from_json(
+            r#"{"$schema":"./schema.json","rules":[{"name":"hi","match":{"exact":"hi"},"action":"transfer"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(rules.schema.as_deref(), Some("./schema.json"));
+        assert!(RuleSet::from_json(r#"{"$schemas":"x","rules":[]}"#).is_err());
+    }
 }
