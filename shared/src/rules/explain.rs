@@ -194,6 +194,11 @@ mod tests {
             rules(r#"{"rules":[{"name":"n","match":{"regex":"^\\d+$"},"action":"transfer"}]}"#);
         assert_eq!(digits.explain(&text("123")).rule.as_deref(), Some("n"));
         assert_eq!(digits.explain(&text("１２３")).rule, None);
+        let han = rules(
+            r#"{"rules":[{"name":"han","match":{"regex":"^[一-龥]+$"},"action":"transfer"}]}"#,
+        );
+        assert_eq!(han.explain(&text("你好")).rule.as_deref(), Some("han"));
+        assert_eq!(han.explain(&text("hi")).rule, None);
         assert!(
             RuleSet::from_json(
                 r#"{"rules":[{"name":"han","match":{"regex":"\\p{Han}"},"action":"transfer"}]}"#
