@@ -27,8 +27,8 @@ if [[ ! -x "$CHROMIUM" ]] || ! fc-list 2>/dev/null | grep -i "WenQuanYi Micro He
 fi
 command -v node >/dev/null || fail "node is missing (apt-get install nodejs npm)"
 if [[ ! -f tests/browser/node_modules/playwright-core/package.json ]]; then
-    # The machine's normal package registry configuration; no registry URL here.
-    (cd tests/browser && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    # The exact version is pinned in package.json; the machine's own npm configuration applies.
+    (cd tests/browser && npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null)
     echo "installed playwright-core $(node -p 'require("./tests/browser/node_modules/playwright-core/package.json").version')"
 fi
 
