@@ -125,6 +125,8 @@ echo "Lambda checks took $((SECONDS - started)) s"
 step "sam build (arm64, as deployed); the built bootstraps under a local Lambda Runtime API"
 bash tests/sam/build-and-check.sh
 
+bash tests/browser/run.sh
+
 step "test suites"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast

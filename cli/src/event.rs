@@ -15,7 +15,7 @@ pub struct EventArgs {
     #[command(flatten)]
     pub push: PushArgs,
     /// The push path of the API.
-    #[arg(long, default_value = "/wechat")]
+    #[arg(long, default_value = "/wechat", value_parser = parse_api_path)]
     pub path: String,
     /// Write an SQS event carrying the reply job `receive` would enqueue for the message (for
     /// the `reply` function) instead of an API Gateway event.
@@ -34,6 +34,19 @@ pub enum EventMessage {
     },
     #[command(flatten)]
     Message(MessageArg),
+}
+
+/// An API Gateway route path: `/` and then letters, digits and `-_.~/{}`.
+fn parse_api_path(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') {
+        return Err(format!("{text:?} must start with '/' (e.g. /{text})"));
+    }
+    if let Some(bad) = text.chars().find(|c| {
+        !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '~' | '{' | '}'))
+    }) {
+        return Err(format!("{text:?} has {bad:?}"));
+    }
+    Ok(text.to_owned())
 }
 
 pub fn event(args: &EventArgs) -> anyhow::Result<String> {

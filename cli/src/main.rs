@@ -4,15 +4,18 @@
 //! after it. Every failure ends with exit status 1 and a one-line reason on stderr, and nothing
 //! on stdout, so other tools can drive the commands.
 
+mod aws_args;
 mod crypto;
 mod dev;
 mod event;
+mod paint;
 mod push;
 mod push_args;
 mod rules;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -52,6 +55,11 @@ fn main() -> ExitCode {
             let _ = err.print();
             return ExitCode::SUCCESS;
         }
+        Err(err) if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // `kefu`, `kefu rules`: the help, laid out as clap lays it out.
+            let _ = err.print();
+            return ExitCode::FAILURE;
+        }
         Err(err) => return fail(&one_line(&err.render().to_string())),
     };
     let result = match cli.command {
@@ -68,9 +76,30 @@ fn main() -> ExitCode {
             println!("{output}");
             ExitCode::SUCCESS
         }
-        Err(err) => fail(&format!("error: {err:#}")),
+        Err(err) if err.downcast_ref::<ExitWith>().is_some() => {
+            let code = err.downcast_ref::<ExitWith>().map_or(1, |e| e.code);
+            println!("{err}");
+            ExitCode::from(code)
+        }
+        Err(err) => fail(&aws_args::condense(&format!("error: {err:#}"))),
     }
 }
+
+/// A result that is printed on stdout like any other, with a non-zero exit status (e.g. `kefu
+/// rules diff` when the rules differ, as `diff` does).
+#[derive(Debug)]
+pub struct ExitWith {
+    pub output: String,
+    pub code: u8,
+}
+
+impl std::fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.output)
+    }
+}
+
+impl std::error::Error for ExitWith {}
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

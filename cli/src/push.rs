@@ -22,18 +22,23 @@ const QUIET: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Args)]
 pub struct PushCommand {
-    /// The push URL (for `kefu dev`: http://127.0.0.1:8080/wechat).
+    /// The push URL (for `kefu dev`: http://127.0.0.1:8080/wechat, or the one it prints).
     #[arg(
         long,
         env = "KEFU_PUSH_URL",
-        default_value = "http://127.0.0.1:8080/wechat"
+        default_value = "http://127.0.0.1:8080/wechat",
+        value_parser = crate::dev::parse_http_url,
+        global = true
     )]
     url: String,
     #[command(flatten)]
     push: PushArgs,
     /// How long to watch the sandbox for auto-replies afterwards (0 to skip).
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 3.0, value_parser = parse_wait, global = true)]
     wait: f64,
+    /// Print the outcome as one JSON object instead of lines.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     message: MessageArg,
 }
@@ -45,10 +50,8 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
         .build()?;
     let url = format!("{}?{}", args.url, push.query.to_query_string());
     let content_type = args.push.format.content_type();
-    let sandbox = args
-        .url
-        .find("/wechat")
-        .map(|at| format!("{}/sandbox/messages", &args.url[..at]));
+    // `kefu dev` says where its sandbox is, whatever the push path; anything else has none.
+    let sandbox = find_sandbox(&http, &args.url).await;
     let before = match &sandbox {
         Some(url) => sent_to(&http, url, &args.push.openid)
             .await
@@ -58,6 +61,8 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
     };
 
     let mut out = Vec::new();
+    let mut attempts = Vec::new();
+    let mut auto_replies = Vec::new();
     let mut reply = None;
     for attempt in 1..=WECHAT_RETRIES + 1 {
         let started = Instant::now();
@@ -77,17 +82,28 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
                     status.as_u16(),
                     latency.as_millis()
                 ));
+                attempts.push(serde_json::json!({
+                    "status": status.as_u16(),
+                    "ms": latency.as_millis(),
+                }));
                 let accepted = status.is_success() && is_valid_answer(&body);
                 if accepted {
                     reply = Some(body);
                     break;
                 }
                 out.push(format!("  answer: {}", one_line(&body)));
+                if status.is_client_error() {
+                    // A refusal (bad signature, bad body) is refused again: no point retrying.
+                    out.push(
+                        "  not retried: a refusal (4xx) would be refused again the same way".into(),
+                    );
+                    break;
+                }
             }
             Err(err) => out.push(format!(
                 "attempt {attempt}: no answer after {} ms ({})",
                 latency.as_millis(),
-                err.without_url()
+                root_cause(&err.without_url())
             )),
         }
     }
@@ -97,12 +113,13 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
         );
         anyhow::bail!(out.join("\n"));
     };
-    out.push(format!("passive reply: {}", describe_reply(args, &reply)?));
+    let described = describe_reply(args, &reply)?;
+    out.push(format!("passive reply: {described}"));
 
+    let sandbox_seen = sandbox.is_some();
     if let Some(sandbox) = sandbox.filter(|_| args.wait > 0.0) {
         // Until --wait runs out, or replies came and then nothing more for half a second.
-        // At most a minute, whatever --wait says.
-        let deadline = Instant::now() + Duration::from_secs_f64(args.wait.min(60.0));
+        let deadline = Instant::now() + Duration::from_secs_f64(args.wait);
         let mut shown = before;
         let mut last_new = None;
         while Instant::now() < deadline && last_new.is_none_or(|at: Instant| at.elapsed() < QUIET) {
@@ -110,6 +127,7 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
             if let Ok(messages) = sent_to(&http, &sandbox, &args.push.openid).await {
                 for message in messages.iter().skip(shown) {
                     out.push(format!("auto-reply: {message}"));
+                    auto_replies.push(message.clone());
                     last_new = Some(Instant::now());
                 }
                 shown = shown.max(messages.len());
@@ -118,6 +136,16 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
         if shown == before {
             out.push("auto-reply: none seen in the sandbox".into());
         }
+    }
+    if args.json {
+        return Ok(serde_json::json!({
+            "attempts": attempts,
+            "passive_reply": reply,
+            "passive_reply_described": described,
+            "auto_replies": auto_replies,
+            "sandbox": sandbox_seen,
+        })
+        .to_string());
     }
     Ok(out.join("\n"))
 }
@@ -192,6 +220,59 @@ fn reply_field(body: &str, name: &str) -> Option<String> {
 }
 
 /// The sandbox's record of messages sent to `openid`, each as one line.
+/// The sandbox's record of sent messages, if `url` is served by `kefu dev`: its
+/// `/dev/api/info` says where the sandbox is (none when replies go to a real WeChat API).
+async fn find_sandbox(http: &reqwest::Client, url: &str) -> Option<String> {
+    let origin = origin(url)?;
+    let info: serde_json::Value = http
+        .get(format!("{origin}/dev/api/info"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .ok()?
+        .error_for_status()
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    if info.get("kefu_dev").and_then(serde_json::Value::as_bool) != Some(true) {
+        return None;
+    }
+    let path = info.get("sandbox")?.as_str()?;
+    Some(format!("{origin}{path}"))
+}
+
+/// `http://host:port` of a URL.
+fn origin(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")? + 3;
+    let path_start = url
+        .get(scheme_end..)?
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |at| scheme_end + at);
+    url.get(..path_start)
+}
+
+/// The innermost error of a chain (`Connection refused`, `timed out`), which says what
+/// happened; reqwest's own message is only "error sending request".
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+/// `--wait`: seconds, 0 to 60.
+fn parse_wait(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.0..=60.0).contains(&seconds) {
+        return Err(format!("{text} s: give 0 to 60 seconds"));
+    }
+    Ok(seconds)
+}
+
 async fn sent_to(http: &reqwest::Client, url: &str, openid: &str) -> anyhow::Result<Vec<String>> {
     let messages: Vec<serde_json::Value> = http
         .get(url)

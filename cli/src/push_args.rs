@@ -26,13 +26,13 @@ pub enum FormatArg {
 #[derive(Debug, Args)]
 pub struct CredentialArgs {
     /// Token (default: the documented sample).
-    #[arg(long, env = "KEFU_TOKEN", hide_env_values = true, default_value = sample::TOKEN)]
+    #[arg(long, env = "KEFU_TOKEN", hide_env_values = true, default_value = sample::TOKEN, global = true)]
     pub token: SecretString,
     /// EncodingAESKey (default: the documented sample).
-    #[arg(long, env = "KEFU_AES_KEY", hide_env_values = true, default_value = sample::ENCODING_AES_KEY)]
+    #[arg(long, env = "KEFU_AES_KEY", hide_env_values = true, default_value = sample::ENCODING_AES_KEY, global = true)]
     pub aes_key: SecretString,
     /// AppID, sealed into encrypted messages (default: the documented sample).
-    #[arg(long, env = "KEFU_APPID", default_value = sample::APPID)]
+    #[arg(long, env = "KEFU_APPID", default_value = sample::APPID, global = true)]
     pub appid: String,
 }
 
@@ -42,8 +42,20 @@ impl CredentialArgs {
     }
 
     pub fn key(&self) -> anyhow::Result<AesKey> {
-        AesKey::from_encoding_aes_key(self.aes_key.expose()).context("--aes-key")
+        aes_key(&self.aes_key)
     }
+}
+
+/// The 32-byte key of an EncodingAESKey, or why not, with the fact needed to fix it: a key
+/// of the wrong length says how long it is (never the key itself).
+pub fn aes_key(encoding_aes_key: &SecretString) -> anyhow::Result<AesKey> {
+    let text = encoding_aes_key.expose().trim();
+    let length = text.trim_end_matches('=').chars().count();
+    anyhow::ensure!(
+        length == 43,
+        "--aes-key: the EncodingAESKey is {length} characters, it must be 43 (as 小程序后台 → 开发设置 → 消息推送 shows it)"
+    );
+    AesKey::from_encoding_aes_key(text).context("--aes-key")
 }
 
 /// Who signs the push and how it is framed.
@@ -52,28 +64,28 @@ pub struct PushArgs {
     #[command(flatten)]
     pub credentials: CredentialArgs,
     /// 消息加解密方式.
-    #[arg(long, value_enum, default_value_t = ModeArg::Safe)]
+    #[arg(long, value_enum, default_value_t = ModeArg::Safe, global = true)]
     pub mode: ModeArg,
     /// 数据格式.
-    #[arg(long, value_enum, default_value_t = FormatArg::Json)]
+    #[arg(long, value_enum, default_value_t = FormatArg::Json, global = true)]
     pub format: FormatArg,
     /// The mini program's original id (ToUserName).
-    #[arg(long, default_value = sample::ORIGINAL_ID)]
+    #[arg(long, default_value = sample::ORIGINAL_ID, global = true)]
     pub to: String,
     /// The user's openid (FromUserName).
-    #[arg(long, default_value = sample::OPENID)]
+    #[arg(long, default_value = sample::OPENID, global = true)]
     pub openid: String,
     /// Timestamp in seconds (default: now). Fixed values give reproducible output.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub timestamp: Option<i64>,
     /// Nonce (default: random digits).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub nonce: Option<String>,
     /// 16 characters of AES randomness (default: fresh).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub random: Option<String>,
     /// MsgId of a user message (default: derived from the timestamp and nonce).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub msg_id: Option<u64>,
 }
 
@@ -235,7 +247,7 @@ impl PushArgs {
 }
 
 impl MessageArg {
-    fn payload(&self, msg_id: u64, appid: &str) -> Payload {
+    pub fn payload(&self, msg_id: u64, appid: &str) -> Payload {
         match self.clone() {
             Self::Text { content } => Payload::Text { content, msg_id },
             Self::Image { pic_url, media_id } => Payload::Image {

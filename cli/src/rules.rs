@@ -1,29 +1,44 @@
 //! `kefu rules`: check rules before they go live, see which rule answers a message, and move
 //! rule sets to and from Parameter Store (split across parameters under one path when large).
 
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use kefu::aws::{Aws, Published, SsmRules};
+use kefu::aws::{Published, SsmRules};
 use kefu::ports::RuleSource as _;
 use kefu::protocol::Message;
-use kefu::rules::{Action, RuleSet};
+use kefu::rules::{Action, Finding, Rule, RuleSet, Severity};
 use kefu::sample;
+
+use crate::aws_args::AwsArgs;
+use crate::paint::{Colour, paint};
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
     #[command(subcommand)]
     command: RulesCommand,
+    /// Print the result as JSON (validate, test, diff).
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
 enum RulesCommand {
     /// Print the JSON schema of a rules file (generated from kefu's types; rules/schema.json).
     Schema,
-    /// Check a rules file: JSON, schema, and what the types cannot say (names, counts, URLs).
-    Validate { file: PathBuf },
+    /// Check a rules file: JSON, schema, what the types cannot say (names, counts, URLs), image
+    /// files, transfers on events, rules that can never match.
+    Validate {
+        file: PathBuf,
+        /// The deployment's images, for `{"file": …}` sources.
+        #[arg(
+            long,
+            env = "KEFU_ASSETS_DIR",
+            default_value = "functions/reply/assets"
+        )]
+        assets: PathBuf,
+    },
     /// Which rule answers a message, and what would be sent.
     Test {
         file: PathBuf,
@@ -36,7 +51,8 @@ enum RulesCommand {
         #[arg(long, conflicts_with = "text")]
         event: Option<String>,
     },
-    /// Compare a rules file with the rules in Parameter Store.
+    /// Compare a rules file with the rules in Parameter Store: what changed, rule by rule;
+    /// exit status 1 when they differ.
     Diff {
         file: PathBuf,
         #[command(flatten)]
@@ -61,20 +77,32 @@ enum RulesCommand {
 struct Store {
     /// The parameter path (KEFU_RULES_PATH of the deployment). AWS credentials and region come
     /// from the usual places; AWS_ENDPOINT_URL points at another endpoint.
-    #[arg(long, env = "KEFU_RULES_PATH", default_value = "/kefu/rules")]
+    #[arg(long, env = "KEFU_RULES_PATH", default_value = "/kefu/rules", value_parser = parse_parameter_path)]
     path: String,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+/// A Parameter Store path: `/` and then names of letters, digits and `_.-/`.
+fn parse_parameter_path(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') {
+        return Err(format!("{text:?} must start with '/' (e.g. /kefu/rules)"));
+    }
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '.' | '-')))
+    {
+        return Err(format!(
+            "{text:?} has {bad:?}: Parameter Store names use letters, digits, '_', '.', '-' and '/'"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
     match &args.command {
         RulesCommand::Schema => Ok(serde_json::to_string_pretty(&RuleSet::json_schema())?),
-        RulesCommand::Validate { file } => {
-            let rules = load(file)?;
-            Ok(paint(
-                &format!("✓ {}: {}", file.display(), summary(&rules)),
-                "32",
-            ))
-        }
+        RulesCommand::Validate { file, assets } => validate(file, assets, args.json),
         RulesCommand::Test {
             file,
             text,
@@ -85,11 +113,24 @@ pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
             text.as_deref(),
             r#type.as_deref(),
             event.as_deref(),
+            args.json,
         ),
         RulesCommand::Diff { file, store } => {
             let local = load(file)?;
             let remote = remote(store).await.load().await?;
-            Ok(diff(&remote, &local))
+            let changes = diff(&remote, &local);
+            let output = if args.json {
+                changes.to_json().to_string()
+            } else if changes.is_empty() {
+                "no differences".to_owned()
+            } else {
+                changes.lines().join("\n")
+            };
+            if changes.is_empty() {
+                Ok(output)
+            } else {
+                Err(crate::ExitWith { output, code: 1 }.into())
+            }
         }
         RulesCommand::Push { file, store } => {
             let local = load(file)?;
@@ -108,7 +149,7 @@ pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
                         format!(", removed {}", stale.join(", "))
                     }
                 ),
-                "32",
+                Colour::Green,
             ))
         }
         RulesCommand::Pull { store, output } => {
@@ -134,10 +175,67 @@ fn load(file: &Path) -> anyhow::Result<RuleSet> {
 
 /// The rules in Parameter Store (credentials and region from the usual places).
 async fn remote(store: &Store) -> SsmRules {
-    Aws::connect().await.rules(&store.path)
+    store.aws.connect().await.rules(&store.path)
 }
 
-fn summary(rules: &RuleSet) -> String {
+/// `kefu rules validate`: valid, and nothing the checks call an error.
+fn validate(file: &Path, assets: &Path, json: bool) -> anyhow::Result<String> {
+    let rules = match load(file) {
+        Ok(rules) => rules,
+        Err(err) if json => {
+            let output = serde_json::json!({
+                "file": file.display().to_string(),
+                "valid": false,
+                "error": format!("{err:#}"),
+            });
+            return Err(crate::ExitWith {
+                output: output.to_string(),
+                code: 1,
+            }
+            .into());
+        }
+        Err(err) => return Err(err),
+    };
+    let findings = findings(&rules, Some(assets));
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let output = if json {
+        serde_json::json!({
+            "file": file.display().to_string(),
+            "valid": errors == 0,
+            "rules": rules.rules.len(),
+            "summary": summary(&rules),
+            "findings": findings,
+        })
+        .to_string()
+    } else {
+        let mut lines = Vec::new();
+        for finding in &findings {
+            let (mark, colour) = match finding.severity {
+                Severity::Error => ("error", Colour::Red),
+                Severity::Warning => ("warning", Colour::Yellow),
+            };
+            lines.push(paint(&format!("{mark}: {finding}"), colour));
+        }
+        if errors == 0 {
+            lines.push(paint(
+                &format!("✓ {}: {}", file.display(), summary(&rules)),
+                Colour::Green,
+            ));
+        }
+        lines.join("\n")
+    };
+    if errors == 0 {
+        Ok(output)
+    } else {
+        Err(crate::ExitWith { output, code: 1 }.into())
+    }
+}
+
+/// `5 rules (1 transfer), a default reply of 1 message(s)`.
+pub(crate) fn summary(rules: &RuleSet) -> String {
     let transfers = rules
         .rules
         .iter()
@@ -161,6 +259,7 @@ fn test(
     text: Option<&str>,
     msg_type: Option<&str>,
     event: Option<&str>,
+    json: bool,
 ) -> anyhow::Result<String> {
     let mut fields = serde_json::Map::new();
     for (key, value) in [
@@ -187,70 +286,177 @@ fn test(
     }
     let fields = serde_json::Value::Object(fields);
     let message = Message::from_json(&fields.to_string())?;
-    let answer = match rules.action_for(&message) {
-        None => "no rule answers: acknowledged, nothing sent".to_owned(),
-        Some((rule, Action::Transfer)) => format!(
-            "{}: transfer to a human agent (transfer_customer_service){}",
-            rule.unwrap_or("default"),
-            if matches!(message.kind, kefu::protocol::MessageKind::Event(_)) {
-                " — not for events: nothing happens"
-            } else {
-                ""
-            }
+    let explanation = rules.explain(&message);
+    let sent = match (explanation.outcome, rules.action_for(&message)) {
+        ("reply", Some((_, Action::Send(messages)))) => messages.clone(),
+        _ => Vec::new(),
+    };
+    if json {
+        return Ok(serde_json::json!({
+            "rule": explanation.rule,
+            "index": explanation.index,
+            "why": explanation.why,
+            "outcome": explanation.outcome,
+            "messages": sent,
+        })
+        .to_string());
+    }
+    let who = explanation.rule.as_deref().unwrap_or("default");
+    let answer = match explanation.outcome {
+        "transfer" => format!(
+            "{who}: transfer to a human agent (transfer_customer_service) — {}",
+            explanation.why
         ),
-        Some((rule, Action::Send(messages))) => {
+        "reply" => {
             let mut lines = vec![format!(
-                "{}: {} message(s)",
-                rule.unwrap_or("default"),
-                messages.len()
+                "{who}: {} message(s) — {}",
+                sent.len(),
+                explanation.why
             )];
             lines.extend(
-                messages
-                    .iter()
+                sent.iter()
                     .map(|m| format!("  {}", serde_json::to_string(m).unwrap_or_default())),
             );
             lines.join("\n")
         }
+        _ => format!(
+            "no rule answers: acknowledged, nothing sent — {}",
+            explanation.why
+        ),
     };
-    Ok(paint(&answer, "36"))
+    Ok(paint(&answer, Colour::Cyan))
 }
 
-/// Rules added, removed or changed (by name), and the default.
-fn diff(remote: &RuleSet, local: &RuleSet) -> String {
-    let mut lines = Vec::new();
+/// What differs between the rules in Parameter Store and a file, rule by rule.
+#[derive(Debug, Default)]
+struct Changes<'a> {
+    added: Vec<&'a Rule>,
+    removed: Vec<&'a Rule>,
+    /// (before, after)
+    changed: Vec<(&'a Rule, &'a Rule)>,
+    /// The names in order, before and after, when only the order changed.
+    order: Option<(Vec<&'a str>, Vec<&'a str>)>,
+    default: Option<(Option<&'a Action>, Option<&'a Action>)>,
+}
+
+fn diff<'a>(remote: &'a RuleSet, local: &'a RuleSet) -> Changes<'a> {
+    let mut changes = Changes::default();
     for rule in &local.rules {
         match remote.rules.iter().find(|r| r.name == rule.name) {
-            None => lines.push(paint(&format!("+ {}", rule.name), "32")),
-            Some(old) if old != rule => lines.push(paint(&format!("~ {}", rule.name), "33")),
+            None => changes.added.push(rule),
+            Some(old) if old != rule => changes.changed.push((old, rule)),
             Some(_) => {}
         }
     }
-    for rule in remote
+    changes.removed = remote
         .rules
         .iter()
         .filter(|r| !local.rules.iter().any(|l| l.name == r.name))
-    {
-        lines.push(paint(&format!("- {}", rule.name), "31"));
-    }
-    let order = |set: &RuleSet| set.rules.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
-    if lines.is_empty() && order(remote) != order(local) {
-        lines.push(paint("~ order of rules", "33"));
+        .collect();
+    let order = |set: &'a RuleSet| {
+        set.rules
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+    };
+    let kept = |names: Vec<&'a str>, other: &RuleSet| {
+        names
+            .into_iter()
+            .filter(|n| other.rules.iter().any(|r| r.name == *n))
+            .collect::<Vec<_>>()
+    };
+    let (before, after) = (kept(order(remote), local), kept(order(local), remote));
+    if before != after {
+        changes.order = Some((before, after));
     }
     if remote.default != local.default {
-        lines.push(paint("~ default", "33"));
+        changes.default = Some((remote.default.as_ref(), local.default.as_ref()));
     }
-    if lines.is_empty() {
-        "no differences".to_owned()
-    } else {
-        lines.join("\n")
+    changes
+}
+
+impl Changes<'_> {
+    fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.order.is_none()
+            && self.default.is_none()
+    }
+
+    /// `+`/`-` lines with the content, as a reviewer wants to see it.
+    fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for rule in &self.added {
+            lines.push(paint(
+                &format!("+ {}: {}", rule.name, compact(*rule)),
+                Colour::Green,
+            ));
+        }
+        for rule in &self.removed {
+            lines.push(paint(
+                &format!("- {}: {}", rule.name, compact(*rule)),
+                Colour::Red,
+            ));
+        }
+        for (before, after) in &self.changed {
+            lines.push(paint(&format!("~ {}", after.name), Colour::Yellow));
+            for (part, old, new) in [
+                ("match", compact(&before.when), compact(&after.when)),
+                ("action", compact(&before.action), compact(&after.action)),
+            ] {
+                if old != new {
+                    lines.push(paint(&format!("  - {part}: {old}"), Colour::Red));
+                    lines.push(paint(&format!("  + {part}: {new}"), Colour::Green));
+                }
+            }
+        }
+        if let Some((before, after)) = &self.order {
+            lines.push(paint("~ order of rules", Colour::Yellow));
+            lines.push(paint(&format!("  - {}", before.join(", ")), Colour::Red));
+            lines.push(paint(&format!("  + {}", after.join(", ")), Colour::Green));
+        }
+        if let Some((before, after)) = &self.default {
+            let shown = |a: &Option<&Action>| a.map_or("(none)".to_owned(), compact);
+            lines.push(paint("~ default", Colour::Yellow));
+            lines.push(paint(&format!("  - {}", shown(before)), Colour::Red));
+            lines.push(paint(&format!("  + {}", shown(after)), Colour::Green));
+        }
+        lines
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "differences": !self.is_empty(),
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed.iter().map(|(before, after)| serde_json::json!({
+                "name": after.name, "before": before, "after": after,
+            })).collect::<Vec<_>>(),
+            "order": self.order.as_ref().map(|(before, after)| serde_json::json!({
+                "before": before, "after": after,
+            })),
+            "default": self.default.as_ref().map(|(before, after)| serde_json::json!({
+                "before": before, "after": after,
+            })),
+        })
     }
 }
 
-/// Colour on a terminal, plain text in pipes and files.
-fn paint(text: &str, colour: &str) -> String {
-    if std::io::stdout().is_terminal() {
-        format!("\u{1b}[{colour}m{text}\u{1b}[0m")
-    } else {
-        text.to_owned()
-    }
+/// One line of JSON, for display.
+fn compact<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The checks of `kefu::rules::checks`, with image files looked up in `assets` (not checked
+/// without one).
+pub(crate) fn findings(rules: &RuleSet, assets: Option<&Path>) -> Vec<Finding> {
+    rules.check(&|name: &str| {
+        let relative = Path::new(name);
+        let plain = !relative.is_absolute()
+            && relative
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        assets.is_none_or(|dir| plain && dir.join(relative).is_file())
+    })
 }

@@ -126,8 +126,107 @@ fn a_push_with_the_wrong_token_is_refused_and_kefu_push_says_so() {
     );
     assert_eq!(
         out.matches("HTTP 403").count(),
-        4,
-        "the first try and WeChat's 3 retries: {out}"
+        1,
+        "a refusal is not retried: the same push would be refused again: {out}"
+    );
+    assert!(out.contains("not retried"), "{out}");
+}
+
+#[test]
+fn kefu_push_finds_the_sandbox_whatever_the_push_path() {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["dev", "--port", &port.to_string(), "--path", "/kf"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env_remove("KEFU_TOKEN")
+        .env_remove("KEFU_AES_KEY")
+        .env_remove("KEFU_APPID")
+        .env_remove("WECHAT_API_BASE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _dev = Dev(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "kefu dev did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["push", "text", "你好", "--json"])
+        .env("KEFU_PUSH_URL", format!("http://127.0.0.1:{port}/kf"))
+        .env_remove("KEFU_TOKEN")
+        .env_remove("KEFU_AES_KEY")
+        .env_remove("KEFU_APPID")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["passive_reply"], "success");
+    assert_eq!(report["sandbox"], true);
+    assert!(
+        report["auto_replies"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("[text] 收到你的消息"),
+        "{report}"
+    );
+}
+
+#[test]
+fn kefu_dev_explains_itself_on_the_terminal() {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args(["dev", "--port", &port.to_string()])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env_remove("KEFU_TOKEN")
+        .env_remove("KEFU_AES_KEY")
+        .env_remove("KEFU_APPID")
+        .env_remove("WECHAT_API_BASE")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut dev = Dev(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "kefu dev did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (ok, _) = kefu_push(&base, &["--token", "wrong", "--wait", "0", "text", "hi"]);
+    assert!(!ok);
+    let (ok, out) = kefu_push(
+        &base,
+        &["--openid", "o-held", "--wait", "0", "text", "人工"],
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = kefu_push(
+        &base,
+        &["--openid", "o-held", "--wait", "1", "text", "在吗"],
+    );
+    assert!(ok && out.contains("auto-reply: none seen"), "{out}");
+    let (ok, out) = kefu_push(
+        &base,
+        &["--openid", "o-busy", "--wait", "3", "text", "第0条"],
+    );
+    assert!(ok && out.contains("auto-reply: [text]"), "{out}");
+    let _ = dev.0.kill();
+    let mut terminal = String::new();
+    std::io::Read::read_to_string(dev.0.stdout.as_mut().unwrap(), &mut terminal).unwrap();
+    for line in [
+        "push refused: HTTP 403 signature mismatch — the Token",
+        "← o-held [text] 人工 — hand-off: transfer_customer_service answered; auto-replies to o-held stop for 30 min",
+        "no auto-reply: a human agent holds o-held for another 30 min",
+        "← o-busy [text] 第0条 — no rule matched: the default reply: reply queued",
+        "→ o-busy [text] 收到你的消息",
+    ] {
+        assert!(terminal.contains(line), "missing {line:?} in:\n{terminal}");
+    }
+    assert!(
+        !terminal.contains("\"_aws\""),
+        "no metric JSON on the terminal:\n{terminal}"
     );
 }
 

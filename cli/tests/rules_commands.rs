@@ -152,10 +152,12 @@ fn push_and_pull_round_trip_through_parameter_store() {
         .contains("(1 parameter)")
     );
     let pulled = ok(&["rules", "pull", "--path", &path], true);
-    let sample: serde_json::Value = serde_json::from_str(
+    let mut sample: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{ROOT}/rules/sample.json")).unwrap(),
     )
     .unwrap();
+    // "$schema" is for editors; Parameter Store gets the rules alone.
+    sample.as_object_mut().unwrap().remove("$schema");
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&pulled).unwrap(),
         sample
@@ -181,14 +183,36 @@ fn push_and_pull_round_trip_through_parameter_store() {
     let back: serde_json::Value =
         serde_json::from_str(&ok(&["rules", "pull", "--path", &path], true)).unwrap();
     assert_eq!(back, large);
-    let diff = ok(
+    // Differences: shown with their content, and exit status 1 (as `diff` does).
+    let out = kefu(
         &["rules", "diff", "rules/sample.json", "--path", &path],
         true,
     );
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{diff}");
     assert!(
-        diff.contains("+ human") && diff.contains("- rule-00") && diff.contains("~ default"),
+        diff.contains("+ human: {\"name\":\"human\",\"match\":{\"exact\":[\"人工\"")
+            && diff.contains("- rule-00: {\"name\":\"rule-00\"")
+            && diff
+                .contains("~ default\n  - {\"reply\":[{\"type\":\"text\",\"content\":\"默认\"}]}"),
         "{diff}"
     );
+    let out = kefu(
+        &[
+            "rules",
+            "diff",
+            "rules/sample.json",
+            "--path",
+            &path,
+            "--json",
+        ],
+        true,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["differences"], true);
+    assert_eq!(json["added"].as_array().unwrap().len(), 5);
+    assert_eq!(json["removed"].as_array().unwrap().len(), 40);
 
     // Pushing the small set again removes the fragments it no longer needs.
     let small = ok(
@@ -196,7 +220,143 @@ fn push_and_pull_round_trip_through_parameter_store() {
         true,
     );
     assert!(small.contains("removed"), "{small}");
+
+    // One changed rule: the part that changed, before and after.
+    let mut edited = sample.clone();
+    edited["rules"][1]["action"]["reply"][0]["content"] =
+        "我们的服务时间是每天 8:00–22:00。".into();
+    let file = write_temp("edited.json", &edited.to_string());
+    let out = kefu(&["rules", "diff", &file, "--path", &path], true);
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{diff}");
+    assert!(
+        diff.starts_with("~ hours\n  - action: ")
+            && diff.contains("9:00–21:00")
+            && diff.contains("+ action: ")
+            && diff.contains("8:00–22:00")
+            && !diff.contains("match:"),
+        "{diff}"
+    );
     let back: serde_json::Value =
         serde_json::from_str(&ok(&["rules", "pull", "--path", &path], true)).unwrap();
     assert_eq!(back, sample);
+}
+
+#[test]
+fn validate_reports_missing_images_transfers_on_events_and_shadowed_rules() {
+    let file = write_temp(
+        "checks.json",
+        r#"{"$schema": "./schema.json", "rules": [
+            {"name": "order", "match": {"prefix": "订单"}, "action": "transfer"},
+            {"name": "order-status", "match": {"exact": "订单状态"}, "action": {"reply": [{"type": "text", "content": "x"}]}},
+            {"name": "enter", "match": {"event": "user_enter_tempsession"}, "action": "transfer"},
+            {"name": "pic", "match": {"msg_type": "image"}, "action": {"reply": [{"type": "image", "source": {"file": "missing.png"}}]}},
+            {"name": "ok-pic", "match": {"msg_type": "link"}, "action": {"reply": [{"type": "image", "source": {"file": "welcome.png"}}]}}
+        ]}"#,
+    );
+    let out = kefu(&["rules", "validate", &file], false);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a missing image is an error: {stdout}"
+    );
+    assert!(
+        stdout.contains("error: rules[3] (pic): image file \"missing.png\""),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("welcome.png"), "{stdout}");
+    assert!(
+        stdout.contains("warning: rules[2] (enter): transfer on an event does nothing"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warning: rules[1] (order-status): never matches: rules[0] (order)"),
+        "{stdout}"
+    );
+
+    let json = kefu(&["rules", "validate", &file, "--json"], false);
+    assert_eq!(json.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["findings"].as_array().unwrap().len(), 3);
+
+    // Warnings alone pass.
+    let warned = write_temp(
+        "warned.json",
+        r#"{"rules": [{"name": "a", "match": {"contains": "a"}, "action": "transfer"},
+                      {"name": "ab", "match": {"contains": "ab"}, "action": "transfer"}]}"#,
+    );
+    let out = ok(&["rules", "validate", &warned], false);
+    assert!(
+        out.contains("warning: rules[1] (ab): never matches") && out.contains("✓"),
+        "{out}"
+    );
+    let valid: serde_json::Value = serde_json::from_str(&ok(
+        &["rules", "validate", "rules/sample.json", "--json"],
+        false,
+    ))
+    .unwrap();
+    assert_eq!(valid["valid"], true);
+    assert_eq!(valid["rules"], 5);
+}
+
+#[test]
+fn test_says_why_and_answers_in_json() {
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        &[
+            "rules",
+            "test",
+            "rules/sample.json",
+            "请问几点开门",
+            "--json",
+        ],
+        false,
+    ))
+    .unwrap();
+    assert_eq!(json["rule"], "hours");
+    assert_eq!(json["why"], "contains \"几点\"");
+    assert_eq!(json["outcome"], "reply");
+    assert_eq!(json["messages"][0]["type"], "text");
+    assert!(ok(&["rules", "test", "rules/sample.json", "人工"], false).contains("exact \"人工\""));
+}
+
+#[test]
+fn aws_errors_are_one_line_and_profile_and_region_are_accepted() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args([
+            "rules",
+            "pull",
+            "--path",
+            "/kefu/rules",
+            "--region",
+            "eu-west-1",
+        ])
+        .current_dir(ROOT)
+        // Nothing listens on port 9: the SDK's connection error, as a user without a network sees it.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: read rules: dispatch failure"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("DispatchFailure(")
+            && !stderr.contains("ConnectorError")
+            && stderr.len() < 300,
+        "{stderr}"
+    );
+    let bad_path = kefu(&["rules", "pull", "--path", "kefu/rules"], false);
+    assert!(
+        String::from_utf8_lossy(&bad_path.stderr).contains("must start with '/'"),
+        "{bad_path:?}"
+    );
 }

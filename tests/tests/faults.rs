@@ -260,7 +260,7 @@ async fn ssm_unavailable_during_a_rules_reload_keeps_the_last_good_rules() {
     )
     .await;
     let rules = Arc::new(Aws::from_config(&sdk).rules(&path));
-    assert_eq!(rules.load().await.unwrap(), sample::rules());
+    assert_eq!(rules.load().await.unwrap().rules, sample::rules().rules);
     let clock = Arc::new(ManualClock::at(NOW));
     let cache = RuleCache::new(rules, clock.clone(), Duration::from_secs(30));
     let before = cache.get().await.unwrap();

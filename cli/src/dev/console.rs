@@ -1,5 +1,5 @@
-//! What `kefu dev` prints: the banner (where to push, with which credentials) and each message
-//! the sandbox accepts, as it arrives.
+//! What `kefu dev` prints: the banner (where to push, with which credentials, where the chat
+//! window is), one line per thing that happens, and each message the sandbox accepts.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,10 +8,16 @@ use kefu::secret::SecretString;
 use kefu_sandbox::Sandbox;
 
 use super::DevArgs;
+use super::timeline::{Level, Timeline, What};
+use crate::paint::{Colour, paint};
 
 pub(super) fn banner(args: &DevArgs, address: SocketAddr, lines: &[(&'static str, String)]) {
     println!("kefu dev: the push path on your machine, no WeChat account, no tunnel");
     println!();
+    println!(
+        "  chat window     {}",
+        paint(&format!("http://{address}/"), Colour::Cyan)
+    );
     println!("  push URL        http://{address}{}", args.path);
     for (name, value) in lines {
         println!("  {name:<15} {value}");
@@ -23,9 +29,15 @@ pub(super) fn banner(args: &DevArgs, address: SocketAddr, lines: &[(&'static str
         ),
     }
     println!();
+    let default_url = format!("http://127.0.0.1:8080{}", super::DEFAULT_PATH);
+    let push_url = format!("http://{address}{}", args.path);
+    if push_url == default_url {
+        println!("  try:  kefu push text \"你好\"");
+    } else {
+        println!("  try:  kefu push --url {push_url} text \"你好\"");
+    }
     println!(
-        "  try:  kefu push --url http://{address}{} text \"你好\"",
-        args.path
+        "        (no `kefu` on your PATH? `cargo install --path cli`, or `cargo run -p kefu-cli --`)"
     );
     println!();
 }
@@ -39,28 +51,54 @@ pub(super) fn shown(value: &SecretString, sample: &str, flag: &str) -> String {
     }
 }
 
-/// Prints each message the sandbox accepts, as it arrives.
-pub(super) async fn print_replies(sandbox: Sandbox) {
+/// One line on the terminal, marked by its level.
+pub(super) fn say(level: Level, text: &str) {
+    let (mark, colour) = match level {
+        Level::Info => ("·", Colour::Dim),
+        Level::Good => ("✓", Colour::Green),
+        Level::Warn => ("!", Colour::Yellow),
+        Level::Error => ("✗", Colour::Red),
+    };
+    println!("  {} {text}", paint(mark, colour));
+}
+
+/// Prints each message the sandbox accepts, as it arrives, and records it for the page.
+pub(super) async fn watch_replies(sandbox: Sandbox, timeline: Timeline) {
     let mut seen = 0;
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let messages = sandbox.messages();
         for message in messages.iter().skip(seen) {
-            let shown = match message.msgtype.as_str() {
-                "text" => message
-                    .body
-                    .pointer("/text/content")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                _ => message
-                    .body
-                    .get(&message.msgtype)
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
-            };
-            println!("  → {} [{}] {shown}", message.openid, message.msgtype);
+            println!(
+                "  → {} [{}] {}",
+                message.openid,
+                message.msgtype,
+                summary(&message.msgtype, &message.body)
+            );
+            timeline.push(
+                Some(message.openid.clone()),
+                What::Reply {
+                    msgtype: message.msgtype.clone(),
+                    body: message
+                        .body
+                        .get(&message.msgtype)
+                        .cloned()
+                        .unwrap_or_default(),
+                },
+            );
         }
         seen = messages.len();
+    }
+}
+
+/// A custom/send body in one line: the text, or the card's fields.
+pub(super) fn summary(msgtype: &str, body: &serde_json::Value) -> String {
+    match msgtype {
+        "text" => body
+            .pointer("/text/content")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        _ => body.get(msgtype).map(|v| v.to_string()).unwrap_or_default(),
     }
 }

@@ -1,6 +1,7 @@
 //! The dev stack on in-memory stores: the sample (or given) credentials, rules from a file,
 //! the sandbox as WeChat, and the send core built by the same composition as the function's.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,13 +17,16 @@ use kefu::secret::SecretString;
 use kefu::wechat_api::WeChatClient;
 use kefu_sandbox::Sandbox;
 
-use super::console::shown;
-use super::{DevArgs, DevStack, queue, wechat_api};
+use super::console::{self, shown};
+use super::timeline::Level;
+use super::{DevArgs, DevStack, queue, rules_watch, wechat_api};
 
 /// How often rules are re-read from the file: edits show up within this.
 const RULES_TTL: Duration = Duration::from_secs(2);
 /// How long one WeChat API call (or image download) may take, as deployed.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// The rules `kefu dev` uses when run from the repository without --rules.
+const SAMPLE_RULES: &str = "rules/sample.json";
 
 pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -31,12 +35,20 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
         aes_key: Some(args.credentials.key()?),
         appid: args.credentials.appid.clone(),
     };
-    let (rules, rules_origin) = match &args.rules {
-        Some(path) => (StaticRules::from_file(path), path.display().to_string()),
-        None if std::path::Path::new("rules/sample.json").exists() => (
-            StaticRules::from_file("rules/sample.json"),
-            "rules/sample.json".to_owned(),
-        ),
+    let rules_file = match &args.rules {
+        Some(path) => Some(path.clone()),
+        None if Path::new(SAMPLE_RULES).exists() => Some(PathBuf::from(SAMPLE_RULES)),
+        None => None,
+    };
+    let (rules, rules_origin) = match &rules_file {
+        Some(path) => {
+            // A broken file is an error now, not a 500 on the first push.
+            let (_, findings) = rules_watch::load(path, &args.assets)?;
+            for finding in findings {
+                console::say(Level::Warn, &format!("rules: {finding}"));
+            }
+            (StaticRules::from_file(path), path.display().to_string())
+        }
         None => (
             StaticRules::new(sample::rules()),
             "the embedded sample rules".to_owned(),
@@ -80,6 +92,10 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
     ];
     Ok(DevStack {
         receiver,
+        rules: stack.rules.clone(),
+        handoffs: stack.table.clone(),
+        rules_file,
+        rules_origin: rules_origin.clone(),
         queue_loop: Box::pin(queue::run_embedded(
             stack.queue,
             sender,

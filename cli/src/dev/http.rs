@@ -1,34 +1,48 @@
-//! The receive function's code path behind axum instead of API Gateway: the same
-//! `Receiver::handle`, the same answers.
+//! The receive function's code path behind axum instead of API Gateway — the same
+//! `Receiver::handle`, the same answers — with each push recorded for the chat window's
+//! inspector (the signed request, the decrypted message, the rule that matched and why, the
+//! passive answer) and told on the terminal in one line.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
-use kefu::protocol::PushQuery;
-use kefu::receive::{PushRequest, Receiver};
+use kefu::job::ledger_key;
+use kefu::ports::HandoffRegistry;
+use kefu::protocol::{Format, Message, Mode, PushQuery, push};
+use kefu::receive::{PushRequest, PushResponse, Receiver};
+use kefu::rule_cache::RuleCache;
+
+use super::console;
+use super::timeline::{Level, PushRecord, Timeline, What, now_millis};
+
+/// Everything the push path and its inspector need. Clones share it.
+#[derive(Debug, Clone)]
+pub(super) struct PushPath {
+    pub receiver: Arc<Receiver>,
+    pub rules: Arc<RuleCache>,
+    pub handoffs: Arc<dyn HandoffRegistry>,
+    pub timeline: Timeline,
+}
 
 /// The push path as an axum route (any method: `receive` answers GET, POST and refusals).
-pub(super) fn push_route(receiver: Arc<Receiver>) -> MethodRouter {
-    axum::routing::any(handle_push).with_state(receiver)
+pub(super) fn push_route(path: PushPath) -> MethodRouter {
+    axum::routing::any(handle_push).with_state(path)
 }
 
 async fn handle_push(
-    State(receiver): State<Arc<Receiver>>,
+    State(path): State<PushPath>,
     method: Method,
+    RawQuery(raw): RawQuery,
     Query(query): Query<Vec<(String, String)>>,
     body: Bytes,
 ) -> Response {
     let query = PushQuery::from_pairs(query);
-    let answer = receiver
-        .handle(PushRequest {
-            method: method.as_str(),
-            query: &query,
-            body: &body,
-        })
+    let answer = path
+        .deliver(method.as_str(), raw.unwrap_or_default(), &query, &body)
         .await;
     let mut response = (
         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -40,4 +54,219 @@ async fn handle_push(
         HeaderValue::from_static(answer.content_type),
     );
     response
+}
+
+impl PushPath {
+    /// Hands one request to the push path and records what happened.
+    pub(super) async fn deliver(
+        &self,
+        method: &str,
+        raw_query: String,
+        query: &PushQuery,
+        body: &[u8],
+    ) -> PushResponse {
+        let answer = self
+            .receiver
+            .handle(PushRequest {
+                method,
+                query,
+                body,
+            })
+            .await;
+        self.record(method, raw_query, query, body, &answer).await;
+        answer
+    }
+
+    async fn record(
+        &self,
+        method: &str,
+        raw_query: String,
+        query: &PushQuery,
+        body: &[u8],
+        answer: &PushResponse,
+    ) {
+        let credentials = &self.receiver.settings().credentials;
+        let body = String::from_utf8_lossy(body).into_owned();
+        let mut record = PushRecord {
+            method: method.to_owned(),
+            query: raw_query,
+            body: body.clone(),
+            mode: None,
+            decrypted: None,
+            message: None,
+            rule: None,
+            status: answer.status,
+            answer: answer.body.clone(),
+            answer_decrypted: None,
+            handoff_until: None,
+            refused: (answer.status >= 400).then(|| answer.body.clone()),
+        };
+        if method != "POST" {
+            if answer.status == 200 {
+                console::say(Level::Good, "URL verified (GET): echostr answered");
+            }
+            self.timeline.push(None, What::Push(Box::new(record)));
+            return;
+        }
+        let Ok(opened) = push::open(credentials, query, &body) else {
+            // Refused: the log line says why.
+            self.timeline.push(None, What::Push(Box::new(record)));
+            return;
+        };
+        let message = opened.message;
+        let openid = message.openid().to_owned();
+        record.mode = Some(mode_name(opened.mode).to_owned());
+        record.decrypted = match opened.mode {
+            Mode::Plaintext => Some(body.clone()),
+            _ => push::encrypt_field(&body)
+                .ok()
+                .flatten()
+                .and_then(|encrypt| {
+                    credentials
+                        .aes_key
+                        .as_ref()?
+                        .decrypt(&credentials.appid, &encrypt)
+                        .ok()
+                }),
+        };
+        record.message = serde_json::to_value(&message).ok();
+        self.timeline
+            .job_for(ledger_key(&credentials.appid, &message), &openid);
+
+        let explanation = match self.rules.get().await {
+            Ok(rules) => Some(rules.explain(&message)),
+            Err(_) => None,
+        };
+        record.rule = explanation
+            .as_ref()
+            .and_then(|e| serde_json::to_value(e).ok());
+
+        let now = now_millis();
+        let held_until = self
+            .handoffs
+            .held_until(&credentials.appid, &openid)
+            .await
+            .ok()
+            .flatten()
+            .filter(|until| *until > now);
+        let answer_plain = (answer.status == 200 && !matches!(answer.body.trim(), "" | "success"))
+            .then(|| decrypt_answer(credentials, &answer.body))
+            .flatten();
+        let transferred = answer_plain
+            .as_deref()
+            .is_some_and(|plain| plain.contains("transfer_customer_service"));
+        if transferred {
+            record.answer_decrypted = answer_plain;
+            record.handoff_until = held_until;
+        }
+
+        let what = describe_message(&message);
+        let status = match (answer.status, &explanation) {
+            (200, _) if transferred => {
+                let minutes = held_until.map_or(0, |until| minutes_left(until, now));
+                format!(
+                    "hand-off: transfer_customer_service answered; auto-replies to {openid} stop for {minutes} min"
+                )
+            }
+            (200, Some(e)) => format!(
+                "{}{}",
+                e.rule
+                    .as_deref()
+                    .map(|r| format!("rule {r} ({}): ", e.why))
+                    .unwrap_or_else(|| format!("{}: ", e.why)),
+                match e.outcome {
+                    "reply" => "reply queued",
+                    "transfer" => "transfer",
+                    _ => "nothing to send",
+                }
+            ),
+            (200, None) => "accepted".to_owned(),
+            (status, _) => format!("HTTP {status}"),
+        };
+        console::say(Level::Info, &format!("← {openid} {what} — {status}"));
+        self.timeline
+            .push(Some(openid.clone()), What::Push(Box::new(record)));
+
+        if transferred {
+            if let Some(until) = held_until {
+                spawn_handoff_end(self.clone(), openid, until);
+            }
+        } else if let (Some(until), Some("reply")) =
+            (held_until, explanation.as_ref().map(|e| e.outcome))
+        {
+            let text = format!(
+                "no auto-reply: a human agent holds {openid} for another {} min (after a transfer)",
+                minutes_left(until, now)
+            );
+            console::say(Level::Warn, &text);
+            self.timeline.notice(Some(openid), Level::Warn, text);
+        }
+    }
+}
+
+/// Says on the terminal and in the page when a hand-off's hold runs out.
+fn spawn_handoff_end(path: PushPath, openid: String, until: i64) {
+    tokio::spawn(async move {
+        let wait = u64::try_from(until - now_millis()).unwrap_or(0);
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        let appid = &path.receiver.settings().credentials.appid;
+        let still = path
+            .handoffs
+            .held_until(appid, &openid)
+            .await
+            .ok()
+            .flatten();
+        // A later transfer extended it: that one will report.
+        if still.is_some_and(|s| s > until) {
+            return;
+        }
+        let text = format!("hand-off ended: {openid} gets automatic replies again");
+        console::say(Level::Info, &text);
+        path.timeline.notice(Some(openid), Level::Info, text);
+    });
+}
+
+/// The passive answer opened: a sealed reply decrypted, or the clear one as is.
+fn decrypt_answer(credentials: &kefu::protocol::Credentials, body: &str) -> Option<String> {
+    match push::encrypt_field(body).ok().flatten() {
+        Some(encrypt) => credentials
+            .aes_key
+            .as_ref()?
+            .decrypt(&credentials.appid, &encrypt)
+            .ok(),
+        None => Some(body.to_owned()),
+    }
+}
+
+/// `[text] 你好`, `[image]`, `[event user_enter_tempsession]`.
+fn describe_message(message: &Message) -> String {
+    use kefu::protocol::MessageKind;
+    match &message.kind {
+        MessageKind::Text { content } => format!("[text] {content}"),
+        MessageKind::Event(event) => format!("[event {}]", event.name()),
+        MessageKind::MiniProgramPage { title, .. } | MessageKind::Link { title, .. } => {
+            format!("[{}] {title}", message.kind.type_name())
+        }
+        kind => format!("[{}]", kind.type_name()),
+    }
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Plaintext => "plaintext",
+        Mode::Compatible => "compatible",
+        Mode::Safe => "safe",
+    }
+}
+
+pub(super) fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Xml => "xml",
+        Format::Json => "json",
+    }
+}
+
+/// Whole minutes from `now` to `until`, rounded up.
+fn minutes_left(until: i64, now: i64) -> i64 {
+    (until.saturating_sub(now) + 59_999) / 60_000
 }

@@ -1,42 +1,59 @@
 //! `kefu dev`: the whole loop on a laptop. The receive handler on 127.0.0.1 at the deployed
 //! path, the send core in-process on an embedded queue, the embedded ledger/token/media
-//! stores, rules from a local file (re-read every couple of seconds), and the WeChat sandbox on
-//! the same port. No AWS, no WeChat account, no tunnel.
+//! stores, rules from a local file (re-read every couple of seconds), the WeChat sandbox, and
+//! a chat window at `/` — all on one port. No AWS, no WeChat account, no tunnel, no phone.
 //!
 //! | file | concern |
 //! | --- | --- |
 //! | `mod.rs` | the arguments, and serving it all on one port |
 //! | `embedded.rs` | the stack on in-memory stores (the default) |
-//! | `on_aws.rs` | the stack on DynamoDB, SQS and SSM (`--aws`) |
+//! | `on_aws.rs` | the stack on DynamoDB, SQS and SSM (`--aws`), and its live-account guard |
 //! | `queue.rs` | the two queue loops: the embedded queue, and SQS as the event source mapping |
-//! | `http.rs` | the push path behind axum instead of API Gateway |
-//! | `console.rs` | the banner and the replies as they are sent |
+//! | `http.rs` | the push path behind axum instead of API Gateway, each push recorded |
+//! | `timeline.rs` | what happened, in order, for the chat window |
+//! | `page.rs`, `page/` | the chat window (HTML, CSS, JavaScript in the binary) |
+//! | `conversation.rs` | the chat window's API: events, and pushes made as WeChat |
+//! | `log.rs` | the functions' log events as human-readable lines |
+//! | `rules_watch.rs` | the rules file checked at start and watched while you edit it |
+//! | `console.rs` | the banner, one line per event, the replies as they are sent |
 
 mod console;
+mod conversation;
 mod embedded;
 mod http;
+mod log;
 mod on_aws;
+mod page;
 mod queue;
+mod rules_watch;
+mod timeline;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use clap::Args;
+use kefu::ports::HandoffRegistry;
 use kefu::receive::Receiver;
+use kefu::rule_cache::RuleCache;
 use kefu::secret::SecretString;
 use kefu_sandbox::Sandbox;
 
+use crate::aws_args::AwsArgs;
 use crate::push_args::CredentialArgs;
+
+/// The push path of a single-app deployment.
+pub const DEFAULT_PATH: &str = "/wechat";
+/// How long a hand-off holds automatic replies (`ReceiveSettings::handoff_hold`).
+const HOLD_MINUTES: u64 = 30;
 
 #[derive(Debug, Args)]
 pub struct DevArgs {
     /// Port on 127.0.0.1.
     #[arg(long, env = "KEFU_DEV_PORT", default_value_t = 8080)]
     port: u16,
-    /// The push path (as deployed).
-    #[arg(long, default_value = "/wechat")]
+    /// The push path (as deployed), e.g. /wechat or /kf.
+    #[arg(long, default_value = DEFAULT_PATH, value_parser = parse_push_path)]
     path: String,
     #[command(flatten)]
     credentials: CredentialArgs,
@@ -51,7 +68,7 @@ pub struct DevArgs {
     )]
     assets: PathBuf,
     /// Send replies to this WeChat API instead of the built-in sandbox (needs --app-secret).
-    #[arg(long, env = "WECHAT_API_BASE")]
+    #[arg(long, env = "WECHAT_API_BASE", value_parser = parse_http_url)]
     wechat_api: Option<String>,
     /// AppSecret for --wechat-api.
     #[arg(long, env = "KEFU_APP_SECRET", hide_env_values = true)]
@@ -61,21 +78,31 @@ pub struct DevArgs {
     /// instead of the embedded stores. Credentials then come from the secrets parameter.
     #[arg(long)]
     aws: bool,
+    /// With --aws and no local AWS_ENDPOINT_URL: yes, use the real AWS account (this takes jobs
+    /// off the real queue; the sandbox's fake access_token is never written to the real table).
+    #[arg(long, requires = "aws")]
+    i_know_this_is_live: bool,
+    #[command(flatten)]
+    aws_args: AwsArgs,
 }
 
 /// What `kefu dev` runs, on embedded or on AWS stores.
 struct DevStack {
     receiver: Arc<Receiver>,
     sandbox: Sandbox,
+    rules: Arc<RuleCache>,
+    handoffs: Arc<dyn HandoffRegistry>,
+    /// The rules file to watch, if the rules come from one.
+    rules_file: Option<PathBuf>,
+    rules_origin: String,
     /// The reply function's side: takes jobs off the queue and runs them.
     queue_loop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     banner: Vec<(&'static str, String)>,
 }
 
 pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port)))
-        .await
-        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+    let timeline = timeline::Timeline::new();
+    let listener = bind(args.port).await?;
     let address = listener.local_addr()?;
     let local_api = format!("http://{address}");
     let stack = if args.aws {
@@ -83,15 +110,36 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
     } else {
         embedded::stack(args, &local_api)?
     };
+    log::install(timeline.clone(), stack.rules_file.is_some());
 
+    let push_path = http::PushPath {
+        receiver: stack.receiver,
+        rules: stack.rules,
+        handoffs: stack.handoffs,
+        timeline: timeline.clone(),
+    };
+    let info = conversation::Info {
+        push_path: args.path.clone(),
+        sandbox: args
+            .wechat_api
+            .is_none()
+            .then(|| "/sandbox/messages".to_owned()),
+        rules: stack.rules_origin.clone(),
+        hold_minutes: HOLD_MINUTES,
+    };
     let app = stack
         .sandbox
         .router()
-        .route(&args.path, http::push_route(stack.receiver));
+        .merge(page::routes())
+        .merge(conversation::routes(push_path.clone(), info))
+        .route(&args.path, http::push_route(push_path));
     console::banner(args, address, &stack.banner);
 
     tokio::spawn(stack.queue_loop);
-    tokio::spawn(console::print_replies(stack.sandbox));
+    tokio::spawn(console::watch_replies(stack.sandbox, timeline.clone()));
+    if let Some(file) = stack.rules_file {
+        tokio::spawn(rules_watch::watch(file, args.assets.clone(), timeline));
+    }
 
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -101,16 +149,110 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
     Ok("kefu dev stopped".to_owned())
 }
 
+/// Binds 127.0.0.1:`port`, with a way out when it is taken.
+async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await {
+        Ok(listener) => Ok(listener),
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => anyhow::bail!(
+            "127.0.0.1:{port} is already in use (another kefu dev?): pick another port with --port {next} or KEFU_DEV_PORT={next}",
+            next = port.checked_add(1).unwrap_or(8081)
+        ),
+        Err(err) => Err(anyhow::anyhow!("binding 127.0.0.1:{port}: {err}")),
+    }
+}
+
 /// Where replies go: `--wechat-api`, or the sandbox on this port.
 fn wechat_api(args: &DevArgs, local_api: &str) -> anyhow::Result<String> {
     match &args.wechat_api {
         Some(url) => {
             anyhow::ensure!(
                 args.app_secret.is_some() || args.aws,
-                "--wechat-api needs --app-secret"
+                "--wechat-api needs --app-secret (or KEFU_APP_SECRET)"
             );
             Ok(url.clone())
         }
         None => Ok(local_api.to_owned()),
+    }
+}
+
+/// Routes this server answers itself; the push path may not take them.
+const RESERVED: [&str; 3] = ["/dev", "/sandbox", "/cgi-bin"];
+
+/// A push path as API Gateway would route it: `/` and then letters, digits and `-_.~/`.
+pub fn parse_push_path(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') {
+        return Err(format!(
+            "{text:?} must start with '/' (e.g. /{})",
+            text.trim_start_matches('/')
+        ));
+    }
+    if text == "/" {
+        return Err("\"/\" is the chat window; give a path such as /wechat".into());
+    }
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '~')))
+    {
+        return Err(format!(
+            "{text:?} has {bad:?}: use letters, digits, '-', '_', '.', '~' and '/'"
+        ));
+    }
+    if text.contains("//") {
+        return Err(format!("{text:?} has an empty segment"));
+    }
+    if let Some(taken) = RESERVED
+        .iter()
+        .find(|r| text == **r || text.starts_with(&format!("{r}/")))
+    {
+        return Err(format!(
+            "{text:?} is under {taken}, which kefu dev serves itself"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// An `http://` or `https://` URL with a host.
+pub fn parse_http_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or_else(|| format!("{text:?} must start with http:// or https://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("{text:?} has no host"));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_paths_are_checked_with_a_reason() {
+        assert_eq!(parse_push_path("/kf").as_deref(), Ok("/kf"));
+        assert_eq!(parse_push_path("/wechat/v2").as_deref(), Ok("/wechat/v2"));
+        for (bad, says) in [
+            ("wechat", "must start with '/' (e.g. /wechat)"),
+            ("/", "chat window"),
+            ("/we chat", "has ' '"),
+            ("/a//b", "empty segment"),
+            ("/sandbox/x", "kefu dev serves itself"),
+            ("/dev", "kefu dev serves itself"),
+            ("/{appid}", "has '{'"),
+        ] {
+            let err = parse_push_path(bad).err().unwrap_or_default();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn urls_need_a_scheme_and_a_host() {
+        assert_eq!(
+            parse_http_url("http://127.0.0.1:9/").as_deref(),
+            Ok("http://127.0.0.1:9")
+        );
+        assert!(parse_http_url("127.0.0.1:9").is_err());
+        assert!(parse_http_url("http:///x").is_err());
     }
 }

@@ -1,17 +1,41 @@
 //! The dev stack on DynamoDB, SQS and SSM, built exactly as the deployed functions build
 //! theirs (`kefu::compose::aws`), with the sandbox (or `--wechat-api`) as WeChat.
+//!
+//! Against a real account (no local `AWS_ENDPOINT_URL`) it takes jobs off the real queue, so it
+//! refuses to start without `--i-know-this-is-live`. Even then, replies that go to the sandbox
+//! run their send side on in-memory stores: the sandbox's fake access_token, send claims, quota
+//! and media ids are never written into the real table.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use kefu::aws::Aws;
+use kefu::assets::AssetReader;
 use kefu::clock::SystemClock;
+use kefu::compose::{MemoryStack, SenderParts, instance_id, sender_on_table};
 use kefu::config::Config;
+use kefu::local::StaticRules;
+use kefu::ports::Clock;
+use kefu::rule_cache::RuleCache;
+use kefu::wechat_api::WeChatClient;
 use kefu_sandbox::Sandbox;
 
 use super::{DevArgs, DevStack, queue, wechat_api};
 
+/// How long one WeChat API call (or image download) may take, as deployed.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+    let live = !endpoint.as_deref().is_some_and(is_local);
+    if live && !args.i_know_this_is_live {
+        anyhow::bail!(
+            "kefu dev --aws would use a real AWS account ({}): it takes jobs off the deployment's queue, \
+             so the deployed reply function misses them. Point AWS_ENDPOINT_URL at a local server (e.g. moto), \
+             or pass --i-know-this-is-live",
+            endpoint.as_deref().unwrap_or("no AWS_ENDPOINT_URL")
+        );
+    }
     let mut config = Config::from_env()?;
     config.wechat_api_base = wechat_api(args, local_api)?;
     config.assets_dir = args.assets.clone();
@@ -19,7 +43,7 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
         .queue_url
         .clone()
         .context("--aws needs KEFU_QUEUE_URL")?;
-    let aws = Aws::connect().await;
+    let aws = args.aws_args.connect().await;
     let secrets = aws.secrets(&config.secrets_parameter).await?;
     let app_secret = secrets
         .app_secret
@@ -27,9 +51,43 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
         .map(|s| s.expose().to_owned())
         .context("--aws: the secrets parameter has no app_secret")?;
     let receiver = Arc::new(kefu::compose::aws::receiver(&aws, &config).await?);
-    let sender = Arc::new(kefu::compose::aws::sender(&aws, &config).await?);
-    let sandbox = Sandbox::new(&config.appid, &app_secret, Arc::new(SystemClock));
-    let banner = vec![
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rules = Arc::new(RuleCache::new(
+        Arc::new(aws.rules(&config.rules_path)),
+        clock.clone(),
+        config.rules_ttl,
+    ));
+    let to_sandbox = args.wechat_api.is_none();
+    let sender = if live && to_sandbox {
+        // The sandbox's token and bookkeeping stay in memory; only the rules are the real ones.
+        let memory = MemoryStack::new(
+            StaticRules::new(Default::default()),
+            clock.clone(),
+            config.rules_ttl,
+        );
+        let api = Arc::new(WeChatClient::new(
+            &config.wechat_api_base,
+            &config.appid,
+            kefu::secret::SecretString::new(app_secret.clone()),
+            CALL_TIMEOUT,
+        )?);
+        Arc::new(sender_on_table(
+            memory.table,
+            SenderParts {
+                appid: config.appid.clone(),
+                api,
+                reader: Arc::new(AssetReader::new(&config.assets_dir, CALL_TIMEOUT)?),
+                rules: rules.clone(),
+                clock: clock.clone(),
+                token_kind: config.token_kind,
+                owner: instance_id(),
+            },
+        ))
+    } else {
+        Arc::new(kefu::compose::aws::sender(&aws, &config).await?)
+    };
+    let sandbox = Sandbox::new(&config.appid, &app_secret, clock);
+    let mut banner = vec![
         ("AppID", config.appid.clone()),
         ("credentials", format!("from {}", config.secrets_parameter)),
         ("rules", format!("Parameter Store {}", config.rules_path)),
@@ -38,21 +96,80 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
             format!(
                 "DynamoDB {}, SQS {queue_url}{}",
                 config.table,
-                std::env::var("AWS_ENDPOINT_URL")
+                endpoint
+                    .as_deref()
                     .map(|e| format!(" (at {e})"))
                     .unwrap_or_default()
             ),
         ),
     ];
+    if live {
+        banner.push((
+            "LIVE",
+            format!(
+                "the real AWS account: jobs are taken off the real queue{}",
+                if to_sandbox {
+                    "; replies go to the sandbox, with their tokens and bookkeeping in memory"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
     Ok(DevStack {
         receiver,
+        rules,
+        handoffs: Arc::new(aws.table(&config.table)),
+        rules_file: None,
+        rules_origin: format!("Parameter Store {}", config.rules_path),
         queue_loop: Box::pin(queue::poll_sqs(
             aws.consumer(&queue_url),
             sender,
             sandbox.clone(),
-            args.wechat_api.is_none(),
+            to_sandbox,
         )),
         sandbox,
         banner,
     })
+}
+
+/// Whether an endpoint URL points at this machine (moto and the like).
+pub(super) fn is_local(endpoint: &str) -> bool {
+    let rest = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))
+        .unwrap_or(endpoint);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local;
+
+    #[test]
+    fn only_loopback_endpoints_are_local() {
+        for local in [
+            "http://127.0.0.1:5000",
+            "http://localhost:4566/",
+            "http://[::1]:5000",
+        ] {
+            assert!(is_local(local), "{local}");
+        }
+        for remote in [
+            "https://dynamodb.us-east-1.amazonaws.com",
+            "http://10.0.0.5:5000",
+            "http://127.0.0.1.example.com",
+        ] {
+            assert!(!is_local(remote), "{remote}");
+        }
+    }
 }

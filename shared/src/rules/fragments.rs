@@ -37,6 +37,7 @@ pub fn split(rules: &RuleSet) -> Result<Vec<String>, FragmentError> {
     let mut current = RuleSet {
         rules: Vec::new(),
         default: rules.default.clone(),
+        schema: None,
     };
     for rule in &rules.rules {
         let mut candidate = current.clone();
@@ -52,6 +53,7 @@ pub fn split(rules: &RuleSet) -> Result<Vec<String>, FragmentError> {
         current = RuleSet {
             rules: vec![rule.clone()],
             default: None,
+            schema: None,
         };
         if !fits(&current) {
             return Err(FragmentError::RuleTooLarge(rule.name.clone()));
@@ -102,6 +104,7 @@ mod tests {
         let rules = RuleSet {
             rules: (0..20).map(rule).collect(),
             default: Some(Action::Transfer),
+            schema: None,
         };
         let fragments = split(&rules).unwrap();
         assert!(fragments.len() > 1);
@@ -124,6 +127,7 @@ mod tests {
         let rules = RuleSet {
             rules: vec![big],
             default: None,
+            schema: None,
         };
         assert_eq!(
             split(&rules),

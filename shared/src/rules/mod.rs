@@ -1,7 +1,8 @@
-//! Keyword rules: what to do with each message. Pure: the model, its validation and matching.
-//! Rules live in Parameter Store as JSON (see `aws::rules`), or in a local file for `kefu dev`;
-//! `fragments` is how a large set spans several parameters. (`rule_cache` keeps the last good
-//! set in memory.)
+//! Keyword rules: what to do with each message. Pure: the model, its validation and matching;
+//! `explain` says which rule answers a message and why; `checks` finds what a valid set still
+//! gets wrong (missing images, transfers on events, shadowed rules). Rules live in Parameter
+//! Store as JSON (see `aws::rules`), or in a local file for `kefu dev`; `fragments` is how a
+//! large set spans several parameters. (`rule_cache` keeps the last good set in memory.)
 //!
 //! ```json
 //! {
@@ -16,9 +17,13 @@
 //! }
 //! ```
 
+pub mod checks;
+pub mod explain;
 pub mod fragments;
 pub mod matching;
 pub mod model;
 
+pub use checks::{Finding, Severity};
+pub use explain::Explanation;
 pub use matching::Route;
 pub use model::{Action, Match, MediaSource, ReplyMessage, Rule, RuleError, RuleSet};

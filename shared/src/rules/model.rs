@@ -11,6 +11,9 @@ pub const MAX_MESSAGES_PER_REPLY: usize = 5;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSet {
+    /// The schema the file follows (`rules/schema.json`), for editors; ignored by kefu.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     #[serde(default)]
     pub rules: Vec<Rule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,7 +30,10 @@ pub struct Rule {
 }
 
 /// What a rule matches. Text matches (`exact`, `prefix`, `contains`, `regex`) look at a text
-/// message's content, trimmed; `msg_type` at the message type; `event` at the event name.
+/// message's content with surrounding whitespace trimmed (full-width spaces too); they are
+/// case-sensitive and compare characters as written (full-width `Ａ` is not `A`). `regex` is
+/// the `regex-lite` dialect: no `\p{Han}`-style Unicode classes, `\d` `\w` `\s` are ASCII,
+/// `(?i)` ignores case. `msg_type` looks at the message type; `event` at the event name.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Match {
@@ -79,7 +85,7 @@ impl JsonSchema for Pattern {
         schemars::json_schema!({
             "type": "string",
             "format": "regex",
-            "description": "A regular expression (Rust regex syntax) matched against the trimmed text."
+            "description": "A regular expression (the regex-lite dialect of Rust regex syntax: no \\p{…} Unicode classes, \\d \\w \\s are ASCII, (?i) ignores case) matched against the trimmed text; it matches anywhere unless anchored with ^…$."
         })
     }
 }
