@@ -57,7 +57,6 @@ echo "creating the table, queue, rules and secrets in moto"
 "$PY" tests/lambda/setup_moto.py "$KEFU_TEST_AWS_ENDPOINT" >"$WORK/function.env"
 cat >>"$WORK/function.env" <<'EOF'
 WECHAT_API_BASE=http://127.0.0.1:9
-KEFU_ASSETS_DIR=functions/reply/assets
 RUST_LOG=info
 EOF
 sed 's/^/  /' "$WORK/function.env"

@@ -34,8 +34,8 @@ mkdir -p "$WORK"
 # 1. The template's Architecture default is what `sam build` builds.
 arch=$(sed -n '/^  Architecture:/,/^  [A-Za-z]/s/^    Default: *//p' template.yaml)
 case "$arch" in
-    arm64) rust_target=aarch64-unknown-linux-gnu cpu=aarch64 ;;
-    x86_64) rust_target=x86_64-unknown-linux-gnu cpu=x86_64 ;;
+    arm64) rust_target=aarch64-unknown-linux-gnu cpu=aarch64 deb_arch=arm64 ;;
+    x86_64) rust_target=x86_64-unknown-linux-gnu cpu=x86_64 deb_arch=amd64 ;;
     *) fail "template.yaml: Architecture's default is '$arch', expected arm64 or x86_64" ;;
 esac
 if ! rustup target list --installed | grep -qx "$rust_target"; then
@@ -46,12 +46,11 @@ if [[ "$(uname -m)" != "$cpu" ]]; then
     QEMU=qemu-$cpu-static
     if ! command -v "$QEMU" >/dev/null || [[ ! -e /lib/$cpu-linux-gnu/libc.so.6 ]]; then
         started=$SECONDS
-        foreign=$(dpkg --print-architecture)
-        [[ "$arch" == "$foreign" ]] || as_root dpkg --add-architecture "$arch"
+        as_root dpkg --add-architecture "$deb_arch"
         as_root apt-get update -qq
         DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq \
-            qemu-user-static "libc6:$arch" "libgcc-s1:$arch" >/dev/null
-        echo "installed qemu-user-static, libc6:$arch, libgcc-s1:$arch in $((SECONDS - started)) s"
+            qemu-user-static "libc6:$deb_arch" "libgcc-s1:$deb_arch" >/dev/null
+        echo "installed qemu-user-static, libc6:$deb_arch, libgcc-s1:$deb_arch in $((SECONDS - started)) s"
     fi
 fi
 
