@@ -3,46 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use kefu_tests::dev_process::DevProcess;
 
-struct Dev(Child);
+use std::process::Command;
 
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_dev() -> (Dev, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(["dev", "--port", &port.to_string()])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env_remove("KEFU_TOKEN")
-        .env_remove("KEFU_AES_KEY")
-        .env_remove("KEFU_APPID")
-        .env_remove("WECHAT_API_BASE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let dev = Dev(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "kefu dev did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn start_dev() -> (DevProcess, String) {
+    let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], false);
+    let base = dev.base.clone();
     (dev, base)
 }
 
@@ -134,27 +101,15 @@ fn a_push_with_the_wrong_token_is_refused_and_kefu_push_says_so() {
 
 #[test]
 fn kefu_push_finds_the_sandbox_whatever_the_push_path() {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(["dev", "--port", &port.to_string(), "--path", "/kf"])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env_remove("KEFU_TOKEN")
-        .env_remove("KEFU_AES_KEY")
-        .env_remove("KEFU_APPID")
-        .env_remove("WECHAT_API_BASE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _dev = Dev(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "kefu dev did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let dev = DevProcess::start(
+        env!("CARGO_BIN_EXE_kefu"),
+        &["dev", "--path", "/kf"],
+        &[],
+        false,
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
         .args(["push", "text", "你好", "--json"])
-        .env("KEFU_PUSH_URL", format!("http://127.0.0.1:{port}/kf"))
+        .env("KEFU_PUSH_URL", format!("{}/kf", dev.base))
         .env_remove("KEFU_TOKEN")
         .env_remove("KEFU_AES_KEY")
         .env_remove("KEFU_APPID")
@@ -175,26 +130,8 @@ fn kefu_push_finds_the_sandbox_whatever_the_push_path() {
 
 #[test]
 fn kefu_dev_explains_itself_on_the_terminal() {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(["dev", "--port", &port.to_string()])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env_remove("KEFU_TOKEN")
-        .env_remove("KEFU_AES_KEY")
-        .env_remove("KEFU_APPID")
-        .env_remove("WECHAT_API_BASE")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut dev = Dev(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "kefu dev did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], true);
+    let base = dev.base.clone();
     let (ok, _) = kefu_push(&base, &["--token", "wrong", "--wait", "0", "text", "hi"]);
     assert!(!ok);
     let (ok, out) = kefu_push(
@@ -212,9 +149,7 @@ fn kefu_dev_explains_itself_on_the_terminal() {
         &["--openid", "o-busy", "--wait", "3", "text", "第0条"],
     );
     assert!(ok && out.contains("auto-reply: [text]"), "{out}");
-    let _ = dev.0.kill();
-    let mut terminal = String::new();
-    std::io::Read::read_to_string(dev.0.stdout.as_mut().unwrap(), &mut terminal).unwrap();
+    let terminal = dev.stop_and_read_stdout();
     for line in [
         "push refused: HTTP 403 signature mismatch — the Token",
         "← o-held [text] 人工 — hand-off: transfer_customer_service answered; auto-replies to o-held stop for 30 min",
@@ -250,41 +185,12 @@ fn ureq_get(url: &str) -> String {
 #[tokio::test]
 async fn kefu_dev_on_aws_stores_runs_the_same_loop_through_moto() {
     use kefu_tests::aws;
-    let clients = aws::clients().await;
-    let table = aws::create_table(&clients.dynamodb).await;
-    let queue = aws::create_queue(&clients.sqs, false).await;
-    let ssm = clients.ssm;
-    let prefix = aws::unique("/kefu-dev");
     let rules =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/sample.json"))
             .unwrap();
-    aws::put_parameter(&ssm, &format!("{prefix}/rules/000"), &rules).await;
-    let secrets = serde_json::json!({"token": kefu::sample::TOKEN, "encoding_aes_key": kefu::sample::ENCODING_AES_KEY,
-        "app_secret": kefu::sample::APP_SECRET});
-    aws::put_secure_parameter(&ssm, &format!("{prefix}/secrets"), &secrets.to_string()).await;
-
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(["dev", "--aws", "--port", &port.to_string()])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env("AWS_ENDPOINT_URL", aws::endpoint())
-        .env("KEFU_APPID", kefu::sample::APPID)
-        .env("KEFU_TABLE", &table)
-        .env("KEFU_QUEUE_URL", &queue)
-        .env("KEFU_RULES_PATH", format!("{prefix}/rules"))
-        .env("KEFU_SECRETS_PARAMETER", format!("{prefix}/secrets"))
-        .env_remove("WECHAT_API_BASE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _dev = Dev(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "kefu dev --aws did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let base = format!("http://127.0.0.1:{port}");
+    let env = aws::dev_stack_env(&rules).await;
+    let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev", "--aws"], &env, false);
+    let base = dev.base.clone();
     let push = |args: &'static [&'static str]| {
         let base = base.clone();
         tokio::task::spawn_blocking(move || kefu_push(&base, args))

@@ -4,47 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
 use kefu::protocol::{Format, Mode, Token};
 use kefu::sample;
-
-struct Dev(Child);
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_dev() -> (Dev, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(["dev", "--port", &port.to_string()])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env_remove("KEFU_TOKEN")
-        .env_remove("KEFU_AES_KEY")
-        .env_remove("KEFU_APPID")
-        .env_remove("WECHAT_API_BASE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let dev = Dev(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "kefu dev did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (dev, format!("http://127.0.0.1:{port}"))
-}
+use kefu_tests::dev_process::DevProcess;
 
 fn plaintext(openid: &str, content: &str, msg_id: u64, timestamp: i64) -> SimulatedPush {
     let token = Token::new(sample::TOKEN);
@@ -102,7 +67,8 @@ async fn post(base: &str, push: &SimulatedPush) -> (u16, String) {
 
 #[tokio::test]
 async fn kefu_dev_refuses_a_replayed_signature_and_a_push_from_1970() {
-    let (_dev, base) = start_dev();
+    let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], false);
+    let base = dev.base.clone();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()

@@ -12,56 +12,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kefu::protocol::simulate::{self, Header, Payload, Signer};
 use kefu::protocol::{AesKey, Format, Mode, Token};
 use kefu::sample;
+use kefu_tests::dev_process::DevProcess;
 
 const USERS: usize = 100;
 const PER_USER: usize = 10;
 /// Users in the run on moto, whose throughput (one Python process) bounds it: 30 in the test
 /// command (about 45 s); `KEFU_STORM_AWS_USERS=100` for the full 1 000 pushes (about 150 s).
 const AWS_USERS: usize = 30;
-
-struct Dev(Child);
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start(mut command: Command, port: u16) -> (Dev, String) {
-    let child = command
-        .args(["--port", &port.to_string()])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .env_remove("KEFU_TOKEN")
-        .env_remove("KEFU_AES_KEY")
-        .env_remove("WECHAT_API_BASE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let dev = Dev(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "kefu dev did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (dev, format!("http://127.0.0.1:{port}"))
-}
 
 /// One push as WeChat sends it (safe mode, JSON), signed now.
 fn push(openid: &str, msg_id: u64) -> (String, String) {
@@ -251,10 +214,8 @@ async fn storm(base: &str, users: usize) -> Figures {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_storm_through_kefu_dev_gets_exactly_one_reply_per_push() {
-    let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kefu"));
-    command.arg("dev").env_remove("KEFU_APPID");
-    let (_dev, base) = start(command, port).await;
+    let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], false);
+    let base = dev.base.clone();
     let figures = storm(&base, USERS).await;
     println!(
         "storm, embedded stores: {figures:?} in {:.1} s",
@@ -271,34 +232,12 @@ async fn a_duplicate_storm_through_kefu_dev_gets_exactly_one_reply_per_push() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_storm_through_kefu_dev_on_aws_gets_exactly_one_reply_per_push() {
-    use kefu_tests::aws;
-    let clients = aws::clients().await;
-    let table = aws::create_table(&clients.dynamodb).await;
-    let queue = aws::create_queue(&clients.sqs, false).await;
-    let prefix = aws::unique("/kefu-storm");
     let rules =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/sample.json"))
             .unwrap();
-    aws::put_parameter(&clients.ssm, &format!("{prefix}/rules/000"), &rules).await;
-    let secrets = serde_json::json!({"token": sample::TOKEN, "encoding_aes_key": sample::ENCODING_AES_KEY,
-        "app_secret": sample::APP_SECRET});
-    aws::put_secure_parameter(
-        &clients.ssm,
-        &format!("{prefix}/secrets"),
-        &secrets.to_string(),
-    )
-    .await;
-    let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kefu"));
-    command
-        .args(["dev", "--aws"])
-        .env("AWS_ENDPOINT_URL", aws::endpoint())
-        .env("KEFU_APPID", sample::APPID)
-        .env("KEFU_TABLE", &table)
-        .env("KEFU_QUEUE_URL", &queue)
-        .env("KEFU_RULES_PATH", format!("{prefix}/rules"))
-        .env("KEFU_SECRETS_PARAMETER", format!("{prefix}/secrets"));
-    let (_dev, base) = start(command, port).await;
+    let env = kefu_tests::aws::dev_stack_env(&rules).await;
+    let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev", "--aws"], &env, false);
+    let base = dev.base.clone();
     let users = std::env::var("KEFU_STORM_AWS_USERS")
         .ok()
         .and_then(|n| n.parse().ok())

@@ -217,3 +217,29 @@ pub async fn clients() -> Clients {
         ssm: aws_sdk_ssm::Client::new(&sdk),
     }
 }
+
+/// A deployment's resources on moto, as `kefu dev --aws` reads them (table, queue, rules from
+/// `rules_json`, the sample secrets), and the environment that points it at them.
+pub async fn dev_stack_env(rules_json: &str) -> Vec<(&'static str, String)> {
+    let clients = clients().await;
+    let table = create_table(&clients.dynamodb).await;
+    let queue = create_queue(&clients.sqs, false).await;
+    let prefix = unique("/kefu-dev");
+    put_parameter(&clients.ssm, &format!("{prefix}/rules/000"), rules_json).await;
+    let secrets = serde_json::json!({"token": kefu::sample::TOKEN,
+        "encoding_aes_key": kefu::sample::ENCODING_AES_KEY, "app_secret": kefu::sample::APP_SECRET});
+    put_secure_parameter(
+        &clients.ssm,
+        &format!("{prefix}/secrets"),
+        &secrets.to_string(),
+    )
+    .await;
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint()),
+        ("KEFU_APPID", kefu::sample::APPID.to_owned()),
+        ("KEFU_TABLE", table),
+        ("KEFU_QUEUE_URL", queue),
+        ("KEFU_RULES_PATH", format!("{prefix}/rules")),
+        ("KEFU_SECRETS_PARAMETER", format!("{prefix}/secrets")),
+    ]
+}

@@ -6,13 +6,14 @@
 //! directory and no I/O.
 //!
 //! [`aws`] creates tables, queues and parameters on the moto server `tests/run.sh` starts;
-//! [`lossy_proxy`] sits in front of moto and loses answers; [`send_rig`] is the send core against the WeChat sandbox, for every reply-path test and
+//! [`dev_process`] runs `kefu dev` as a process; [`lossy_proxy`] sits in front of moto and loses answers; [`send_rig`] is the send core against the WeChat sandbox, for every reply-path test and
 //! bench.
 //!
 //! This is a test-fixture crate: a fixture that does not load is a broken test setup, so the
 //! loaders panic with a message instead of returning errors.
 
 pub mod aws;
+pub mod dev_process;
 pub mod lossy_proxy;
 pub mod send_rig;
 
