@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::ports::{MediaReader, PortError};
+use crate::ports::{MediaError, MediaReader, PortError};
 use crate::rules::MediaSource;
 
 /// Images larger than this are refused before upload (WeChat's limit for images is 10 MB).
@@ -48,7 +48,7 @@ impl AssetReader {
         Ok(Self { images, http })
     }
 
-    async fn file(&self, name: &str) -> Result<(String, Vec<u8>), PortError> {
+    async fn file(&self, name: &str) -> Result<(String, Vec<u8>), MediaError> {
         // Only plain relative paths inside the assets.
         let relative = Path::new(name);
         let parts: Option<Vec<&str>> = relative
@@ -59,16 +59,22 @@ impl AssetReader {
             })
             .collect();
         let Some(parts) = parts.filter(|parts| !parts.is_empty()) else {
-            return Err(PortError::new(
-                "read image",
-                format!("{name}: not a path inside the assets"),
-            ));
+            return Err(MediaError::Unusable(format!(
+                "{name}: not a path inside the assets"
+            )));
         };
         let file_name = parts.last().map_or("image.jpg", |f| f).to_owned();
         let bytes = match &self.images {
-            Images::Folder(folder) => tokio::fs::read(folder.join(relative))
-                .await
-                .map_err(|e| PortError::new("read image", format!("{name}: {e}")))?,
+            Images::Folder(folder) => {
+                tokio::fs::read(folder.join(relative))
+                    .await
+                    .map_err(|e| match e.kind() {
+                        std::io::ErrorKind::NotFound => {
+                            MediaError::Unusable(format!("{name}: {e}"))
+                        }
+                        _ => PortError::new("read image", format!("{name}: {e}")).into(),
+                    })?
+            }
             Images::Shipped(shipped) => {
                 let key = parts.join("/");
                 shipped
@@ -84,25 +90,22 @@ impl AssetReader {
 }
 
 /// The error for a `{"file": …}` image the deployment does not have, naming what it has.
-fn not_shipped(name: &str, shipped: ShippedAssets) -> PortError {
+fn not_shipped(name: &str, shipped: ShippedAssets) -> MediaError {
     let names: Vec<&str> = shipped.iter().map(|(name, _)| *name).collect();
     let have = if names.is_empty() {
         "none".to_owned()
     } else {
         names.join(", ")
     };
-    PortError::new(
-        "read image",
-        format!(
-            "{name}: not shipped with this deployment (images built in: {have}); put it in \
-             functions/reply/assets/ and deploy again (sam build && sam deploy)"
-        ),
-    )
+    MediaError::Unusable(format!(
+        "{name}: not shipped with this deployment (images built in: {have}); put it in \
+         functions/reply/assets/ and deploy again (sam build && sam deploy)"
+    ))
 }
 
 #[async_trait]
 impl MediaReader for AssetReader {
-    async fn read(&self, source: &MediaSource) -> Result<(String, Vec<u8>), PortError> {
+    async fn read(&self, source: &MediaSource) -> Result<(String, Vec<u8>), MediaError> {
         match source {
             MediaSource::File(name) => self.file(name).await,
             MediaSource::Url(url) => {
@@ -112,7 +115,13 @@ impl MediaReader for AssetReader {
                     .send()
                     .await
                     .and_then(reqwest::Response::error_for_status)
-                    .map_err(|e| PortError::new("download image", e))?;
+                    .map_err(|e| match e.status() {
+                        // The image's server says there is none: a retry cannot help.
+                        Some(status) if status.is_client_error() => {
+                            MediaError::Unusable(format!("{url}: HTTP {}", status.as_u16()))
+                        }
+                        _ => PortError::new("download image", e.without_url()).into(),
+                    })?;
                 let bytes = response
                     .bytes()
                     .await
@@ -129,15 +138,12 @@ impl MediaReader for AssetReader {
     }
 }
 
-fn checked(file_name: String, bytes: Vec<u8>) -> Result<(String, Vec<u8>), PortError> {
+fn checked(file_name: String, bytes: Vec<u8>) -> Result<(String, Vec<u8>), MediaError> {
     if bytes.is_empty() || bytes.len() > MAX_IMAGE_BYTES {
-        return Err(PortError::new(
-            "read image",
-            format!(
-                "{file_name}: {} bytes (must be 1 to {MAX_IMAGE_BYTES})",
-                bytes.len()
-            ),
-        ));
+        return Err(MediaError::Unusable(format!(
+            "{file_name}: {} bytes (must be 1 to {MAX_IMAGE_BYTES})",
+            bytes.len()
+        )));
     }
     Ok((file_name, bytes))
 }
@@ -174,16 +180,17 @@ mod tests {
     #[tokio::test]
     async fn an_image_not_shipped_is_refused_naming_the_shipped_ones() {
         let err = shipped().read(&file("promo.png")).await.unwrap_err();
-        assert_eq!(err.operation, "read image");
+        let MediaError::Unusable(message) = err else {
+            panic!("not shipped is for good, got {err:?}");
+        };
         assert!(
-            err.message.starts_with(
+            message.starts_with(
                 "promo.png: not shipped with this deployment \
                  (images built in: icons/help.png, welcome.png)"
             ),
-            "{}",
-            err.message
+            "{message}"
         );
-        assert!(err.message.contains("functions/reply/assets/"));
+        assert!(message.contains("functions/reply/assets/"));
     }
 
     #[tokio::test]
@@ -191,7 +198,7 @@ mod tests {
         for name in ["../secrets.json", "/etc/passwd", "icons/../welcome.png", ""] {
             let err = shipped().read(&file(name)).await.unwrap_err();
             assert!(
-                err.message.contains("not a path inside the assets"),
+                matches!(&err, MediaError::Unusable(m) if m.contains("not a path inside the assets")),
                 "{name}: {err}"
             );
         }

@@ -207,11 +207,23 @@ pub trait MediaCache: Send + Sync + fmt::Debug {
     async fn forget(&self, appid: &str, hash: &str) -> Result<(), PortError>;
 }
 
+/// Why an image a rule names could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaError {
+    /// Not there or not usable (not shipped, not a path inside the assets, refused by its
+    /// server, empty or too large): no retry can help.
+    #[error("image: {0}")]
+    Unusable(String),
+    /// Not readable now (a download or file system failure): a retry may help.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
 /// Reads the bytes of an image a rule names (a file shipped with the deployment, or a URL).
 #[async_trait]
 pub trait MediaReader: Send + Sync + fmt::Debug {
     /// The file name to upload under, and the bytes.
-    async fn read(&self, source: &MediaSource) -> Result<(String, Vec<u8>), PortError>;
+    async fn read(&self, source: &MediaSource) -> Result<(String, Vec<u8>), MediaError>;
 }
 
 /// The WeChat server API (api.weixin.qq.com, or the sandbox).

@@ -694,7 +694,7 @@ impl kefu::ports::MediaReader for PanickingReader {
     async fn read(
         &self,
         _source: &kefu::rules::MediaSource,
-    ) -> Result<(String, Vec<u8>), kefu::ports::PortError> {
+    ) -> Result<(String, Vec<u8>), kefu::ports::MediaError> {
         panic!("a bug while reading an image");
     }
 }
@@ -750,5 +750,28 @@ async fn a_job_that_panics_fails_only_its_own_records() {
         rig.sandbox.messages().len(),
         2,
         "the other users are served"
+    );
+}
+
+#[tokio::test]
+async fn an_image_the_deployment_does_not_have_is_refused_for_good_not_retried() {
+    let rig = rig(json!({"default": {"reply": [
+        {"type": "image", "source": {"file": "no-such-image.png"}},
+        {"type": "text", "content": "文字"}]}}))
+    .await;
+    rig.sandbox.user_message("o1");
+    let outcome = rig
+        .sender
+        .run(&job("o1", "x", 1, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Done {
+            sent: 1,
+            skipped: 1,
+            maybe_sent: 0
+        },
+        "counted and settled: a retry cannot make the file appear"
     );
 }

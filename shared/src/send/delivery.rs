@@ -80,12 +80,7 @@ impl Sender {
         openid: &str,
         source: &MediaSource,
     ) -> Result<(String, String), SendFailure> {
-        let (file_name, bytes) = self
-            .deps
-            .reader
-            .read(source)
-            .await
-            .map_err(SendFailure::Media)?;
+        let (file_name, bytes) = self.deps.reader.read(source).await?;
         let hash = content_hash(&bytes);
         let now = self.deps.clock.now_millis();
         if let Some(media_id) = self

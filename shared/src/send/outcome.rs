@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::token::TokenError;
 use crate::job::JobError;
-use crate::ports::PortError;
+use crate::ports::{MediaError, PortError};
 use crate::wechat_types::ApiError;
 
 /// What became of a job that needs no retry.
@@ -90,9 +90,12 @@ pub enum SendFailure {
     /// Too little time left before the deadline for a send call: not sent.
     #[error("too close to the deadline to send")]
     Deadline,
-    /// Reading the image, or the media cache, failed.
+    /// The media cache failed.
     #[error(transparent)]
     Media(PortError),
+    /// The image the rule names could not be read.
+    #[error(transparent)]
+    Image(#[from] MediaError),
     /// No access_token. Never WeChat refusing the send: whatever the errcode (a wrong
     /// AppSecret, an IP whitelist), it is retried and, if it persists, ends in the DLQ and its
     /// alarm instead of silently dropping replies.

@@ -13,7 +13,7 @@ use super::{Sender, quota};
 use crate::clock::{millis, secs};
 use crate::job::Job;
 use crate::metrics;
-use crate::ports::{Claim, ClaimOutcome, PortError, QuotaWindow};
+use crate::ports::{Claim, ClaimOutcome, MediaError, PortError, QuotaWindow};
 use crate::rules::{Action, ReplyMessage};
 
 /// What became of one message.
@@ -30,7 +30,8 @@ enum Refusal {
     Quota,
     /// custom/send refused the message (bad openid, bad data, no permission).
     Send,
-    /// media/upload refused the image.
+    /// The image could not be had: media/upload refused it, or the rule names one that is not
+    /// there.
     Image,
 }
 
@@ -302,6 +303,12 @@ fn verdict(failure: &SendFailure) -> Verdict {
             ErrorClass::Permanent | ErrorClass::QuotaExhausted => Verdict::Refused(Refusal::Image),
             _ => Verdict::Retry,
         },
-        SendFailure::Media(_) | SendFailure::Token(_) | SendFailure::Deadline => Verdict::Retry,
+        // The rule names an image the deployment does not have: refused for good, counted,
+        // never a trip through the DLQ.
+        SendFailure::Image(MediaError::Unusable(_)) => Verdict::Refused(Refusal::Image),
+        SendFailure::Image(MediaError::Unavailable(_))
+        | SendFailure::Media(_)
+        | SendFailure::Token(_)
+        | SendFailure::Deadline => Verdict::Retry,
     }
 }
