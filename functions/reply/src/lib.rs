@@ -9,6 +9,18 @@ use kefu::send::Sender;
 // `SHIPPED_ASSETS`: the images of functions/reply/assets/, built in (see build.rs).
 include!(concat!(env!("OUT_DIR"), "/shipped_assets.rs"));
 
+/// The invocation's deadline (ms since the epoch) from the context's `deadline`. Lambda sends an
+/// instant; a local emulator may send a duration instead (cargo lambda watch sends `600000`): a
+/// "deadline" before now at the start of an invocation is read as that many ms from now.
+pub fn deadline(context_deadline: u64, now: i64) -> i64 {
+    let given = i64::try_from(context_deadline).unwrap_or(i64::MAX);
+    if given < now {
+        now.saturating_add(given)
+    } else {
+        given
+    }
+}
+
 /// Runs one SQS batch; `deadline` (ms since the epoch) is the invocation's, from the Lambda
 /// context: no send starts that could not finish before it.
 pub async fn handle(sender: &Arc<Sender>, event: SqsEvent, deadline: i64) -> SqsBatchResponse {

@@ -17,7 +17,8 @@ async fn main() -> Result<(), Error> {
     let sender = Arc::new(kefu::compose::aws::sender_with_images(&aws, &config, images).await?);
     let sender = &sender;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let deadline = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+        let now = kefu::ports::Clock::now_millis(&kefu::clock::SystemClock);
+        let deadline = reply::deadline(event.context.deadline, now);
         Ok::<_, Error>(reply::handle(sender, event.payload, deadline).await)
     }))
     .await

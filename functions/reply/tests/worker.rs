@@ -775,3 +775,14 @@ async fn an_image_the_deployment_does_not_have_is_refused_for_good_not_retried()
         "counted and settled: a retry cannot make the file appear"
     );
 }
+
+#[test]
+fn the_deadline_is_lambdas_instant_or_an_emulators_duration() {
+    let now = 1_796_227_088_956;
+    assert_eq!(reply::deadline(1_796_227_118_956, now), now + 30_000);
+    assert_eq!(
+        reply::deadline(600_000, now),
+        now + 600_000,
+        "cargo lambda watch sends a duration"
+    );
+}
