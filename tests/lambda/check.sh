@@ -214,8 +214,8 @@ if [[ "$failed" != "[{\"itemIdentifier\":\"$MESSAGE_ID\"}]" ]]; then
     printf 'FAIL  reply   %-32s batchItemFailures %s; expected the job %s\n' \
         "fresh job, WeChat refused" "$failed" "$MESSAGE_ID" >&2
     failures=$((failures + 1))
-elif ! grep -F '"job will be retried"' "$WATCH_LOG" | grep -F "\"$MESSAGE_ID\"" | grep -qF transport; then
-    printf 'FAIL  reply   %-32s no "job will be retried" transport log line for %s\n' \
+elif ! grep -F '"job will be retried"' "$WATCH_LOG" | grep -F "\"$MESSAGE_ID\"" | grep -qF unreached; then
+    printf 'FAIL  reply   %-32s no "job will be retried" log line (WeChat unreached) for %s\n' \
         "fresh job, WeChat refused" "$MESSAGE_ID" >&2
     failures=$((failures + 1))
 else
