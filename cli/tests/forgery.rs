@@ -6,50 +6,24 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
-use kefu::protocol::{Format, Mode, Token};
+use kefu::protocol::simulate::SimulatedPush;
+use kefu::protocol::{Format, Mode};
 use kefu::sample;
 use kefu_tests::dev_process::DevProcess;
+use kefu_tests::pushes::{Framing, text_push};
 
 fn plaintext(openid: &str, content: &str, msg_id: u64, timestamp: i64) -> SimulatedPush {
-    let token = Token::new(sample::TOKEN);
-    let header = Header {
-        to_user_name: sample::ORIGINAL_ID.into(),
-        from_user_name: openid.into(),
-        create_time: timestamp,
+    let framing = Framing {
+        mode: Mode::Plaintext,
+        format: Format::Xml,
+        timestamp,
+        nonce: "314159",
     };
-    let payload = Payload::Text {
-        content: content.into(),
-        msg_id,
-    };
-    let plain = simulate::render(&header, &payload, Format::Xml);
-    let signer = Signer {
-        token: &token,
-        key: None,
-        appid: sample::APPID,
-    };
-    simulate::seal_push(
-        &signer,
-        &header,
-        &plain,
-        Format::Xml,
-        Mode::Plaintext,
-        &timestamp.to_string(),
-        "314159",
-        &[7; 16],
-    )
-    .unwrap()
+    text_push(openid, content, msg_id, framing)
 }
 
 async fn post(base: &str, push: &SimulatedPush) -> (u16, String) {
-    let q = &push.query;
-    let url = format!(
-        "{base}/wechat?signature={}&timestamp={}&nonce={}&openid={}",
-        q.signature.clone().unwrap_or_default(),
-        q.timestamp.clone().unwrap_or_default(),
-        q.nonce.clone().unwrap_or_default(),
-        q.openid.clone().unwrap_or_default(),
-    );
+    let url = format!("{base}/wechat?{}", push.query.to_query_string());
     let response = kefu::tls::http_client_builder()
         .build()
         .unwrap()

@@ -15,10 +15,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kefu::protocol::simulate::{self, Header, Payload, Signer};
-use kefu::protocol::{AesKey, Format, Mode, Token};
-use kefu::sample;
+use kefu::protocol::{Format, Mode};
 use kefu_tests::dev_process::DevProcess;
+use kefu_tests::pushes::{Framing, text_push};
 
 const USERS: usize = 100;
 const PER_USER: usize = 10;
@@ -26,49 +25,20 @@ const PER_USER: usize = 10;
 /// command (about 45 s); `KEFU_STORM_AWS_USERS=100` for the full 1 000 pushes (about 150 s).
 const AWS_USERS: usize = 30;
 
-/// One push as WeChat sends it (safe mode, JSON), signed now.
+/// One push as WeChat sends it (safe mode, JSON), signed now: its query string and body.
 fn push(openid: &str, msg_id: u64) -> (String, String) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let token = Token::new(sample::TOKEN);
-    let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).unwrap();
-    let header = Header {
-        to_user_name: sample::ORIGINAL_ID.into(),
-        from_user_name: openid.into(),
-        create_time: now,
+    let framing = Framing {
+        mode: Mode::Safe,
+        format: Format::Json,
+        timestamp: now,
+        nonce: &msg_id.to_string(),
     };
-    let payload = Payload::Text {
-        content: format!("storm {msg_id}"),
-        msg_id,
-    };
-    let plain = simulate::render(&header, &payload, Format::Json);
-    let signer = Signer {
-        token: &token,
-        key: Some(&key),
-        appid: sample::APPID,
-    };
-    let sealed = simulate::seal_push(
-        &signer,
-        &header,
-        &plain,
-        Format::Json,
-        Mode::Safe,
-        &now.to_string(),
-        &msg_id.to_string(),
-        &[7; 16],
-    )
-    .unwrap();
-    let q = &sealed.query;
-    let query = format!(
-        "signature={}&timestamp={}&nonce={}&encrypt_type=aes&msg_signature={}&openid={openid}",
-        q.signature.clone().unwrap_or_default(),
-        q.timestamp.clone().unwrap_or_default(),
-        q.nonce.clone().unwrap_or_default(),
-        q.msg_signature.clone().unwrap_or_default(),
-    );
-    (query, sealed.body)
+    let push = text_push(openid, &format!("storm {msg_id}"), msg_id, framing);
+    (push.query.to_query_string(), push.body)
 }
 
 /// Delivers one push as WeChat does: until it gets 200, retrying 5 s apart, 3 retries.
@@ -212,22 +182,24 @@ async fn storm(base: &str, users: usize) -> Figures {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_duplicate_storm_through_kefu_dev_gets_exactly_one_reply_per_push() {
-    let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], false);
-    let base = dev.base.clone();
-    let figures = storm(&base, USERS).await;
-    println!(
-        "storm, embedded stores: {figures:?} in {:.1} s",
-        figures.seconds
-    );
-    assert_eq!(figures.replies, USERS * PER_USER);
-    assert_eq!(figures.copies, USERS * 3);
+/// Prints the figures of the storm on `stack` and checks them: one reply per push, a copy of
+/// every third push, everything acknowledged.
+fn check(stack: &str, figures: &Figures, users: usize) {
+    println!("storm, {stack}: {figures:?} in {:.1} s", figures.seconds);
+    assert_eq!(figures.replies, users * PER_USER);
+    assert_eq!(figures.copies, users * 3);
     assert_eq!(
         figures.acked,
         figures.pushes + figures.copies,
         "every copy acknowledged"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_storm_through_kefu_dev_gets_exactly_one_reply_per_push() {
+    let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], false);
+    let base = dev.base.clone();
+    check("embedded stores", &storm(&base, USERS).await, USERS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,16 +214,5 @@ async fn a_duplicate_storm_through_kefu_dev_on_aws_gets_exactly_one_reply_per_pu
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(AWS_USERS);
-    let figures = storm(&base, users).await;
-    println!(
-        "storm, DynamoDB + SQS on moto: {figures:?} in {:.1} s",
-        figures.seconds
-    );
-    assert_eq!(figures.replies, users * PER_USER);
-    assert_eq!(figures.copies, users * 3);
-    assert_eq!(
-        figures.acked,
-        figures.pushes + figures.copies,
-        "every copy acknowledged"
-    );
+    check("DynamoDB + SQS on moto", &storm(&base, users).await, users);
 }

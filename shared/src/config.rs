@@ -88,20 +88,20 @@ impl Config {
                 });
             }
         };
-        let rules_ttl = match get("KEFU_RULES_TTL_SECONDS") {
-            None => Duration::from_secs(30),
-            Some(v) => Duration::from_secs(v.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: "KEFU_RULES_TTL_SECONDS",
-                expected: "a whole number of seconds",
-            })?),
+        let seconds = |name: &'static str, default: u64| match get(name) {
+            None => Ok(Duration::from_secs(default)),
+            Some(v) => {
+                v.trim()
+                    .parse()
+                    .map(Duration::from_secs)
+                    .map_err(|_| ConfigError::Invalid {
+                        name,
+                        expected: "a whole number of seconds",
+                    })
+            }
         };
-        let timestamp_window = match get("KEFU_TIMESTAMP_WINDOW_SECONDS") {
-            None => Duration::from_secs(300),
-            Some(v) => Duration::from_secs(v.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: "KEFU_TIMESTAMP_WINDOW_SECONDS",
-                expected: "a whole number of seconds",
-            })?),
-        };
+        let rules_ttl = seconds("KEFU_RULES_TTL_SECONDS", 30)?;
+        let timestamp_window = seconds("KEFU_TIMESTAMP_WINDOW_SECONDS", 300)?;
         let token_kind = match get("KEFU_TOKEN_ENDPOINT").as_deref() {
             None | Some("stable") => TokenKind::Stable,
             Some("token") => TokenKind::Plain,

@@ -13,8 +13,8 @@ use kefu::clock::ManualClock;
 use kefu::config::Config;
 use kefu::local::StaticRules;
 use kefu::ports::{Clock, JobQueue as _, RuleSource as _};
-use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
-use kefu::protocol::{AesKey, Format, Mode, Token};
+use kefu::protocol::simulate::SimulatedPush;
+use kefu::protocol::{Format, Mode};
 use kefu::receive::{PushRequest, PushResponse, ReceiveDeps, ReceiveSettings, Receiver};
 use kefu::rule_cache::RuleCache;
 use kefu::sample;
@@ -22,6 +22,7 @@ use kefu::send::JobOutcome;
 use kefu_sandbox::{Endpoint, Fault};
 use kefu_tests::aws;
 use kefu_tests::lossy_proxy::LossyProxy;
+use kefu_tests::pushes::{Framing, text_push};
 use kefu_tests::send_rig::{NOW, SendRig, job, text_rules};
 
 /// DynamoDB and SQS through one proxy in front of moto.
@@ -100,34 +101,13 @@ async fn jobs(stack: &Stack) -> Vec<String> {
 }
 
 fn push(content: &str, msg_id: u64) -> SimulatedPush {
-    let token = Token::new(sample::TOKEN);
-    let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).unwrap();
-    let header = Header {
-        to_user_name: sample::ORIGINAL_ID.into(),
-        from_user_name: sample::OPENID.into(),
-        create_time: NOW / 1000,
+    let framing = Framing {
+        mode: Mode::Safe,
+        format: Format::Json,
+        timestamp: NOW / 1000,
+        nonce: "2",
     };
-    let payload = Payload::Text {
-        content: content.into(),
-        msg_id,
-    };
-    let plain = simulate::render(&header, &payload, Format::Json);
-    let signer = Signer {
-        token: &token,
-        key: Some(&key),
-        appid: sample::APPID,
-    };
-    simulate::seal_push(
-        &signer,
-        &header,
-        &plain,
-        Format::Json,
-        Mode::Safe,
-        &(NOW / 1000).to_string(),
-        "2",
-        &[7; 16],
-    )
-    .unwrap()
+    text_push(sample::OPENID, content, msg_id, framing)
 }
 
 async fn post(stack: &Stack, push: &SimulatedPush) -> PushResponse {

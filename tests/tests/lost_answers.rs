@@ -12,13 +12,13 @@ use kefu::aws::DynamoTable;
 use kefu::clock::ManualClock;
 use kefu::local::{MemoryQueue, StaticRules};
 use kefu::ports::{Answer, Claim, ClaimOutcome, Clock, PushLedger, QuotaStore, QuotaWindow};
-use kefu::protocol::simulate::{self, Header, Payload, Signer};
-use kefu::protocol::{AesKey, Format, Mode, Token};
+use kefu::protocol::{Format, Mode};
 use kefu::receive::{PushRequest, ReceiveDeps, ReceiveSettings, Receiver};
 use kefu::rule_cache::RuleCache;
 use kefu::sample;
 use kefu_tests::aws;
 use kefu_tests::lossy_proxy::LossyProxy;
+use kefu_tests::pushes::{Framing, text_push};
 
 const NOW: i64 = 1_714_112_445_000;
 
@@ -140,34 +140,13 @@ async fn a_push_whose_claim_answer_was_lost_is_enqueued_once() {
             clock,
         },
     );
-    let token = Token::new(sample::TOKEN);
-    let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).unwrap();
-    let header = Header {
-        to_user_name: sample::ORIGINAL_ID.into(),
-        from_user_name: sample::OPENID.into(),
-        create_time: NOW / 1000,
+    let framing = Framing {
+        mode: Mode::Safe,
+        format: Format::Json,
+        timestamp: NOW / 1000,
+        nonce: "1",
     };
-    let payload = Payload::Text {
-        content: "你好".into(),
-        msg_id: 77,
-    };
-    let plain = simulate::render(&header, &payload, Format::Json);
-    let signer = Signer {
-        token: &token,
-        key: Some(&key),
-        appid: sample::APPID,
-    };
-    let push = simulate::seal_push(
-        &signer,
-        &header,
-        &plain,
-        Format::Json,
-        Mode::Safe,
-        &(NOW / 1000).to_string(),
-        "1",
-        &[7; 16],
-    )
-    .unwrap();
+    let push = text_push(sample::OPENID, "你好", 77, framing);
 
     proxy.drop_answers("PutItem", 1);
     let response = receiver

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::describe;
-use super::table::{DynamoTable, condition_failed, n, s};
+use super::table::{DynamoTable, applied, condition_failed, n, s};
 use crate::ports::{Answer, Claim, ClaimOutcome, PortError, PushLedger};
 
 const PENDING: &str = "pending";
@@ -78,11 +78,7 @@ impl PushLedger for DynamoTable {
             .expression_attribute_values(":now_s", n(now / 1000))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(PortError::new("record nonce", describe(&err))),
-        }
+        applied(result, "record nonce")
     }
 
     async fn accept(&self, key: &str, attempt: &str, answer: Answer) -> Result<(), PortError> {
@@ -100,12 +96,8 @@ impl PushLedger for DynamoTable {
             .expression_attribute_values(":attempt", s(attempt))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Not ours any more (taken over after our lease ran out, or already done).
-            Err(err) if condition_failed(&err) => Ok(()),
-            Err(err) => Err(PortError::new("accept push", describe(&err))),
-        }
+        // Not applied: not ours any more (taken over after our lease ran out, or done).
+        applied(result, "accept push").map(|_| ())
     }
 
     async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError> {
@@ -121,12 +113,8 @@ impl PushLedger for DynamoTable {
             .expression_attribute_values(":attempt", s(attempt))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Not ours any more (taken over, or already done): nothing to release.
-            Err(err) if condition_failed(&err) => Ok(()),
-            Err(err) => Err(PortError::new("release claim", describe(&err))),
-        }
+        // Not applied: not ours any more (taken over, or already done): nothing to release.
+        applied(result, "release claim").map(|_| ())
     }
 
     async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError> {

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::describe;
-use super::table::{DynamoTable, condition_failed, n, s};
+use super::table::{DynamoTable, applied, condition_failed, n, s};
 use crate::ports::{PortError, QuotaStore, QuotaWindow};
 use crate::send::quota;
 
@@ -50,10 +50,8 @@ impl QuotaStore for DynamoTable {
             .expression_attribute_values(":ttl", n(at / 1000 + QUOTA_TTL_SECS))
             .send()
             .await;
-        match later {
-            Ok(_) => return Ok(()),
-            Err(err) if condition_failed(&err) => {}
-            Err(err) => return Err(PortError::new("open quota window", describe(&err))),
+        if applied(later, "open quota window")? {
+            return Ok(());
         }
         // Another push of the same second: the count is reset too, once per push.
         let same_second = self
@@ -69,13 +67,9 @@ impl QuotaStore for DynamoTable {
             .expression_attribute_values(":name", s(opener))
             .send()
             .await;
-        match same_second {
-            Ok(_) => Ok(()),
-            // Opened later, or by this very push already: a redelivered job (or this write,
-            // repeated by the SDK) resets nothing.
-            Err(err) if condition_failed(&err) => Ok(()),
-            Err(err) => Err(PortError::new("open quota window", describe(&err))),
-        }
+        // Not applied: opened later, or by this very push already: a redelivered job (or
+        // this write, repeated by the SDK) resets nothing.
+        applied(same_second, "open quota window").map(|_| ())
     }
 
     async fn reserve(

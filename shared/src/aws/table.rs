@@ -16,6 +16,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::ports::PortError;
+
 #[derive(Debug, Clone)]
 pub struct DynamoTable {
     client: Client,
@@ -63,4 +65,21 @@ where
     err.as_service_error()
         .and_then(|e| e.code())
         .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+/// Whether a conditional write was applied: `false` when only its condition failed (someone
+/// else got there first, or the item is already as the write would leave it), an error for any
+/// other failure, naming `operation`.
+pub(super) fn applied<T, E>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E>>,
+    operation: &'static str,
+) -> Result<bool, PortError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if condition_failed(&err) => Ok(false),
+        Err(err) => Err(PortError::new(operation, super::describe(&err))),
+    }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::describe;
-use super::table::{DynamoTable, condition_failed, n, number, s};
+use super::table::{DynamoTable, applied, n, number, s};
 use crate::ports::{PortError, StoredToken, TokenStore};
 use crate::wechat_types::AccessToken;
 
@@ -56,11 +56,7 @@ impl TokenStore for DynamoTable {
             .expression_attribute_values(":stale_at", n(stale_at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(PortError::new("lease token refresh", describe(&err))),
-        }
+        applied(result, "lease token refresh")
     }
 
     async fn store(&self, appid: &str, _owner: &str, token: &StoredToken) -> Result<(), PortError> {
@@ -99,10 +95,6 @@ impl TokenStore for DynamoTable {
             .expression_attribute_values(":zero", n(0))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed(&err) => Ok(false),
-            Err(err) => Err(PortError::new("expire token", describe(&err))),
-        }
+        applied(result, "expire token")
     }
 }

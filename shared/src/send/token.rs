@@ -140,11 +140,16 @@ fn fresh(token: &StoredToken, now: i64) -> bool {
     token.expires_at.saturating_sub(now) > millis(REFRESH_AHEAD)
 }
 
-/// The pause before look `look + 1`: exponential, capped, with ±50 % jitter.
-fn pause(look: u32) -> Duration {
-    let base = FIRST_PAUSE
+/// The pause before look `look + 1`, before jitter: exponential, capped.
+fn base_pause(look: u32) -> Duration {
+    FIRST_PAUSE
         .saturating_mul(2u32.saturating_pow(look))
-        .min(MAX_PAUSE);
+        .min(MAX_PAUSE)
+}
+
+/// The pause before look `look + 1`: [`base_pause`] with ±50 % jitter.
+fn pause(look: u32) -> Duration {
+    let base = base_pause(look);
     let mut byte = [0u8; 1];
     // Without OS randomness the pause is simply not jittered.
     let jitter = match getrandom::fill(&mut byte) {
@@ -159,13 +164,7 @@ fn pause(look: u32) -> Duration {
 
 /// The longest a wait lasts (without jitter), for the error message.
 fn waited() -> Duration {
-    (0..MAX_LOOKS)
-        .map(|look| {
-            FIRST_PAUSE
-                .saturating_mul(2u32.saturating_pow(look))
-                .min(MAX_PAUSE)
-        })
-        .sum()
+    (0..MAX_LOOKS).map(base_pause).sum()
 }
 
 #[cfg(test)]
@@ -175,9 +174,7 @@ mod tests {
     #[test]
     fn waiters_back_off_and_give_up_after_a_bounded_number_of_reads() {
         for look in 0..MAX_LOOKS {
-            let base = FIRST_PAUSE
-                .saturating_mul(2u32.saturating_pow(look))
-                .min(MAX_PAUSE);
+            let base = base_pause(look);
             let p = pause(look);
             assert!(
                 p >= base / 2 && p <= base,

@@ -1,0 +1,49 @@
+//! Text pushes as WeChat sends them, signed (and sealed) with the documented sample
+//! credentials through `kefu::protocol::simulate`, for the tests that post them.
+
+use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
+use kefu::protocol::{AesKey, Format, Mode, Token};
+use kefu::sample;
+
+/// How a push is framed and signed.
+#[derive(Debug, Clone, Copy)]
+pub struct Framing<'a> {
+    pub mode: Mode,
+    pub format: Format,
+    /// The URL `timestamp` (seconds), also the message's CreateTime.
+    pub timestamp: i64,
+    pub nonce: &'a str,
+}
+
+/// `content` from `openid` as message `msg_id`, framed and signed as `framing` says.
+pub fn text_push(openid: &str, content: &str, msg_id: u64, framing: Framing<'_>) -> SimulatedPush {
+    let token = Token::new(sample::TOKEN);
+    let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY)
+        .expect("the sample EncodingAESKey is valid");
+    let header = Header {
+        to_user_name: sample::ORIGINAL_ID.into(),
+        from_user_name: openid.into(),
+        create_time: framing.timestamp,
+    };
+    let payload = Payload::Text {
+        content: content.into(),
+        msg_id,
+    };
+    let plain = simulate::render(&header, &payload, framing.format);
+    let signer = Signer {
+        token: &token,
+        key: (framing.mode != Mode::Plaintext).then_some(&key),
+        appid: sample::APPID,
+    };
+    simulate::seal_push(
+        &signer,
+        &header,
+        &plain,
+        framing.format,
+        framing.mode,
+        &framing.timestamp.to_string(),
+        framing.nonce,
+        &[7; 16],
+    )
+    .expect("a sample push seals")
+}
