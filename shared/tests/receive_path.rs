@@ -562,7 +562,6 @@ fn plaintext(
     timestamp: &str,
     nonce: &str,
 ) -> SimulatedPush {
-    let token = Token::new(sample::TOKEN);
     let header = Header {
         to_user_name: sample::ORIGINAL_ID.into(),
         from_user_name: openid.into(),
@@ -573,22 +572,7 @@ fn plaintext(
         msg_id,
     };
     let plain = simulate::render(&header, &payload, Format::Xml);
-    let signer = Signer {
-        token: &token,
-        key: None,
-        appid: sample::APPID,
-    };
-    simulate::seal_push(
-        &signer,
-        &header,
-        &plain,
-        Format::Xml,
-        Mode::Plaintext,
-        timestamp,
-        nonce,
-        &[7; 16],
-    )
-    .unwrap()
+    signed_plain(openid, &plain, Format::Xml, timestamp, nonce)
 }
 
 #[tokio::test]
@@ -720,7 +704,13 @@ async fn unknown_types_keep_their_raw_fields_only_within_bounds() {
         .into_iter()
         .enumerate()
     {
-        let push = signed_plain(&body, format, &format!("4{n}"));
+        let push = signed_plain(
+            sample::OPENID,
+            &body,
+            format,
+            "1714112445",
+            &format!("4{n}"),
+        );
         let refused = post(&receiver, &push).await;
         assert_eq!(refused.status, 400, "{format:?}: {}", refused.body);
         assert!(refused.body.contains("unknown"), "{}", refused.body);
@@ -737,7 +727,11 @@ async fn a_message_whose_job_would_not_fit_the_queue_is_refused() {
         "<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1714112445</CreateTime><MsgType>text</MsgType><Content>{}</Content><MsgId>40</MsgId></xml>",
         "\u{1}".repeat(60_000)
     );
-    let refused = post(&receiver, &signed_plain(&body, Format::Xml, "49")).await;
+    let refused = post(
+        &receiver,
+        &signed_plain(sample::OPENID, &body, Format::Xml, "1714112445", "49"),
+    )
+    .await;
     assert_eq!(
         (refused.status, refused.body.as_str()),
         (413, "message too large to queue")
@@ -746,11 +740,17 @@ async fn a_message_whose_job_would_not_fit_the_queue_is_refused() {
 }
 
 /// `body`, as written, as a plaintext-mode push (no base64 to inflate it past 64 KB).
-fn signed_plain(body: &str, format: Format, nonce: &str) -> SimulatedPush {
+fn signed_plain(
+    openid: &str,
+    body: &str,
+    format: Format,
+    timestamp: &str,
+    nonce: &str,
+) -> SimulatedPush {
     let token = Token::new(sample::TOKEN);
     let header = Header {
         to_user_name: sample::ORIGINAL_ID.into(),
-        from_user_name: sample::OPENID.into(),
+        from_user_name: openid.into(),
         create_time: NOW / 1000,
     };
     let signer = Signer {
@@ -764,7 +764,7 @@ fn signed_plain(body: &str, format: Format, nonce: &str) -> SimulatedPush {
         body,
         format,
         Mode::Plaintext,
-        "1714112445",
+        timestamp,
         nonce,
         &[7; 16],
     )
