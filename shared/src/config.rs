@@ -21,8 +21,13 @@ pub struct Config {
     pub queue_url: Option<String>,
     /// `KEFU_RULES_PATH`: the Parameter Store path (or single parameter) holding the rules.
     pub rules_path: String,
-    /// `KEFU_SECRETS_PARAMETER`: the SecureString with Token, EncodingAESKey and AppSecret.
-    pub secrets_parameter: String,
+    /// `KEFU_PUSH_SECRETS_PARAMETER` (needed by `receive`): the SecureString with the Token and
+    /// the EncodingAESKey, `{"token": …, "encoding_aes_key": …}`.
+    pub push_secrets_parameter: Option<String>,
+    /// `KEFU_API_SECRETS_PARAMETER` (needed by `reply`): the SecureString with the AppSecret,
+    /// `{"app_secret": …}`. A parameter of its own, so the internet-facing function cannot
+    /// read it.
+    pub api_secrets_parameter: Option<String>,
     /// `KEFU_FORMAT` (`xml` or `json`): accept only this push format. Detected per push if unset.
     pub format: Option<Format>,
     /// `KEFU_REQUIRE_ENCRYPTION` (`true`/`false`, default true): refuse plaintext pushes when
@@ -125,7 +130,8 @@ impl Config {
             table: required("KEFU_TABLE")?,
             queue_url: get("KEFU_QUEUE_URL"),
             rules_path: required("KEFU_RULES_PATH")?,
-            secrets_parameter: required("KEFU_SECRETS_PARAMETER")?,
+            push_secrets_parameter: get("KEFU_PUSH_SECRETS_PARAMETER"),
+            api_secrets_parameter: get("KEFU_API_SECRETS_PARAMETER"),
             format,
             require_encryption,
             timestamp_window,
@@ -155,7 +161,7 @@ mod tests {
         ("KEFU_TABLE", "t"),
         ("KEFU_QUEUE_URL", "http://q"),
         ("KEFU_RULES_PATH", "/kefu/rules"),
-        ("KEFU_SECRETS_PARAMETER", "/kefu/secrets"),
+        ("KEFU_PUSH_SECRETS_PARAMETER", "/kefu/secrets/push"),
     ];
 
     #[test]

@@ -9,8 +9,8 @@ What it creates, under names no other run or test uses (a random suffix):
   - an SQS queue for the reply jobs;
   - the rules: one String parameter RULES_PATH/000 holding rules/sample.json, as template.yaml's
     RulesParameter does (so the functions read them through GetParametersByPath);
-  - the secrets: a SecureString holding the documented sample deployment's Token,
-    EncodingAESKey and AppSecret (README.md; not secrets).
+  - the secrets: two SecureStrings holding the documented sample deployment's Token and
+    EncodingAESKey (receive's), and AppSecret (reply's) (README.md; not secrets).
 The AWS credentials are moto's dummy ones; nothing here can reach a real AWS account.
 """
 
@@ -23,11 +23,12 @@ import boto3
 
 REGION = "us-east-1"
 SAMPLE_APPID = "wx5ea1c0de5ea1c0de"
-SAMPLE_SECRETS = {
+# Two parameters, as deployed: receive reads the push secrets only, reply the AppSecret only.
+SAMPLE_PUSH_SECRETS = {
     "token": "kefu-sample-token",
     "encoding_aes_key": "kefuSampleEncodingAesKey0123456789abcdefABC",
-    "app_secret": "kefu-sample-app-secret",
 }
+SAMPLE_API_SECRETS = {"app_secret": "kefu-sample-app-secret"}
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -70,10 +71,10 @@ def main() -> None:
         Type="String",
         Value=json.dumps(rules, ensure_ascii=False, separators=(",", ":")),
     )
-    secrets_parameter = f"/{name}/secrets"
-    ssm.put_parameter(
-        Name=secrets_parameter, Type="SecureString", Value=json.dumps(SAMPLE_SECRETS)
-    )
+    push_secrets = f"/{name}/secrets/push"
+    api_secrets = f"/{name}/secrets/api"
+    for parameter, value in [(push_secrets, SAMPLE_PUSH_SECRETS), (api_secrets, SAMPLE_API_SECRETS)]:
+        ssm.put_parameter(Name=parameter, Type="SecureString", Value=json.dumps(value))
 
     env = {
         "AWS_ENDPOINT_URL": endpoint,
@@ -85,7 +86,8 @@ def main() -> None:
         "KEFU_TABLE": name,
         "KEFU_QUEUE_URL": queue_url,
         "KEFU_RULES_PATH": rules_path,
-        "KEFU_SECRETS_PARAMETER": secrets_parameter,
+        "KEFU_PUSH_SECRETS_PARAMETER": push_secrets,
+        "KEFU_API_SECRETS_PARAMETER": api_secrets,
         # The events in events/ were signed once, in 2024, in every mode (plaintext included):
         # the functions under test accept plaintext and skip the timestamp window. Both checks
         # are tested in the suites (shared/tests/receive_path.rs).

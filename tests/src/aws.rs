@@ -226,20 +226,30 @@ pub async fn dev_stack_env(rules_json: &str) -> Vec<(&'static str, String)> {
     let queue = create_queue(&clients.sqs, false).await;
     let prefix = unique("/kefu-dev");
     put_parameter(&clients.ssm, &format!("{prefix}/rules/000"), rules_json).await;
-    let secrets = serde_json::json!({"token": kefu::sample::TOKEN,
-        "encoding_aes_key": kefu::sample::ENCODING_AES_KEY, "app_secret": kefu::sample::APP_SECRET});
-    put_secure_parameter(
-        &clients.ssm,
-        &format!("{prefix}/secrets"),
-        &secrets.to_string(),
-    )
-    .await;
+    let push = serde_json::json!({"token": kefu::sample::TOKEN,
+        "encoding_aes_key": kefu::sample::ENCODING_AES_KEY});
+    let api = serde_json::json!({"app_secret": kefu::sample::APP_SECRET});
+    for (name, value) in [("push", push), ("api", api)] {
+        put_secure_parameter(
+            &clients.ssm,
+            &format!("{prefix}/secrets/{name}"),
+            &value.to_string(),
+        )
+        .await;
+    }
     vec![
         ("AWS_ENDPOINT_URL", endpoint()),
         ("KEFU_APPID", kefu::sample::APPID.to_owned()),
         ("KEFU_TABLE", table),
         ("KEFU_QUEUE_URL", queue),
         ("KEFU_RULES_PATH", format!("{prefix}/rules")),
-        ("KEFU_SECRETS_PARAMETER", format!("{prefix}/secrets")),
+        (
+            "KEFU_PUSH_SECRETS_PARAMETER",
+            format!("{prefix}/secrets/push"),
+        ),
+        (
+            "KEFU_API_SECRETS_PARAMETER",
+            format!("{prefix}/secrets/api"),
+        ),
     ]
 }

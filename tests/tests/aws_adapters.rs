@@ -663,7 +663,7 @@ async fn secrets_load_from_a_secure_string() {
 
     let secrets = load_secrets(&ssm, &name).await.unwrap();
 
-    assert_eq!(secrets.token.expose(), "t");
+    assert_eq!(secrets.token.as_ref().unwrap().expose(), "t");
     assert_eq!(
         secrets.encoding_aes_key.as_ref().map(|k| k.expose()),
         Some("k")
@@ -689,7 +689,7 @@ async fn secrets_debug_output_contains_none_of_the_values() {
     let secrets = load_secrets(&ssm, &name).await.unwrap();
     let debug = format!("{secrets:?}");
 
-    assert_eq!(secrets.token.expose(), token);
+    assert_eq!(secrets.token.as_ref().unwrap().expose(), token);
     for value in [token, aes_key, app_secret] {
         assert!(!debug.contains(value), "{value} leaked into {debug}");
     }
@@ -703,9 +703,77 @@ async fn secrets_plaintext_only_deployment_needs_only_the_token() {
 
     let secrets = load_secrets(&ssm, &name).await.unwrap();
 
-    assert_eq!(secrets.token.expose(), "only-token");
+    assert_eq!(secrets.token.as_ref().unwrap().expose(), "only-token");
     assert!(secrets.encoding_aes_key.is_none());
     assert!(secrets.app_secret.is_none());
+}
+
+/// The environment of a function whose resources are on moto.
+fn function_config(pairs: &[(&str, String)]) -> kefu::config::Config {
+    kefu::config::Config::from_lookup(|name| {
+        pairs
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.clone())
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn receive_refuses_to_start_when_its_parameter_holds_the_app_secret() {
+    // Least privilege: the internet-facing function must not be able to read the AppSecret;
+    // a push secrets parameter holding it is a misconfiguration, named at the cold start.
+    let clients = kefu_tests::aws::clients().await;
+    let table = kefu_tests::aws::create_table(&clients.dynamodb).await;
+    let queue = kefu_tests::aws::create_queue(&clients.sqs, false).await;
+    let name = format!("/{}/secrets/push", unique("kefu"));
+    let app_secret = "appsecret-5b2e9d7c1f";
+    let json = serde_json::json!({"token": "t", "app_secret": app_secret});
+    put_secure_parameter(&clients.ssm, &name, &json.to_string()).await;
+    let config = function_config(&[
+        ("KEFU_APPID", kefu::sample::APPID.to_owned()),
+        ("KEFU_TABLE", table),
+        ("KEFU_QUEUE_URL", queue),
+        ("KEFU_RULES_PATH", format!("/{}/rules", unique("kefu"))),
+        ("KEFU_PUSH_SECRETS_PARAMETER", name.clone()),
+    ]);
+    let aws = kefu::aws::Aws::from_config(&kefu_tests::aws::sdk_config().await);
+
+    let err = kefu::compose::aws::receiver(&aws, &config)
+        .await
+        .expect_err("receive must not start with the AppSecret in reach");
+
+    let reason = err.to_string();
+    assert!(
+        reason.contains(&name) && reason.contains("app_secret"),
+        "{reason}"
+    );
+    assert!(!reason.contains(app_secret), "{reason}");
+}
+
+#[tokio::test]
+async fn each_function_names_the_secrets_parameter_it_is_missing() {
+    let aws = kefu::aws::Aws::from_config(&kefu_tests::aws::sdk_config().await);
+    let config = function_config(&[
+        ("KEFU_APPID", kefu::sample::APPID.to_owned()),
+        ("KEFU_TABLE", "t".to_owned()),
+        ("KEFU_QUEUE_URL", "http://q".to_owned()),
+        ("KEFU_RULES_PATH", "/kefu/rules".to_owned()),
+    ]);
+
+    let receive = kefu::compose::aws::receiver(&aws, &config)
+        .await
+        .unwrap_err();
+    let reply = kefu::compose::aws::sender(&aws, &config).await.unwrap_err();
+
+    assert!(
+        receive.to_string().contains("KEFU_PUSH_SECRETS_PARAMETER"),
+        "{receive}"
+    );
+    assert!(
+        reply.to_string().contains("KEFU_API_SECRETS_PARAMETER"),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
@@ -722,9 +790,9 @@ async fn secrets_malformed_json_is_an_error_that_does_not_quote_the_value() {
             r#"{"token": "tok-secret-4e1f8a", "app_secret": 918273645}"#,
             "918273645",
         ),
-        // no token: a field name, not a value, may be named
+        // an object where a string belongs
         (
-            r#"{"app_secret": "app-secret-77aa3c"}"#,
+            r#"{"app_secret": {"value": "app-secret-77aa3c"}}"#,
             "app-secret-77aa3c",
         ),
     ];

@@ -213,7 +213,7 @@ async fn ssm_unavailable_at_cold_start_fails_the_start_with_a_reason() {
             "KEFU_TABLE" => Some("t"),
             "KEFU_QUEUE_URL" => Some("http://q"),
             "KEFU_RULES_PATH" => Some("/kefu/rules"),
-            "KEFU_SECRETS_PARAMETER" => Some("/kefu/secrets"),
+            "KEFU_PUSH_SECRETS_PARAMETER" => Some("/kefu/secrets/push"),
             _ => None,
         }
         .map(str::to_owned)

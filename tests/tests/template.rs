@@ -3,8 +3,12 @@
 //! The template is read as YAML (CloudFormation's short `!Ref`/`!GetAtt`/`!Sub` tags and their
 //! long `Ref`/`Fn::GetAtt`/`Fn::Sub` forms alike) and checked against the code:
 //! - every IAM statement of both functions names the stack's own resources: DynamoDB actions
-//!   only on the table, SQS only on the job queue, SSM only on the rules path and the secrets
-//!   parameter, `kms:Decrypt` only through SSM (`kms:ViaService`); never `Resource: "*"`;
+//!   only on the table and only on the key prefixes the function owns (`dynamodb:LeadingKeys`),
+//!   SQS only on the job queue, SSM only on the rules path and the function's own secrets
+//!   parameter (receive can never read the AppSecret); never `Resource: "*"`;
+//! - `kms:Decrypt` only when a customer key is configured, only through SSM, only for the
+//!   function's own parameter;
+//! - both functions have reserved concurrency and the push API throttles, as parameters;
 //! - receive times out before its claim lease (`ReceiveSettings::claim_lease`) runs out;
 //! - reply consumes the job queue with partial batch failures, and the queue redrives to the
 //!   dead-letter queue;
@@ -37,15 +41,45 @@ const SAM_DEFAULT_TIMEOUT_SECS: u64 = 3;
 /// SSM's limit on a Standard-tier parameter value.
 const SSM_STANDARD_VALUE_LIMIT: usize = 4096;
 
-/// The SSM parameter ARNs the functions may read: the rules (one parameter or a path) and the
-/// secrets.
-const SSM_RESOURCES: [&str; 3] = [
-    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${RulesPath}",
-    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${RulesPath}/*",
-    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SecretsParameterName}",
-];
-const KMS_KEY_PREFIX: &str = "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/";
+const SSM_PARAMETER: &str = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter";
 const KMS_VIA_SSM: &str = "ssm.${AWS::Region}.amazonaws.com";
+const TABLE_DOCS: &str = include_str!("../../shared/src/aws/table.rs");
+
+/// What one function may reach: the SSM parameters it reads (the rules, one parameter or a
+/// path, and its own secrets) and the partition key prefixes of the items it owns or reads.
+struct Grants {
+    ssm: Vec<Expr>,
+    leading_keys: &'static [&'static str],
+}
+
+fn grants(function: &str) -> Grants {
+    let (secrets, leading_keys): (&str, &'static [&'static str]) = match function {
+        "ReceiveFunction" => (
+            "PushSecretsParameterName",
+            &["push#*", "nonce#*", "handoff#*", "connect"],
+        ),
+        "ReplyFunction" => (
+            "ApiSecretsParameterName",
+            &[
+                "send#*",
+                "token#*",
+                "quota#*",
+                "media#*",
+                "handoff#*",
+                "connect",
+            ],
+        ),
+        other => panic!("no grants known for {other}"),
+    };
+    Grants {
+        ssm: vec![
+            sub(&format!("{SSM_PARAMETER}${{RulesPath}}")),
+            sub(&format!("{SSM_PARAMETER}${{RulesPath}}/*")),
+            sub(&format!("{SSM_PARAMETER}${{{secrets}}}")),
+        ],
+        leading_keys,
+    }
+}
 
 fn template() -> Value {
     serde_norway::from_str(TEMPLATE).expect("template.yaml is not valid YAML")
@@ -143,6 +177,7 @@ fn timeout(template: &Value, function: &str) -> Duration {
 
 /// What is wrong with one IAM statement of `function`, if anything.
 fn statement_problems(function: &str, index: usize, statement: &Value) -> Vec<String> {
+    let grants = grants(function);
     let sid = statement["Sid"]
         .as_str()
         .map_or_else(|| format!("#{index}"), str::to_owned);
@@ -211,31 +246,31 @@ fn statement_problems(function: &str, index: usize, statement: &Value) -> Vec<St
             .collect()
     };
     match service.as_str() {
-        "dynamodb" => problems.extend(only(&[get_att("Table.Arn")])),
-        "sqs" => problems.extend(only(&[get_att("JobQueue.Arn")])),
-        "ssm" => problems.extend(only(&SSM_RESOURCES.map(sub))),
-        "kms" => {
-            if actions.iter().any(|a| a != "kms:Decrypt") {
+        "dynamodb" => {
+            problems.extend(only(&[get_att("Table.Arn")]));
+            let condition =
+                &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+            let mut keys: Vec<String> = items(condition).into_iter().filter_map(scalar).collect();
+            keys.sort();
+            let mut expected: Vec<String> = grants
+                .leading_keys
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect();
+            expected.sort();
+            if keys != expected {
                 problems.push(format!(
-                    "{at}: KMS actions other than kms:Decrypt: {actions:?}"
-                ));
-            }
-            for r in &resources {
-                if !matches!(r, Expr::Sub(arn) if arn.starts_with(KMS_KEY_PREFIX)) {
-                    problems.push(format!(
-                        "{at}: kms:Decrypt on {r:?}; expected keys of this account and region \
-                         ({KMS_KEY_PREFIX}…)"
-                    ));
-                }
-            }
-            let via = statement["Condition"]["StringEquals"].get("kms:ViaService");
-            if via.map(expr) != Some(sub(KMS_VIA_SSM)) {
-                problems.push(format!(
-                    "{at}: kms:Decrypt without the condition StringEquals kms:ViaService: \
-                     !Sub \"{KMS_VIA_SSM}\" (found {via:?})"
+                    "{at}: DynamoDB actions need the condition ForAllValues:StringLike \
+                     dynamodb:LeadingKeys {expected:?} (found {keys:?})"
                 ));
             }
         }
+        "sqs" => problems.extend(only(&[get_att("JobQueue.Arn")])),
+        "ssm" => problems.extend(only(&grants.ssm)),
+        "kms" => problems.push(format!(
+            "{at}: kms:Decrypt belongs in the conditional *SecretsKeyPolicy resources (only \
+             with a customer key)"
+        )),
         other => problems.push(format!(
             "{at}: no rule for {other} actions in this test; add one naming their resources"
         )),
@@ -282,10 +317,18 @@ fn the_statement_check_catches_broad_grants() {
         "{Effect: Allow, Action: [dynamodb:GetItem], Resource: '*'}",
         "{Effect: Allow, Action: [dynamodb:GetItem], Resource: !Sub '${Table.Arn}/index/*'}",
         "{Effect: Allow, Action: [dynamodb:*], Resource: !GetAtt Table.Arn}",
+        // the whole table, or another function's items
+        "{Effect: Allow, Action: [dynamodb:GetItem], Resource: !GetAtt Table.Arn}",
+        "{Effect: Allow, Action: [dynamodb:GetItem], Resource: !GetAtt Table.Arn, Condition: \
+          {ForAllValues:StringLike: {dynamodb:LeadingKeys: \
+          ['push#*', 'nonce#*', 'handoff#*', 'connect', 'token#*']}}}",
         "{Effect: Allow, Action: [sqs:SendMessage], Resource: !GetAtt DeadLetterQueue.Arn}",
         "{Effect: Allow, Action: [sqs:SendMessage, dynamodb:PutItem], Resource: !GetAtt Table.Arn}",
         "{Effect: Allow, Action: [ssm:GetParameter], \
           Resource: !Sub 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/*'}",
+        // receive reading the AppSecret
+        "{Effect: Allow, Action: [ssm:GetParameter], Resource: !Sub \
+          'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ApiSecretsParameterName}'}",
         "{Effect: Allow, Action: [kms:Decrypt], \
           Resource: !Sub 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*'}",
         "{Effect: Allow, Action: [kms:Decrypt], Resource: '*', \
@@ -296,15 +339,201 @@ fn the_statement_check_catches_broad_grants() {
     for statement in broad {
         let value: Value = serde_norway::from_str(statement).unwrap();
         assert!(
-            !statement_problems("Test", 0, &value).is_empty(),
+            !statement_problems("ReceiveFunction", 0, &value).is_empty(),
             "not reported: {statement}"
         );
     }
     let narrow: Value = serde_norway::from_str(
-        "{Effect: Allow, Action: [dynamodb:PutItem], Resource: {'Fn::GetAtt': [Table, Arn]}}",
+        "{Effect: Allow, Action: [dynamodb:PutItem], Resource: {'Fn::GetAtt': [Table, Arn]}, \
+          Condition: {ForAllValues:StringLike: {dynamodb:LeadingKeys: \
+          ['connect', 'handoff#*', 'nonce#*', 'push#*']}}}",
     )
     .unwrap();
-    assert_eq!(statement_problems("Test", 0, &narrow), Vec::<String>::new());
+    assert_eq!(
+        statement_problems("ReceiveFunction", 0, &narrow),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn the_key_prefixes_granted_are_the_ones_the_table_documents() {
+    // The grants above follow shared/src/aws/table.rs: a prefix it does not document is a
+    // grant to nothing (or to an item that moved), and every documented item has an owner.
+    let documented: Vec<&str> = TABLE_DOCS
+        .lines()
+        .filter_map(|line| line.strip_prefix("//! | "))
+        .filter_map(|row| row.split(" | `").nth(1))
+        .filter_map(|pk| pk.split(['#', '`']).next())
+        .collect();
+    assert!(documented.len() >= 6, "table.rs documents {documented:?}");
+    let mut granted: Vec<&str> = ["ReceiveFunction", "ReplyFunction"]
+        .into_iter()
+        .flat_map(|f| grants(f).leading_keys.iter())
+        .map(|k| k.trim_end_matches("#*"))
+        .collect();
+    granted.sort_unstable();
+    granted.dedup();
+    let mut documented_sorted = documented.clone();
+    documented_sorted.sort_unstable();
+    documented_sorted.dedup();
+    assert_eq!(granted, documented_sorted);
+}
+
+#[test]
+fn receive_cannot_read_the_app_secret() {
+    let template = template();
+    let receive_env = &properties(&template, "ReceiveFunction")["Environment"]["Variables"];
+    let reply_env = &properties(&template, "ReplyFunction")["Environment"]["Variables"];
+    assert_eq!(
+        expr(&receive_env["KEFU_PUSH_SECRETS_PARAMETER"]),
+        Expr::Ref("PushSecretsParameterName".into())
+    );
+    assert_eq!(
+        expr(&reply_env["KEFU_API_SECRETS_PARAMETER"]),
+        Expr::Ref("ApiSecretsParameterName".into())
+    );
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    for name in ["KEFU_PUSH_SECRETS_PARAMETER", "KEFU_API_SECRETS_PARAMETER"] {
+        assert!(
+            globals.get(name).is_none(),
+            "{name} in Globals reaches both functions"
+        );
+    }
+    assert!(receive_env.get("KEFU_API_SECRETS_PARAMETER").is_none());
+    // The two names may not be the same parameter.
+    let rule = &template["Rules"]["SecretsApart"]["Assertions"][0]["Assert"];
+    let rule = serde_norway::to_string(rule).unwrap();
+    assert!(
+        rule.contains("PushSecretsParameterName") && rule.contains("ApiSecretsParameterName"),
+        "{rule}"
+    );
+}
+
+#[test]
+fn kms_decrypt_only_with_a_customer_key_through_ssm_for_the_functions_own_parameter() {
+    let template = template();
+    assert_eq!(
+        template["Parameters"]["SecretsKmsKeyArn"]["Default"].as_str(),
+        Some("")
+    );
+    for (policy, role, secrets) in [
+        (
+            "ReceiveSecretsKeyPolicy",
+            "ReceiveFunctionRole",
+            "PushSecretsParameterName",
+        ),
+        (
+            "ReplySecretsKeyPolicy",
+            "ReplyFunctionRole",
+            "ApiSecretsParameterName",
+        ),
+    ] {
+        let resource = resource(&template, policy);
+        assert_eq!(resource["Type"].as_str(), Some("AWS::IAM::Policy"));
+        assert_eq!(
+            resource["Condition"].as_str(),
+            Some("HasSecretsKmsKey"),
+            "{policy}"
+        );
+        let properties = &resource["Properties"];
+        let roles: Vec<Expr> = items(&properties["Roles"]).into_iter().map(expr).collect();
+        assert_eq!(roles, [Expr::Ref(role.into())], "{policy}");
+        let statements = items(&properties["PolicyDocument"]["Statement"]);
+        assert_eq!(statements.len(), 1, "{policy}");
+        let statement = statements[0];
+        let actions: Vec<Expr> = items(&statement["Action"]).into_iter().map(expr).collect();
+        assert_eq!(actions, [Expr::Literal("kms:Decrypt".into())], "{policy}");
+        assert_eq!(
+            expr(&statement["Resource"]),
+            Expr::Ref("SecretsKmsKeyArn".into())
+        );
+        let condition = &statement["Condition"]["StringEquals"];
+        assert_eq!(expr(&condition["kms:ViaService"]), sub(KMS_VIA_SSM));
+        assert_eq!(
+            expr(&condition["kms:EncryptionContext:PARAMETER_ARN"]),
+            sub(&format!("{SSM_PARAMETER}${{{secrets}}}")),
+            "{policy}"
+        );
+    }
+    let condition = serde_norway::to_string(&template["Conditions"]["HasSecretsKmsKey"]).unwrap();
+    assert!(condition.contains("SecretsKmsKeyArn"), "{condition}");
+}
+
+/// A `!If [condition, then, else]`'s three parts.
+fn if_parts(value: &Value) -> Option<(String, Value, Value)> {
+    let (tag, argument) = match value {
+        Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
+        Value::Mapping(map) if map.len() == 1 => {
+            let (key, argument) = map.iter().next()?;
+            (
+                format!("!{}", key.as_str()?.trim_start_matches("Fn::")),
+                argument,
+            )
+        }
+        _ => return None,
+    };
+    let parts = argument.as_sequence().filter(|_| tag == "!If")?;
+    match parts.as_slice() {
+        [condition, then, otherwise] => Some((
+            condition.as_str()?.to_owned(),
+            then.clone(),
+            otherwise.clone(),
+        )),
+        _ => None,
+    }
+}
+
+#[test]
+fn both_functions_have_reserved_concurrency_and_the_push_api_throttles() {
+    let template = template();
+    for (function, parameter, condition, default) in [
+        (
+            "ReceiveFunction",
+            "ReceiveConcurrency",
+            "ReservesReceive",
+            20,
+        ),
+        ("ReplyFunction", "ReplyConcurrency", "ReservesReply", 5),
+    ] {
+        let reserved = &properties(&template, function)["ReservedConcurrentExecutions"];
+        let (when, then, otherwise) =
+            if_parts(reserved).unwrap_or_else(|| panic!("{function}: {reserved:?}"));
+        assert_eq!(when, condition);
+        assert_eq!(expr(&then), Expr::Ref(parameter.into()));
+        assert_eq!(expr(&otherwise), Expr::Ref("AWS::NoValue".into()));
+        assert_eq!(
+            template["Parameters"][parameter]["Default"].as_u64(),
+            Some(default),
+            "{parameter}"
+        );
+        let condition = serde_norway::to_string(&template["Conditions"][condition]).unwrap();
+        assert!(condition.contains(parameter), "{condition}");
+    }
+    // The event source starts no more batches than reply may run.
+    let events = properties(&template, "ReplyFunction")["Events"]
+        .as_mapping()
+        .unwrap();
+    let jobs = events.values().next().unwrap();
+    let (when, then, _) = if_parts(&jobs["Properties"]["ScalingConfig"]).expect("ScalingConfig");
+    assert_eq!(when, "ReservesReply");
+    assert_eq!(
+        expr(&then["MaximumConcurrency"]),
+        Expr::Ref("ReplyConcurrency".into())
+    );
+
+    let route = &properties(&template, "PushApiStage")["DefaultRouteSettings"];
+    assert_eq!(
+        expr(&route["ThrottlingRateLimit"]),
+        Expr::Ref("PushRateLimit".into())
+    );
+    assert_eq!(
+        expr(&route["ThrottlingBurstLimit"]),
+        Expr::Ref("PushBurstLimit".into())
+    );
+    for parameter in ["PushRateLimit", "PushBurstLimit"] {
+        let default = template["Parameters"][parameter]["Default"].as_u64();
+        assert!(default.is_some_and(|d| d > 0), "{parameter}: {default:?}");
+    }
 }
 
 #[test]
@@ -532,6 +761,16 @@ fn the_functions_environment_satisfies_the_configuration() {
         assert!(
             config.queue_url.is_some(),
             "{function} has no KEFU_QUEUE_URL"
+        );
+        let (needed, secrets) = if function == "ReceiveFunction" {
+            ("PushSecretsParameterName", &config.push_secrets_parameter)
+        } else {
+            ("ApiSecretsParameterName", &config.api_secrets_parameter)
+        };
+        assert_eq!(
+            secrets.as_deref(),
+            template["Parameters"][needed]["Default"].as_str(),
+            "{function}'s secrets parameter"
         );
         assert_eq!(
             config.rules_path,

@@ -74,8 +74,9 @@ pub struct DevArgs {
     #[arg(long, env = "KEFU_APP_SECRET", hide_env_values = true)]
     app_secret: Option<SecretString>,
     /// Use DynamoDB, SQS and SSM (as configured for the functions: KEFU_TABLE, KEFU_QUEUE_URL,
-    /// KEFU_RULES_PATH, KEFU_SECRETS_PARAMETER, KEFU_APPID; AWS_ENDPOINT_URL for a local server)
-    /// instead of the embedded stores. Credentials then come from the secrets parameter.
+    /// KEFU_RULES_PATH, KEFU_PUSH_SECRETS_PARAMETER, KEFU_API_SECRETS_PARAMETER, KEFU_APPID;
+    /// AWS_ENDPOINT_URL for a local server) instead of the embedded stores. Credentials then
+    /// come from the two secrets parameters.
     #[arg(long)]
     aws: bool,
     /// With --aws and no local AWS_ENDPOINT_URL: yes, use the real AWS account (this takes jobs

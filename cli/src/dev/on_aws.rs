@@ -44,12 +44,20 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
         .clone()
         .context("--aws needs KEFU_QUEUE_URL")?;
     let aws = args.aws_args.connect().await;
-    let secrets = aws.secrets(&config.secrets_parameter).await?;
+    let push_parameter = config
+        .push_secrets_parameter
+        .clone()
+        .context("--aws needs KEFU_PUSH_SECRETS_PARAMETER")?;
+    let api_parameter = config
+        .api_secrets_parameter
+        .clone()
+        .context("--aws needs KEFU_API_SECRETS_PARAMETER")?;
+    let secrets = aws.secrets(&api_parameter).await?;
     let app_secret = secrets
         .app_secret
         .as_ref()
         .map(|s| s.expose().to_owned())
-        .context("--aws: the secrets parameter has no app_secret")?;
+        .with_context(|| format!("--aws: {api_parameter} has no app_secret"))?;
     let receiver = Arc::new(kefu::compose::aws::receiver(&aws, &config).await?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let rules = Arc::new(RuleCache::new(
@@ -89,7 +97,10 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
     let sandbox = Sandbox::new(&config.appid, &app_secret, clock);
     let mut banner = vec![
         ("AppID", config.appid.clone()),
-        ("credentials", format!("from {}", config.secrets_parameter)),
+        (
+            "credentials",
+            format!("from {push_parameter} and {api_parameter}"),
+        ),
         ("rules", format!("Parameter Store {}", config.rules_path)),
         (
             "stores",

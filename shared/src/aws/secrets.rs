@@ -1,6 +1,8 @@
-//! The deployment's secrets, one SecureString parameter holding JSON:
-//! `{"token": "…", "encoding_aes_key": "…", "app_secret": "…"}`. Read once per cold start;
-//! every value is a `SecretString`, so none can reach a log line.
+//! The deployment's secrets, SecureString parameters holding JSON: the push secrets
+//! `{"token": "…", "encoding_aes_key": "…"}` that `receive` reads, and `{"app_secret": "…"}`
+//! that only `reply` reads (least privilege: the internet-facing function cannot read the
+//! AppSecret). Read once per cold start; every value is a `SecretString`, so none can reach a
+//! log line.
 
 use aws_sdk_ssm::Client;
 use serde::Deserialize;
@@ -11,7 +13,9 @@ use crate::secret::SecretString;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Secrets {
-    pub token: SecretString,
+    /// Needed by the push path (`receive`) only.
+    #[serde(default)]
+    pub token: Option<SecretString>,
     /// Absent for a plaintext-only deployment.
     #[serde(default)]
     pub encoding_aes_key: Option<SecretString>,

@@ -5,11 +5,16 @@
 //! | item | pk | sk | port (file) |
 //! | --- | --- | --- | --- |
 //! | push claim | `push#{appid}#{dedup key}` | `push` | `PushLedger` (`ledger.rs`) |
+//! | (timestamp, nonce) pair | `nonce#{appid}#{timestamp}#{nonce}` | `nonce` | `PushLedger` (`ledger.rs`) |
 //! | send claim | `send#{push key}#{n}` | `push` | `PushLedger` (`ledger.rs`) |
 //! | hand-off | `handoff#{appid}#{openid}` | `handoff` | `HandoffRegistry` (`handoffs.rs`) |
 //! | access_token | `token#{appid}` | `token` | `TokenStore` (`tokens.rs`) |
 //! | quota | `quota#{appid}#{openid}` | `quota` | `QuotaStore` (`quota.rs`) |
 //! | media id | `media#{appid}#{content hash}` | `media` | `MediaCache` (`media.rs`) |
+//! | (never written) | `connect` | `connect` | the cold start's first request (`Aws::open_connections`) |
+//!
+//! Each function's IAM grant is limited to the prefixes it uses (`dynamodb:LeadingKeys` in
+//! template.yaml; tests/tests/template.rs holds the two together).
 
 use std::collections::HashMap;
 

@@ -1,5 +1,6 @@
 //! The two functions as deployed: the push path and the send core on DynamoDB, SQS and SSM,
-//! with the secrets read once per cold start from their SecureString parameter.
+//! with the secrets read once per cold start from their SecureString parameters (each function
+//! reads only its own: the push secrets, or the AppSecret).
 //!
 //! A cold start does its slow work at once and before the first invocation: the secrets, the
 //! rules and the connections to the services the first invocation uses are fetched and opened
@@ -36,6 +37,12 @@ pub enum StartupError {
     Secrets(#[from] CryptoError),
     #[error("secrets: {0} is missing")]
     MissingSecret(&'static str),
+    /// The AppSecret in the push secrets parameter, which the internet-facing function reads.
+    #[error(
+        "secrets: {parameter} holds app_secret; the receive function must not be able to read it: \
+         keep it in the reply function's parameter (KEFU_API_SECRETS_PARAMETER) only"
+    )]
+    AppSecretExposed { parameter: String },
     #[error("WeChat API client: {0}")]
     Client(#[from] ApiError),
 }
@@ -47,13 +54,23 @@ pub async fn receiver(aws: &Aws, config: &Config) -> Result<Receiver, StartupErr
         .as_deref()
         .ok_or(ConfigError::Missing("KEFU_QUEUE_URL"))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let parameter = config
+        .push_secrets_parameter
+        .as_deref()
+        .ok_or(ConfigError::Missing("KEFU_PUSH_SECRETS_PARAMETER"))?;
     let rules = rules(aws, config, &clock);
     let (secrets, (), ()) = tokio::join!(
-        aws.secrets(&config.secrets_parameter),
+        aws.secrets(parameter),
         load_rules(&rules),
         aws.open_connections(&config.table, Some(queue_url)),
     );
-    let credentials = credentials(&secrets?, config)?;
+    let secrets = secrets?;
+    if secrets.app_secret.is_some() {
+        return Err(StartupError::AppSecretExposed {
+            parameter: parameter.to_owned(),
+        });
+    }
+    let credentials = credentials(&secrets, config)?;
     // A deployment that holds an EncodingAESKey refuses plaintext (a downgrade) unless the
     // operator opted in; a plaintext-only one has nothing else to accept.
     let require_encryption = config.require_encryption && credentials.aes_key.is_some();
@@ -85,9 +102,13 @@ pub async fn sender_with_images(
     images: Images,
 ) -> Result<Sender, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let parameter = config
+        .api_secrets_parameter
+        .as_deref()
+        .ok_or(ConfigError::Missing("KEFU_API_SECRETS_PARAMETER"))?;
     let rules = rules(aws, config, &clock);
     let (secrets, (), ()) = tokio::join!(
-        aws.secrets(&config.secrets_parameter),
+        aws.secrets(parameter),
         load_rules(&rules),
         aws.open_connections(&config.table, None),
     );
@@ -120,8 +141,12 @@ fn credentials(secrets: &Secrets, config: &Config) -> Result<Credentials, Startu
         .as_ref()
         .map(|key| AesKey::from_encoding_aes_key(key.expose()))
         .transpose()?;
+    let token = secrets
+        .token
+        .clone()
+        .ok_or(StartupError::MissingSecret("token"))?;
     Ok(Credentials {
-        token: Token::new(secrets.token.clone()),
+        token: Token::new(token),
         aes_key,
         appid: config.appid.clone(),
     })
