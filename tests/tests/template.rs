@@ -888,6 +888,57 @@ fn the_functions_run_on_the_architecture_parameter_arm64_by_default() {
 }
 
 #[test]
+fn reply_can_call_wechat_from_one_fixed_address_when_asked() {
+    // WeChat's API IP whitelist: Lambda has no fixed outbound address of its own.
+    let template = template();
+    assert_eq!(
+        template["Parameters"]["StaticEgressIp"]["Default"].as_str(),
+        Some("false"),
+        "a NAT gateway costs money every hour: off unless asked"
+    );
+    let (when, then, otherwise) =
+        if_parts(&properties(&template, "ReplyFunction")["VpcConfig"]).expect("VpcConfig: !If");
+    assert_eq!(when, "HasStaticEgress");
+    assert_eq!(expr(&otherwise), Expr::Ref("AWS::NoValue".into()));
+    let subnets: Vec<Expr> = items(&then["SubnetIds"]).into_iter().map(expr).collect();
+    assert_eq!(subnets, [Expr::Ref("EgressPrivateSubnet".into())]);
+    // The private subnet's default route goes through the NAT gateway, which holds the EIP.
+    let route = properties(&template, "EgressPrivateDefaultRoute");
+    assert_eq!(
+        expr(&route["RouteTableId"]),
+        Expr::Ref("EgressPrivateRoutes".into())
+    );
+    assert_eq!(
+        expr(&route["NatGatewayId"]),
+        Expr::Ref("EgressNatGateway".into())
+    );
+    let association = properties(&template, "EgressPrivateSubnetRoutes");
+    assert_eq!(
+        expr(&association["SubnetId"]),
+        Expr::Ref("EgressPrivateSubnet".into())
+    );
+    assert_eq!(
+        expr(&properties(&template, "EgressNatGateway")["AllocationId"]),
+        get_att("EgressIp.AllocationId")
+    );
+    assert_eq!(
+        expr(&template["Outputs"]["EgressIp"]["Value"]),
+        Expr::Ref("EgressIp".into())
+    );
+    // Every resource of the option exists only with it.
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        if name.starts_with("Egress") || name == "ReplySecurityGroup" {
+            assert_eq!(
+                resource["Condition"].as_str(),
+                Some("HasStaticEgress"),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
 fn replies_are_not_held_back_by_a_batching_window() {
     // A chat user waits for the reply; on a quiet queue a window holds every job for its length.
     let template = template();
