@@ -182,15 +182,9 @@ pub trait QuotaStore: Send + Sync + fmt::Debug {
         now: i64,
         reservation: &str,
     ) -> Result<Option<QuotaWindow>, PortError>;
-    /// Gives back a reservation whose send failed before reaching the user; repeating it gives
-    /// back nothing more.
-    async fn refund(
-        &self,
-        appid: &str,
-        openid: &str,
-        window: QuotaWindow,
-        reservation: &str,
-    ) -> Result<(), PortError>;
+    /// Gives back a reservation whose send failed before reaching the user, in every window
+    /// that counted it; repeating it gives back nothing more.
+    async fn refund(&self, appid: &str, openid: &str, reservation: &str) -> Result<(), PortError>;
 }
 
 /// media_ids of uploaded images, by content hash, valid for less than WeChat's 3 days.

@@ -122,6 +122,12 @@ impl LossyProxy {
             .count()
     }
 
+    /// The `X-Amz-Target` of every request that reached the upstream since the last call, in
+    /// order (`DynamoDB_20120810.PutItem`, `AmazonSQS.SendMessage`, …).
+    pub fn take_seen(&self) -> Vec<String> {
+        std::mem::take(&mut self.lock().seen)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Plan> {
         self.plan.lock().unwrap_or_else(|p| p.into_inner())
     }

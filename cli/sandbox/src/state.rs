@@ -51,6 +51,9 @@ pub struct SentMessage {
     pub access_token: String,
     /// When it was accepted, in ms since the Unix epoch (the sandbox's clock).
     pub at: i64,
+    /// When it arrived, in µs since the Unix epoch by the machine's wall clock (not the
+    /// sandbox's, which tests may drive by hand): what latency benchmarks compare against.
+    pub arrived_us: i64,
 }
 
 /// The answer to one API call: a success body, or a WeChat errcode.
@@ -83,16 +86,20 @@ struct User {
 }
 
 impl User {
-    /// Takes one send from a window with room (the enter window first).
+    /// Takes one send if some open window has room, counting it in every window: WeChat's
+    /// allowance does not accumulate (「可发送客服消息条数不累加」), so after a message and an
+    /// enter-session the user can be sent 5 messages, not 7.
     fn take_send(&mut self, now: i64) -> Result<(), i64> {
-        for window in [&mut self.enter_window, &mut self.message_window]
-            .into_iter()
-            .flatten()
+        let windows = [&mut self.enter_window, &mut self.message_window];
+        if windows
+            .iter()
+            .flat_map(|w| w.as_ref())
+            .any(|w| w.has_room(now))
         {
-            if window.has_room(now) {
+            for window in windows.into_iter().flatten() {
                 window.used += 1;
-                return Ok(());
             }
+            return Ok(());
         }
         let any_open = [self.enter_window, self.message_window]
             .iter()
@@ -260,6 +267,7 @@ impl State {
             body,
             access_token: access_token.unwrap_or_default().to_owned(),
             at: now,
+            arrived_us: wall_clock_micros(),
         });
         Ok(ok())
     }
@@ -325,4 +333,11 @@ impl State {
 
 fn ok() -> Value {
     json!({ "errcode": errcode::OK, "errmsg": errcode::message(errcode::OK) })
+}
+
+/// Microseconds since the Unix epoch, by the machine's clock.
+fn wall_clock_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }

@@ -476,18 +476,39 @@ async fn entering_the_session_allows_two_sends_within_the_minute() {
 }
 
 #[tokio::test]
-async fn sends_use_the_enter_window_before_the_message_window() {
+async fn the_allowance_does_not_accumulate() {
+    // 「可发送客服消息条数不累加」: a message then an enter-session allow 5 sends, not 5 + 2.
     let h = start().await;
     let token = h.token().await;
     h.sandbox.user_message(USER);
     h.sandbox.user_entered(USER);
-    for n in 1..=7 {
+    for n in 1..=5 {
         assert_eq!(h.send_text(&token, "x").await, 0, "send {n}");
     }
-    assert_eq!(h.send_text(&token, "eighth").await, 45047);
-    // The enter minute ran out first; the message window is used up too, but still open.
+    assert_eq!(h.send_text(&token, "sixth").await, 45047);
     h.advance(MINUTE);
     assert_eq!(h.send_text(&token, "later").await, 45047);
+}
+
+#[tokio::test]
+async fn entering_after_the_fifth_send_restores_two_for_the_minute() {
+    let h = start().await;
+    let token = h.token().await;
+    h.sandbox.user_message(USER);
+    for n in 1..=5 {
+        assert_eq!(h.send_text(&token, "x").await, 0, "send {n}");
+    }
+    assert_eq!(h.send_text(&token, "sixth").await, 45047);
+    h.sandbox.user_entered(USER);
+    assert_eq!(h.send_text(&token, "welcome").await, 0);
+    assert_eq!(h.send_text(&token, "welcome 2").await, 0);
+    assert_eq!(h.send_text(&token, "third").await, 45047);
+    h.advance(MINUTE);
+    assert_eq!(
+        h.send_text(&token, "after the minute").await,
+        45047,
+        "the message's window is open, and spent"
+    );
 }
 
 #[tokio::test]

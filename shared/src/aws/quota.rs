@@ -1,6 +1,7 @@
 //! `QuotaStore` on DynamoDB: per-user send windows. The rules are `send::quota`'s, written as
 //! condition expressions (DynamoDB runs no Rust): a reservation is one conditional `ADD` of its
-//! name to the window's set, so concurrent instances cannot double-spend a slot, and a repeated
+//! name to both windows' sets (a send counts in each), so concurrent instances cannot
+//! double-spend a slot, and a repeated
 //! reservation (the SDK repeats a write whose answer was lost) finds its own name and takes
 //! nothing more; a refund deletes exactly that name.
 
@@ -8,7 +9,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::describe;
 use super::table::{DynamoTable, applied, condition_failed, n, s};
@@ -79,58 +80,80 @@ impl QuotaStore for DynamoTable {
         now: i64,
         reservation: &str,
     ) -> Result<Option<QuotaWindow>, PortError> {
-        for window in quota::SPEND_ORDER {
-            let (opened, sends) = names(window);
-            let result = self
-                .client()
-                .update_item()
-                .table_name(self.table())
-                .key("pk", s(format!("quota#{appid}#{openid}")))
-                .key("sk", s("quota"))
-                .update_expression(format!("ADD {sends} :reservation"))
-                .condition_expression(format!(
-                    "{opened} > :since AND (attribute_not_exists({sends}) OR size({sends}) < :limit) \
-                     AND NOT contains({sends}, :name)"
-                ))
-                .expression_attribute_values(":reservation", names_set(reservation))
-                .expression_attribute_values(":name", s(reservation))
-                .expression_attribute_values(":since", n(now.saturating_sub(quota::length(window))))
-                .expression_attribute_values(":limit", n(i64::from(quota::limit(window))))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(Some(window)),
-                Err(err) if condition_failed(&err) => {
-                    let old = match err.as_service_error() {
-                        Some(UpdateItemError::ConditionalCheckFailedException(e)) => e.item(),
-                        _ => None,
-                    };
-                    if let Some(window) = holding(old, reservation) {
-                        // Our own earlier attempt took it (its answer was lost).
-                        return Ok(Some(window));
-                    }
-                }
-                Err(err) => return Err(PortError::new("reserve quota", describe(&err))),
+        // One conditional write: allowed while some open window has counted fewer sends than
+        // its limit; counted in every window (the allowance does not accumulate).
+        let (message_at, message_sends) = names(QuotaWindow::Message);
+        let (enter_at, enter_sends) = names(QuotaWindow::Enter);
+        let room = |opened: &str, sends: &str, window: &str| {
+            format!(
+                "({opened} > :since_{window} AND (attribute_not_exists({sends}) \
+                 OR size({sends}) < :limit_{window}))"
+            )
+        };
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(format!("quota#{appid}#{openid}")))
+            .key("sk", s("quota"))
+            .update_expression(format!(
+                "ADD {message_sends} :reservation, {enter_sends} :reservation"
+            ))
+            .condition_expression(format!(
+                "NOT contains({message_sends}, :name) AND NOT contains({enter_sends}, :name) \
+                 AND ({} OR {})",
+                room(message_at, message_sends, "message"),
+                room(enter_at, enter_sends, "enter"),
+            ))
+            .expression_attribute_values(":reservation", names_set(reservation))
+            .expression_attribute_values(":name", s(reservation))
+            .expression_attribute_values(
+                ":since_message",
+                n(now.saturating_sub(quota::length(QuotaWindow::Message))),
+            )
+            .expression_attribute_values(
+                ":limit_message",
+                n(i64::from(quota::limit(QuotaWindow::Message))),
+            )
+            .expression_attribute_values(
+                ":since_enter",
+                n(now.saturating_sub(quota::length(QuotaWindow::Enter))),
+            )
+            .expression_attribute_values(
+                ":limit_enter",
+                n(i64::from(quota::limit(QuotaWindow::Enter))),
+            )
+            // The item before the write, on success and on failure alike (no extra read).
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            // The window that allowed it, by the same rule, from the item it was allowed on.
+            Ok(output) => Ok(state(output.attributes()).available(now)),
+            Err(err) if condition_failed(&err) => {
+                let old = match err.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(e)) => e.item(),
+                    _ => None,
+                };
+                // Held already: our own earlier attempt took it (its answer was lost).
+                Ok(state(old).holding(reservation))
             }
+            Err(err) => Err(PortError::new("reserve quota", describe(&err))),
         }
-        Ok(None)
     }
 
-    async fn refund(
-        &self,
-        appid: &str,
-        openid: &str,
-        window: QuotaWindow,
-        reservation: &str,
-    ) -> Result<(), PortError> {
-        let (_, sends) = names(window);
+    async fn refund(&self, appid: &str, openid: &str, reservation: &str) -> Result<(), PortError> {
+        let (_, message_sends) = names(QuotaWindow::Message);
+        let (_, enter_sends) = names(QuotaWindow::Enter);
         self.client()
             .update_item()
             .table_name(self.table())
             .key("pk", s(format!("quota#{appid}#{openid}")))
             .key("sk", s("quota"))
-            .update_expression(format!("DELETE {sends} :reservation"))
+            .update_expression(format!(
+                "DELETE {message_sends} :reservation, {enter_sends} :reservation"
+            ))
             .expression_attribute_values(":reservation", names_set(reservation))
             .send()
             .await
@@ -159,15 +182,27 @@ fn names_set(reservation: &str) -> AttributeValue {
     AttributeValue::Ss(vec![reservation.to_owned()])
 }
 
-/// The window whose reservations in `item` include `reservation`.
-fn holding(
-    item: Option<&HashMap<String, AttributeValue>>,
-    reservation: &str,
-) -> Option<QuotaWindow> {
-    let item = item?;
-    quota::SPEND_ORDER.into_iter().find(|&window| {
-        item.get(names(window).1)
+/// The windows as `item` holds them (what `send::quota` decides on): when each opened and the
+/// reservations it counts.
+fn state(item: Option<&HashMap<String, AttributeValue>>) -> quota::QuotaState {
+    let number = |name: &str| {
+        item.and_then(|item| item.get(name))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let set = |name: &str| {
+        item.and_then(|item| item.get(name))
             .and_then(|v| v.as_ss().ok())
-            .is_some_and(|set| set.iter().any(|r| r == reservation))
-    })
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (message_at, message_sends) = names(QuotaWindow::Message);
+    let (enter_at, enter_sends) = names(QuotaWindow::Enter);
+    quota::QuotaState {
+        message_at: number(message_at),
+        message_sends: set(message_sends),
+        enter_at: number(enter_at),
+        enter_sends: set(enter_sends),
+        ..Default::default()
+    }
 }

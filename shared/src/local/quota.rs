@@ -41,20 +41,14 @@ impl QuotaStore for MemoryTable {
             .reserve(now, reservation))
     }
 
-    async fn refund(
-        &self,
-        appid: &str,
-        openid: &str,
-        window: QuotaWindow,
-        reservation: &str,
-    ) -> Result<(), PortError> {
+    async fn refund(&self, appid: &str, openid: &str, reservation: &str) -> Result<(), PortError> {
         self.count();
         if let Some(quota) = self
             .lock_state()
             .quotas
             .get_mut(&format!("{appid}#{openid}"))
         {
-            quota.refund(window, reservation);
+            quota.refund(reservation);
         }
         Ok(())
     }

@@ -1,19 +1,21 @@
 //! WeChat's send quota, pure: which window a user's action opens, how long each lasts and how
 //! many sends it allows, and the order windows are spent in.
 //!
-//! After each user message a server may send 5 messages within 48 hours; the next user message
-//! restores the 5 and restarts the clock (unused sends do not carry over). After
-//! user_enter_tempsession it may send 2 within a minute. A send is taken from the enter window
-//! first (it closes sooner), then from the message window, as the sandbox does. Sends beyond
-//! this are refused by WeChat with 45047 (or 45015 outside any window); the send core skips
-//! them instead.
+//! After each user message a server may send 5 messages within 48 hours; after
+//! user_enter_tempsession, 2 within a minute. The allowance does not accumulate
+//! (「可发送客服消息条数不累加」, docs/wechat-protocol.md §7): each such action restores the count
+//! to that action's maximum and restarts its clock, and a send counts against every window, so
+//! a message and then an enter-session allow 5 sends in all, not 5 + 2. A send is allowed while
+//! some open window has counted fewer sends (since it opened) than its limit; the sandbox
+//! applies the same rule on its own. Sends beyond this are refused by WeChat with 45047 (or
+//! 45015 outside any window); the send core skips them instead.
 //!
 //! What is shared and what is not: [`QuotaState`] is the whole definition, and the in-memory
 //! store applies it as is. The DynamoDB store cannot run Rust inside a conditional write, so it
 //! writes the same rules as condition expressions, taking every number from here ([`length`],
-//! [`limit`], [`SPEND_ORDER`], "live" as `opened > now - length`, and a window's sends as the
-//! set of its reservations' names); one quota scenario in
-//! `tests/tests/dynamodb_stores.rs` runs on both stores.
+//! [`limit`], "open" as `opened > now - length`, and a window's count as the set of the
+//! reservations made since it opened); the quota scenarios in `tests/tests/dynamodb_stores.rs`
+//! run on both stores.
 
 use crate::ports::QuotaWindow;
 use crate::protocol::{Event, Message, MessageKind};
@@ -23,8 +25,8 @@ pub const MESSAGE_WINDOW_SENDS: u32 = 5;
 pub const ENTER_WINDOW_MS: i64 = 60 * 1000;
 pub const ENTER_WINDOW_SENDS: u32 = 2;
 
-/// The order a send takes from the windows: the enter window first (it closes sooner).
-pub const SPEND_ORDER: [QuotaWindow; 2] = [QuotaWindow::Enter, QuotaWindow::Message];
+/// Both windows. A send is counted in each.
+pub const WINDOWS: [QuotaWindow; 2] = [QuotaWindow::Enter, QuotaWindow::Message];
 
 /// How long a window stays open, in ms.
 pub fn length(window: QuotaWindow) -> i64 {
@@ -126,37 +128,54 @@ impl QuotaState {
         true
     }
 
-    /// Which window has room at `now`, if any (the enter window first).
+    /// The open window with room at `now` that stays open longest, if any: the one a send
+    /// at `now` is allowed by. A window's count is every send since it opened, whichever
+    /// window allowed it (the allowance does not accumulate).
     pub fn available(&self, now: i64) -> Option<QuotaWindow> {
         // A window opened "in the future" (another instance's clock runs ahead) counts as open.
-        SPEND_ORDER.into_iter().find(|&window| {
-            let (opened, sends) = self.window(window);
-            opened.is_some_and(|at| at > now.saturating_sub(length(window)))
-                && sends.len() < limit(window) as usize
-        })
+        WINDOWS
+            .into_iter()
+            .filter(|&window| {
+                let (opened, sends) = self.window(window);
+                opened.is_some_and(|at| at > now.saturating_sub(length(window)))
+                    && sends.len() < limit(window) as usize
+            })
+            .max_by_key(|&window| self.closes(window))
     }
 
-    /// Takes one send at `now` for `reservation`, if a window has room; a reservation already
-    /// held is answered with its window and takes nothing more.
+    /// When `window` closes (ms), if it ever opened.
+    fn closes(&self, window: QuotaWindow) -> Option<i64> {
+        self.window(window)
+            .0
+            .map(|at| at.saturating_add(length(window)))
+    }
+
+    /// Takes one send at `now` for `reservation`, if a window allows it, counting it in every
+    /// window; a reservation already held is answered with its window and takes nothing more.
     pub fn reserve(&mut self, now: i64, reservation: &str) -> Option<QuotaWindow> {
         if let Some(window) = self.holding(reservation) {
             return Some(window);
         }
         let window = self.available(now)?;
-        self.sends_mut(window).push(reservation.to_owned());
+        for counted in WINDOWS {
+            self.sends_mut(counted).push(reservation.to_owned());
+        }
         Some(window)
     }
 
-    /// The window holding `reservation`, if any.
+    /// The window `reservation` is held in that stays open longest, if it is held at all.
     pub fn holding(&self, reservation: &str) -> Option<QuotaWindow> {
-        SPEND_ORDER
+        WINDOWS
             .into_iter()
-            .find(|&window| self.window(window).1.iter().any(|r| r == reservation))
+            .filter(|&window| self.window(window).1.iter().any(|r| r == reservation))
+            .max_by_key(|&window| self.closes(window))
     }
 
-    /// Gives back `reservation` (nothing, if it is not held).
-    pub fn refund(&mut self, window: QuotaWindow, reservation: &str) {
-        self.sends_mut(window).retain(|r| r != reservation);
+    /// Gives back `reservation`, in every window (nothing, if it is not held).
+    pub fn refund(&mut self, reservation: &str) {
+        for window in WINDOWS {
+            self.sends_mut(window).retain(|r| r != reservation);
+        }
     }
 }
 
@@ -227,20 +246,80 @@ mod tests {
         assert_eq!(q.reserve(T, &next()), Some(QuotaWindow::Enter));
         assert_eq!(q.reserve(T + 1, &next()), Some(QuotaWindow::Enter));
         assert_eq!(q.reserve(T + 2, &next()), None);
-        q.refund(QuotaWindow::Enter, "not held");
+        q.refund("not held");
         assert_eq!(
             q.reserve(T + 2, &next()),
             None,
             "a refund of nothing gives nothing"
         );
         let held = q.enter_sends[0].clone();
-        q.refund(QuotaWindow::Enter, &held);
+        q.refund(&held);
         assert_eq!(q.reserve(T + 3, &next()), Some(QuotaWindow::Enter));
         assert_eq!(
             q.reserve(T + ENTER_WINDOW_MS, &next()),
             None,
             "the minute is over"
         );
+    }
+
+    #[test]
+    fn a_message_and_then_entering_the_session_allow_five_sends_not_seven() {
+        // 「可发送客服消息条数不累加」: the enter-session restores the count to its own
+        // maximum (2), which the message's 5 already exceed.
+        let mut q = QuotaState::default();
+        q.open(QuotaWindow::Message, T, "push-1", T);
+        q.open(QuotaWindow::Enter, T + 1_000, "push-2", T + 1_000);
+        let sent = (0..10)
+            .filter(|_| q.reserve(T + 2_000, &next()).is_some())
+            .count();
+        assert_eq!(sent, 5);
+    }
+
+    #[test]
+    fn entering_and_then_a_message_allow_five_sends_not_seven() {
+        let mut q = QuotaState::default();
+        q.open(QuotaWindow::Enter, T, "push-1", T);
+        q.open(QuotaWindow::Message, T + 1_000, "push-2", T + 1_000);
+        let sent = (0..10)
+            .filter(|_| q.reserve(T + 2_000, &next()).is_some())
+            .count();
+        assert_eq!(sent, 5);
+    }
+
+    #[test]
+    fn entering_after_the_fifth_send_restores_two_for_a_minute() {
+        let mut q = QuotaState::default();
+        q.open(QuotaWindow::Message, T, "push-1", T);
+        for _ in 0..5 {
+            assert_eq!(q.reserve(T, &next()), Some(QuotaWindow::Message));
+        }
+        assert_eq!(q.reserve(T, &next()), None);
+        q.open(QuotaWindow::Enter, T + 10_000, "push-2", T + 10_000);
+        assert_eq!(q.reserve(T + 10_000, &next()), Some(QuotaWindow::Enter));
+        assert_eq!(q.reserve(T + 10_001, &next()), Some(QuotaWindow::Enter));
+        assert_eq!(
+            q.reserve(T + 10_002, &next()),
+            None,
+            "restored to 2, not more"
+        );
+        q.open(QuotaWindow::Enter, T + 30_000, "push-3", T + 30_000);
+        assert_eq!(
+            q.reserve(T + 30_000 + ENTER_WINDOW_MS, &next()),
+            None,
+            "the minute is over and the message's 5 are spent"
+        );
+    }
+
+    #[test]
+    fn a_send_allowed_by_both_windows_is_held_by_the_one_open_longest() {
+        let mut q = QuotaState::default();
+        q.open(QuotaWindow::Message, T, "push-1", T);
+        q.open(QuotaWindow::Enter, T, "push-2", T);
+        assert_eq!(q.reserve(T, "a"), Some(QuotaWindow::Message));
+        assert_eq!(q.holding("a"), Some(QuotaWindow::Message));
+        q.refund("a");
+        assert_eq!(q.holding("a"), None);
+        assert!(q.message_sends.is_empty() && q.enter_sends.is_empty());
     }
 
     #[test]
@@ -254,8 +333,8 @@ mod tests {
             "the SDK repeated it"
         );
         assert_eq!(q.message_sends.len(), 1);
-        q.refund(QuotaWindow::Message, "a");
-        q.refund(QuotaWindow::Message, "a");
+        q.refund("a");
+        q.refund("a");
         assert!(q.message_sends.is_empty());
     }
 

@@ -13,7 +13,7 @@ use super::{Sender, quota};
 use crate::clock::{millis, secs};
 use crate::job::Job;
 use crate::metrics;
-use crate::ports::{Claim, ClaimOutcome, MediaError, PortError, QuotaWindow};
+use crate::ports::{Claim, ClaimOutcome, MediaError, PortError};
 use crate::rules::{Action, ReplyMessage};
 
 /// What became of one message.
@@ -101,17 +101,13 @@ impl Sender {
             .await?
             .is_some_and(|until| until > now)
         {
-            self.finish(&job.key, now).await?;
             return Ok(JobOutcome::Nothing(Silence::AgentHoldsSession));
         }
 
         let rules = self.deps.rules.get().await?;
         let messages = match rules.action_for(&job.message) {
             Some((_, Action::Send(messages))) => messages.clone(),
-            _ => {
-                self.finish(&job.key, now).await?;
-                return Ok(JobOutcome::Nothing(Silence::NoReplyRule));
-            }
+            _ => return Ok(JobOutcome::Nothing(Silence::NoReplyRule)),
         };
 
         let (mut sent, mut skipped, mut maybe_sent) = (0, 0, 0);
@@ -134,7 +130,8 @@ impl Sender {
                 Step::MaybeSent => maybe_sent += 1,
             }
         }
-        self.finish(&job.key, now).await?;
+        // The push's own ledger entry is receive's (its answer for WeChat's retries); each
+        // send is settled on its own key above, which is what a redelivery reads.
         Ok(JobOutcome::Done {
             sent,
             skipped,
@@ -199,7 +196,7 @@ impl Sender {
                 Verdict::Refused(refusal) => {
                     tracing::warn!(send = %send_key, reason = %failure, "send refused for good");
                     if refusal.count() {
-                        self.refund(&job.openid, window, reservation).await;
+                        self.refund(&job.openid, reservation).await;
                     }
                     self.settle(&send_key, now).await;
                     return Ok(Step::Skipped);
@@ -212,7 +209,7 @@ impl Sender {
                     return Ok(Step::MaybeSent);
                 }
                 Verdict::Retry if budget::can_wait_for_redelivery(window) => {
-                    self.give_back(&claim, &job.openid, window).await;
+                    self.give_back(&claim, &job.openid).await;
                     return Err(Retry::Send {
                         send: send_key,
                         source: failure,
@@ -234,7 +231,7 @@ impl Sender {
                     tracing::warn!(send = %send_key, reason = %failure,
                         "send given up: its window closes before a redelivery could send it");
                     metrics::count("send_abandoned");
-                    self.refund(&job.openid, window, reservation).await;
+                    self.refund(&job.openid, reservation).await;
                     self.settle(&send_key, now).await;
                     return Ok(Step::Skipped);
                 }
@@ -263,11 +260,11 @@ impl Sender {
         }
     }
 
-    async fn refund(&self, openid: &str, window: QuotaWindow, reservation: &str) {
+    async fn refund(&self, openid: &str, reservation: &str) {
         if let Err(err) = self
             .deps
             .quota
-            .refund(&self.appid, openid, window, reservation)
+            .refund(&self.appid, openid, reservation)
             .await
         {
             tracing::warn!(reason = %err, "quota refund failed");
@@ -282,8 +279,8 @@ impl Sender {
     }
 
     /// Undoes a send's claim and quota after a failure that SQS will retry.
-    async fn give_back(&self, claim: &Claim, openid: &str, window: QuotaWindow) {
-        self.refund(openid, window, &claim.attempt).await;
+    async fn give_back(&self, claim: &Claim, openid: &str) {
+        self.refund(openid, &claim.attempt).await;
         self.release(claim).await;
     }
 }

@@ -1,0 +1,260 @@
+//! What one push costs in AWS requests, end to end, counted where they leave the AWS SDK: the two
+//! functions as deployed (`compose::aws`) against moto through a counting proxy, the WeChat API
+//! being the sandbox. The cost table in docs/benchmarks.md rests on these counts; the test fails
+//! when a change adds (or saves) a request, so the table is updated with it.
+//!
+//! `cargo nextest run -p kefu-tests --test request_counts --no-capture` prints the counts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use kefu::aws::Aws;
+use kefu::clock::SystemClock;
+use kefu::config::Config;
+use kefu::ports::Clock;
+use kefu::protocol::{Format, Mode};
+use kefu::receive::PushRequest;
+use kefu::sample;
+use kefu_sandbox::Sandbox;
+use kefu_tests::aws::{self, clients, create_queue, create_table, put_parameter, unique};
+use kefu_tests::lossy_proxy::LossyProxy;
+use kefu_tests::pushes::{Framing, text_push};
+
+/// Requests by operation (`DynamoDB.PutItem`, …), from the proxy's record.
+fn tally(targets: Vec<String>) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for target in targets {
+        let name = target
+            .replace("DynamoDB_20120810.", "DynamoDB.")
+            .replace("AmazonSQS.", "SQS.")
+            .replace("AmazonSSM.", "SSM.");
+        *counts.entry(name).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn expected(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+struct Stack {
+    aws: Aws,
+    proxy: LossyProxy,
+    config: Config,
+    queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+    sandbox: Sandbox,
+    _sandbox_server: tokio::task::JoinHandle<()>,
+}
+
+async fn stack() -> Stack {
+    let clients = clients().await;
+    let table = create_table(&clients.dynamodb).await;
+    let queue_url = create_queue(&clients.sqs, false).await;
+    let prefix = unique("/kefu-cost");
+    let rules = serde_json::json!({
+        "rules": [],
+        "default": {"reply": [{"type": "text", "content": "收到"}]}
+    });
+    put_parameter(
+        &clients.ssm,
+        &format!("{prefix}/rules/000"),
+        &rules.to_string(),
+    )
+    .await;
+    let push =
+        serde_json::json!({"token": sample::TOKEN, "encoding_aes_key": sample::ENCODING_AES_KEY});
+    let api = serde_json::json!({"app_secret": sample::APP_SECRET});
+    aws::put_secure_parameter(&clients.ssm, &format!("{prefix}/push"), &push.to_string()).await;
+    aws::put_secure_parameter(&clients.ssm, &format!("{prefix}/api"), &api.to_string()).await;
+
+    let sandbox = Sandbox::new(sample::APPID, sample::APP_SECRET, Arc::new(SystemClock));
+    let (addr, server) = sandbox
+        .clone()
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let env = [
+        ("KEFU_APPID", sample::APPID.to_owned()),
+        ("KEFU_TABLE", table),
+        ("KEFU_QUEUE_URL", queue_url.clone()),
+        ("KEFU_RULES_PATH", format!("{prefix}/rules")),
+        ("KEFU_PUSH_SECRETS_PARAMETER", format!("{prefix}/push")),
+        ("KEFU_API_SECRETS_PARAMETER", format!("{prefix}/api")),
+        ("WECHAT_API_BASE", format!("http://{addr}")),
+    ];
+    let config = Config::from_lookup(|name| {
+        env.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let proxy = LossyProxy::start(&aws::endpoint()).await;
+    let aws = Aws::from_config(&aws::sdk_config_at(&proxy.url()).await);
+    Stack {
+        aws,
+        proxy,
+        config,
+        queue_url,
+        sqs: clients.sqs,
+        sandbox,
+        _sandbox_server: server,
+    }
+}
+
+/// The jobs on the queue, as the event source mapping would hand them to reply (read with a
+/// client that does not go through the proxy: the event source's requests are not the
+/// function's).
+async fn take_jobs(stack: &Stack) -> Vec<(String, String)> {
+    let received = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let mut jobs = Vec::new();
+    for message in received.messages.unwrap_or_default() {
+        stack
+            .sqs
+            .delete_message()
+            .queue_url(&stack.queue_url)
+            .receipt_handle(message.receipt_handle.unwrap())
+            .send()
+            .await
+            .unwrap();
+        jobs.push((message.message_id.unwrap(), message.body.unwrap()));
+    }
+    jobs
+}
+
+#[tokio::test]
+async fn one_push_costs_these_aws_requests_end_to_end() {
+    let stack = stack().await;
+
+    // receive: cold start, then a first push, then a warm one (another user).
+    let receiver = kefu::compose::aws::receiver(&stack.aws, &stack.config)
+        .await
+        .unwrap();
+    let receive_init = tally(stack.proxy.take_seen());
+    let push = |openid: &str, msg_id: u64| {
+        let framing = Framing {
+            mode: Mode::Safe,
+            format: Format::Json,
+            timestamp: now_secs(),
+            nonce: "n",
+        };
+        text_push(openid, "你好", msg_id, framing)
+    };
+    let mut receive_pushes = Vec::new();
+    for (openid, msg_id) in [("oCost1", 1), ("oCost2", 2)] {
+        let push = push(openid, msg_id);
+        stack.sandbox.user_message(openid);
+        let answer = receiver
+            .handle(PushRequest {
+                method: "POST",
+                query: &push.query,
+                body: push.body.as_bytes(),
+            })
+            .await;
+        assert_eq!((answer.status, answer.body.as_str()), (200, "success"));
+        receive_pushes.push(tally(stack.proxy.take_seen()));
+    }
+    // WeChat's retry of the warm push: the stored answer.
+    let retry = push("oCost2", 2);
+    let answer = receiver
+        .handle(PushRequest {
+            method: "POST",
+            query: &retry.query,
+            body: retry.body.as_bytes(),
+        })
+        .await;
+    assert_eq!(answer.status, 200);
+    let receive_duplicate = tally(stack.proxy.take_seen());
+
+    // reply: cold start, the first job (fetches the access_token), a warm job.
+    let sender = Arc::new(
+        kefu::compose::aws::sender(&stack.aws, &stack.config)
+            .await
+            .unwrap(),
+    );
+    let reply_init = tally(stack.proxy.take_seen());
+    let mut jobs = take_jobs(&stack).await;
+    assert_eq!(jobs.len(), 2, "one job per push, none for the retry");
+    jobs.sort_by(|a, b| a.1.contains("oCost2").cmp(&b.1.contains("oCost2")));
+    let mut reply_jobs = Vec::new();
+    let deadline = SystemClock.now_millis() + 30_000;
+    for job in jobs {
+        let failures = sender.run_batch(vec![job], deadline).await;
+        assert!(failures.is_empty(), "{failures:?}");
+        reply_jobs.push(tally(stack.proxy.take_seen()));
+    }
+    assert_eq!(stack.sandbox.messages().len(), 2, "one reply per push");
+
+    println!("receive init:          {receive_init:?}");
+    println!("receive 1st push:      {:?}", receive_pushes[0]);
+    println!("receive warm push:     {:?}", receive_pushes[1]);
+    println!("receive duplicate:     {receive_duplicate:?}");
+    println!("reply init:            {reply_init:?}");
+    println!("reply 1st job:         {:?}", reply_jobs[0]);
+    println!("reply warm job:        {:?}", reply_jobs[1]);
+
+    assert_eq!(
+        receive_init,
+        expected(&[
+            ("DynamoDB.GetItem", 1),
+            ("SQS.GetQueueAttributes", 1),
+            ("SSM.GetParameter", 1),
+            ("SSM.GetParametersByPath", 1),
+        ])
+    );
+    let receive_push = expected(&[
+        ("DynamoDB.PutItem", 1),
+        ("DynamoDB.UpdateItem", 1),
+        ("SQS.SendMessage", 1),
+    ]);
+    assert_eq!(
+        receive_pushes[0], receive_push,
+        "no request the init could make"
+    );
+    assert_eq!(receive_pushes[1], receive_push);
+    assert_eq!(receive_duplicate, expected(&[("DynamoDB.PutItem", 1)]));
+    assert_eq!(
+        reply_init,
+        expected(&[
+            ("DynamoDB.GetItem", 1),
+            ("SSM.GetParameter", 1),
+            ("SSM.GetParametersByPath", 1),
+        ])
+    );
+    // The first job fetches the access_token: read it, take the refresh lease, store it.
+    assert_eq!(
+        reply_jobs[0],
+        expected(&[
+            ("DynamoDB.GetItem", 2),
+            ("DynamoDB.PutItem", 1),
+            ("DynamoDB.UpdateItem", 5),
+        ])
+    );
+    // A warm job with one text reply: the hold (GetItem), the send claim (PutItem), the quota
+    // window opened by the message, the reservation, the send settled (UpdateItem × 3).
+    assert_eq!(
+        reply_jobs[1],
+        expected(&[
+            ("DynamoDB.GetItem", 1),
+            ("DynamoDB.PutItem", 1),
+            ("DynamoDB.UpdateItem", 3),
+        ])
+    );
+}
