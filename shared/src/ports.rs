@@ -103,6 +103,8 @@ pub trait HandoffRegistry: Send + Sync + fmt::Debug {
     async fn record(&self, appid: &str, openid: &str, until_ms: i64) -> Result<(), PortError>;
     /// Until when (ms since the epoch) an agent holds `openid`, if at all.
     async fn held_until(&self, appid: &str, openid: &str) -> Result<Option<i64>, PortError>;
+    /// Ends the hold on `openid` now (the agent closed the session); nothing if none.
+    async fn end(&self, appid: &str, openid: &str) -> Result<(), PortError>;
 }
 
 /// The queue of reply jobs.

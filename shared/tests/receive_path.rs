@@ -187,6 +187,47 @@ async fn transfer_keyword_hands_the_user_to_an_agent_without_a_job() {
     assert_eq!(held, Some(NOW + 30 * 60 * 1000));
 }
 
+fn kf_event(event: &str, fields: &[(&str, &str)]) -> Payload {
+    Payload::Event {
+        event: event.into(),
+        fields: fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn the_hold_follows_wechats_session_events() {
+    let (stack, clock) = stack();
+    let receiver = receiver(&stack);
+    let held = || stack.table.held_until(sample::APPID, sample::OPENID);
+    // An agent picks the user up from the agents' own tool: the hold starts.
+    let create = kf_event("kf_create_session", &[("KfAccount", "agent1@kefu")]);
+    ok_success(&post(&receiver, &wechat(&create, Format::Xml, Mode::Safe)).await);
+    assert_eq!(held().await.unwrap(), Some(NOW + 30 * 60 * 1000));
+    // Passed to another agent 2 minutes later: extended from then.
+    clock.advance(2 * 60 * 1000);
+    let switch = kf_event(
+        "kf_switch_session",
+        &[
+            ("FromKfAccount", "agent1@kefu"),
+            ("ToKfAccount", "agent2@kefu"),
+        ],
+    );
+    ok_success(&post(&receiver, &wechat(&switch, Format::Json, Mode::Safe)).await);
+    assert_eq!(held().await.unwrap(), Some(NOW + 32 * 60 * 1000));
+    // The agent closes the session: automatic replies resume at once.
+    let close = kf_event("kf_close_session", &[("KfAccount", "agent2@kefu")]);
+    ok_success(&post(&receiver, &wechat(&close, Format::Json, Mode::Safe)).await);
+    assert_eq!(held().await.unwrap(), None);
+    assert_eq!(
+        stack.queue.pending().len(),
+        0,
+        "no rule names these events: no job"
+    );
+}
+
 #[tokio::test]
 async fn a_retry_after_the_lease_gets_success_without_a_second_job() {
     let (stack, clock) = stack();

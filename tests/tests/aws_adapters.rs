@@ -385,6 +385,20 @@ async fn handoff_recorded_openid_is_held_until_the_recorded_time() {
 }
 
 #[tokio::test]
+async fn handoff_ended_by_the_agent_is_not_held_and_ending_twice_is_harmless() {
+    let table = table().await;
+    table
+        .record("wx-app", "o-user-1", T + 60_000)
+        .await
+        .unwrap();
+
+    table.end("wx-app", "o-user-1").await.unwrap();
+    table.end("wx-app", "o-user-1").await.unwrap();
+
+    assert_eq!(table.held_until("wx-app", "o-user-1").await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn handoff_unknown_openid_is_not_held() {
     let table = table().await;
     table

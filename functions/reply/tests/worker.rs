@@ -236,6 +236,53 @@ async fn quota_refusals_from_wechat_are_terminal() {
 }
 
 #[tokio::test]
+async fn a_rule_answering_an_agent_event_is_sent_during_the_hold_it_starts() {
+    // 「客服已接入」 when an agent joins: the hold silences the answers to the user's own
+    // messages, not a rule that names the agent's event.
+    let rules = serde_json::json!({
+        "rules": [{"name": "joined", "match": {"event": "kf_create_session"},
+                   "action": {"reply": [{"type": "text", "content": "客服已接入"}]}}],
+        "default": {"reply": [{"type": "text", "content": "auto"}]}
+    });
+    let rig = rig(rules).await;
+    rig.sandbox.user_message("o1");
+    rig.table
+        .record(sample::APPID, "o1", NOW + 30 * 60 * 1000)
+        .await
+        .unwrap();
+    // The user's own message during the hold: silenced (it still opens their quota window).
+    let text = rig
+        .sender
+        .run(&job("o1", "x", 1, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(text, JobOutcome::Nothing(Silence::AgentHoldsSession));
+    let joined = rig
+        .sender
+        .run(
+            &event_job("o1", "kf_create_session", NOW + 1_000),
+            rig.deadline(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        joined,
+        JobOutcome::Done {
+            sent: 1,
+            skipped: 0,
+            maybe_sent: 0
+        }
+    );
+    let sent: Vec<_> = rig
+        .sandbox
+        .messages()
+        .iter()
+        .map(|m| m.body["text"]["content"].clone())
+        .collect();
+    assert_eq!(sent, ["客服已接入"]);
+}
+
+#[tokio::test]
 async fn nothing_automatic_is_sent_while_an_agent_holds_the_session() {
     let rig = rig(text_rules(1)).await;
     rig.sandbox.user_message("o1");

@@ -39,4 +39,16 @@ impl HandoffRegistry for DynamoTable {
             .and_then(|item| item.get("until").cloned())
             .and_then(|until| until.as_n().ok().and_then(|v| v.parse().ok())))
     }
+
+    async fn end(&self, appid: &str, openid: &str) -> Result<(), PortError> {
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .key("pk", s(format!("handoff#{appid}#{openid}")))
+            .key("sk", s("handoff"))
+            .send()
+            .await
+            .map_err(|err| PortError::new("end hand-off", describe(&err)))?;
+        Ok(())
+    }
 }

@@ -25,4 +25,13 @@ impl HandoffRegistry for MemoryTable {
             .get(&format!("{appid}#{openid}"))
             .copied())
     }
+
+    async fn end(&self, appid: &str, openid: &str) -> Result<(), PortError> {
+        self.count();
+        self.handoffs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&format!("{appid}#{openid}"));
+        Ok(())
+    }
 }

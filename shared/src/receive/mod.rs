@@ -17,7 +17,9 @@ use crate::clock::{millis, secs};
 use crate::job::{Job, ledger_key};
 use crate::ports::{Answer, Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger};
 use crate::protocol::passive::{self, Seal};
-use crate::protocol::{Credentials, Format, Mode, OpenedPush, PushError, PushQuery, push};
+use crate::protocol::{
+    Credentials, Event, Format, Message, MessageKind, Mode, OpenedPush, PushError, PushQuery, push,
+};
 use crate::rule_cache::RuleCache;
 use crate::rules::Route;
 
@@ -200,6 +202,11 @@ impl Receiver {
             return Err(ReceiveError::FromTheFuture);
         }
 
+        // WeChat's session events move the hold, whatever the rules say about them. Before
+        // the acknowledgement: a failure is a 5xx, and WeChat's retry repeats the (idempotent)
+        // write.
+        self.follow_session(&opened.message, now).await?;
+
         let rules = self.deps.rules.get().await?;
         let route = rules.route(&opened.message);
         if route == Route::Ignore {
@@ -326,6 +333,30 @@ impl Receiver {
         }
         self.deps.queue.enqueue(&job).await?;
         Ok((PushResponse::success(), Outcome::Enqueued))
+    }
+
+    /// Starts, extends or ends the hold on the user as an agent session event says:
+    /// `kf_create_session` and `kf_switch_session` hold the user for the hand-off time from
+    /// now, `kf_close_session` ends the hold at once (automatic replies resume).
+    async fn follow_session(&self, message: &Message, now: i64) -> Result<(), ReceiveError> {
+        let MessageKind::Event(event) = &message.kind else {
+            return Ok(());
+        };
+        let appid = &self.settings.credentials.appid;
+        let openid = message.openid();
+        match event {
+            Event::KfCreateSession { .. } | Event::KfSwitchSession { .. } => {
+                let until = now.saturating_add(millis(self.settings.handoff_hold));
+                self.deps.handoffs.record(appid, openid, until).await?;
+                tracing::info!(event = event.name(), "hand-off hold started by an agent");
+            }
+            Event::KfCloseSession { .. } => {
+                self.deps.handoffs.end(appid, openid).await?;
+                tracing::info!(event = event.name(), "hand-off hold ended by the agent");
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     async fn transfer(

@@ -14,6 +14,7 @@ use crate::clock::{millis, secs};
 use crate::job::Job;
 use crate::metrics;
 use crate::ports::{Claim, ClaimOutcome, MediaError, PortError};
+use crate::protocol::MessageKind;
 use crate::rules::{Action, ReplyMessage};
 
 /// What became of one message.
@@ -94,12 +95,16 @@ impl Sender {
                 .await?;
         }
 
-        if self
-            .deps
-            .handoffs
-            .held_until(&self.appid, &job.openid)
-            .await?
-            .is_some_and(|until| until > now)
+        // An agent's hold silences the automatic answers to the user's own messages; an event
+        // a rule answers explicitly (e.g. "客服已接入" on kf_create_session) still goes out.
+        let user_message = !matches!(job.message.kind, MessageKind::Event(_));
+        if user_message
+            && self
+                .deps
+                .handoffs
+                .held_until(&self.appid, &job.openid)
+                .await?
+                .is_some_and(|until| until > now)
         {
             return Ok(JobOutcome::Nothing(Silence::AgentHoldsSession));
         }
