@@ -38,6 +38,9 @@ pub struct Config {
     pub timestamp_window: Duration,
     /// `KEFU_RULES_TTL_SECONDS` (default 30): how long rules are served from memory.
     pub rules_ttl: Duration,
+    /// `KEFU_WELCOME_INTERVAL_SECONDS` (default 600): a user who enters the session again
+    /// within this time after a welcome is not welcomed again; 0 welcomes every time.
+    pub welcome_interval: Duration,
     /// `WECHAT_API_BASE` (default https://api.weixin.qq.com): where the WeChat API is.
     pub wechat_api_base: String,
     /// `KEFU_TOKEN_ENDPOINT` (`stable`, the default, or `token`): how access_tokens are fetched.
@@ -107,6 +110,7 @@ impl Config {
         };
         let rules_ttl = seconds("KEFU_RULES_TTL_SECONDS", 30)?;
         let timestamp_window = seconds("KEFU_TIMESTAMP_WINDOW_SECONDS", 300)?;
+        let welcome_interval = seconds("KEFU_WELCOME_INTERVAL_SECONDS", 600)?;
         let token_kind = match get("KEFU_TOKEN_ENDPOINT").as_deref() {
             None | Some("stable") => TokenKind::Stable,
             Some("token") => TokenKind::Plain,
@@ -136,6 +140,7 @@ impl Config {
             require_encryption,
             timestamp_window,
             rules_ttl,
+            welcome_interval,
             wechat_api_base: get("WECHAT_API_BASE").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
             token_kind,
             assets_dir,

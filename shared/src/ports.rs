@@ -84,13 +84,15 @@ pub trait PushLedger: Send + Sync + fmt::Debug {
     async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError>;
     /// Marks the entry handled for good (the sender, once it has sent), keeping its answer.
     async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError>;
-    /// Records that the pair `key` (`nonce#{appid}#{timestamp}#{nonce}`) signs `message`.
-    /// Returns false if it already signed a different message (a replay); the same message
-    /// again (WeChat's retry) is fine. An entry past `expires_at` (s) counts as gone.
-    async fn use_nonce(
+    /// Records that `key` belongs to `holder` until `expires_at` (s), unless it still belongs to
+    /// another: returns false then. The same holder again is fine (a retry or a redelivery).
+    /// Serves two rules: a (timestamp, nonce) pair, `nonce#{appid}#{timestamp}#{nonce}`, signs
+    /// one message (the holder: the push's ledger key); a user is welcomed once per interval,
+    /// `welcome#{appid}#{openid}` (the holder: the enter-session push's key).
+    async fn hold_once(
         &self,
         key: &str,
-        message: &str,
+        holder: &str,
         now: i64,
         expires_at: i64,
     ) -> Result<bool, PortError>;

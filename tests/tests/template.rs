@@ -65,6 +65,7 @@ fn grants(function: &str) -> Grants {
                 "token#*",
                 "quota#*",
                 "media#*",
+                "welcome#*",
                 "handoff#*",
                 "connect",
             ],

@@ -655,6 +655,54 @@ async fn no_send_starts_that_could_not_finish_before_the_deadline() {
 }
 
 #[tokio::test]
+async fn a_user_is_welcomed_once_per_interval_and_a_redelivery_still_sends() {
+    let welcome_rules = json!({"rules": [{"name": "welcome", "match": {"event": "user_enter_tempsession"},
+        "action": {"reply": [{"type": "text", "content": "你好"}]}}]});
+    let rig = rig(welcome_rules).await;
+    let enter = |at: i64| event_job("o1", "user_enter_tempsession", at);
+    rig.sandbox.user_entered("o1");
+    let done = JobOutcome::Done {
+        sent: 1,
+        skipped: 0,
+        maybe_sent: 0,
+    };
+    assert_eq!(
+        rig.sender.run(&enter(NOW), rig.deadline()).await.unwrap(),
+        done
+    );
+    // Out and back in 3 minutes later: not welcomed again.
+    rig.clock.advance(3 * 60 * 1000);
+    rig.sandbox.user_entered("o1");
+    assert_eq!(
+        rig.sender
+            .run(&enter(NOW + 3 * 60 * 1000), rig.deadline())
+            .await
+            .unwrap(),
+        JobOutcome::Nothing(Silence::WelcomedRecently)
+    );
+    // The first job redelivered (SQS) keeps its slot; its send is already settled.
+    assert_eq!(
+        rig.sender.run(&enter(NOW), rig.deadline()).await.unwrap(),
+        JobOutcome::Done {
+            sent: 0,
+            skipped: 1,
+            maybe_sent: 0
+        }
+    );
+    // 10 minutes after the welcome: welcomed again.
+    rig.clock.advance(8 * 60 * 1000);
+    rig.sandbox.user_entered("o1");
+    assert_eq!(
+        rig.sender
+            .run(&enter(NOW + 11 * 60 * 1000), rig.deadline())
+            .await
+            .unwrap(),
+        done
+    );
+    assert_eq!(rig.sandbox.messages().len(), 2);
+}
+
+#[tokio::test]
 async fn a_failed_welcome_is_retried_at_once_inside_its_minute() {
     let rig = rig(
         json!({"rules": [{"name": "welcome", "match": {"event": "user_enter_tempsession"},

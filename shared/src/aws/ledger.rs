@@ -56,10 +56,10 @@ impl PushLedger for DynamoTable {
         }
     }
 
-    async fn use_nonce(
+    async fn hold_once(
         &self,
         key: &str,
-        message: &str,
+        holder: &str,
         now: i64,
         expires_at: i64,
     ) -> Result<bool, PortError> {
@@ -68,17 +68,17 @@ impl PushLedger for DynamoTable {
             .put_item()
             .table_name(self.table())
             .item("pk", s(key))
-            .item("sk", s("nonce"))
-            .item("message", s(message))
+            .item("sk", s("once"))
+            .item("holder", s(holder))
             .item("expires_at", n(expires_at))
             .condition_expression(
-                "attribute_not_exists(pk) OR message = :message OR expires_at <= :now_s",
+                "attribute_not_exists(pk) OR holder = :holder OR expires_at <= :now_s",
             )
-            .expression_attribute_values(":message", s(message))
+            .expression_attribute_values(":holder", s(holder))
             .expression_attribute_values(":now_s", n(now / 1000))
             .send()
             .await;
-        applied(result, "record nonce")
+        applied(result, "hold key")
     }
 
     async fn accept(&self, key: &str, attempt: &str, answer: Answer) -> Result<(), PortError> {

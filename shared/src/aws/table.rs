@@ -5,7 +5,8 @@
 //! | item | pk | sk | port (file) |
 //! | --- | --- | --- | --- |
 //! | push claim | `push#{appid}#{dedup key}` | `push` | `PushLedger` (`ledger.rs`) |
-//! | (timestamp, nonce) pair | `nonce#{appid}#{timestamp}#{nonce}` | `nonce` | `PushLedger` (`ledger.rs`) |
+//! | (timestamp, nonce) pair | `nonce#{appid}#{timestamp}#{nonce}` | `once` | `PushLedger` (`ledger.rs`) |
+//! | last welcome | `welcome#{appid}#{openid}` | `once` | `PushLedger` (`ledger.rs`) |
 //! | send claim | `send#{push key}#{n}` | `push` | `PushLedger` (`ledger.rs`) |
 //! | hand-off | `handoff#{appid}#{openid}` | `handoff` | `HandoffRegistry` (`handoffs.rs`) |
 //! | access_token | `token#{appid}` | `token` | `TokenStore` (`tokens.rs`) |

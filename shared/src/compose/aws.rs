@@ -131,7 +131,8 @@ pub async fn sender_with_images(
         token_kind: config.token_kind,
         owner: instance_id(),
     };
-    Ok(sender_on_table(Arc::new(aws.table(&config.table)), parts))
+    Ok(sender_on_table(Arc::new(aws.table(&config.table)), parts)
+        .with_welcome_interval(config.welcome_interval))
 }
 
 /// What verifying and opening a push needs, from the secrets.

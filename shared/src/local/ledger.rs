@@ -48,10 +48,10 @@ impl PushLedger for MemoryTable {
         Ok(ClaimOutcome::Claimed)
     }
 
-    async fn use_nonce(
+    async fn hold_once(
         &self,
         key: &str,
-        message: &str,
+        holder: &str,
         now: i64,
         expires_at: i64,
     ) -> Result<bool, PortError> {
@@ -59,10 +59,10 @@ impl PushLedger for MemoryTable {
         let mut nonces = self.lock_nonces();
         let free = match nonces.get(key) {
             None => true,
-            Some((signed, expires)) => signed == message || *expires <= now / 1000,
+            Some((held_by, expires)) => held_by == holder || *expires <= now / 1000,
         };
         if free {
-            nonces.insert(key.to_owned(), (message.to_owned(), expires_at));
+            nonces.insert(key.to_owned(), (holder.to_owned(), expires_at));
         }
         Ok(free)
     }

@@ -296,7 +296,7 @@ impl Receiver {
         if self
             .deps
             .ledger
-            .use_nonce(&key, message, now, expires_at)
+            .hold_once(&key, message, now, expires_at)
             .await?
         {
             Ok(())

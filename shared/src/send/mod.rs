@@ -53,11 +53,16 @@ pub struct SendDeps {
     pub clock: Arc<dyn Clock>,
 }
 
+/// How long after a welcome (a reply to `user_enter_tempsession`) the same user is not
+/// welcomed again: the event fires each time they open the conversation.
+pub const WELCOME_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
 /// Sends one app's auto-replies.
 #[derive(Debug)]
 pub struct Sender {
     appid: String,
     deps: SendDeps,
+    welcome_interval: Duration,
 }
 
 impl Sender {
@@ -65,6 +70,13 @@ impl Sender {
         Self {
             appid: appid.to_owned(),
             deps,
+            welcome_interval: WELCOME_INTERVAL,
         }
+    }
+
+    /// Welcomes a user at most once per `interval` (zero: every time they enter).
+    pub fn with_welcome_interval(mut self, interval: Duration) -> Self {
+        self.welcome_interval = interval;
+        self
     }
 }

@@ -31,6 +31,8 @@ pub enum Silence {
     AgentHoldsSession,
     /// No rule (and no default) answers the message.
     NoReplyRule,
+    /// The user entered the session again soon after being welcomed (`Sender::welcome_interval`).
+    WelcomedRecently,
 }
 
 impl fmt::Display for Silence {
@@ -38,6 +40,7 @@ impl fmt::Display for Silence {
         f.write_str(match self {
             Self::AgentHoldsSession => "a human agent holds the session",
             Self::NoReplyRule => "no reply rule",
+            Self::WelcomedRecently => "welcomed recently",
         })
     }
 }

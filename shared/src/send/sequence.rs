@@ -14,7 +14,7 @@ use crate::clock::{millis, secs};
 use crate::job::Job;
 use crate::metrics;
 use crate::ports::{Claim, ClaimOutcome, MediaError, PortError};
-use crate::protocol::MessageKind;
+use crate::protocol::{Event, MessageKind};
 use crate::rules::{Action, ReplyMessage};
 
 /// What became of one message.
@@ -114,6 +114,26 @@ impl Sender {
             Some((_, Action::Send(messages))) => messages.clone(),
             _ => return Ok(JobOutcome::Nothing(Silence::NoReplyRule)),
         };
+
+        if matches!(
+            job.message.kind,
+            MessageKind::Event(Event::UserEnterTempsession { .. })
+        ) && !self.welcome_interval.is_zero()
+        {
+            // One welcome per interval, counted from when the user entered; this push keeps its
+            // own slot, so its redelivery still sends (its sends' claims keep that to once) and
+            // does not move the slot's end.
+            let key = format!("welcome#{}#{}", self.appid, job.openid);
+            let until = (job.received_at / 1000).saturating_add(secs(self.welcome_interval));
+            if !self
+                .deps
+                .ledger
+                .hold_once(&key, &job.key, now, until)
+                .await?
+            {
+                return Ok(JobOutcome::Nothing(Silence::WelcomedRecently));
+            }
+        }
 
         let (mut sent, mut skipped, mut maybe_sent) = (0, 0, 0);
         for (n, message) in messages.iter().enumerate() {
