@@ -1,6 +1,7 @@
 //! Keyword rules: what to do with each message. Pure: the model, its validation and matching;
 //! `explain` says which rule answers a message and why; `checks` finds what a valid set still
-//! gets wrong (missing images, transfers on events, shadowed rules). Rules live in Parameter
+//! gets wrong (missing images, transfers on events, shadowed rules); `schedule` says when a
+//! rule applies, `template` which placeholders a text reply may use. Rules live in Parameter
 //! Store as JSON (see `aws::rules`), or in a local file for `kefu dev`; `fragments` is how a
 //! large set spans several parameters. (`rule_cache` keeps the last good set in memory.)
 //!
@@ -22,6 +23,8 @@ pub mod explain;
 pub mod fragments;
 pub mod matching;
 pub mod model;
+pub mod schedule;
+pub mod template;
 
 pub use checks::{Finding, Severity};
 pub use explain::Explanation;
