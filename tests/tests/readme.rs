@@ -23,31 +23,42 @@ fn text(content: &str) -> Message {
     .unwrap()
 }
 
+/// The example has no schedule: any instant will do.
+trait RouteNow {
+    fn route_now(&self, message: &Message) -> Route<'_>;
+}
+
+impl RouteNow for RuleSet {
+    fn route_now(&self, message: &Message) -> Route<'_> {
+        self.route(message, 0)
+    }
+}
+
 #[test]
 fn the_rules_example_in_the_readme_is_valid_and_routes_as_described() {
     let rules = RuleSet::from_json(&rules_example()).unwrap();
     assert_eq!(
-        rules.route(&text("人工")),
+        rules.route_now(&text("人工")),
         Route::Transfer { rule: "human" }
     );
     assert_eq!(
-        rules.route(&text("请问营业时间")),
+        rules.route_now(&text("请问营业时间")),
         Route::Enqueue {
             rule: Some("hours")
         }
     );
     assert_eq!(
-        rules.route(&text("订单123")),
+        rules.route_now(&text("订单123")),
         Route::Enqueue {
             rule: Some("order")
         }
     );
     assert_eq!(
-        rules.route(&text("AB123456")),
+        rules.route_now(&text("AB123456")),
         Route::Enqueue { rule: Some("code") }
     );
     assert_eq!(
-        rules.route(&text("随便说说")),
+        rules.route_now(&text("随便说说")),
         Route::Enqueue { rule: None }
     );
 }

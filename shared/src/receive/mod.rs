@@ -201,7 +201,7 @@ impl Receiver {
         }
 
         let rules = self.deps.rules.get().await?;
-        let route = rules.route(&opened.message);
+        let route = rules.route(&opened.message, now);
         if route == Route::Ignore {
             return Ok((PushResponse::success(), Outcome::Ignored));
         }
