@@ -6,10 +6,14 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use kefu::aws::{Published, SsmRules};
+use kefu::clock::SystemClock;
+use kefu::ports::Clock as _;
 use kefu::ports::RuleSource as _;
 use kefu::protocol::Message;
-use kefu::rules::{Action, Finding, Rule, RuleSet, Severity};
+use kefu::rules::schedule::Date;
+use kefu::rules::{Action, Finding, ReplyMessage, Rule, RuleSet, Severity};
 use kefu::sample;
+use kefu::send::render::{self, Placeholders};
 
 use crate::aws_args::AwsArgs;
 use crate::paint::{Colour, paint};
@@ -50,6 +54,14 @@ enum RulesCommand {
         /// An event instead of text (user_enter_tempsession, …).
         #[arg(long, conflicts_with = "text")]
         event: Option<String>,
+        /// A field of the push, NAME=VALUE (repeatable): `--field SessionFrom=order`,
+        /// `--field KfAccount=alice@kefu`.
+        #[arg(long = "field", value_name = "NAME=VALUE", value_parser = parse_field)]
+        fields: Vec<(String, String)>,
+        /// The local time the message arrives, YYYY-MM-DDTHH:MM in the rule set's time zone
+        /// (default: now).
+        #[arg(long, value_name = "YYYY-MM-DDTHH:MM")]
+        at: Option<String>,
     },
     /// Compare a rules file with the rules in Parameter Store: what changed, rule by rule;
     /// exit status 1 when they differ.
@@ -108,13 +120,18 @@ pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
             text,
             r#type,
             event,
-        } => test(
-            &load(file)?,
-            text.as_deref(),
-            r#type.as_deref(),
-            event.as_deref(),
-            args.json,
-        ),
+            fields,
+            at,
+        } => {
+            let rules = load(file)?;
+            let now = match at {
+                Some(at) => local_instant(&rules, at)?,
+                None => SystemClock.now_millis(),
+            };
+            let message =
+                test_message(text.as_deref(), r#type.as_deref(), event.as_deref(), fields)?;
+            test(&rules, &message, now, args.json)
+        }
         RulesCommand::Diff { file, store } => {
             let local = load(file)?;
             let remote = remote(store).await.load().await?;
@@ -254,13 +271,43 @@ pub(crate) fn summary(rules: &RuleSet) -> String {
     )
 }
 
-fn test(
-    rules: &RuleSet,
+/// `NAME=VALUE`.
+fn parse_field(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!(
+            "{text:?} is not NAME=VALUE (e.g. SessionFrom=order)"
+        )),
+    }
+}
+
+/// The instant of a local `YYYY-MM-DDTHH:MM` in the rule set's zone.
+fn local_instant(rules: &RuleSet, at: &str) -> anyhow::Result<i64> {
+    let zone = rules.zone().map_err(anyhow::Error::msg)?;
+    let bad = || anyhow::anyhow!("--at {at:?} is not YYYY-MM-DDTHH:MM (e.g. 2026-12-05T22:30)");
+    let (date, time) = at.split_once(['T', ' ']).ok_or_else(bad)?;
+    let date = Date::parse(date).ok_or_else(bad)?;
+    let (hours, minutes) = time.split_once(':').ok_or_else(bad)?;
+    let number = |text: &str, below: u16| {
+        (text.len() == 2 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u16>().ok())
+            .flatten()
+            .filter(|n| *n < below)
+    };
+    let (hours, minutes) = (
+        number(hours, 24).ok_or_else(bad)?,
+        number(minutes, 60).ok_or_else(bad)?,
+    );
+    Ok(zone.instant(date, hours * 60 + minutes))
+}
+
+/// The push `kefu rules test` asks about.
+fn test_message(
     text: Option<&str>,
     msg_type: Option<&str>,
     event: Option<&str>,
-    json: bool,
-) -> anyhow::Result<String> {
+    extra: &[(String, String)],
+) -> anyhow::Result<Message> {
     let mut fields = serde_json::Map::new();
     for (key, value) in [
         ("ToUserName", serde_json::json!(sample::ORIGINAL_ID)),
@@ -272,6 +319,7 @@ fn test(
     }
     match (text, msg_type, event) {
         (_, _, Some(event)) => {
+            fields.remove("MsgId");
             fields.insert("MsgType".into(), "event".into());
             fields.insert("Event".into(), event.into());
         }
@@ -284,13 +332,25 @@ fn test(
         }
         _ => anyhow::bail!("give the user's text, --type or --event"),
     }
+    for (name, value) in extra {
+        fields.insert(name.clone(), value.clone().into());
+    }
     let fields = serde_json::Value::Object(fields);
-    let message = Message::from_json(&fields.to_string())?;
-    let explanation = rules.explain(&message);
-    let sent = match (explanation.outcome, rules.action_for(&message)) {
-        ("reply", Some((_, Action::Send(messages)))) => messages.clone(),
+    Ok(Message::from_json(&fields.to_string())?)
+}
+
+fn test(rules: &RuleSet, message: &Message, now: i64, json: bool) -> anyhow::Result<String> {
+    let explanation = rules.explain(message, now);
+    let zone = rules.zone().map_err(anyhow::Error::msg)?;
+    let placeholders = Placeholders::new(message, &zone, now);
+    let sent: Vec<ReplyMessage> = match (explanation.outcome, rules.action_for(message, now)) {
+        ("reply", Some((_, Action::Send(messages)))) => messages
+            .iter()
+            .map(|m| render::fill(m, &placeholders))
+            .collect(),
         _ => Vec::new(),
     };
+    let local = zone.local(now);
     if json {
         return Ok(serde_json::json!({
             "rule": explanation.rule,
@@ -298,33 +358,35 @@ fn test(
             "why": explanation.why,
             "outcome": explanation.outcome,
             "messages": sent,
+            "at": format!("{}T{}", local.date, local.hh_mm()),
+            "time_zone": zone.name(),
+            "passed_over": explanation.passed_over,
         })
         .to_string());
     }
     let who = explanation.rule.as_deref().unwrap_or("default");
-    let answer = match explanation.outcome {
+    let mut lines = vec![match explanation.outcome {
         "transfer" => format!(
             "{who}: transfer to a human agent (transfer_customer_service) — {}",
             explanation.why
         ),
-        "reply" => {
-            let mut lines = vec![format!(
-                "{who}: {} message(s) — {}",
-                sent.len(),
-                explanation.why
-            )];
-            lines.extend(
-                sent.iter()
-                    .map(|m| format!("  {}", serde_json::to_string(m).unwrap_or_default())),
-            );
-            lines.join("\n")
-        }
+        "reply" => format!("{who}: {} message(s) — {}", sent.len(), explanation.why),
         _ => format!(
             "no rule answers: acknowledged, nothing sent — {}",
             explanation.why
         ),
-    };
-    Ok(paint(&answer, Colour::Cyan))
+    }];
+    lines.extend(
+        sent.iter()
+            .map(|m| format!("  {}", serde_json::to_string(m).unwrap_or_default())),
+    );
+    lines.extend(explanation.passed_over.iter().map(|passed| {
+        format!(
+            "  passed over rules[{}] ({}): {}",
+            passed.index, passed.rule, passed.why
+        )
+    }));
+    Ok(paint(&lines.join("\n"), Colour::Cyan))
 }
 
 /// What differs between the rules in Parameter Store and a file, rule by rule.
@@ -337,6 +399,9 @@ struct Changes<'a> {
     /// The names in order, before and after, when only the order changed.
     order: Option<(Vec<&'a str>, Vec<&'a str>)>,
     default: Option<(Option<&'a Action>, Option<&'a Action>)>,
+    /// Set-wide parts that changed (`time_zone`, `schedules`, `default_schedule`,
+    /// `default_otherwise`), as (part, before, after) in compact JSON.
+    settings: Vec<(&'static str, String, String)>,
 }
 
 fn diff<'a>(remote: &'a RuleSet, local: &'a RuleSet) -> Changes<'a> {
@@ -372,6 +437,32 @@ fn diff<'a>(remote: &'a RuleSet, local: &'a RuleSet) -> Changes<'a> {
     if remote.default != local.default {
         changes.default = Some((remote.default.as_ref(), local.default.as_ref()));
     }
+    for (part, before, after) in [
+        (
+            "time_zone",
+            compact(&remote.time_zone),
+            compact(&local.time_zone),
+        ),
+        (
+            "schedules",
+            compact(&remote.schedules),
+            compact(&local.schedules),
+        ),
+        (
+            "default_schedule",
+            compact(&remote.default_schedule),
+            compact(&local.default_schedule),
+        ),
+        (
+            "default_otherwise",
+            compact(&remote.default_otherwise),
+            compact(&local.default_otherwise),
+        ),
+    ] {
+        if before != after {
+            changes.settings.push((part, before, after));
+        }
+    }
     changes
 }
 
@@ -382,6 +473,7 @@ impl Changes<'_> {
             && self.changed.is_empty()
             && self.order.is_none()
             && self.default.is_none()
+            && self.settings.is_empty()
     }
 
     /// `+`/`-` lines with the content, as a reviewer wants to see it.
@@ -403,7 +495,17 @@ impl Changes<'_> {
             lines.push(paint(&format!("~ {}", after.name), Colour::Yellow));
             for (part, old, new) in [
                 ("match", compact(&before.when), compact(&after.when)),
+                (
+                    "schedule",
+                    compact(&before.schedule),
+                    compact(&after.schedule),
+                ),
                 ("action", compact(&before.action), compact(&after.action)),
+                (
+                    "otherwise",
+                    compact(&before.otherwise),
+                    compact(&after.otherwise),
+                ),
             ] {
                 if old != new {
                     lines.push(paint(&format!("  - {part}: {old}"), Colour::Red));
@@ -422,6 +524,11 @@ impl Changes<'_> {
             lines.push(paint(&format!("  - {}", shown(before)), Colour::Red));
             lines.push(paint(&format!("  + {}", shown(after)), Colour::Green));
         }
+        for (part, before, after) in &self.settings {
+            lines.push(paint(&format!("~ {part}"), Colour::Yellow));
+            lines.push(paint(&format!("  - {before}"), Colour::Red));
+            lines.push(paint(&format!("  + {after}"), Colour::Green));
+        }
         lines
     }
 
@@ -439,6 +546,9 @@ impl Changes<'_> {
             "default": self.default.as_ref().map(|(before, after)| serde_json::json!({
                 "before": before, "after": after,
             })),
+            "settings": self.settings.iter().map(|(part, before, after)| serde_json::json!({
+                "part": part, "before": before, "after": after,
+            })).collect::<Vec<_>>(),
         })
     }
 }

@@ -212,3 +212,34 @@ async fn kefu_dev_on_aws_stores_runs_the_same_loop_through_moto() {
     .unwrap();
     assert!(ok && out.contains("auto-reply: none seen"), "{out}");
 }
+
+/// A rule answering an agent's arrival fills `{kf_account}` from the event on its way to the
+/// sandbox (the reply function's placeholders, end to end).
+#[test]
+fn an_agent_joining_is_announced_with_the_agents_account() {
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/business-hours.json");
+    let dev = DevProcess::start(
+        env!("CARGO_BIN_EXE_kefu"),
+        &["dev", "--rules", rules],
+        &[],
+        false,
+    );
+    let base = dev.base.clone();
+    // The user's message opens the send window; the default answers it, in hours or not.
+    let (ok, out) = kefu_push(&base, &["--openid", "o-agent", "text", "你好"]);
+    assert!(ok && out.contains("auto-reply: [text]"), "{out}");
+    let (ok, out) = kefu_push(
+        &base,
+        &[
+            "--openid",
+            "o-agent",
+            "event",
+            "kf_create_session",
+            "KfAccount=alice@kefu",
+        ],
+    );
+    assert!(
+        ok && out.contains("auto-reply: [text] 客服 alice@kefu 已接入"),
+        "{out}"
+    );
+}

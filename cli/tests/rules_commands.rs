@@ -360,3 +360,153 @@ fn aws_errors_are_one_line_and_profile_and_region_are_accepted() {
         "{bad_path:?}"
     );
 }
+
+#[test]
+fn every_sample_rules_file_validates_cleanly() {
+    for entry in std::fs::read_dir(format!("{ROOT}/rules")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name == "schema.json" {
+            continue;
+        }
+        let out = ok(&["rules", "validate", &format!("rules/{name}")], false);
+        assert!(
+            out.contains('✓') && !out.contains("warning"),
+            "{name}: {out}"
+        );
+    }
+}
+
+#[test]
+fn test_at_a_local_time_shows_the_schedule_decision_and_why() {
+    let file = "rules/business-hours.json";
+    let late = ok(
+        &["rules", "test", file, "人工", "--at", "2026-12-05T22:30"],
+        false,
+    );
+    assert!(
+        late.starts_with("human: 1 message(s) — exact \"人工\"; closed: sat is not among mon, tue, wed, thu, fri (sat 2026-12-05 22:30 Asia/Shanghai): otherwise"),
+        "{late}"
+    );
+    // The reply's {time} is the local time the message arrived.
+    assert!(
+        late.contains("客服下班了，明天 9 点见（现在是 22:30）"),
+        "{late}"
+    );
+
+    let open = ok(
+        &["rules", "test", file, "人工", "--at", "2026-12-04T10:00"],
+        false,
+    );
+    assert!(open.starts_with("human: transfer"), "{open}");
+    assert!(
+        open.contains("open: fri is an open day, 10:00 in 09:00-21:00"),
+        "{open}"
+    );
+
+    let holiday = ok(
+        &[
+            "rules",
+            "test",
+            file,
+            "人工",
+            "--at",
+            "2026-10-01T10:00",
+            "--json",
+        ],
+        false,
+    );
+    let holiday: serde_json::Value = serde_json::from_str(&holiday).unwrap();
+    assert_eq!(holiday["outcome"], "reply");
+    assert_eq!(holiday["at"], "2026-10-01T10:00");
+    assert_eq!(holiday["time_zone"], "Asia/Shanghai");
+    assert!(
+        holiday["why"]
+            .as_str()
+            .unwrap()
+            .contains("closed: 2026-10-01 is a closed date"),
+        "{holiday}"
+    );
+
+    let makeup = ok(
+        &["rules", "test", file, "人工", "--at", "2026-09-27T20:59"],
+        false,
+    );
+    assert!(
+        makeup.contains("open: 2026-09-27 is an open date"),
+        "{makeup}"
+    );
+
+    for bad in [
+        "2026-12-05",
+        "2026-12-05T24:00",
+        "2026-02-30T10:00",
+        "tomorrow",
+    ] {
+        let out = kefu(&["rules", "test", file, "人工", "--at", bad], false);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("is not YYYY-MM-DDTHH:MM"),
+            "{bad}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn test_names_the_condition_that_failed_for_rules_passed_over() {
+    let file = "rules/business-hours.json";
+    let home = ok(
+        &[
+            "rules",
+            "test",
+            file,
+            "--event",
+            "user_enter_tempsession",
+            "--field",
+            "SessionFrom=home",
+        ],
+        false,
+    );
+    assert!(home.starts_with("welcome: 1 message(s)"), "{home}");
+    assert!(
+        home.contains("passed over rules[2] (welcome-from-order): session_from: \"home\" is none of \"order\", \"order-detail\""),
+        "{home}"
+    );
+    let joined = ok(
+        &[
+            "rules",
+            "test",
+            file,
+            "--event",
+            "kf_create_session",
+            "--field",
+            "KfAccount=alice@kefu",
+        ],
+        false,
+    );
+    assert!(joined.contains("客服 alice@kefu 已接入"), "{joined}");
+}
+
+#[test]
+fn validate_names_the_rule_of_a_bad_schedule_or_placeholder() {
+    let cases = [
+        (
+            r#"{"rules":[{"name":"night","match":{"exact":"x"},"schedule":{"hours":["22:00-02:00"]},"action":"transfer"}]}"#,
+            "rules[0] (night): schedule: hours[0] \"22:00-02:00\" crosses midnight",
+        ),
+        (
+            r#"{"schedules":{"business":{"days":["mon","fri2"]}},"rules":[]}"#,
+            "schedules.business: days[1] \"fri2\" is not a day",
+        ),
+        (
+            r#"{"rules":[{"name":"a","match":{"exact":"x"},"action":"transfer"},{"name":"hi","match":{"exact":"y"},"action":{"reply":[{"type":"text","content":"{name}"}]}}]}"#,
+            "rules[1] (hi): reply[0]: unknown placeholder {name}",
+        ),
+    ];
+    for (n, (json, reason)) in cases.iter().enumerate() {
+        let file = write_temp(&format!("schedule{n}.json"), json);
+        let out = kefu(&["rules", "validate", &file], false);
+        assert_eq!(out.status.code(), Some(1), "{json}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(reason), "{json}: {stderr}");
+    }
+}

@@ -140,9 +140,36 @@ fn kf_session_events_in_both_formats() {
     assert_eq!(
         m.kind,
         MessageKind::Event(Event::KfCloseSession {
-            kf_account: "test1@test".into()
+            kf_account: "test1@test".into(),
+            close_type: None,
         })
     );
+
+    // CloseType, when present, is kept as sent (trimmed); an empty one is none.
+    let m = both(
+        &format!(
+            "{x}<KfAccount><![CDATA[test1@test]]></KfAccount><CloseType><![CDATA[ by_agent ]]></CloseType></xml>"
+        ),
+        &format!(r#"{j},"KfAccount":"test1@test","CloseType":" by_agent "}}"#),
+    );
+    assert_eq!(
+        m.kind,
+        MessageKind::Event(Event::KfCloseSession {
+            kf_account: "test1@test".into(),
+            close_type: Some("by_agent".into()),
+        })
+    );
+    let m = both(
+        &format!("{x}<KfAccount>a</KfAccount><CloseType></CloseType></xml>"),
+        &format!(r#"{j},"KfAccount":"a","CloseType":""}}"#),
+    );
+    assert!(matches!(
+        m.kind,
+        MessageKind::Event(Event::KfCloseSession {
+            close_type: None,
+            ..
+        })
+    ));
 
     let (x, j) = header("kf_switch_session");
     let m = both(

@@ -811,3 +811,49 @@ fn signed_plain(
     )
     .unwrap()
 }
+
+/// A stack whose rules hand 人工 to an agent only during `hours` on Fridays (NOW is a Friday,
+/// 14:20 in Shanghai) and answer otherwise.
+fn scheduled_stack(hours: &str) -> MemoryStack {
+    let rules = kefu::rules::RuleSet::from_json(&format!(
+        r#"{{"rules":[{{"name":"human","match":{{"exact":"人工"}},
+            "schedule":{{"days":["fri"],"hours":["{hours}"]}},"action":"transfer",
+            "otherwise":{{"reply":[{{"type":"text","content":"客服下班了，现在是 {{time}}"}}]}}}}]}}"#
+    ))
+    .unwrap();
+    MemoryStack::new(
+        StaticRules::new(rules),
+        Arc::new(ManualClock::at(NOW)),
+        Duration::from_secs(30),
+    )
+}
+
+#[tokio::test]
+async fn a_scheduled_transfer_is_decided_by_the_injected_clock() {
+    let open = scheduled_stack("14:00-15:00");
+    let response = post(
+        &receiver(&open),
+        &wechat(&text("人工", 11), Format::Json, Mode::Compatible),
+    )
+    .await;
+    let reply: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+    assert_eq!(reply["MsgType"], "transfer_customer_service");
+    assert_eq!(open.queue.pending().len(), 0);
+
+    let closed = scheduled_stack("09:00-14:20");
+    ok_success(
+        &post(
+            &receiver(&closed),
+            &wechat(&text("人工", 12), Format::Json, Mode::Compatible),
+        )
+        .await,
+    );
+    let jobs = closed.queue.pending();
+    assert_eq!(
+        jobs.len(),
+        1,
+        "outside the hours the otherwise reply is queued"
+    );
+    // The reply function decides again at the job's received_at: the same answer.
+    assert_eq!(jobs[0].received_at, NOW);
+}

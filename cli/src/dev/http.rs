@@ -133,15 +133,15 @@ impl PushPath {
         self.timeline
             .job_for(ledger_key(&credentials.appid, &message), &openid);
 
+        let now = now_millis();
         let explanation = match self.rules.get().await {
-            Ok(rules) => Some(rules.explain(&message)),
+            Ok(rules) => Some(rules.explain(&message, now)),
             Err(_) => None,
         };
         record.rule = explanation
             .as_ref()
             .and_then(|e| serde_json::to_value(e).ok());
 
-        let now = now_millis();
         let held_until = self
             .handoffs
             .held_until(&credentials.appid, &openid)

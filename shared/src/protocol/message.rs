@@ -75,31 +75,28 @@ pub enum MessageKind {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The user opened the conversation from a `<button open-type="contact">`.
-    UserEnterTempsession {
-        session_from: String,
-    },
-    KfCreateSession {
-        kf_account: String,
-    },
+    UserEnterTempsession { session_from: String },
+    /// An agent took the session (多客服 接入会话): `KfAccount`.
+    KfCreateSession { kf_account: String },
+    /// The session ended (关闭会话): `KfAccount`, and `CloseType` when WeChat sends one.
     KfCloseSession {
         kf_account: String,
+        /// Why it closed, kept as sent. No document kefu's protocol notes cite lists this field
+        /// (wechatpy's `KfCloseSessionEvent` reads `KfAccount` only), so it is optional.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        close_type: Option<String>,
     },
+    /// Another agent took over (转接会话): `FromKfAccount`, `ToKfAccount`.
     KfSwitchSession {
         from_kf_account: String,
         to_kf_account: String,
     },
     #[serde(rename = "subscribe_msg_popup_event")]
-    SubscribeMsgPopup {
-        list: Vec<SubscribeItem>,
-    },
+    SubscribeMsgPopup { list: Vec<SubscribeItem> },
     #[serde(rename = "subscribe_msg_change_event")]
-    SubscribeMsgChange {
-        list: Vec<SubscribeItem>,
-    },
+    SubscribeMsgChange { list: Vec<SubscribeItem> },
     #[serde(rename = "subscribe_msg_sent_event")]
-    SubscribeMsgSent {
-        list: Vec<SubscribeItem>,
-    },
+    SubscribeMsgSent { list: Vec<SubscribeItem> },
     /// An event this version does not model, with every raw field kept.
     Other {
         name: String,

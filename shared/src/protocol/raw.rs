@@ -60,6 +60,8 @@ pub(super) struct RawPush<'a> {
     #[serde(borrow)]
     pub(super) kf_account: Option<Cow<'a, str>>,
     #[serde(borrow)]
+    pub(super) close_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
     pub(super) from_kf_account: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub(super) to_kf_account: Option<Cow<'a, str>>,

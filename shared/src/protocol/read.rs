@@ -173,6 +173,12 @@ impl<'a> RawPush<'a> {
                     },
                     "kf_close_session" => Event::KfCloseSession {
                         kf_account: text(&self.kf_account),
+                        close_type: self
+                            .close_type
+                            .as_deref()
+                            .map(str::trim)
+                            .filter(|t| !t.is_empty())
+                            .map(str::to_owned),
                     },
                     "kf_switch_session" => Event::KfSwitchSession {
                         from_kf_account: text(&self.from_kf_account),

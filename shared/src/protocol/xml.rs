@@ -44,6 +44,7 @@ fn top_level_slot<'a>(name: &[u8]) -> Slot<'a> {
         b"Event" => Slot::Field(|r| &mut r.event),
         b"SessionFrom" => Slot::Field(|r| &mut r.session_from),
         b"KfAccount" => Slot::Field(|r| &mut r.kf_account),
+        b"CloseType" => Slot::Field(|r| &mut r.close_type),
         b"FromKfAccount" => Slot::Field(|r| &mut r.from_kf_account),
         b"ToKfAccount" => Slot::Field(|r| &mut r.to_kf_account),
         b"Encrypt" => Slot::Field(|r| &mut r.encrypt),

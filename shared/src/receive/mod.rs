@@ -208,7 +208,7 @@ impl Receiver {
         self.follow_session(&opened.message, now).await?;
 
         let rules = self.deps.rules.get().await?;
-        let route = rules.route(&opened.message);
+        let route = rules.route(&opened.message, now);
         if route == Route::Ignore {
             return Ok((PushResponse::success(), Outcome::Ignored));
         }

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::model::{Action, Match, MediaSource, ReplyMessage, RuleSet};
+use super::model::{Action, Condition, Match, MediaSource, ReplyMessage, Rule, RuleSet};
 
 /// How bad a finding is: an error fails `kefu rules validate`; a warning is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -45,10 +45,14 @@ impl RuleSet {
                 name: Some(rule.name.clone()),
                 problem,
             };
-            for name in missing_images(&rule.action, image_exists) {
-                findings.push(finding(Severity::Error, missing(&name)));
+            for action in std::iter::once(&rule.action).chain(&rule.otherwise) {
+                for name in missing_images(action, image_exists) {
+                    findings.push(finding(Severity::Error, missing(&name)));
+                }
             }
-            if rule.action == Action::Transfer && matches_only_events(&rule.when) {
+            let transfers = rule.action == Action::Transfer
+                || rule.otherwise.as_ref() == Some(&Action::Transfer);
+            if transfers && matches_only_events(&rule.when) {
                 findings.push(finding(
                     Severity::Warning,
                     "transfer on an event does nothing: WeChat hands only user messages to a human agent".into(),
@@ -57,7 +61,7 @@ impl RuleSet {
             let earlier = self.rules.iter().enumerate().take(index);
             if let Some((at, first)) = earlier
                 .into_iter()
-                .find(|(_, earlier)| covers(&earlier.when, &rule.when))
+                .find(|(_, earlier)| always_answers_before(earlier, rule))
             {
                 findings.push(finding(
                     Severity::Warning,
@@ -68,7 +72,7 @@ impl RuleSet {
                 ));
             }
         }
-        if let Some(action) = &self.default {
+        for action in self.default.iter().chain(&self.default_otherwise) {
             for name in missing_images(action, image_exists) {
                 findings.push(Finding {
                     severity: Severity::Error,
@@ -105,26 +109,52 @@ fn missing_images(action: &Action, image_exists: &dyn Fn(&str) -> bool) -> Vec<S
         .collect()
 }
 
-/// A match that only events can satisfy.
+/// A match that only events can satisfy: one of its conditions admits events only.
 fn matches_only_events(when: &Match) -> bool {
-    match when {
-        Match::Event(_) => true,
-        Match::MsgType(types) => types.iter().all(|t| t == "event"),
+    when.conditions().iter().any(|condition| match condition {
+        Condition::Event(_) | Condition::SessionFrom(_) => true,
+        Condition::MsgType(types) => types.iter().all(|t| t == "event"),
         _ => false,
-    }
+    })
+}
+
+/// Whether `earlier` answers every message `later` would, at every instant: its match covers
+/// `later`'s, and its schedule never lets such a message through to `later` (it has none, it
+/// has an `otherwise`, or it is the very schedule `later` has).
+fn always_answers_before(earlier: &Rule, later: &Rule) -> bool {
+    let schedule_covers = match &earlier.schedule {
+        None => true,
+        Some(_) if earlier.otherwise.is_some() => true,
+        Some(schedule) => later.schedule.as_ref() == Some(schedule) && later.otherwise.is_none(),
+    };
+    schedule_covers && covers(&earlier.when, &later.when)
 }
 
 /// Whether every message `later` matches is matched by `earlier` too (conservatively: `false`
-/// when unsure).
+/// when unsure). Both are conjunctions: it is enough that each condition of `earlier` is
+/// implied by some condition of `later`.
 fn covers(earlier: &Match, later: &Match) -> bool {
-    use Match::{Contains, Event, Exact, MsgType, Prefix, Regex};
+    let later = later.conditions();
+    earlier
+        .conditions()
+        .iter()
+        .all(|e| later.iter().any(|l| implies(l, e)))
+}
+
+/// Whether every message satisfying `later` satisfies `earlier` (conservatively).
+fn implies(later: &Condition<'_>, earlier: &Condition<'_>) -> bool {
+    use Condition::{Contains, Event, Exact, MsgType, Prefix, Regex, SessionFrom};
     match (earlier, later) {
         (MsgType(types), Exact(_) | Prefix(_) | Contains(_) | Regex(_)) => {
             types.iter().any(|t| t == "text")
         }
         (MsgType(types), MsgType(later)) => later.iter().all(|l| types.iter().any(|t| t == l)),
-        (MsgType(types), Event(_)) => types.iter().any(|t| t == "event"),
+        (MsgType(types), Event(_) | SessionFrom(_)) => types.iter().any(|t| t == "event"),
         (Event(names), Event(later)) => later.iter().all(|l| names.iter().any(|n| n == l)),
+        (Event(names), SessionFrom(_)) => names.iter().any(|n| n == "user_enter_tempsession"),
+        (SessionFrom(pages), SessionFrom(later)) => {
+            later.iter().all(|l| pages.iter().any(|p| p == l))
+        }
         // Every text the later rule matches exactly is a text the earlier one matches.
         (_, Exact(words)) => words.iter().all(|word| text_matches(earlier, word.trim())),
         (Prefix(prefixes), Prefix(later)) => later
@@ -137,15 +167,15 @@ fn covers(earlier: &Match, later: &Match) -> bool {
     }
 }
 
-/// Whether `earlier` matches a text message whose trimmed content is `text`.
-fn text_matches(earlier: &Match, text: &str) -> bool {
+/// Whether `earlier` holds for a text message whose trimmed content is `text`.
+fn text_matches(earlier: &Condition<'_>, text: &str) -> bool {
     match earlier {
-        Match::Exact(words) => words.iter().any(|w| w.trim() == text),
-        Match::Prefix(words) => words.iter().any(|w| text.starts_with(w)),
-        Match::Contains(words) => words.iter().any(|w| text.contains(w)),
-        Match::Regex(pattern) => pattern.0.is_match(text),
-        Match::MsgType(types) => types.iter().any(|t| t == "text"),
-        Match::Event(_) => false,
+        Condition::Exact(words) => words.iter().any(|w| w.trim() == text),
+        Condition::Prefix(words) => words.iter().any(|w| text.starts_with(w)),
+        Condition::Contains(words) => words.iter().any(|w| text.contains(w)),
+        Condition::Regex(pattern) => pattern.0.is_match(text),
+        Condition::MsgType(types) => types.iter().any(|t| t == "text"),
+        _ => false,
     }
 }
 
@@ -168,6 +198,53 @@ mod tests {
         assert_eq!(
             crate::sample::rules().check(&|_| true),
             Vec::<Finding>::new()
+        );
+    }
+
+    /// Every sample under `rules/` (not only the one `kefu dev` serves) is valid and clean.
+    #[test]
+    fn every_sample_rules_file_is_valid_with_nothing_to_report() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+        let mut samples = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.ends_with(".json") || name == "schema.json" {
+                continue;
+            }
+            let rules = RuleSet::from_json(&std::fs::read_to_string(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(rules.check(&|_| true), Vec::<Finding>::new(), "{name}");
+            samples += 1;
+        }
+        assert!(samples >= 2, "{samples} samples in {}", dir.display());
+    }
+
+    #[test]
+    fn combined_conditions_and_schedules_are_weighed_before_calling_a_rule_shadowed() {
+        let found = findings(
+            r#"{"schedules":{"day":{"hours":["09:00-18:00"]}},"rules":[
+                {"name":"refund","match":{"contains":"退款"},"schedule":"day","action":"transfer"},
+                {"name":"refund-late","match":{"contains":"退款"},"action":"transfer"},
+                {"name":"refund-day","match":{"contains":"退款","msg_type":"text"},"schedule":"day","action":"transfer"},
+                {"name":"enter","match":{"event":"user_enter_tempsession"},"action":{"reply":[{"type":"text","content":"hi"}]}},
+                {"name":"enter-order","match":{"event":"user_enter_tempsession","session_from":"order"},"action":{"reply":[{"type":"text","content":"hi"}]}},
+                {"name":"order","match":{"session_from":"order"},"schedule":"day","action":"transfer","otherwise":"transfer"}
+            ]}"#,
+        );
+        let shadowed: Vec<&str> = found
+            .iter()
+            .filter(|f| f.contains("never matches"))
+            .filter_map(|f| f.split(" (").nth(1)?.split(')').next())
+            .collect();
+        // refund-late answers outside the day: not shadowed; refund-day has refund's very
+        // schedule and a narrower match: shadowed; enter-order comes after the catch-all enter.
+        assert_eq!(shadowed, ["refund-day", "enter-order", "order"]);
+        assert!(
+            found
+                .iter()
+                .any(|f| f.starts_with("rules[5] (order): transfer on an event does nothing")),
+            "{found:?}"
         );
     }
 

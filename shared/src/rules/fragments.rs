@@ -1,8 +1,10 @@
 //! How a rule set is laid out in Parameter Store, pure: a small set is one parameter; a large
 //! one spans several under one path (`/kefu/rules/000`, `/kefu/rules/001`, …), each a rule-set
 //! fragment of at most [`PARAMETER_LIMIT`] bytes, merged in name order: rules concatenated, the
-//! `default` from whichever fragment has it (the first, as [`split`] writes it). `aws::rules`
-//! reads and writes this layout; `kefu rules push` and the functions share it.
+//! `default` (with its schedule and otherwise) from whichever fragment has it (the first, as
+//! [`split`] writes it). Every fragment carries the set's `time_zone` and `schedules`, so that
+//! each is a valid set on its own. `aws::rules` reads and writes this layout; `kefu rules push`
+//! and the functions share it.
 
 use super::model::{RuleError, RuleSet};
 
@@ -30,14 +32,20 @@ pub fn fragment_name(path: &str, n: usize) -> String {
 }
 
 /// Splits a rule set into parameter-sized fragments (JSON), in order; the default rides in the
-/// first.
+/// first, the zone and schedules in each.
 pub fn split(rules: &RuleSet) -> Result<Vec<String>, FragmentError> {
     let fits = |set: &RuleSet| to_json(set).len() <= PARAMETER_LIMIT;
     let mut fragments = Vec::new();
+    let shared = RuleSet {
+        time_zone: rules.time_zone.clone(),
+        schedules: rules.schedules.clone(),
+        ..RuleSet::default()
+    };
     let mut current = RuleSet {
-        rules: Vec::new(),
         default: rules.default.clone(),
-        schema: None,
+        default_schedule: rules.default_schedule.clone(),
+        default_otherwise: rules.default_otherwise.clone(),
+        ..shared.clone()
     };
     for rule in &rules.rules {
         let mut candidate = current.clone();
@@ -52,8 +60,7 @@ pub fn split(rules: &RuleSet) -> Result<Vec<String>, FragmentError> {
         fragments.push(to_json(&current));
         current = RuleSet {
             rules: vec![rule.clone()],
-            default: None,
-            schema: None,
+            ..shared.clone()
         };
         if !fits(&current) {
             return Err(FragmentError::RuleTooLarge(rule.name.clone()));
@@ -71,9 +78,18 @@ pub fn merge(mut parameters: Vec<(String, String)>) -> Result<RuleSet, FragmentE
         let fragment =
             RuleSet::from_json(&value).map_err(|source| FragmentError::Invalid { name, source })?;
         merged.rules.extend(fragment.rules);
-        if fragment.default.is_some() {
+        if fragment.default.is_some()
+            || fragment.default_schedule.is_some()
+            || fragment.default_otherwise.is_some()
+        {
             merged.default = fragment.default;
+            merged.default_schedule = fragment.default_schedule;
+            merged.default_otherwise = fragment.default_otherwise;
         }
+        if fragment.time_zone.is_some() {
+            merged.time_zone = fragment.time_zone;
+        }
+        merged.schedules.extend(fragment.schedules);
     }
     merged.validate().map_err(FragmentError::Merged)?;
     Ok(merged)
@@ -87,24 +103,34 @@ fn to_json(rules: &RuleSet) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{Action, Match, ReplyMessage, Rule};
+    use crate::rules::{Action, Match, ReplyMessage, Rule, Schedule, ScheduleRef};
 
     fn rule(n: usize) -> Rule {
         Rule {
             name: format!("rule-{n}"),
-            when: Match::Exact(crate::rules::model::OneOrMany::One(format!("kw{n}"))),
+            when: Match {
+                exact: Some(crate::rules::model::OneOrMany::One(format!("kw{n}"))),
+                ..Match::default()
+            },
+            schedule: n
+                .is_multiple_of(2)
+                .then(|| ScheduleRef::Named("business".into())),
             action: Action::Send(vec![ReplyMessage::Text {
                 content: "回".repeat(300),
             }]),
+            otherwise: None,
         }
     }
 
     #[test]
     fn a_large_set_splits_and_merges_back_in_order() {
         let rules = RuleSet {
+            time_zone: Some("Asia/Hong_Kong".into()),
+            schedules: [("business".to_owned(), Schedule::default())].into(),
             rules: (0..20).map(rule).collect(),
             default: Some(Action::Transfer),
-            schema: None,
+            default_schedule: Some(ScheduleRef::Named("business".into())),
+            ..RuleSet::default()
         };
         let fragments = split(&rules).unwrap();
         assert!(fragments.len() > 1);
@@ -126,8 +152,7 @@ mod tests {
         }]);
         let rules = RuleSet {
             rules: vec![big],
-            default: None,
-            schema: None,
+            ..RuleSet::default()
         };
         assert_eq!(
             split(&rules),

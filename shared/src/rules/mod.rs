@@ -1,13 +1,19 @@
-//! Keyword rules: what to do with each message. Pure: the model, its validation and matching;
-//! `explain` says which rule answers a message and why; `checks` finds what a valid set still
-//! gets wrong (missing images, transfers on events, shadowed rules). Rules live in Parameter
-//! Store as JSON (see `aws::rules`), or in a local file for `kefu dev`; `fragments` is how a
-//! large set spans several parameters. (`rule_cache` keeps the last good set in memory.)
+//! Keyword rules: what to do with each message. Pure: the model, its validation and matching
+//! (against an instant passed in, never the wall clock); `schedule` says when a rule applies,
+//! `template` which placeholders a text reply may use; `explain` says which rule answers a
+//! message and why (and which condition or schedule part failed for the rules passed over);
+//! `checks` finds what a valid set still gets wrong (missing images, transfers on events,
+//! shadowed rules). Rules live in Parameter Store as JSON (see `aws::rules`), or in a local
+//! file for `kefu dev`; `fragments` is how a large set spans several parameters.
+//! (`rule_cache` keeps the last good set in memory.)
 //!
 //! ```json
 //! {
+//!   "schedules": {"business": {"days": ["mon", "tue", "wed", "thu", "fri"], "hours": ["09:00-21:00"]}},
 //!   "rules": [
-//!     {"name": "human", "match": {"exact": ["人工", "转人工"]}, "action": "transfer"},
+//!     {"name": "human", "match": {"exact": ["人工", "转人工"]}, "schedule": "business",
+//!      "action": "transfer",
+//!      "otherwise": {"reply": [{"type": "text", "content": "客服下班了，明天 9 点见"}]}},
 //!     {"name": "hours", "match": {"contains": "营业时间"},
 //!      "action": {"reply": [{"type": "text", "content": "每天 9:00–21:00"}]}},
 //!     {"name": "welcome", "match": {"event": "user_enter_tempsession"},
@@ -22,8 +28,13 @@ pub mod explain;
 pub mod fragments;
 pub mod matching;
 pub mod model;
+pub mod schedule;
+pub mod template;
 
 pub use checks::{Finding, Severity};
-pub use explain::Explanation;
+pub use explain::{Explanation, PassedOver};
 pub use matching::Route;
-pub use model::{Action, Match, MediaSource, ReplyMessage, Rule, RuleError, RuleSet};
+pub use model::{
+    Action, Condition, Match, MediaSource, ReplyMessage, Rule, RuleError, RuleSet, ScheduleRef,
+};
+pub use schedule::{Schedule, TimeZone};

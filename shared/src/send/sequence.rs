@@ -9,13 +9,14 @@ use std::time::Duration;
 use super::budget::{self, LEDGER_TTL, MAX_JOB_AGE, MESSAGE_ROOM, SEND_LEASE};
 use super::errcode::{ErrorClass, classify, classify_send};
 use super::outcome::{DropReason, JobOutcome, Retry, SendFailure, Silence};
+use super::render::{self, Placeholders};
 use super::{Sender, quota};
 use crate::clock::{millis, secs};
 use crate::job::Job;
 use crate::metrics;
 use crate::ports::{Claim, ClaimOutcome, MediaError, PortError};
 use crate::protocol::{Event, MessageKind};
-use crate::rules::{Action, ReplyMessage};
+use crate::rules::{Action, ReplyMessage, TimeZone};
 
 /// What became of one message.
 enum Step {
@@ -110,8 +111,17 @@ impl Sender {
         }
 
         let rules = self.deps.rules.get().await?;
-        let messages = match rules.action_for(&job.message) {
-            Some((_, Action::Send(messages))) => messages.clone(),
+        // Decided, and placeholders filled, at the instant the push arrived: the same answer
+        // `receive` chose, however late (or often) the job runs.
+        let messages = match rules.action_for(&job.message, job.received_at) {
+            Some((_, Action::Send(messages))) => {
+                let zone = rules.zone().unwrap_or_else(|_| TimeZone::shanghai());
+                let placeholders = Placeholders::new(&job.message, &zone, job.received_at);
+                messages
+                    .iter()
+                    .map(|message| render::fill(message, &placeholders))
+                    .collect::<Vec<_>>()
+            }
             _ => return Ok(JobOutcome::Nothing(Silence::NoReplyRule)),
         };
 
