@@ -54,7 +54,7 @@ async fn main() {
         .unwrap_or(1000);
     let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], false);
     let base = dev.base.clone();
-    let client = reqwest::Client::builder()
+    let client = kefu::tls::http_client_builder()
         .pool_max_idle_per_host(1)
         .build()
         .unwrap();
