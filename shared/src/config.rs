@@ -21,6 +21,9 @@ pub struct Config {
     pub queue_url: Option<String>,
     /// `KEFU_RULES_PATH`: the Parameter Store path (or single parameter) holding the rules.
     pub rules_path: String,
+    /// `KEFU_STARTER_RULES_PARAMETER`: the stack's starting rules, read while the rules path
+    /// holds none.
+    pub starter_rules: Option<String>,
     /// `KEFU_PUSH_SECRETS_PARAMETER` (needed by `receive`): the SecureString with the Token and
     /// the EncodingAESKey, `{"token": …, "encoding_aes_key": …}`.
     pub push_secrets_parameter: Option<String>,
@@ -134,6 +137,7 @@ impl Config {
             table: required("KEFU_TABLE")?,
             queue_url: get("KEFU_QUEUE_URL"),
             rules_path: required("KEFU_RULES_PATH")?,
+            starter_rules: get("KEFU_STARTER_RULES_PARAMETER"),
             push_secrets_parameter: get("KEFU_PUSH_SECRETS_PARAMETER"),
             api_secrets_parameter: get("KEFU_API_SECRETS_PARAMETER"),
             format,

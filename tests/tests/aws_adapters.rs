@@ -652,6 +652,40 @@ async fn rules_whose_fragments_clash_are_an_error_after_merging() {
 }
 
 #[tokio::test]
+async fn the_starting_rules_serve_only_while_the_rules_path_is_empty() {
+    let ssm = ssm().await;
+    let path = format!("/{}/rules", unique("kefu"));
+    let starter = format!("{path}-starter");
+    put_parameter(
+        &ssm,
+        &starter,
+        r#"{"rules":[],"default":{"reply":[{"type":"text","content":"starter"}]}}"#,
+    )
+    .await;
+    let rules = SsmRules::new(ssm.clone(), &path).with_starter(Some(starter.clone()));
+    let first = rules.load().await.unwrap();
+    assert_eq!(first.rules.len(), 0);
+
+    // The operator pushes their rules: the path wins, and the starter is left alone.
+    let pushed = RuleSet::from_json(
+        r#"{"rules":[{"name":"human","match":{"exact":["人工"]},"action":"transfer"}]}"#,
+    )
+    .unwrap();
+    let published = SsmRules::new(ssm.clone(), &path)
+        .publish(&pushed)
+        .await
+        .unwrap();
+    assert!(published.removed.is_empty(), "{published:?}");
+    let now = rules.load().await.unwrap();
+    assert_eq!(now.rules.len(), 1);
+    let kept = ssm.get_parameter().name(&starter).send().await;
+    assert!(
+        kept.is_ok(),
+        "the starter parameter is the stack's: never deleted by a push"
+    );
+}
+
+#[tokio::test]
 async fn rules_with_no_parameter_at_all_are_an_error() {
     let ssm = ssm().await;
     let path = format!("/{}/rules", unique("kefu"));

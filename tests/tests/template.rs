@@ -76,6 +76,7 @@ fn grants(function: &str) -> Grants {
         ssm: vec![
             sub(&format!("{SSM_PARAMETER}${{RulesPath}}")),
             sub(&format!("{SSM_PARAMETER}${{RulesPath}}/*")),
+            sub(&format!("{SSM_PARAMETER}${{RulesPath}}-starter")),
             sub(&format!("{SSM_PARAMETER}${{{secrets}}}")),
         ],
         leading_keys,
@@ -690,15 +691,15 @@ fn the_table_has_the_schema_the_aws_tests_create() {
 }
 
 #[test]
-fn the_rules_parameter_is_a_valid_rule_set_under_the_rules_path() {
+fn the_starting_rules_are_a_valid_rule_set_beside_the_rules_path() {
     let template = template();
     let rules = properties(&template, "RulesParameter");
     assert_eq!(rules["Type"].as_str(), Some("String"));
     match expr(&rules["Name"]) {
-        Expr::Sub(name) if name.starts_with("${RulesPath}/") => {}
-        other => {
-            panic!("RulesParameter's Name must be under ${{RulesPath}}/ (read by path): {other:?}")
-        }
+        // Beside the path, never under it: `kefu rules push` owns the path, so the stack and
+        // the CLI never write the same parameter.
+        Expr::Sub(name) if name == "${RulesPath}-starter" => {}
+        other => panic!("RulesParameter's Name must be ${{RulesPath}}-starter: {other:?}"),
     }
     // YAML's `>-` folds the lines into one, joined by spaces.
     let value = rules["Value"].as_str().expect("RulesParameter has a Value");
@@ -776,6 +777,11 @@ fn the_functions_environment_satisfies_the_configuration() {
         assert_eq!(
             config.rules_path,
             resolve(&template, &template["Parameters"]["RulesPath"]["Default"])
+        );
+        assert_eq!(
+            config.starter_rules.as_deref(),
+            Some("RulesParameter-physical-id"),
+            "{function} reads the stack's starting rules while the rules path is empty"
         );
     }
 }

@@ -61,7 +61,7 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
     let receiver = Arc::new(kefu::compose::aws::receiver(&aws, &config).await?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let rules = Arc::new(RuleCache::new(
-        Arc::new(aws.rules(&config.rules_path)),
+        Arc::new(aws.rules_or_starter(&config.rules_path, config.starter_rules.as_deref())),
         clock.clone(),
         config.rules_ttl,
     ));

@@ -66,6 +66,11 @@ impl Aws {
         SsmRules::new(self.ssm.clone(), path)
     }
 
+    /// The rules at `path`, or the stack's starting set at `starter` while there are none.
+    pub fn rules_or_starter(&self, path: &str, starter: Option<&str>) -> SsmRules {
+        self.rules(path).with_starter(starter.map(str::to_owned))
+    }
+
     /// The deployment's secrets, from their SecureString parameter.
     pub async fn secrets(&self, parameter: &str) -> Result<Secrets, crate::ports::PortError> {
         load_secrets(&self.ssm, parameter).await

@@ -1,5 +1,10 @@
 //! Rules in SSM Parameter Store, in the layout of `rules::fragments`: read (the `RuleSource`
 //! port) and written (`kefu rules push`).
+//!
+//! The rules path belongs to the operator (`kefu rules push`); the stack creates its starting
+//! set in a parameter of its own beside it (the starter), read only while the path holds
+//! nothing. So CloudFormation and the CLI never write the same parameter: no stack drift, and a
+//! `sam deploy` never puts the starting set back over the operator's rules.
 
 use async_trait::async_trait;
 use aws_sdk_ssm::Client;
@@ -14,6 +19,8 @@ use crate::rules::fragments::{self, FragmentError};
 pub struct SsmRules {
     client: Client,
     path: String,
+    /// The parameter read while the path holds no rules.
+    starter: Option<String>,
 }
 
 /// What a publish wrote and removed.
@@ -30,14 +37,22 @@ impl SsmRules {
         Self {
             client,
             path: path.into().trim_end_matches('/').to_owned(),
+            starter: None,
         }
+    }
+
+    /// Reads `starter` while the path holds no rules (the stack's starting set).
+    pub fn with_starter(mut self, starter: Option<String>) -> Self {
+        self.starter = starter;
+        self
     }
 
     pub fn path(&self) -> &str {
         &self.path
     }
 
-    /// The raw `(name, value)` parameters holding the rules, in name order.
+    /// The raw `(name, value)` parameters under the path (or the path itself, as a single
+    /// parameter), in name order; none if there is nothing there.
     pub async fn fetch(&self) -> Result<Vec<(String, String)>, PortError> {
         let mut parameters = Vec::new();
         let mut pages = self
@@ -58,20 +73,34 @@ impl SsmRules {
         }
         if parameters.is_empty() {
             // The path may name a single parameter.
-            let single = self
-                .client
-                .get_parameter()
-                .name(&self.path)
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|err| PortError::new("read rules", describe(&err)))?;
-            if let Some(value) = single.parameter.and_then(|p| p.value) {
+            if let Some(value) = self.parameter(&self.path).await? {
                 parameters.push((self.path.clone(), value));
             }
         }
         parameters.sort();
         Ok(parameters)
+    }
+
+    /// One parameter's value; none if it does not exist.
+    async fn parameter(&self, name: &str) -> Result<Option<String>, PortError> {
+        match self
+            .client
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+        {
+            Ok(found) => Ok(found.parameter.and_then(|p| p.value)),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(PortError::new("read rules", describe(&err))),
+        }
     }
 
     /// Writes `rules` as fragments under the path and deletes fragments left over from a larger
@@ -114,7 +143,24 @@ impl SsmRules {
 #[async_trait]
 impl RuleSource for SsmRules {
     async fn load(&self) -> Result<RuleSet, PortError> {
-        fragments::merge(self.fetch().await?).map_err(|err| match err {
+        let mut parameters = self.fetch().await?;
+        if parameters.is_empty() {
+            if let Some(starter) = &self.starter {
+                if let Some(value) = self.parameter(starter).await? {
+                    parameters.push((starter.clone(), value));
+                }
+            }
+        }
+        if parameters.is_empty() {
+            return Err(PortError::new(
+                "read rules",
+                format!(
+                    "no rules at {} (push some with `kefu rules push`)",
+                    self.path
+                ),
+            ));
+        }
+        fragments::merge(parameters).map_err(|err| match err {
             FragmentError::Invalid { name, source } => {
                 PortError::new("parse rules", format!("{name}: {source}"))
             }

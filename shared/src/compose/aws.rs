@@ -163,7 +163,7 @@ async fn load_rules(rules: &RuleCache) {
 
 fn rules(aws: &Aws, config: &Config, clock: &Arc<dyn Clock>) -> Arc<RuleCache> {
     Arc::new(RuleCache::new(
-        Arc::new(aws.rules(&config.rules_path)),
+        Arc::new(aws.rules_or_starter(&config.rules_path, config.starter_rules.as_deref())),
         clock.clone(),
         config.rules_ttl,
     ))
