@@ -7,6 +7,7 @@
 mod aws_args;
 mod crypto;
 mod dev;
+mod doctor;
 mod event;
 mod paint;
 mod push;
@@ -45,6 +46,8 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Write a signed API Gateway event (for `sam local invoke -e`, `cargo lambda invoke`).
     Event(event::EventArgs),
+    /// Check a deployment's configuration: AppID, secrets, rules, the push URL, the access_token.
+    Doctor(doctor::DoctorArgs),
     /// Print the completion script for SHELL (e.g. `kefu completions bash > /etc/bash_completion.d/kefu`).
     Completions {
         #[arg(value_enum)]
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => crypto::decrypt(&args),
         Command::Encrypt(args) => crypto::encrypt(&args),
         Command::Event(args) => event::event(&args),
+        Command::Doctor(args) => runtime().and_then(|rt| rt.block_on(doctor::doctor(&args))),
         Command::Completions { shell } => completions(shell),
     };
     match result {

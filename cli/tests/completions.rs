@@ -19,14 +19,14 @@ fn every_shell_gets_a_script_that_knows_the_subcommands() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(script.len() > 1000, "{shell}: {script}");
-        for subcommand in ["dev", "push", "rules", "decrypt", "completions"] {
+        for subcommand in ["dev", "push", "rules", "doctor", "decrypt", "completions"] {
             assert!(
                 script.contains(subcommand),
                 "{shell}: no {subcommand} in the script"
             );
         }
         // Flags of nested commands too.
-        assert!(script.contains("aes-key"), "{shell}");
+        assert!(script.contains("secrets-parameter"), "{shell}");
     }
 }
 
