@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 use kefu::aws::{Aws, StoredSecrets};
-use kefu::ports::RuleSource as _;
+use kefu::ports::{RuleSource as _, WeChatApi as _};
 use kefu::protocol::{AesKey, Signature, Token};
 use kefu::rules::Severity;
 use kefu::secret::SecretString;
@@ -519,7 +519,6 @@ async fn check_token(base: &str, appid: &str, secret: SecretString, parameter: &
         Ok(client) => client,
         Err(err) => return Check::new(name, Status::Fail, err.to_string()),
     };
-    use kefu::ports::WeChatApi as _;
     match client.fetch_token(TokenKind::Stable, false).await {
         Ok(fetched) => Check::new(
             name,
