@@ -7,6 +7,7 @@
 mod aws_args;
 mod crypto;
 mod dev;
+mod doctor;
 mod event;
 mod paint;
 mod push;
@@ -16,7 +17,7 @@ mod rules;
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +46,13 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Write a signed API Gateway event (for `sam local invoke -e`, `cargo lambda invoke`).
     Event(event::EventArgs),
+    /// Check a deployment's configuration: AppID, secrets, rules, the push URL, the access_token.
+    Doctor(doctor::DoctorArgs),
+    /// Print the completion script for SHELL (e.g. `kefu completions bash > /etc/bash_completion.d/kefu`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,6 +78,8 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => crypto::decrypt(&args),
         Command::Encrypt(args) => crypto::encrypt(&args),
         Command::Event(args) => event::event(&args),
+        Command::Doctor(args) => runtime().and_then(|rt| rt.block_on(doctor::doctor(&args))),
+        Command::Completions { shell } => completions(shell),
     };
     match result {
         Ok(output) => {
@@ -100,6 +110,14 @@ impl std::fmt::Display for ExitWith {
 }
 
 impl std::error::Error for ExitWith {}
+
+/// The completion script of every command and flag, for `shell`.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<String> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kefu", &mut script);
+    // `main` prints the result with a newline of its own.
+    Ok(String::from_utf8(script)?.trim_end().to_owned())
+}
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

@@ -1,7 +1,8 @@
 //! Colour on a terminal, plain text (on stdout) in pipes, files and wherever `NO_COLOR` is set
-//! (<https://no-color.org>).
+//! (<https://no-color.org>): the decision is anstream's, the same that clap makes for its help
+//! (it also honours `CLICOLOR`, `CLICOLOR_FORCE` and `TERM=dumb`), and the codes are anstyle's.
 
-use std::io::IsTerminal as _;
+use anstyle::{AnsiColor, Effects, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Colour {
@@ -13,27 +14,27 @@ pub enum Colour {
 }
 
 impl Colour {
-    fn code(self) -> &'static str {
+    fn style(self) -> Style {
         match self {
-            Self::Red => "31",
-            Self::Green => "32",
-            Self::Yellow => "33",
-            Self::Cyan => "36",
-            Self::Dim => "2",
+            Self::Red => AnsiColor::Red.on_default(),
+            Self::Green => AnsiColor::Green.on_default(),
+            Self::Yellow => AnsiColor::Yellow.on_default(),
+            Self::Cyan => AnsiColor::Cyan.on_default(),
+            Self::Dim => Style::new().effects(Effects::DIMMED),
         }
     }
 }
 
 /// Whether text written to stdout may carry colour codes.
 pub fn enabled() -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    !no_color && std::io::stdout().is_terminal()
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
 }
 
 /// `text` in `colour` when stdout takes colour.
 pub fn paint(text: &str, colour: Colour) -> String {
     if enabled() {
-        format!("\u{1b}[{}m{text}\u{1b}[0m", colour.code())
+        let style = colour.style();
+        format!("{style}{text}{style:#}")
     } else {
         text.to_owned()
     }

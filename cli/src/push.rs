@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use kefu::protocol::Mode;
-use kefu::protocol::{Format, Message, Signature, push};
+use kefu::protocol::passive::SealedReply;
+use kefu::protocol::{Format, Message};
 
 use crate::push_args::{MessageArg, PushArgs};
 
@@ -162,23 +163,17 @@ fn describe_reply(args: &PushCommand, body: &str) -> anyhow::Result<String> {
     if trimmed.is_empty() || trimmed == "success" {
         return Ok(format!("{trimmed:?}"));
     }
-    let Some(encrypt) = push::encrypt_field(trimmed).ok().flatten() else {
+    let Ok(sealed) = SealedReply::read(trimmed) else {
+        // Not a sealed envelope: a reply in clear (plaintext or compatible mode).
         return Ok(one_line(trimmed));
     };
     // Check the reply's signature as WeChat would, then open it.
-    let signature_ok = reply_field(trimmed, "MsgSignature")
-        .zip(reply_field(trimmed, "TimeStamp"))
-        .zip(reply_field(trimmed, "Nonce"))
-        .is_some_and(|((signature, timestamp), nonce)| {
-            Signature::of_message(&args.push.credentials.token(), &timestamp, &nonce, &encrypt)
-                .verify(&signature)
-                .is_ok()
-        });
+    let signature_ok = sealed.verify(&args.push.credentials.token()).is_ok();
     let plain = args
         .push
         .credentials
         .key()?
-        .decrypt(&args.push.credentials.appid, &encrypt)
+        .decrypt(&args.push.credentials.appid, &sealed.encrypt)
         .context("decrypting the passive reply")?;
     let kind = match Format::sniff(&plain) {
         Some(Format::Xml) => Message::from_xml(&plain)
@@ -199,24 +194,6 @@ fn describe_reply(args: &PushCommand, body: &str) -> anyhow::Result<String> {
         kind.unwrap_or_else(|| "reply".into()),
         if signature_ok { "valid" } else { "INVALID" }
     ))
-}
-
-/// A field of an XML or JSON envelope, as text.
-fn reply_field(body: &str, name: &str) -> Option<String> {
-    if let Ok(json) = serde_json::from_str::<serde_json::Value>(body) {
-        return json
-            .get(name)
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
-    }
-    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
-    let end = body.find(&format!("</{name}>"))?;
-    let value = body.get(start..end)?;
-    Some(
-        value
-            .trim_start_matches("<![CDATA[")
-            .trim_end_matches("]]>")
-            .to_owned(),
-    )
 }
 
 /// The sandbox's record of messages sent to `openid`, each as one line.

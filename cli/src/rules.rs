@@ -96,7 +96,7 @@ struct Store {
 }
 
 /// A Parameter Store path: `/` and then names of letters, digits and `_.-/`.
-fn parse_parameter_path(text: &str) -> Result<String, String> {
+pub(crate) fn parse_parameter_path(text: &str) -> Result<String, String> {
     if !text.starts_with('/') {
         return Err(format!("{text:?} must start with '/' (e.g. /kefu/rules)"));
     }

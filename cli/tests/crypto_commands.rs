@@ -283,7 +283,8 @@ fn tampered_signature_wrong_appid_and_corrupted_ciphertext_exit_1() {
             encrypted,
         ],
         None,
-        "appid",
+        // Which appid arrived (appids are not secrets), and which was expected.
+        &format!("the message is for appid \"{appid}\", not \"wx0000000000000000\""),
     );
 
     // Change one character of the last ciphertext block: the padding no longer checks out.

@@ -166,3 +166,24 @@ fn kefu_dev_aws_refuses_a_real_account_unless_told() {
     let stderr = one_line_error(&["dev", "--i-know-this-is-live", "--port", "0"]);
     assert!(stderr.contains("--aws"), "{stderr}");
 }
+
+#[test]
+fn colour_follows_no_color_and_clicolor_force_as_clap_does() {
+    let validate = |envs: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kefu"));
+        command
+            .args(["rules", "validate", "rules/sample.json"])
+            .current_dir(ROOT)
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        String::from_utf8(command.output().unwrap().stdout).unwrap()
+    };
+    // A pipe gets plain text; CLICOLOR_FORCE asks for colour anyway; NO_COLOR always wins.
+    assert!(!validate(&[]).contains('\u{1b}'));
+    assert!(validate(&[("CLICOLOR_FORCE", "1")]).starts_with("\u{1b}[32m✓ rules/sample.json"));
+    assert!(!validate(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'));
+}

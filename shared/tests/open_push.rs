@@ -148,7 +148,10 @@ fn refusals_name_their_reason() {
     let (query, body) = wechat_push(TEXT_XML, Format::Xml, Mode::Safe);
     assert_eq!(
         push::open(&wrong_appid, &query, &body),
-        Err(PushError::Crypto(CryptoError::AppIdMismatch))
+        Err(PushError::Crypto(CryptoError::AppIdMismatch {
+            arrived: APPID.into(),
+            expected: "wx0000000000000000".into(),
+        }))
     );
     let mut no_key = credentials();
     no_key.aes_key = None;

@@ -558,6 +558,15 @@ async fn bad_input_gets_its_4xx_and_one_log_line_without_secrets() {
                 "{name}: leaked a secret"
             );
         }
+        if name == "wrong appid" {
+            // Appids are not secrets: the refusal says which one arrived, and which was expected.
+            for said in [&response.body, &logs] {
+                assert!(
+                    said.contains("wx0000000000000000") && said.contains(sample::APPID),
+                    "the appids in {said}"
+                );
+            }
+        }
     }
     assert_eq!(stack.queue.pending().len(), 0);
 }

@@ -104,7 +104,11 @@ proptest! {
         if other_appid != appid {
             prop_assert_eq!(
                 key.decrypt(&other_appid, &sealed),
-                Err(CryptoError::AppIdMismatch)
+                Err(CryptoError::AppIdMismatch {
+                    // The error shows at most 32 characters of what arrived.
+                    arrived: appid.chars().take(32).collect(),
+                    expected: other_appid.clone(),
+                })
             );
         }
     }
@@ -136,7 +140,7 @@ proptest! {
         }
         let opened = key.decrypt(DOC_APPID, &STANDARD.encode(&raw));
         prop_assert!(
-            matches!(opened, Err(CryptoError::AppIdMismatch | CryptoError::TruncatedFrame)),
+            matches!(opened, Err(CryptoError::AppIdMismatch { .. } | CryptoError::TruncatedFrame)),
             "{:?}",
             opened
         );

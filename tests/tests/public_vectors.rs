@@ -212,7 +212,10 @@ fn check_rejects_wrong_appid(v: &Vector) {
     ] {
         assert_eq!(
             key(v).decrypt(&wrong, encrypted(v)),
-            Err(CryptoError::AppIdMismatch),
+            Err(CryptoError::AppIdMismatch {
+                arrived: right.to_owned(),
+                expected: wrong.clone(),
+            }),
             "{}: decrypt with appid {wrong:?}",
             v.id
         );

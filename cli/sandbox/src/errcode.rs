@@ -12,6 +12,7 @@ pub(super) const INVALID_MEDIA_ID: i64 = 40007;
 pub(super) const INVALID_MESSAGE_TYPE: i64 = 40008;
 pub(super) const INVALID_APPID: i64 = 40013;
 pub(super) const INVALID_APPSECRET: i64 = 40125;
+pub(super) const IP_NOT_WHITELISTED: i64 = 40164;
 pub(super) const ACCESS_TOKEN_MISSING: i64 = 41001;
 pub(super) const APPID_MISSING: i64 = 41002;
 pub(super) const APPSECRET_MISSING: i64 = 41004;
@@ -41,6 +42,7 @@ pub(super) fn message(code: i64) -> &'static str {
         INVALID_APPID => "invalid appid",
         40014 => "invalid access_token",
         INVALID_APPSECRET => "invalid appsecret",
+        IP_NOT_WHITELISTED => "invalid ip, not in whitelist",
         ACCESS_TOKEN_MISSING => "access_token missing",
         APPID_MISSING => "appid missing",
         APPSECRET_MISSING => "appsecret missing",
@@ -58,4 +60,14 @@ pub(super) fn message(code: i64) -> &'static str {
         48001 => "api unauthorized",
         _ => "sandbox injected error",
     }
+}
+
+/// WeChat's 40164 message: the caller's address as WeChat saw it, IPv4 also written as an
+/// IPv4-mapped IPv6 address (without the request id).
+pub(super) fn ip_not_whitelisted(caller: std::net::IpAddr) -> String {
+    let v6 = match caller {
+        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().to_string(),
+        std::net::IpAddr::V6(v6) => v6.to_string(),
+    };
+    format!("invalid ip {caller} ipv6 {v6}, not in whitelist")
 }

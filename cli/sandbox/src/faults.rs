@@ -39,6 +39,10 @@ pub enum Fault {
     /// Handle the call normally, then answer HTTP 200 whose body breaks off: the message went
     /// out, the answer is unreadable.
     AcceptThenDrop,
+    /// Answer 40164 as WeChat does when the mini program's API IP whitelist is on and the
+    /// caller's address is not on it: `invalid ip A ipv6 ::ffff:A, not in whitelist`, with the
+    /// caller's address as the sandbox saw it.
+    IpNotWhitelisted,
 }
 
 #[derive(Debug)]

@@ -27,8 +27,9 @@
 //! * `POST /sandbox/revoke`: [`Sandbox::revoke_tokens`];
 //! * `POST /sandbox/faults` with `{"endpoint":"send","errcode":-1,"times":1}`, or `"http":500`,
 //!   or `"delay_ms":2000`, `"accept_then_hang_ms":6000` (the call takes effect, its answer comes
-//!   too late) or `"accept_then_drop":true` (it takes effect, its answer breaks off) instead of
-//!   `errcode` ([`Sandbox::inject`]; `times` defaults to 1);
+//!   too late), `"accept_then_drop":true` (it takes effect, its answer breaks off) or
+//!   `"ip_not_whitelisted":true` (40164 naming the caller's address, as WeChat answers when the
+//!   API IP whitelist is on) instead of `errcode` ([`Sandbox::inject`]; `times` defaults to 1);
 //! * `GET /sandbox/messages`: the recorded sends, oldest first ([`Sandbox::messages`]).
 //!
 //! Control routes answer 204, or 400 with a reason.
@@ -91,7 +92,10 @@ impl Sandbox {
     ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
-        let app = self.router();
+        // With connection info, so that a 40164 names the caller's address.
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "wechat sandbox stopped");

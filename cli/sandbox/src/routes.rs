@@ -3,14 +3,19 @@
 //! `state`; they hold the lock only while the rules run, never across an await.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Query, Request,
+    State,
+};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -51,6 +56,24 @@ fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// The caller's address, when the server was started with connection info
+/// (`into_make_service_with_connect_info`, as [`Sandbox::serve`] and `kefu dev` do); loopback
+/// otherwise.
+pub(super) struct Caller(IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip()),
+        ))
+    }
+}
+
 /// What an injected fault leaves of a call.
 enum Fired {
     /// The fault is the whole answer.
@@ -68,7 +91,7 @@ enum Lose {
 
 impl Sandbox {
     /// Fires the next fault aimed at `endpoint`, if any.
-    async fn fault(&self, endpoint: Endpoint) -> Fired {
+    async fn fault(&self, endpoint: Endpoint, caller: &Caller) -> Fired {
         let Some(fault) = self.lock().faults.take(endpoint) else {
             return Fired::Proceed;
         };
@@ -92,6 +115,11 @@ impl Sandbox {
             }
             Fault::AcceptThenHang(hang) => Fired::ThenLose(Lose::Hang(hang)),
             Fault::AcceptThenDrop => Fired::ThenLose(Lose::Drop),
+            Fault::IpNotWhitelisted => Fired::Answered(self.refuse(
+                endpoint,
+                errcode::IP_NOT_WHITELISTED,
+                errcode::ip_not_whitelisted(caller.0),
+            )),
         }
     }
 
@@ -100,9 +128,10 @@ impl Sandbox {
     async fn respond(
         &self,
         endpoint: Endpoint,
+        caller: &Caller,
         rule: impl FnOnce(&mut Rules, i64) -> Outcome,
     ) -> Response {
-        match self.fault(endpoint).await {
+        match self.fault(endpoint, caller).await {
             Fired::Answered(response) => response,
             Fired::Proceed => self.handle(endpoint, rule),
             Fired::ThenLose(lose) => {
@@ -139,19 +168,28 @@ impl Sandbox {
             self.lock().count(code);
             tracing::debug!(?endpoint, errcode = code, "wechat sandbox: answered");
         }
-        let body = outcome.unwrap_or_else(|code| {
-            // Real messages carry a request id; clients must not match on errmsg.
-            let rid = random_chars(24);
-            json!({ "errcode": code, "errmsg": format!("{} rid: {rid}", errcode::message(code)) })
-        });
+        let body = outcome.unwrap_or_else(|code| errcode_body(code, errcode::message(code)));
         (StatusCode::OK, Json(body)).into_response()
+    }
+
+    /// HTTP 200 with `{"errcode","errmsg"}` for a message of its own; counts the errcode.
+    fn refuse(&self, endpoint: Endpoint, code: i64, message: String) -> Response {
+        self.lock().count(code);
+        tracing::debug!(?endpoint, errcode = code, "wechat sandbox: answered");
+        (StatusCode::OK, Json(errcode_body(code, &message))).into_response()
     }
 }
 
-async fn token(State(sandbox): State<Sandbox>, params: Params) -> Response {
+/// `{"errcode","errmsg"}`. Real messages carry a request id; clients must not match on errmsg.
+fn errcode_body(code: i64, message: &str) -> serde_json::Value {
+    let rid = random_chars(24);
+    json!({ "errcode": code, "errmsg": format!("{message} rid: {rid}") })
+}
+
+async fn token(State(sandbox): State<Sandbox>, caller: Caller, params: Params) -> Response {
     sandbox.lock().token_calls += 1;
     sandbox
-        .respond(Endpoint::Token, |state, now| {
+        .respond(Endpoint::Token, &caller, |state, now| {
             state.token(
                 param(&params, "grant_type"),
                 param(&params, "appid"),
@@ -162,39 +200,54 @@ async fn token(State(sandbox): State<Sandbox>, params: Params) -> Response {
         .await
 }
 
-async fn stable_token(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
+async fn stable_token(State(sandbox): State<Sandbox>, caller: Caller, body: Bytes) -> Response {
     sandbox.lock().token_calls += 1;
     sandbox
-        .respond(Endpoint::StableToken, |state, now| {
+        .respond(Endpoint::StableToken, &caller, |state, now| {
             state.stable_token(&body, now)
         })
         .await
 }
 
-async fn send(State(sandbox): State<Sandbox>, params: Params, body: Bytes) -> Response {
+async fn send(
+    State(sandbox): State<Sandbox>,
+    caller: Caller,
+    params: Params,
+    body: Bytes,
+) -> Response {
     sandbox
-        .respond(Endpoint::Send, |state, now| {
+        .respond(Endpoint::Send, &caller, |state, now| {
             state.send(param(&params, "access_token"), &body, now)
         })
         .await
 }
 
-async fn typing(State(sandbox): State<Sandbox>, params: Params, body: Bytes) -> Response {
+async fn typing(
+    State(sandbox): State<Sandbox>,
+    caller: Caller,
+    params: Params,
+    body: Bytes,
+) -> Response {
     sandbox
-        .respond(Endpoint::Typing, |state, now| {
+        .respond(Endpoint::Typing, &caller, |state, now| {
             state.typing(param(&params, "access_token"), &body, now)
         })
         .await
 }
 
-async fn upload(State(sandbox): State<Sandbox>, params: Params, request: Request) -> Response {
+async fn upload(
+    State(sandbox): State<Sandbox>,
+    caller: Caller,
+    params: Params,
+    request: Request,
+) -> Response {
     let media = match Multipart::from_request(request, &()).await {
         Ok(multipart) => media_size(multipart).await,
         // Not multipart at all: there is no media field.
         Err(_) => Ok(None),
     };
     sandbox
-        .respond(Endpoint::Upload, |state, now| {
+        .respond(Endpoint::Upload, &caller, |state, now| {
             let media = media?;
             state.upload(
                 param(&params, "access_token"),
@@ -266,7 +319,7 @@ async fn revoke(State(sandbox): State<Sandbox>) -> StatusCode {
 }
 
 /// `POST /sandbox/faults`: exactly one of `errcode`, `http`, `delay_ms`, `accept_then_hang_ms`,
-/// `accept_then_drop: true`.
+/// `accept_then_drop: true`, `ip_not_whitelisted: true`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FaultRequest {
@@ -277,6 +330,8 @@ struct FaultRequest {
     accept_then_hang_ms: Option<u64>,
     #[serde(default)]
     accept_then_drop: bool,
+    #[serde(default)]
+    ip_not_whitelisted: bool,
     #[serde(default = "one")]
     times: usize,
 }
@@ -298,16 +353,20 @@ async fn inject(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         request.delay_ms,
         request.accept_then_hang_ms,
         request.accept_then_drop,
+        request.ip_not_whitelisted,
     ) {
-        (Some(code), None, None, None, false) => Fault::Errcode(code),
-        (None, Some(status), None, None, false) => Fault::Http(status),
-        (None, None, Some(ms), None, false) => Fault::Delay(Duration::from_millis(ms)),
-        (None, None, None, Some(ms), false) => Fault::AcceptThenHang(Duration::from_millis(ms)),
-        (None, None, None, None, true) => Fault::AcceptThenDrop,
+        (Some(code), None, None, None, false, false) => Fault::Errcode(code),
+        (None, Some(status), None, None, false, false) => Fault::Http(status),
+        (None, None, Some(ms), None, false, false) => Fault::Delay(Duration::from_millis(ms)),
+        (None, None, None, Some(ms), false, false) => {
+            Fault::AcceptThenHang(Duration::from_millis(ms))
+        }
+        (None, None, None, None, true, false) => Fault::AcceptThenDrop,
+        (None, None, None, None, false, true) => Fault::IpNotWhitelisted,
         _ => {
             return (
                 StatusCode::BAD_REQUEST,
-                "bad fault: give exactly one of errcode, http, delay_ms, accept_then_hang_ms, accept_then_drop",
+                "bad fault: give exactly one of errcode, http, delay_ms, accept_then_hang_ms, accept_then_drop, ip_not_whitelisted",
             )
                 .into_response();
         }

@@ -759,6 +759,41 @@ async fn fault_for_any_endpoint_hits_whichever_is_called_next() {
     assert_eq!(h.typing(&token, "Typing").await, 45080);
 }
 
+#[tokio::test]
+async fn an_ip_whitelist_fault_answers_40164_naming_the_callers_address() {
+    let h = start().await;
+    h.sandbox
+        .inject(Endpoint::StableToken, Fault::IpNotWhitelisted, 1);
+    let refused = h.stable(false).await;
+    assert_eq!(errcode(&refused), 40164);
+    let message = refused["errmsg"].as_str().unwrap();
+    assert!(
+        message.starts_with("invalid ip 127.0.0.1 ipv6 ::ffff:127.0.0.1, not in whitelist rid: "),
+        "{message}"
+    );
+    assert!(refused.get("access_token").is_none());
+    assert!(
+        h.stable(false).await["access_token"].is_string(),
+        "one call only"
+    );
+
+    // Over HTTP, for scripts and for `kefu dev`.
+    let injected = h
+        .control(
+            "/sandbox/faults",
+            Some(json!({"endpoint":"token","ip_not_whitelisted":true})),
+        )
+        .await;
+    assert_eq!(injected.status(), 204);
+    let refused = h
+        .get_token(&format!(
+            "grant_type=client_credential&appid={APPID}&secret={SECRET}"
+        ))
+        .await;
+    assert_eq!(errcode(&refused), 40164);
+    assert_eq!(h.sandbox.counts().get(&40164), Some(&2));
+}
+
 // ---- control routes and the record ----
 
 #[tokio::test]

@@ -142,11 +142,15 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
         tokio::spawn(rules_watch::watch(file, args.assets.clone(), timeline));
     }
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // With connection info: the sandbox's 40164 names the caller's address.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok("kefu dev stopped".to_owned())
 }
 

@@ -17,7 +17,7 @@ pub mod tokens;
 
 pub use queue::{SqsConsumer, SqsQueue};
 pub use rules::{Published, SsmRules};
-pub use secrets::{Secrets, load_secrets};
+pub use secrets::{Secrets, StoredSecrets, fetch_secrets, load_secrets};
 pub use table::DynamoTable;
 
 /// The SDK configuration and its service clients, built once per cold start.
@@ -74,6 +74,14 @@ impl Aws {
     /// The deployment's secrets, from their SecureString parameter.
     pub async fn secrets(&self, parameter: &str) -> Result<Secrets, crate::ports::PortError> {
         load_secrets(&self.ssm, parameter).await
+    }
+
+    /// The secrets parameter as stored, unparsed (`kefu doctor` tells what is wrong with it).
+    pub async fn stored_secrets(
+        &self,
+        parameter: &str,
+    ) -> Result<StoredSecrets, crate::ports::PortError> {
+        fetch_secrets(&self.ssm, parameter).await
     }
 }
 

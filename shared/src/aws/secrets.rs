@@ -5,6 +5,7 @@
 //! log line.
 
 use aws_sdk_ssm::Client;
+use aws_sdk_ssm::types::ParameterType;
 use serde::Deserialize;
 
 use super::describe;
@@ -24,19 +25,41 @@ pub struct Secrets {
     pub app_secret: Option<SecretString>,
 }
 
-pub async fn load_secrets(client: &Client, name: &str) -> Result<Secrets, PortError> {
-    let value = client
+/// The secrets parameter as stored, before it is read as [`Secrets`]: for `kefu doctor`, which
+/// tells what is wrong with its shape. The text is a secret too.
+#[derive(Debug, Clone)]
+pub struct StoredSecrets {
+    pub value: SecretString,
+    /// Whether it is a SecureString (a plain String would hold the secrets in clear).
+    pub secure: bool,
+}
+
+pub async fn fetch_secrets(client: &Client, name: &str) -> Result<StoredSecrets, PortError> {
+    let parameter = client
         .get_parameter()
         .name(name)
         .with_decryption(true)
         .send()
         .await
         .map_err(|err| PortError::new("read secrets", describe(&err)))?
-        .parameter
+        .parameter;
+    let secure = parameter
+        .as_ref()
+        .and_then(|p| p.r#type.as_ref())
+        .is_some_and(|t| *t == ParameterType::SecureString);
+    let value = parameter
         .and_then(|p| p.value)
         .ok_or_else(|| PortError::new("read secrets", format!("{name} has no value")))?;
+    Ok(StoredSecrets {
+        value: SecretString::new(value),
+        secure,
+    })
+}
+
+pub async fn load_secrets(client: &Client, name: &str) -> Result<Secrets, PortError> {
+    let stored = fetch_secrets(client, name).await?;
     // Only the position: serde_json's message can quote a value.
-    serde_json::from_str(&value).map_err(|e| {
+    serde_json::from_str(stored.value.expose()).map_err(|e| {
         PortError::new(
             "parse secrets",
             format!(

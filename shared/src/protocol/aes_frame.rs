@@ -16,6 +16,8 @@ use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit};
 const PAD_BLOCK: usize = 32;
 /// random(16) ‖ msg_len(4)
 const FRAME_HEADER: usize = 20;
+/// An appid is 18 characters; more of a wrong one would only make the error long.
+const MAX_SHOWN_APPID: usize = 32;
 
 /// Real EncodingAESKeys sometimes end in a character whose low bits are not zero; WeChat's own
 /// servers accept them, so the key is decoded leniently (and with or without the trailing `=`).
@@ -44,8 +46,11 @@ pub enum CryptoError {
     BadPadding,
     #[error("decrypted frame is truncated")]
     TruncatedFrame,
-    #[error("appid in the message does not match the configured appid")]
-    AppIdMismatch,
+    /// Appids are not secrets: the error names both, so a wrong `KEFU_APPID` (or a message
+    /// sealed for another mini program) is plain to see. `arrived` is cut to 32 characters and
+    /// printed escaped, since it comes from the message.
+    #[error("appid mismatch: the message is for appid {arrived:?}, not {expected:?}")]
+    AppIdMismatch { arrived: String, expected: String },
     #[error("decrypted message is not UTF-8")]
     NotUtf8,
     #[error("message is too long to encrypt")]
@@ -126,7 +131,13 @@ impl AesKey {
         let unpadded = unpad_pkcs7_32(buf.get(..plain_len).unwrap_or_default())?;
         let (msg_end, trailing_appid) = split_frame(unpadded)?;
         if trailing_appid != appid.as_bytes() {
-            return Err(CryptoError::AppIdMismatch);
+            return Err(CryptoError::AppIdMismatch {
+                arrived: String::from_utf8_lossy(trailing_appid)
+                    .chars()
+                    .take(MAX_SHOWN_APPID)
+                    .collect(),
+                expected: appid.to_owned(),
+            });
         }
         buf.truncate(msg_end);
         buf.drain(..FRAME_HEADER);
@@ -259,9 +270,12 @@ mod tests {
     fn every_failure_has_its_own_error() {
         let k = key();
         let good = k.encrypt(DOC_APPID, b"hello", &[1; 16]).unwrap();
+        let mismatch = k.decrypt("wx0000000000000000", &good).unwrap_err();
         assert_eq!(
-            k.decrypt("wx0000000000000000", &good),
-            Err(CryptoError::AppIdMismatch)
+            mismatch.to_string(),
+            format!(
+                "appid mismatch: the message is for appid \"{DOC_APPID}\", not \"wx0000000000000000\""
+            )
         );
         assert_eq!(
             k.decrypt(DOC_APPID, "%%%"),

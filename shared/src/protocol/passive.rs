@@ -6,11 +6,12 @@
 //! `{Encrypt, MsgSignature, TimeStamp, Nonce}` envelope; anything else shows the user
 //! 「该小程序提供的服务出现故障」. Text and image answers go out through custom/send instead.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::aes_frame::{AesKey, CryptoError};
-use super::message::{Format, Message};
+use super::message::{Format, Message, ParseError};
 use super::signature::{Signature, Token};
+use super::xml;
 
 /// The acknowledgement WeChat expects; sent in clear in every mode.
 pub const SUCCESS: &str = "success";
@@ -97,6 +98,62 @@ pub fn seal(reply: &str, format: Format, seal: &Seal<'_>) -> Result<String, Cryp
     })
 }
 
+/// A sealed reply as [`seal`] writes it, read back (as WeChat reads it): for tools that check a
+/// deployment's passive answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SealedReply {
+    pub encrypt: String,
+    pub msg_signature: String,
+    /// A number in JSON, text in XML.
+    #[serde(deserialize_with = "number_or_text")]
+    pub time_stamp: String,
+    pub nonce: String,
+}
+
+impl SealedReply {
+    /// Reads the `{Encrypt, MsgSignature, TimeStamp, Nonce}` envelope of an XML or JSON body.
+    pub fn read(body: &str) -> Result<Self, ParseError> {
+        match Format::sniff(body) {
+            Some(Format::Json) => {
+                serde_json::from_str(body).map_err(|e| ParseError::Json(e.to_string()))
+            }
+            Some(Format::Xml) => {
+                let mut fields = xml::all_fields(body)?;
+                let mut take =
+                    |name: &'static str| fields.remove(name).ok_or(ParseError::MissingField(name));
+                Ok(Self {
+                    encrypt: take("Encrypt")?,
+                    msg_signature: take("MsgSignature")?,
+                    time_stamp: take("TimeStamp")?,
+                    nonce: take("Nonce")?,
+                })
+            }
+            // `success`, or any other text: no envelope.
+            None => Err(ParseError::MissingField("Encrypt")),
+        }
+    }
+
+    /// Whether `MsgSignature` signs `Encrypt` with `token`, `TimeStamp` and `Nonce`.
+    pub fn verify(&self, token: &Token) -> Result<(), CryptoError> {
+        Signature::of_message(token, &self.time_stamp, &self.nonce, &self.encrypt)
+            .verify(&self.msg_signature)
+    }
+}
+
+fn number_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrText {
+        Number(i64),
+        Text(String),
+    }
+    Ok(match NumberOrText::deserialize(deserializer)? {
+        NumberOrText::Number(n) => n.to_string(),
+        NumberOrText::Text(text) => text,
+    })
+}
+
 /// A CDATA section; a `]]>` inside the value is split across two sections.
 pub(crate) fn cdata(value: &str) -> String {
     format!("<![CDATA[{}]]>", value.replace("]]>", "]]]]><![CDATA[>"))
@@ -105,4 +162,45 @@ pub(crate) fn cdata(value: &str) -> String {
 fn json(value: &impl Serialize) -> String {
     // Serialising a struct of strings and integers cannot fail.
     serde_json::to_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+    #[test]
+    fn a_sealed_reply_reads_back_in_both_formats_and_its_signature_checks() {
+        let token = Token::new("AAAAA");
+        let key = AesKey::from_encoding_aes_key(KEY).unwrap_or_else(|e| panic!("{e}"));
+        let seal_with = Seal {
+            token: &token,
+            key: &key,
+            appid: "wxba5fad812f8e6fb9",
+            timestamp: 1_714_112_445,
+            nonce: "415670741",
+            random: &[7; 16],
+        };
+        for format in [Format::Xml, Format::Json] {
+            let sealed = seal("transfer", format, &seal_with).unwrap_or_else(|e| panic!("{e}"));
+            let read = SealedReply::read(&sealed).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert_eq!(read.time_stamp, "1714112445");
+            assert_eq!(read.nonce, "415670741");
+            assert_eq!(read.verify(&token), Ok(()));
+            assert_eq!(
+                read.verify(&Token::new("BBBBB")),
+                Err(CryptoError::SignatureMismatch)
+            );
+            assert_eq!(
+                key.decrypt("wxba5fad812f8e6fb9", &read.encrypt).as_deref(),
+                Ok("transfer")
+            );
+        }
+        assert_eq!(
+            SealedReply::read("<xml><Encrypt>x</Encrypt></xml>"),
+            Err(ParseError::MissingField("MsgSignature"))
+        );
+        assert!(SealedReply::read("success").is_err());
+    }
 }

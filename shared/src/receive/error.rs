@@ -56,7 +56,7 @@ impl ReceiveError {
             Self::BodyNotUtf8 | Self::FormatMismatch { .. } => 400,
             Self::PlaintextRefused | Self::Stale | Self::Replayed | Self::FromTheFuture => 403,
             Self::Push(PushError::Crypto(
-                CryptoError::SignatureMismatch | CryptoError::AppIdMismatch,
+                CryptoError::SignatureMismatch | CryptoError::AppIdMismatch { .. },
             )) => 403,
             Self::Push(PushError::EncryptionNotConfigured) => 500,
             Self::Push(_) => 400,
