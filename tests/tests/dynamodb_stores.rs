@@ -16,6 +16,7 @@ use kefu::sample;
 use kefu::send::JobOutcome;
 use kefu::wechat_types::AccessToken;
 use kefu_tests::aws;
+use kefu_tests::lossy_proxy::LossyProxy;
 use kefu_tests::send_rig::{NOW, SendRig, text_rules};
 use serde_json::json;
 
@@ -25,9 +26,22 @@ async fn table() -> DynamoTable {
     DynamoTable::new(client, name)
 }
 
+/// A table on moto reached through a proxy that forwards one request at a time: concurrent
+/// clients meet each item as DynamoDB's atomic conditional writes would leave it, which moto
+/// alone does not guarantee (`LossyProxy::serializing`). The proxy lives as long as the test.
+async fn serialized_table() -> DynamoTable {
+    let proxy = Box::leak(Box::new(LossyProxy::serializing(&aws::endpoint()).await));
+    let client = aws_sdk_dynamodb::Client::new(&aws::sdk_config_at(&proxy.url()).await);
+    let name = aws::create_table(&client).await;
+    DynamoTable::new(client, name)
+}
+
+/// A hundred instances fetch the access_token at once, on DynamoDB's lease (one conditional
+/// write each): one call to WeChat, one token. Through a proxy that forwards one request at a
+/// time, as DynamoDB serialises writes to one item and moto does not (`LossyProxy::serializing`).
 #[tokio::test]
 async fn a_hundred_instances_on_dynamodb_make_one_token_call() {
-    let rig = SendRig::start(Arc::new(table().await), &text_rules(1)).await;
+    let rig = SendRig::start(Arc::new(serialized_table().await), &text_rules(1)).await;
     let tokens = rig.concurrent_token_gets(100).await;
     assert_eq!(rig.sandbox.token_calls(), 1);
     assert!(tokens.windows(2).all(|w| w[0] == w[1]));
@@ -282,14 +296,11 @@ async fn quota_scenario(table: &dyn QuotaStore) {
     );
 }
 
-/// Concurrent reservations, on the in-memory store (one mutex). DynamoDB makes a conditional
-/// write atomic per item, but moto does not: it evaluates the condition and applies the update
-/// without a lock, so 12 concurrent reservations there were granted 6 or 7 of 5 in 2 runs of 4
-/// (measured 2026-12-02) — a property of the emulator, not of the expression, which the
-/// sequential scenarios above hold on both stores.
+/// Twelve concurrent reservations, through the serializing proxy (moto alone granted 6 or 7 of
+/// 5 in 2 runs of 4: it does not make a conditional write atomic, DynamoDB does).
 #[tokio::test]
 async fn concurrent_reservations_never_exceed_the_quota() {
-    let table = Arc::new(MemoryTable::new());
+    let table = Arc::new(serialized_table().await);
     table
         .open("wx1", "o1", QuotaWindow::Message, NOW, "push-1", NOW)
         .await

@@ -144,12 +144,10 @@ impl SsmRules {
 impl RuleSource for SsmRules {
     async fn load(&self) -> Result<RuleSet, PortError> {
         let mut parameters = self.fetch().await?;
-        if parameters.is_empty() {
-            if let Some(starter) = &self.starter {
-                if let Some(value) = self.parameter(starter).await? {
-                    parameters.push((starter.clone(), value));
-                }
-            }
+        if let (true, Some(starter)) = (parameters.is_empty(), &self.starter)
+            && let Some(value) = self.parameter(starter).await?
+        {
+            parameters.push((starter.clone(), value));
         }
         if parameters.is_empty() {
             return Err(PortError::new(
