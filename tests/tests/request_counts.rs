@@ -192,7 +192,7 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
     let reply_init = tally(stack.proxy.take_seen());
     let mut jobs = take_jobs(&stack).await;
     assert_eq!(jobs.len(), 2, "one job per push, none for the retry");
-    jobs.sort_by(|a, b| a.1.contains("oCost2").cmp(&b.1.contains("oCost2")));
+    jobs.sort_by_key(|job| job.1.contains("oCost2"));
     let mut reply_jobs = Vec::new();
     let deadline = SystemClock.now_millis() + 30_000;
     for job in jobs {
