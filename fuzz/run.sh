@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The fuzz campaign: builds the targets (nightly, libFuzzer, AddressSanitizer, debug assertions),
+# seeds the corpora from events/ and the public vectors, runs each target in turn until RUNS
+# executions or SECONDS seconds (whichever comes first), replays the final corpus one input at a
+# time to find the slowest, and prints one table row per target (docs/security.md, "Fuzzing").
+#
+#   bash fuzz/run.sh [RUNS] [SECONDS] [TARGET...]     # defaults: 10000000 900, every target
+#
+# A crash or a timeout (an input running ≥ 1 s) stops that target and leaves the input in
+# fuzz/artifacts/<target>/: copy it to tests/fuzz-regressions/<target>/, where the stable test
+# tests/tests/fuzz_regressions.rs replays it. CARGO_TARGET_DIR is honoured (default fuzz/target).
+# Everything runs under `nice` and one target at a time: these machines are shared.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+runs=${1:-10000000}
+seconds=${2:-900}
+shift $(($# < 2 ? $# : 2))
+all=(body_xml body_json decrypt inner_message rules receive)
+if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+export CARGO_TARGET_DIR=$target_dir
+bin_dir=$target_dir/x86_64-unknown-linux-gnu/release
+logs=$PWD/logs
+mkdir -p "$logs"
+
+command -v cargo-fuzz >/dev/null || nice -n 15 cargo install cargo-fuzz --locked
+nice -n 15 cargo +nightly fuzz build -a >&2
+python3 seeds.py corpus >&2
+
+# The slowest input of a corpus, run one at a time (libFuzzer's "Executed FILE in N ms"); each
+# batch of files runs in a fresh process, whose first input also pays for the lazy set-up.
+slowest() {
+    local target=$1
+    find "corpus/$target" -type f -print0 |
+        { xargs -0 -n 500 nice -n 15 "$bin_dir/$target" -rss_limit_mb=2048 2>&1 || true; } |
+        awk '/^Executed / { ms = $(NF - 1); if (ms + 0 >= max + 0) { max = ms; file = $2 } }
+             END { printf "%s ms (%s)", max, file }'
+}
+
+rows=()
+for target in "${targets[@]}"; do
+    mkdir -p "corpus/$target" "artifacts/$target"
+    log=$logs/$target.log
+    start=$(date +%s.%N)
+    status=0
+    nice -n 15 "$bin_dir/$target" "corpus/$target" \
+        -runs="$runs" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 -max_len=8192 \
+        -print_final_stats=1 -artifact_prefix="artifacts/$target/" 2>"$log" || status=$?
+    end=$(date +%s.%N)
+    wall=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", e - s }')
+    execs=$(awk -F: '/stat::number_of_executed_units/ { gsub(/ /, "", $2); print $2 }' "$log")
+    rate=$(awk -F: '/stat::average_exec_per_sec/ { gsub(/ /, "", $2); print $2 }' "$log")
+    last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+    cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
+    ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
+    files=$(find "corpus/$target" -type f | wc -l)
+    bytes=$(du -sb "corpus/$target" | cut -f1)
+    outcome=$([ "$status" -eq 0 ] && echo "no crash" || echo "STOPPED (exit $status, see $log)")
+    slow=$(slowest "$target")
+    rows+=("| $target | ${execs:-?} | ${cov:-?} | ${ft:-?} | ${wall} s | ${rate:-?} | $files ($bytes B) | $slow | $outcome |")
+    echo "${rows[-1]}" >&2
+done
+
+echo "| target | executions | cov | ft | wall time | execs/s | corpus (files, bytes) | slowest input (replay) | result |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
+echo
+echo "$(date -u +%F), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(cargo +nightly --version)"
