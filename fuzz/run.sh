@@ -49,8 +49,8 @@ for target in "${targets[@]}"; do
         -print_final_stats=1 -artifact_prefix="artifacts/$target/" 2>"$log" || status=$?
     end=$(date +%s.%N)
     wall=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", e - s }')
-    execs=$(awk -F: '/stat::number_of_executed_units/ { gsub(/ /, "", $2); print $2 }' "$log")
-    rate=$(awk -F: '/stat::average_exec_per_sec/ { gsub(/ /, "", $2); print $2 }' "$log")
+    execs=$(awk '/stat::number_of_executed_units/ { print $NF }' "$log")
+    rate=$(awk '/stat::average_exec_per_sec/ { print $NF }' "$log")
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
     cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
     ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$last")
