@@ -230,15 +230,15 @@ impl Holds {
 }
 
 async fn check_secrets(aws: &Aws, parameter: &str, holds: Holds) -> (Check, Usable) {
-    match aws.stored_secrets(parameter).await {
-        Ok(stored) => {
+    match aws.stored_secrets_if_any(parameter).await {
+        Ok(Some(stored)) => {
             let (status, detail, usable) = inspect_secrets(&stored, holds);
             (
                 Check::new(holds.name(), status, format!("{parameter}: {detail}")),
                 usable,
             )
         }
-        Err(err) if err.message.contains("ParameterNotFound") => (
+        Ok(None) => (
             Check::new(
                 holds.name(),
                 Status::Fail,

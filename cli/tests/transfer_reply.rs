@@ -27,8 +27,11 @@ async fn transfer_reply_in_safe_mode_json_opens_with_kefu_decrypt() {
         "/../events/transfer-safe-json.json"
     ))
     .unwrap();
-    let response =
-        receive::respond(&receiver, lambda_http::request::from_str(&event).unwrap()).await;
+    let response = receive::respond(
+        &kefu::apps::Apps::single(sample::APPID, Arc::new(receiver), stack.clock.clone()),
+        lambda_http::request::from_str(&event).unwrap(),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let lambda_http::Body::Text(body) = response.body() else {
         panic!("text body expected")

@@ -13,8 +13,16 @@ use crate::wechat_types::TokenKind;
 /// Everything the functions read from their environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `KEFU_APPID`: the mini program's AppID, checked inside every encrypted push.
-    pub appid: String,
+    /// `KEFU_APPID`: the AppID of the mini program served at `/wechat` (a single-app
+    /// deployment), checked inside every encrypted push. Optional when `KEFU_APPS_PATH` is set.
+    pub appid: Option<String>,
+    /// `KEFU_APPS_PATH`: the Parameter Store path of the apps served at `/wechat/{appid}`, one
+    /// folder per app (`{path}/{appid}/push`, `…/api`, `…/rules`); see `aws::apps`.
+    pub apps_path: Option<String>,
+    /// `KEFU_APPS_TTL_SECONDS` (default 300): how long an app found under `KEFU_APPS_PATH` is
+    /// served from memory before it is looked up again (an app removed stops being served
+    /// within this time).
+    pub apps_ttl: Duration,
     /// `KEFU_TABLE`: the DynamoDB table (ledger, hand-offs, tokens, quotas).
     pub table: String,
     /// `KEFU_QUEUE_URL`: the SQS queue of reply jobs (needed by `receive`).
@@ -114,6 +122,12 @@ impl Config {
         let rules_ttl = seconds("KEFU_RULES_TTL_SECONDS", 30)?;
         let timestamp_window = seconds("KEFU_TIMESTAMP_WINDOW_SECONDS", 300)?;
         let welcome_interval = seconds("KEFU_WELCOME_INTERVAL_SECONDS", 600)?;
+        let apps_ttl = seconds("KEFU_APPS_TTL_SECONDS", 300)?;
+        let appid = get("KEFU_APPID");
+        let apps_path = get("KEFU_APPS_PATH").map(|path| path.trim_end_matches('/').to_owned());
+        if appid.is_none() && apps_path.is_none() {
+            return Err(ConfigError::Missing("KEFU_APPID (or KEFU_APPS_PATH)"));
+        }
         let token_kind = match get("KEFU_TOKEN_ENDPOINT").as_deref() {
             None | Some("stable") => TokenKind::Stable,
             Some("token") => TokenKind::Plain,
@@ -133,7 +147,9 @@ impl Config {
                 )
             });
         Ok(Self {
-            appid: required("KEFU_APPID")?,
+            appid,
+            apps_path,
+            apps_ttl,
             table: required("KEFU_TABLE")?,
             queue_url: get("KEFU_QUEUE_URL"),
             rules_path: required("KEFU_RULES_PATH")?,
@@ -201,10 +217,20 @@ mod tests {
     }
 
     #[test]
+    fn a_deployment_of_several_apps_needs_no_single_appid() {
+        let mut pairs = BASE[1..].to_vec();
+        pairs.push(("KEFU_APPS_PATH", "/kefu/apps/"));
+        let config = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(config.appid, None);
+        assert_eq!(config.apps_path.as_deref(), Some("/kefu/apps"));
+        assert_eq!(config.apps_ttl, Duration::from_secs(300));
+    }
+
+    #[test]
     fn missing_and_invalid_settings_are_named() {
         assert_eq!(
             Config::from_lookup(env(&BASE[1..])),
-            Err(ConfigError::Missing("KEFU_APPID"))
+            Err(ConfigError::Missing("KEFU_APPID (or KEFU_APPS_PATH)"))
         );
         let mut pairs = BASE.to_vec();
         pairs.push(("KEFU_FORMAT", "yaml"));

@@ -7,12 +7,13 @@
 //! | --- | --- |
 //! | composition root | `compose` (AWS and in-memory wiring, side by side) |
 //! | adapters | `aws` (DynamoDB, SQS, SSM), `local` (in memory), `wechat_api` (reqwest), `assets` (images) |
-//! | core | `receive` (the push path), `send` (the send core), `rule_cache` |
+//! | core | `receive` (the push path), `send` (the send core), `apps` (the apps served), `rule_cache` |
 //! | ports | `ports` (small async traits speaking domain types), `clock` |
 //! | pure domain | `rules` (model, matching, Parameter Store layout), `job` (the queue's message) |
 //! | vocabulary | `protocol` (WeChat's push wire format, pure), `wechat_types` (the WeChat API's) |
 //! | support | `config`, `secret`, `logging`, `metrics`, `tls`, `sample` |
 
+pub mod apps;
 pub mod assets;
 pub mod aws;
 pub mod clock;

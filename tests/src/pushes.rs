@@ -15,11 +15,37 @@ pub struct Framing<'a> {
     pub nonce: &'a str,
 }
 
+/// One app's message-push credentials.
+#[derive(Debug, Clone, Copy)]
+pub struct AppKeys<'a> {
+    pub appid: &'a str,
+    pub token: &'a str,
+    pub encoding_aes_key: &'a str,
+}
+
+/// The documented sample app's.
+pub const SAMPLE_APP: AppKeys<'static> = AppKeys {
+    appid: sample::APPID,
+    token: sample::TOKEN,
+    encoding_aes_key: sample::ENCODING_AES_KEY,
+};
+
 /// `content` from `openid` as message `msg_id`, framed and signed as `framing` says.
 pub fn text_push(openid: &str, content: &str, msg_id: u64, framing: Framing<'_>) -> SimulatedPush {
-    let token = Token::new(sample::TOKEN);
-    let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY)
-        .expect("the sample EncodingAESKey is valid");
+    app_text_push(SAMPLE_APP, openid, content, msg_id, framing)
+}
+
+/// The same, for the app `app`, signed with its credentials.
+pub fn app_text_push(
+    app: AppKeys<'_>,
+    openid: &str,
+    content: &str,
+    msg_id: u64,
+    framing: Framing<'_>,
+) -> SimulatedPush {
+    let token = Token::new(app.token);
+    let key = AesKey::from_encoding_aes_key(app.encoding_aes_key)
+        .expect("a test EncodingAESKey is valid");
     let header = Header {
         to_user_name: sample::ORIGINAL_ID.into(),
         from_user_name: openid.into(),
@@ -33,7 +59,7 @@ pub fn text_push(openid: &str, content: &str, msg_id: u64, framing: Framing<'_>)
     let signer = Signer {
         token: &token,
         key: (framing.mode != Mode::Plaintext).then_some(&key),
-        appid: sample::APPID,
+        appid: app.appid,
     };
     simulate::seal_push(
         &signer,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kefu::apps::Apps;
 use kefu::assets::AssetReader;
 use kefu::clock::ManualClock;
 use kefu::compose::{SenderParts, sender_on_table};
@@ -119,6 +120,15 @@ impl<T: Table + 'static> SendRig<T> {
     }
 
     /// An invocation's deadline starting now: the reply function's timeout from the rig's clock.
+    /// The rig's sender as the deployment's only app (what `reply::handle` runs a batch with).
+    pub fn apps(&self) -> Arc<Apps<Sender>> {
+        Arc::new(Apps::single(
+            sample::APPID,
+            self.sender.clone(),
+            self.clock.clone(),
+        ))
+    }
+
     pub fn deadline(&self) -> i64 {
         self.clock
             .now_millis()

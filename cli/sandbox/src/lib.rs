@@ -22,8 +22,9 @@
 //!
 //! Control, from Rust through [`Sandbox`] or over HTTP for scripts:
 //!
-//! * `POST /sandbox/users/{openid}/message`: [`Sandbox::user_message`];
-//! * `POST /sandbox/users/{openid}/enter`: [`Sandbox::user_entered`];
+//! * `POST /sandbox/users/{openid}/message`: [`Sandbox::user_message`] (`?appid=` for another
+//!   app than the first: [`Sandbox::user_message_in`]);
+//! * `POST /sandbox/users/{openid}/enter`: [`Sandbox::user_entered`] (`?appid=` likewise);
 //! * `POST /sandbox/revoke`: [`Sandbox::revoke_tokens`];
 //! * `POST /sandbox/faults` with `{"endpoint":"send","errcode":-1,"times":1}`, or `"http":500`,
 //!   or `"delay_ms":2000`, `"accept_then_hang_ms":6000` (the call takes effect, its answer comes
@@ -52,7 +53,8 @@ pub use state::SentMessage;
 
 use state::State;
 
-/// A handle on one sandboxed WeChat app. Clones share the same state. `Debug` shows no
+/// A handle on the sandboxed WeChat apps (one, or several: [`Sandbox::with_app`]). Clones
+/// share the same state. `Debug` shows no
 /// AppSecret and no token.
 #[derive(Clone)]
 pub struct Sandbox {
@@ -77,6 +79,17 @@ impl Sandbox {
             state: Arc::new(Mutex::new(State::new(appid, app_secret))),
             clock,
         }
+    }
+
+    /// Serves another app too (each app has its own tokens, users and media).
+    pub fn with_app(self, appid: &str, app_secret: &str) -> Self {
+        self.lock().add_app(appid, app_secret);
+        self
+    }
+
+    /// The first app's appid.
+    pub fn first_appid(&self) -> String {
+        self.lock().first_appid().to_owned()
     }
 
     /// The WeChat API paths and the `/sandbox/…` control routes, for mounting on any server.
@@ -107,7 +120,13 @@ impl Sandbox {
     /// The user `openid` sent a message now: opens (or restores) the 48 h window with 5 sends.
     pub fn user_message(&self, openid: &str) {
         let now = self.now();
-        self.lock().user_message(openid, now);
+        self.lock().user_message(None, openid, now);
+    }
+
+    /// The same for the user `openid` of the app `appid` (a no-op for an app not served).
+    pub fn user_message_in(&self, appid: &str, openid: &str) {
+        let now = self.now();
+        self.lock().user_message(Some(appid), openid, now);
     }
 
     /// The user `openid` entered the session now (`user_enter_tempsession`): opens (or
@@ -115,13 +134,19 @@ impl Sandbox {
     /// 48 h one.
     pub fn user_entered(&self, openid: &str) {
         let now = self.now();
-        self.lock().user_entered(openid, now);
+        self.lock().user_entered(None, openid, now);
+    }
+
+    /// The same for the user `openid` of the app `appid`.
+    pub fn user_entered_in(&self, appid: &str, openid: &str) {
+        let now = self.now();
+        self.lock().user_entered(Some(appid), openid, now);
     }
 
     /// Every token issued so far, plain and stable, answers 40001 from now on.
     pub fn revoke_tokens(&self) {
         let now = self.now();
-        self.lock().tokens.revoke_all(now);
+        self.lock().revoke_tokens(now);
     }
 
     /// The next `times` calls to `endpoint` suffer `fault` before any normal handling. Faults

@@ -303,13 +303,28 @@ async fn messages(State(sandbox): State<Sandbox>) -> Response {
     Json(sandbox.messages()).into_response()
 }
 
-async fn user_message(State(sandbox): State<Sandbox>, Path(openid): Path<String>) -> StatusCode {
-    sandbox.user_message(&openid);
+/// `?appid=` names the app (default: the first).
+async fn user_message(
+    State(sandbox): State<Sandbox>,
+    Path(openid): Path<String>,
+    params: Params,
+) -> StatusCode {
+    match param(&params, "appid") {
+        Some(appid) => sandbox.user_message_in(appid, &openid),
+        None => sandbox.user_message(&openid),
+    }
     StatusCode::NO_CONTENT
 }
 
-async fn user_entered(State(sandbox): State<Sandbox>, Path(openid): Path<String>) -> StatusCode {
-    sandbox.user_entered(&openid);
+async fn user_entered(
+    State(sandbox): State<Sandbox>,
+    Path(openid): Path<String>,
+    params: Params,
+) -> StatusCode {
+    match param(&params, "appid") {
+        Some(appid) => sandbox.user_entered_in(appid, &openid),
+        None => sandbox.user_entered(&openid),
+    }
     StatusCode::NO_CONTENT
 }
 

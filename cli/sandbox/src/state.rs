@@ -17,6 +17,10 @@
 //! re-sent meanwhile (45081); `CancelTyping` or a successful send ends it.
 //!
 //! Media (§6.4) are images only and live 3 days (then 40007 when used).
+//!
+//! Several apps: each has its own AppSecret, tokens, users and media, as on WeChat. A token
+//! works only for the app it was issued to, so the same openid in two apps is two users, and
+//! a send never lands in the wrong app.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -41,6 +45,8 @@ pub(super) const MEDIA_MAX_BYTES: usize = 10 * 1024 * 1024;
 /// One successful `custom/send`, as the sandbox received it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SentMessage {
+    /// The app whose token sent it.
+    pub appid: String,
     /// `touser`.
     pub openid: String,
     /// `msgtype`: `text`, `image`, `link` or `miniprogrampage`.
@@ -118,15 +124,37 @@ struct Media {
     expires_at: i64,
 }
 
+/// One app: its AppSecret and what belongs to it.
+#[derive(Debug)]
+struct App {
+    secret: String,
+    tokens: Tokens,
+    users: HashMap<String, User>,
+    media: HashMap<String, Media>,
+}
+
+impl App {
+    fn new(secret: &str) -> Self {
+        Self {
+            secret: secret.to_owned(),
+            tokens: Tokens::default(),
+            users: HashMap::new(),
+            media: HashMap::new(),
+        }
+    }
+
+    fn media_exists(&self, media_id: &str, now: i64) -> bool {
+        self.media.get(media_id).is_some_and(|m| now < m.expires_at)
+    }
+}
+
 /// Everything the sandbox knows. Lives behind the [`super::Sandbox`] handle's mutex.
 #[derive(Debug)]
 pub(super) struct State {
-    appid: String,
-    secret: String,
-    pub(super) tokens: Tokens,
+    /// The first app: the one [`super::Sandbox::user_message`] and friends mean.
+    first: String,
+    apps: BTreeMap<String, App>,
     pub(super) faults: Faults,
-    users: HashMap<String, User>,
-    media: HashMap<String, Media>,
     media_serial: u64,
     sent: Vec<SentMessage>,
     pub(super) token_calls: usize,
@@ -136,12 +164,9 @@ pub(super) struct State {
 impl State {
     pub(super) fn new(appid: &str, secret: &str) -> Self {
         Self {
-            appid: appid.to_owned(),
-            secret: secret.to_owned(),
-            tokens: Tokens::default(),
+            first: appid.to_owned(),
+            apps: BTreeMap::from([(appid.to_owned(), App::new(secret))]),
             faults: Faults::default(),
-            users: HashMap::new(),
-            media: HashMap::new(),
             media_serial: 0,
             sent: Vec::new(),
             token_calls: 0,
@@ -149,9 +174,21 @@ impl State {
         }
     }
 
-    /// The user sent a message.
-    pub(super) fn user_message(&mut self, openid: &str, now: i64) {
-        let user = self.users.entry(openid.to_owned()).or_default();
+    /// Another app (or a new AppSecret for a known one).
+    pub(super) fn add_app(&mut self, appid: &str, secret: &str) {
+        self.apps.insert(appid.to_owned(), App::new(secret));
+    }
+
+    pub(super) fn first_appid(&self) -> &str {
+        &self.first
+    }
+
+    /// The user of `appid` (none: the first app) sent a message.
+    pub(super) fn user_message(&mut self, appid: Option<&str>, openid: &str, now: i64) {
+        let Some(app) = self.app_mut(appid) else {
+            return;
+        };
+        let user = app.users.entry(openid.to_owned()).or_default();
         user.message_window = Some(Window {
             opened_at: now,
             used: 0,
@@ -161,9 +198,12 @@ impl State {
         user.last_interaction = Some(now);
     }
 
-    /// The user entered the session from a contact button.
-    pub(super) fn user_entered(&mut self, openid: &str, now: i64) {
-        let user = self.users.entry(openid.to_owned()).or_default();
+    /// The user of `appid` (none: the first app) entered the session from a contact button.
+    pub(super) fn user_entered(&mut self, appid: Option<&str>, openid: &str, now: i64) {
+        let Some(app) = self.app_mut(appid) else {
+            return;
+        };
+        let user = app.users.entry(openid.to_owned()).or_default();
         user.enter_window = Some(Window {
             opened_at: now,
             used: 0,
@@ -178,7 +218,35 @@ impl State {
     }
 
     pub(super) fn media_exists(&self, media_id: &str, now: i64) -> bool {
-        self.media.get(media_id).is_some_and(|m| now < m.expires_at)
+        self.apps
+            .values()
+            .any(|app| app.media_exists(media_id, now))
+    }
+
+    /// Every token of every app answers 40001 from now on.
+    pub(super) fn revoke_tokens(&mut self, now: i64) {
+        for app in self.apps.values_mut() {
+            app.tokens.revoke_all(now);
+        }
+    }
+
+    fn app_mut(&mut self, appid: Option<&str>) -> Option<&mut App> {
+        let appid = appid.unwrap_or(&self.first).to_owned();
+        self.apps.get_mut(&appid)
+    }
+
+    /// The app `token` was issued to, if it may call an API now.
+    fn app_of_token(&mut self, token: Option<&str>, now: i64) -> Result<(String, &mut App), i64> {
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Err(errcode::ACCESS_TOKEN_MISSING);
+        };
+        let (appid, app) = self
+            .apps
+            .iter_mut()
+            .find(|(_, app)| app.tokens.knows(token))
+            .ok_or(errcode::INVALID_CREDENTIAL)?;
+        app.tokens.check(Some(token), now)?;
+        Ok((appid.clone(), app))
     }
 
     /// Counts the errcode an answer carries, for [`super::Sandbox::counts`].
@@ -186,24 +254,24 @@ impl State {
         *self.errcodes.entry(code).or_default() += 1;
     }
 
+    /// The app the credentials are right for.
     fn check_app(
-        &self,
+        &mut self,
         grant_type: Option<&str>,
         appid: Option<&str>,
         secret: Option<&str>,
-    ) -> Result<(), i64> {
+    ) -> Result<&mut App, i64> {
         if grant_type != Some("client_credential") {
             return Err(errcode::INVALID_GRANT_TYPE);
         }
-        match appid {
+        let app = match appid {
             None | Some("") => return Err(errcode::APPID_MISSING),
-            Some(appid) if appid != self.appid => return Err(errcode::INVALID_APPID),
-            Some(_) => {}
-        }
+            Some(appid) => self.apps.get_mut(appid).ok_or(errcode::INVALID_APPID)?,
+        };
         match secret {
             None | Some("") => Err(errcode::APPSECRET_MISSING),
-            Some(secret) if secret != self.secret => Err(errcode::INVALID_APPSECRET),
-            Some(_) => Ok(()),
+            Some(secret) if secret != app.secret => Err(errcode::INVALID_APPSECRET),
+            Some(_) => Ok(app),
         }
     }
 
@@ -215,8 +283,8 @@ impl State {
         secret: Option<&str>,
         now: i64,
     ) -> Outcome {
-        self.check_app(grant_type, appid, secret)?;
-        let (token, expires_in) = self.tokens.fetch_plain(now);
+        let app = self.check_app(grant_type, appid, secret)?;
+        let (token, expires_in) = app.tokens.fetch_plain(now);
         Ok(json!({ "access_token": token, "expires_in": expires_in }))
     }
 
@@ -238,30 +306,31 @@ impl State {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(errcode::DATA_FORMAT_ERROR),
         };
-        self.check_app(text("grant_type")?, text("appid")?, text("secret")?)?;
-        let (token, expires_in) = self.tokens.fetch_stable(force_refresh, now)?;
+        let app = self.check_app(text("grant_type")?, text("appid")?, text("secret")?)?;
+        let (token, expires_in) = app.tokens.fetch_stable(force_refresh, now)?;
         Ok(json!({ "access_token": token, "expires_in": expires_in }))
     }
 
     /// `POST /cgi-bin/message/custom/send`.
     pub(super) fn send(&mut self, access_token: Option<&str>, body: &[u8], now: i64) -> Outcome {
-        self.tokens.check(access_token, now)?;
+        let (appid, app) = self.app_of_token(access_token, now)?;
         let body: Value = serde_json::from_slice(body).map_err(|_| errcode::DATA_FORMAT_ERROR)?;
         let outgoing = parse_send(&body)?;
         if !outgoing
             .media_ids
             .iter()
-            .all(|id| self.media_exists(id, now))
+            .all(|id| app.media_exists(id, now))
         {
             return Err(errcode::INVALID_MEDIA_ID);
         }
-        let user = self
+        let user = app
             .users
             .get_mut(&outgoing.touser)
             .ok_or(errcode::OUT_OF_TIME_LIMIT)?;
         user.take_send(now)?;
         user.typing_until = None;
         self.sent.push(SentMessage {
+            appid,
             openid: outgoing.touser,
             msgtype: outgoing.msgtype,
             body,
@@ -274,7 +343,7 @@ impl State {
 
     /// `POST /cgi-bin/message/custom/typing`.
     pub(super) fn typing(&mut self, access_token: Option<&str>, body: &[u8], now: i64) -> Outcome {
-        self.tokens.check(access_token, now)?;
+        let (_, app) = self.app_of_token(access_token, now)?;
         let body: Value = serde_json::from_slice(body).map_err(|_| errcode::DATA_FORMAT_ERROR)?;
         let (touser, command) = parse_typing(&body)?;
         let typing = match command.as_str() {
@@ -282,7 +351,7 @@ impl State {
             "CancelTyping" => false,
             _ => return Err(errcode::BAD_TYPING_COMMAND),
         };
-        let user = self
+        let user = app
             .users
             .get_mut(&touser)
             .filter(|u| {
@@ -309,7 +378,7 @@ impl State {
         media: Option<usize>,
         now: i64,
     ) -> Outcome {
-        self.tokens.check(access_token, now)?;
+        self.app_of_token(access_token, now)?;
         if media_type != Some("image") {
             return Err(errcode::INVALID_MEDIA_TYPE);
         }
@@ -321,7 +390,8 @@ impl State {
         }
         self.media_serial += 1;
         let media_id = format!("{}_{}", self.media_serial, random_chars(60));
-        self.media.insert(
+        let (_, app) = self.app_of_token(access_token, now)?;
+        app.media.insert(
             media_id.clone(),
             Media {
                 expires_at: now + MEDIA_LIFETIME_MS,

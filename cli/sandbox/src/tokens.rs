@@ -123,6 +123,11 @@ impl Tokens {
         Ok((token, LIFETIME_MS / 1000))
     }
 
+    /// Whether this issued `token` (whatever its state now).
+    pub(super) fn knows(&self, token: &str) -> bool {
+        self.issued.contains_key(token)
+    }
+
     /// Whether `token` may call an API now.
     pub(super) fn check(&self, token: Option<&str>, now: i64) -> Result<(), i64> {
         let Some(token) = token.filter(|t| !t.is_empty()) else {

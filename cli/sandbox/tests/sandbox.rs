@@ -932,3 +932,65 @@ fn debug_output_shows_no_app_secret_or_token() {
     assert!(shown.starts_with("Sandbox"));
     assert!(!shown.contains("the-real-app-secret"), "{shown}");
 }
+
+/// Two apps in one sandbox, as on WeChat: each has its own AppSecret, tokens, users and media.
+/// A token sends only as its own app; the same openid in both apps is two users.
+#[tokio::test]
+async fn two_apps_keep_their_tokens_users_and_media_apart() {
+    const OTHER: &str = "wxfedcba0987654321";
+    const OTHER_SECRET: &str = "fedcba9876543210fedcba9876543210";
+    let h = start().await;
+    let _ = h.sandbox.clone().with_app(OTHER, OTHER_SECRET);
+
+    // Each app's secret is checked against its own.
+    let wrong = h
+        .get_token(&format!(
+            "grant_type=client_credential&appid={OTHER}&secret={SECRET}"
+        ))
+        .await;
+    assert_eq!(errcode(&wrong), 40125, "{wrong}");
+    let other_token = h
+        .get_token(&format!(
+            "grant_type=client_credential&appid={OTHER}&secret={OTHER_SECRET}"
+        ))
+        .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = h.token().await;
+
+    // USER wrote to the first app only: the other app has no window open for them.
+    h.sandbox.user_message(USER);
+    assert_eq!(h.send_text(&other_token, "from the other app").await, 45015);
+    assert_eq!(h.send_text(&token, "from the first app").await, 0);
+    // Through the control route with ?appid=, the other app's user (same openid) writes too.
+    let opened = h
+        .control(
+            &format!("/sandbox/users/{USER}/message?appid={OTHER}"),
+            None,
+        )
+        .await;
+    assert_eq!(opened.status(), 204);
+    assert_eq!(h.send_text(&other_token, "now it may").await, 0);
+
+    // A media id is the uploading app's own.
+    let media_id = h.upload(&other_token).await;
+    let image = json!({"touser": USER, "msgtype": "image", "image": {"media_id": media_id}});
+    assert_eq!(errcode(&h.send(&token, &image).await), 40007);
+    assert_eq!(errcode(&h.send(&other_token, &image).await), 0);
+
+    let sent: Vec<(String, String)> = h
+        .sandbox
+        .messages()
+        .into_iter()
+        .map(|m| (m.appid, m.msgtype))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (APPID.to_owned(), "text".to_owned()),
+            (OTHER.to_owned(), "text".to_owned()),
+            (OTHER.to_owned(), "image".to_owned()),
+        ]
+    );
+}

@@ -52,6 +52,10 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
         .api_secrets_parameter
         .clone()
         .context("--aws needs KEFU_API_SECRETS_PARAMETER")?;
+    let appid = config
+        .appid
+        .clone()
+        .context("--aws serves the app of KEFU_APPID (set it; an apps path is not served here)")?;
     let secrets = aws.secrets(&api_parameter).await?;
     let app_secret = secrets
         .app_secret
@@ -75,14 +79,14 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
         );
         let api = Arc::new(WeChatClient::new(
             &config.wechat_api_base,
-            &config.appid,
+            &appid,
             kefu::secret::SecretString::new(app_secret.clone()),
             CALL_TIMEOUT,
         )?);
         Arc::new(sender_on_table(
             memory.table,
             SenderParts {
-                appid: config.appid.clone(),
+                appid: appid.clone(),
                 api,
                 reader: Arc::new(AssetReader::new(&config.assets_dir, CALL_TIMEOUT)?),
                 rules: rules.clone(),
@@ -94,9 +98,9 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
     } else {
         Arc::new(kefu::compose::aws::sender(&aws, &config).await?)
     };
-    let sandbox = Sandbox::new(&config.appid, &app_secret, clock);
+    let sandbox = Sandbox::new(&appid, &app_secret, clock);
     let mut banner = vec![
-        ("AppID", config.appid.clone()),
+        ("AppID", appid.clone()),
         (
             "credentials",
             format!("from {push_parameter} and {api_parameter}"),

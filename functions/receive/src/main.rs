@@ -8,10 +8,10 @@ async fn main() -> Result<(), Error> {
     kefu::logging::init();
     let config = Config::from_env()?;
     let aws = kefu::aws::Aws::connect().await;
-    let receiver = kefu::compose::aws::receiver(&aws, &config).await?;
-    let receiver = &receiver;
+    let apps = kefu::compose::aws::receivers(&aws, &config).await?;
+    let apps = &apps;
     lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Error>(receive::respond(receiver, request).await)
+        Ok::<_, Error>(receive::respond(apps, request).await)
     }))
     .await
 }

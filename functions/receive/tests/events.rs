@@ -116,7 +116,11 @@ async fn every_event_gets_its_documented_status_and_body() {
         let receiver = stack.receiver(ReceiveSettings::new(sample::credentials()));
         let json = std::fs::read_to_string(format!("{EVENTS}/{}", expected.file)).unwrap();
         let request = lambda_http::request::from_str(&json).unwrap();
-        let response = receive::respond(&receiver, request).await;
+        let response = receive::respond(
+            &kefu::apps::Apps::single(sample::APPID, Arc::new(receiver), stack.clock.clone()),
+            request,
+        )
+        .await;
         let body = match response.body() {
             lambda_http::Body::Text(text) => text.clone(),
             other => panic!("{}: unexpected body {other:?}", expected.file),

@@ -33,7 +33,7 @@ fn event(records: &[(String, String)]) -> SqsEvent {
 async fn main() {
     let rules = json!({"default": {"reply": [{"type": "text", "content": "收到"}]}});
     let rig = SendRig::start(Arc::new(MemoryTable::new()), &rules).await;
-    let (clock, sandbox, worker) = (&rig.clock, &rig.sandbox, &rig.sender);
+    let (clock, sandbox, worker) = (&rig.clock, &rig.sandbox, &rig.apps());
 
     let mut next_id = 0u64;
     let mut batch = |size: usize| -> Vec<(String, String)> {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use kefu::apps::Apps;
 use kefu::send::Sender;
 
 // `SHIPPED_ASSETS`: the images of functions/reply/assets/, built in (see build.rs).
@@ -21,9 +22,9 @@ pub fn deadline(context_deadline: u64, now: i64) -> i64 {
     }
 }
 
-/// Runs one SQS batch; `deadline` (ms since the epoch) is the invocation's, from the Lambda
-/// context: no send starts that could not finish before it.
-pub async fn handle(sender: &Arc<Sender>, event: SqsEvent, deadline: i64) -> SqsBatchResponse {
+/// Runs one SQS batch, each job by its app's sender; `deadline` (ms since the epoch) is the
+/// invocation's, from the Lambda context: no send starts that could not finish before it.
+pub async fn handle(apps: &Arc<Apps<Sender>>, event: SqsEvent, deadline: i64) -> SqsBatchResponse {
     let records = event
         .records
         .into_iter()
@@ -35,7 +36,7 @@ pub async fn handle(sender: &Arc<Sender>, event: SqsEvent, deadline: i64) -> Sqs
             }
         })
         .collect();
-    let failures = sender.run_batch(records, deadline).await;
+    let failures = kefu::send::run_batch(apps, records, deadline).await;
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures
         .into_iter()

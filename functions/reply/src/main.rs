@@ -14,12 +14,12 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let aws = kefu::aws::Aws::connect().await;
     let images = Images::Shipped(reply::SHIPPED_ASSETS);
-    let sender = Arc::new(kefu::compose::aws::sender_with_images(&aws, &config, images).await?);
-    let sender = &sender;
+    let apps = Arc::new(kefu::compose::aws::senders(&aws, &config, images).await?);
+    let apps = &apps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let now = kefu::ports::Clock::now_millis(&kefu::clock::SystemClock);
         let deadline = reply::deadline(event.context.deadline, now);
-        Ok::<_, Error>(reply::handle(sender, event.payload, deadline).await)
+        Ok::<_, Error>(reply::handle(apps, event.payload, deadline).await)
     }))
     .await
 }

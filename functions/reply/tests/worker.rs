@@ -30,7 +30,7 @@ fn sqs(records: &[(&str, &str)]) -> SqsEvent {
 }
 
 async fn failures(rig: &Rig, records: &[(&str, &str)]) -> Vec<String> {
-    reply::handle(&rig.sender, sqs(records), rig.deadline())
+    reply::handle(&rig.apps(), sqs(records), rig.deadline())
         .await
         .batch_item_failures
         .into_iter()
@@ -436,7 +436,7 @@ async fn the_sqs_events_in_events_send_what_the_sample_rules_say() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/").to_owned() + file;
         let event: SqsEvent =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let response = reply::handle(&rig.sender, event, rig.deadline()).await;
+        let response = reply::handle(&rig.apps(), event, rig.deadline()).await;
         assert!(response.batch_item_failures.is_empty(), "{file}");
         let last = rig.sandbox.messages().last().cloned().unwrap();
         assert_eq!(last.openid, sample::OPENID, "{file}");

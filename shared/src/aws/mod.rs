@@ -5,6 +5,7 @@
 //! Clients come from the standard configuration chain (environment, Lambda role), so
 //! `AWS_ENDPOINT_URL` points them at a local server such as moto.
 
+pub mod apps;
 pub mod handoffs;
 pub mod ledger;
 pub mod media;
@@ -15,6 +16,7 @@ pub mod secrets;
 pub mod table;
 pub mod tokens;
 
+pub use apps::{AppParameter, NewApp, app_parameter};
 pub use queue::{SqsConsumer, SqsQueue};
 pub use rules::{Published, SsmRules};
 pub use secrets::{Secrets, StoredSecrets, fetch_secrets, load_secrets};
@@ -82,6 +84,14 @@ impl Aws {
         parameter: &str,
     ) -> Result<StoredSecrets, crate::ports::PortError> {
         fetch_secrets(&self.ssm, parameter).await
+    }
+
+    /// The same, or none if the parameter does not exist.
+    pub async fn stored_secrets_if_any(
+        &self,
+        parameter: &str,
+    ) -> Result<Option<StoredSecrets>, crate::ports::PortError> {
+        secrets::fetch_if_any(&self.ssm, parameter).await
     }
 }
 

@@ -21,6 +21,9 @@ pub struct SsmRules {
     path: String,
     /// The parameter read while the path holds no rules.
     starter: Option<String>,
+    /// The rules read while the path (and the starter) hold none: an app's rules fall back to
+    /// the deployment's shared rules.
+    fallback: Option<Box<SsmRules>>,
 }
 
 /// What a publish wrote and removed.
@@ -38,7 +41,14 @@ impl SsmRules {
             client,
             path: path.into().trim_end_matches('/').to_owned(),
             starter: None,
+            fallback: None,
         }
+    }
+
+    /// Reads `fallback` while the path holds no rules.
+    pub fn or_else(mut self, fallback: SsmRules) -> Self {
+        self.fallback = Some(Box::new(fallback));
+        self
     }
 
     /// Reads `starter` while the path holds no rules (the stack's starting set).
@@ -148,6 +158,9 @@ impl RuleSource for SsmRules {
             && let Some(value) = self.parameter(starter).await?
         {
             parameters.push((starter.clone(), value));
+        }
+        if let (true, Some(fallback)) = (parameters.is_empty(), &self.fallback) {
+            return fallback.load().await;
         }
         if parameters.is_empty() {
             return Err(PortError::new(

@@ -35,14 +35,30 @@ pub struct StoredSecrets {
 }
 
 pub async fn fetch_secrets(client: &Client, name: &str) -> Result<StoredSecrets, PortError> {
-    let parameter = client
+    fetch_if_any(client, name)
+        .await?
+        .ok_or_else(|| PortError::new("read secrets", format!("{name} does not exist")))
+}
+
+/// The parameter, or none if it does not exist.
+pub async fn fetch_if_any(client: &Client, name: &str) -> Result<Option<StoredSecrets>, PortError> {
+    let parameter = match client
         .get_parameter()
         .name(name)
         .with_decryption(true)
         .send()
         .await
-        .map_err(|err| PortError::new("read secrets", describe(&err)))?
-        .parameter;
+    {
+        Ok(found) => found.parameter,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_parameter_not_found()) =>
+        {
+            return Ok(None);
+        }
+        Err(err) => return Err(PortError::new("read secrets", describe(&err))),
+    };
     let secure = parameter
         .as_ref()
         .and_then(|p| p.r#type.as_ref())
@@ -50,14 +66,25 @@ pub async fn fetch_secrets(client: &Client, name: &str) -> Result<StoredSecrets,
     let value = parameter
         .and_then(|p| p.value)
         .ok_or_else(|| PortError::new("read secrets", format!("{name} has no value")))?;
-    Ok(StoredSecrets {
+    Ok(Some(StoredSecrets {
         value: SecretString::new(value),
         secure,
-    })
+    }))
 }
 
 pub async fn load_secrets(client: &Client, name: &str) -> Result<Secrets, PortError> {
-    let stored = fetch_secrets(client, name).await?;
+    parse(name, &fetch_secrets(client, name).await?)
+}
+
+/// The secrets at `name`, or none if the parameter does not exist.
+pub async fn load_if_any(client: &Client, name: &str) -> Result<Option<Secrets>, PortError> {
+    fetch_if_any(client, name)
+        .await?
+        .map(|stored| parse(name, &stored))
+        .transpose()
+}
+
+fn parse(name: &str, stored: &StoredSecrets) -> Result<Secrets, PortError> {
     // Only the position: serde_json's message can quote a value.
     serde_json::from_str(stored.value.expose()).map_err(|e| {
         PortError::new(

@@ -1,6 +1,7 @@
 //! The two functions as deployed: the push path and the send core on DynamoDB, SQS and SSM,
 //! with the secrets read once per cold start from their SecureString parameters (each function
-//! reads only its own: the push secrets, or the AppSecret).
+//! reads only its own: the push secrets, or the AppSecret). A deployment of several apps reads
+//! each app's secrets and rules on its first push or job (`aws::apps` has the layout).
 //!
 //! A cold start does its slow work at once and before the first invocation: the secrets, the
 //! rules and the connections to the services the first invocation uses are fetched and opened
@@ -10,12 +11,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
+
 use super::{SenderParts, instance_id, sender_on_table};
+use crate::apps::{AppSource, Apps};
 use crate::assets::{AssetReader, Images};
-use crate::aws::{Aws, Secrets};
+use crate::aws::{AppParameter, Aws, Secrets, SsmRules, app_parameter};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
-use crate::ports::{Clock, PortError};
+use crate::ports::{Clock, MediaReader, PortError};
 use crate::protocol::{AesKey, Credentials, CryptoError, Token};
 use crate::receive::{ReceiveDeps, ReceiveSettings, Receiver};
 use crate::rule_cache::RuleCache;
@@ -47,12 +51,39 @@ pub enum StartupError {
     Client(#[from] ApiError),
 }
 
-/// The push path, as the `receive` function runs it: rules through the in-memory cache.
+/// The apps `receive` serves: the one at `/wechat` (`KEFU_APPID`, its secrets read now) and
+/// those under `KEFU_APPS_PATH` at `/wechat/{appid}`, each built on its first push.
+pub async fn receivers(aws: &Aws, config: &Config) -> Result<Apps<Receiver>, StartupError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let queue_url = queue_url(config)?;
+    let mut apps = Apps::new(clock);
+    if let Some(apps_path) = &config.apps_path {
+        let source = AppReceivers {
+            aws: aws.clone(),
+            config: config.clone(),
+            apps_path: apps_path.clone(),
+        };
+        apps = apps.with_source(Arc::new(source), config.apps_ttl);
+    }
+    match &config.appid {
+        Some(appid) => {
+            let receiver = receiver(aws, config).await?;
+            Ok(apps.with_default(appid, Arc::new(receiver)))
+        }
+        None => {
+            aws.open_connections(&config.table, Some(queue_url)).await;
+            Ok(apps)
+        }
+    }
+}
+
+/// The push path of the single app (`KEFU_APPID`), as the `receive` function runs it.
 pub async fn receiver(aws: &Aws, config: &Config) -> Result<Receiver, StartupError> {
-    let queue_url = config
-        .queue_url
+    let queue_url = queue_url(config)?;
+    let appid = config
+        .appid
         .as_deref()
-        .ok_or(ConfigError::Missing("KEFU_QUEUE_URL"))?;
+        .ok_or(ConfigError::Missing("KEFU_APPID"))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let parameter = config
         .push_secrets_parameter
@@ -64,13 +95,25 @@ pub async fn receiver(aws: &Aws, config: &Config) -> Result<Receiver, StartupErr
         load_rules(&rules),
         aws.open_connections(&config.table, Some(queue_url)),
     );
-    let secrets = secrets?;
+    receiver_for(aws, config, appid, parameter, &secrets?, rules, clock)
+}
+
+/// The push path of `appid` with its push secrets (read from `parameter`) and rules.
+fn receiver_for(
+    aws: &Aws,
+    config: &Config,
+    appid: &str,
+    parameter: &str,
+    secrets: &Secrets,
+    rules: Arc<RuleCache>,
+    clock: Arc<dyn Clock>,
+) -> Result<Receiver, StartupError> {
     if secrets.app_secret.is_some() {
         return Err(StartupError::AppSecretExposed {
             parameter: parameter.to_owned(),
         });
     }
-    let credentials = credentials(&secrets, config)?;
+    let credentials = credentials(secrets, appid)?;
     // A deployment that holds an EncodingAESKey refuses plaintext (a downgrade) unless the
     // operator opted in; a plaintext-only one has nothing else to accept.
     let require_encryption = config.require_encryption && credentials.aes_key.is_some();
@@ -82,25 +125,101 @@ pub async fn receiver(aws: &Aws, config: &Config) -> Result<Receiver, StartupErr
     let deps = ReceiveDeps {
         ledger: table.clone(),
         handoffs: table,
-        queue: Arc::new(aws.queue(queue_url)),
+        queue: Arc::new(aws.queue(queue_url(config)?)),
         rules,
         clock,
     };
     Ok(Receiver::new(settings, deps))
 }
 
+/// The apps under `KEFU_APPS_PATH`, as `receive` builds them: `{appid}/push` holds the app's
+/// Token and EncodingAESKey (no such parameter: the app is not served).
+#[derive(Debug)]
+struct AppReceivers {
+    aws: Aws,
+    config: Config,
+    apps_path: String,
+}
+
+#[async_trait]
+impl AppSource<Receiver> for AppReceivers {
+    async fn build(&self, appid: &str) -> Result<Option<Receiver>, PortError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let rules = app_rules(&self.aws, &self.config, &self.apps_path, appid, &clock);
+        let (secrets, ()) = tokio::join!(
+            self.aws
+                .app_secrets(&self.apps_path, appid, AppParameter::Push),
+            load_rules(&rules),
+        );
+        let Some(secrets) = secrets? else {
+            return Ok(None);
+        };
+        let parameter = app_parameter(&self.apps_path, appid, AppParameter::Push);
+        receiver_for(
+            &self.aws,
+            &self.config,
+            appid,
+            &parameter,
+            &secrets,
+            rules,
+            clock,
+        )
+        .map(Some)
+        .map_err(|err| PortError::new("load app", err))
+    }
+}
+
 /// The send core calling the WeChat API at `config.wechat_api_base`, with `{"file": …}` images
 /// from the folder `config.assets_dir` (`kefu dev --aws`).
 pub async fn sender(aws: &Aws, config: &Config) -> Result<Sender, StartupError> {
-    sender_with_images(aws, config, Images::Folder(config.assets_dir.clone())).await
+    let images = Images::Folder(config.assets_dir.clone());
+    let reader: Arc<dyn MediaReader> = Arc::new(AssetReader::with_images(images, CALL_TIMEOUT)?);
+    sender_with_reader(aws, config, reader).await
 }
 
-/// The send core, as the `reply` function runs it (with the images built into it).
-pub async fn sender_with_images(
+/// The apps `reply` serves, as the function runs it (with the images built into it): the one
+/// of `KEFU_APPID`, its AppSecret read now, and those under `KEFU_APPS_PATH`, each built on its
+/// first job.
+pub async fn senders(
     aws: &Aws,
     config: &Config,
     images: Images,
+) -> Result<Apps<Sender>, StartupError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let reader: Arc<dyn MediaReader> = Arc::new(AssetReader::with_images(images, CALL_TIMEOUT)?);
+    let mut apps = Apps::new(clock);
+    if let Some(apps_path) = &config.apps_path {
+        let source = AppSenders {
+            aws: aws.clone(),
+            config: config.clone(),
+            apps_path: apps_path.clone(),
+            reader: reader.clone(),
+            owner: instance_id(),
+        };
+        apps = apps.with_source(Arc::new(source), config.apps_ttl);
+    }
+    match &config.appid {
+        Some(appid) => {
+            let sender = sender_with_reader(aws, config, reader).await?;
+            Ok(apps.with_default(appid, Arc::new(sender)))
+        }
+        None => {
+            aws.open_connections(&config.table, None).await;
+            Ok(apps)
+        }
+    }
+}
+
+/// The send core of the single app (`KEFU_APPID`).
+async fn sender_with_reader(
+    aws: &Aws,
+    config: &Config,
+    reader: Arc<dyn MediaReader>,
 ) -> Result<Sender, StartupError> {
+    let appid = config
+        .appid
+        .as_deref()
+        .ok_or(ConfigError::Missing("KEFU_APPID"))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let parameter = config
         .api_secrets_parameter
@@ -112,20 +231,10 @@ pub async fn sender_with_images(
         load_rules(&rules),
         aws.open_connections(&config.table, None),
     );
-    let secrets = secrets?;
-    let app_secret = secrets
-        .app_secret
-        .ok_or(StartupError::MissingSecret("app_secret"))?;
-    let api = Arc::new(WeChatClient::new(
-        &config.wechat_api_base,
-        &config.appid,
-        app_secret,
-        CALL_TIMEOUT,
-    )?);
     let parts = SenderParts {
-        appid: config.appid.clone(),
-        api,
-        reader: Arc::new(AssetReader::with_images(images, CALL_TIMEOUT)?),
+        appid: appid.to_owned(),
+        api: api_client(config, appid, &secrets?)?,
+        reader,
         rules,
         clock,
         token_kind: config.token_kind,
@@ -135,8 +244,75 @@ pub async fn sender_with_images(
         .with_welcome_interval(config.welcome_interval))
 }
 
+/// The WeChat API client of `appid`, with the AppSecret from its API secrets.
+fn api_client(
+    config: &Config,
+    appid: &str,
+    secrets: &Secrets,
+) -> Result<Arc<WeChatClient>, StartupError> {
+    let app_secret = secrets
+        .app_secret
+        .clone()
+        .ok_or(StartupError::MissingSecret("app_secret"))?;
+    Ok(Arc::new(WeChatClient::new(
+        &config.wechat_api_base,
+        appid,
+        app_secret,
+        CALL_TIMEOUT,
+    )?))
+}
+
+/// The apps under `KEFU_APPS_PATH`, as `reply` builds them: `{appid}/api` holds the app's
+/// AppSecret (no such parameter: the app is not served).
+#[derive(Debug)]
+struct AppSenders {
+    aws: Aws,
+    config: Config,
+    apps_path: String,
+    reader: Arc<dyn MediaReader>,
+    owner: String,
+}
+
+#[async_trait]
+impl AppSource<Sender> for AppSenders {
+    async fn build(&self, appid: &str) -> Result<Option<Sender>, PortError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let rules = app_rules(&self.aws, &self.config, &self.apps_path, appid, &clock);
+        let (secrets, ()) = tokio::join!(
+            self.aws
+                .app_secrets(&self.apps_path, appid, AppParameter::Api),
+            load_rules(&rules),
+        );
+        let Some(secrets) = secrets? else {
+            return Ok(None);
+        };
+        let api = api_client(&self.config, appid, &secrets)
+            .map_err(|err| PortError::new("load app", err))?;
+        let parts = SenderParts {
+            appid: appid.to_owned(),
+            api,
+            reader: self.reader.clone(),
+            rules,
+            clock,
+            token_kind: self.config.token_kind,
+            owner: self.owner.clone(),
+        };
+        Ok(Some(
+            sender_on_table(Arc::new(self.aws.table(&self.config.table)), parts)
+                .with_welcome_interval(self.config.welcome_interval),
+        ))
+    }
+}
+
+fn queue_url(config: &Config) -> Result<&str, ConfigError> {
+    config
+        .queue_url
+        .as_deref()
+        .ok_or(ConfigError::Missing("KEFU_QUEUE_URL"))
+}
+
 /// What verifying and opening a push needs, from the secrets.
-fn credentials(secrets: &Secrets, config: &Config) -> Result<Credentials, StartupError> {
+fn credentials(secrets: &Secrets, appid: &str) -> Result<Credentials, StartupError> {
     let aes_key = secrets
         .encoding_aes_key
         .as_ref()
@@ -149,7 +325,7 @@ fn credentials(secrets: &Secrets, config: &Config) -> Result<Credentials, Startu
     Ok(Credentials {
         token: Token::new(token),
         aes_key,
-        appid: config.appid.clone(),
+        appid: appid.to_owned(),
     })
 }
 
@@ -163,7 +339,30 @@ async fn load_rules(rules: &RuleCache) {
 
 fn rules(aws: &Aws, config: &Config, clock: &Arc<dyn Clock>) -> Arc<RuleCache> {
     Arc::new(RuleCache::new(
-        Arc::new(aws.rules_or_starter(&config.rules_path, config.starter_rules.as_deref())),
+        Arc::new(shared_rules(aws, config)),
+        clock.clone(),
+        config.rules_ttl,
+    ))
+}
+
+/// The deployment's shared rules: `KEFU_RULES_PATH`, or the stack's starting set.
+fn shared_rules(aws: &Aws, config: &Config) -> SsmRules {
+    aws.rules_or_starter(&config.rules_path, config.starter_rules.as_deref())
+}
+
+/// An app's own rules (`{apps_path}/{appid}/rules`), or the shared rules while it has none.
+fn app_rules(
+    aws: &Aws,
+    config: &Config,
+    apps_path: &str,
+    appid: &str,
+    clock: &Arc<dyn Clock>,
+) -> Arc<RuleCache> {
+    let own = aws
+        .rules(&app_parameter(apps_path, appid, AppParameter::Rules))
+        .or_else(shared_rules(aws, config));
+    Arc::new(RuleCache::new(
+        Arc::new(own),
         clock.clone(),
         config.rules_ttl,
     ))

@@ -107,6 +107,16 @@ impl PushResponse {
     fn success() -> Self {
         Self::text(200, passive::SUCCESS)
     }
+
+    /// 404: the URL names an app the deployment does not serve.
+    pub fn not_served() -> Self {
+        Self::text(404, "no such app here")
+    }
+
+    /// 503: the app could not be looked up now; WeChat retries.
+    pub fn unavailable() -> Self {
+        Self::text(503, "temporarily unavailable")
+    }
 }
 
 /// What happened to an accepted push, for the log line and for tests.

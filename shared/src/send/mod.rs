@@ -15,6 +15,7 @@
 //! | `outcome.rs` | what became of a job, and why one is retried |
 
 mod batch;
+pub use batch::run_batch;
 pub mod budget;
 mod delivery;
 pub mod errcode;

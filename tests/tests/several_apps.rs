@@ -1,0 +1,328 @@
+//! Several mini programs in one deployment, through the two functions' own handlers
+//! (`receive::respond`, `reply::handle`) as deployed (`compose::aws`) on moto, the WeChat API
+//! being the sandbox with both apps: each app at `/wechat/{appid}` with its own secrets and
+//! rules from Parameter Store, the same openid in both apps two users, a push signed with
+//! another app's credentials refused, an app not served answered 404, and a job of an app
+//! removed dropped without a send.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use kefu::apps::Apps;
+use kefu::assets::Images;
+use kefu::aws::Aws;
+use kefu::clock::SystemClock;
+use kefu::config::Config;
+use kefu::protocol::simulate::SimulatedPush;
+use kefu::protocol::{Format, Mode};
+use kefu::receive::Receiver;
+use kefu::send::Sender;
+use kefu_sandbox::Sandbox;
+use kefu_tests::aws::{self, clients, create_queue, create_table, put_parameter, unique};
+use kefu_tests::pushes::{AppKeys, Framing, app_text_push};
+use serde_json::json;
+
+const A: AppKeys<'static> = AppKeys {
+    appid: "wxa1a1a1a1a1a1a1a1",
+    token: "token-of-app-a",
+    encoding_aes_key: "ERITFBUWFxgZGhscHR4fICEiIyQlJicoKSorLC0uLzA",
+};
+const B: AppKeys<'static> = AppKeys {
+    appid: "wxb2b2b2b2b2b2b2b2",
+    token: "token-of-app-b",
+    encoding_aes_key: "IiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/QEE",
+};
+const SECRET_A: &str = "secret-of-app-a-0123456789abcdef";
+const SECRET_B: &str = "secret-of-app-b-0123456789abcdef";
+/// One user who uses both mini programs: an openid is per app, so this is two users.
+const USER: &str = "oSameOpenidInBothApps";
+
+struct Stack {
+    receivers: Apps<Receiver>,
+    senders: Arc<Apps<Sender>>,
+    sandbox: Sandbox,
+    sqs: aws_sdk_sqs::Client,
+    ssm: aws_sdk_ssm::Client,
+    queue_url: String,
+    apps_path: String,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn stack() -> Stack {
+    let clients = clients().await;
+    let table = create_table(&clients.dynamodb).await;
+    let queue_url = create_queue(&clients.sqs, false).await;
+    let prefix = unique("/kefu-apps");
+    let apps_path = format!("{prefix}/apps");
+    let shared = json!({"rules": [], "default": {"reply": [{"type": "text", "content": "收到"}]}});
+    put_parameter(
+        &clients.ssm,
+        &format!("{prefix}/rules"),
+        &shared.to_string(),
+    )
+    .await;
+    // App B has rules of its own; app A falls back to the shared ones.
+    let own = json!({"rules": [], "default": {"reply": [{"type": "text", "content": "B 收到"}]}});
+    put_parameter(
+        &clients.ssm,
+        &format!("{apps_path}/{}/rules", B.appid),
+        &own.to_string(),
+    )
+    .await;
+    for (app, secret) in [(A, SECRET_A), (B, SECRET_B)] {
+        let push = json!({"token": app.token, "encoding_aes_key": app.encoding_aes_key});
+        let api = json!({"app_secret": secret});
+        aws::put_secure_parameter(
+            &clients.ssm,
+            &format!("{apps_path}/{}/push", app.appid),
+            &push.to_string(),
+        )
+        .await;
+        aws::put_secure_parameter(
+            &clients.ssm,
+            &format!("{apps_path}/{}/api", app.appid),
+            &api.to_string(),
+        )
+        .await;
+    }
+
+    let sandbox =
+        Sandbox::new(A.appid, SECRET_A, Arc::new(SystemClock)).with_app(B.appid, SECRET_B);
+    let (addr, server) = sandbox
+        .clone()
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    // No KEFU_APPID: a deployment of several apps only. Apps are looked up at every use
+    // (ttl 0), so removing one shows at once.
+    let env = [
+        ("KEFU_APPS_PATH", apps_path.clone()),
+        ("KEFU_APPS_TTL_SECONDS", "0".to_owned()),
+        ("KEFU_TABLE", table),
+        ("KEFU_QUEUE_URL", queue_url.clone()),
+        ("KEFU_RULES_PATH", format!("{prefix}/rules")),
+        ("WECHAT_API_BASE", format!("http://{addr}")),
+    ];
+    let config = Config::from_lookup(|name| {
+        env.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let aws = Aws::from_config(&aws::sdk_config().await);
+    let receivers = kefu::compose::aws::receivers(&aws, &config).await.unwrap();
+    let images = Images::Folder(kefu_tests::send_rig::ASSETS.into());
+    let senders = Arc::new(
+        kefu::compose::aws::senders(&aws, &config, images)
+            .await
+            .unwrap(),
+    );
+    Stack {
+        receivers,
+        senders,
+        sandbox,
+        sqs: clients.sqs,
+        ssm: clients.ssm,
+        queue_url,
+        apps_path,
+        _server: server,
+    }
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// `content` from USER to `app`, message `msg_id`, signed with `app`'s credentials.
+fn push(app: AppKeys<'_>, content: &str, msg_id: u64, nonce: &str) -> SimulatedPush {
+    let framing = Framing {
+        mode: Mode::Safe,
+        format: Format::Json,
+        timestamp: now_secs(),
+        nonce,
+    };
+    app_text_push(app, USER, content, msg_id, framing)
+}
+
+/// API Gateway's event for a POST of `push` to `path`, with the route's `appid` parameter.
+async fn post(stack: &Stack, path: &str, push: &SimulatedPush) -> (u16, String) {
+    let appid = path.strip_prefix("/wechat/");
+    let query: serde_json::Map<String, serde_json::Value> = push
+        .query
+        .pairs()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), json!(v)))
+        .collect();
+    let route = if appid.is_some() {
+        "POST /wechat/{appid}"
+    } else {
+        "POST /wechat"
+    };
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": push.query.to_query_string(),
+        "headers": {"content-type": "application/json"},
+        "queryStringParameters": query,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "kefu", "domainName": "kefu.example",
+            "domainPrefix": "kefu", "requestId": "r", "routeKey": route, "stage": "$default",
+            "time": "", "timeEpoch": 0,
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.10", "userAgent": "Mozilla/4.0"}
+        },
+        "body": push.body,
+        "isBase64Encoded": false
+    });
+    if let Some(appid) = appid {
+        event["pathParameters"] = json!({ "appid": appid });
+    }
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let response = receive::respond(&stack.receivers, request).await;
+    let body = match response.body() {
+        lambda_http::Body::Text(text) => text.clone(),
+        other => format!("{other:?}"),
+    };
+    (response.status().as_u16(), body)
+}
+
+/// The jobs on the queue, deleted, as the event source mapping hands them to reply.
+async fn take_jobs(stack: &Stack) -> SqsEvent {
+    let mut records = Vec::new();
+    for _ in 0..5 {
+        let received = stack
+            .sqs
+            .receive_message()
+            .queue_url(&stack.queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() && !records.is_empty() {
+            break;
+        }
+        for message in messages {
+            stack
+                .sqs
+                .delete_message()
+                .queue_url(&stack.queue_url)
+                .receipt_handle(message.receipt_handle.unwrap())
+                .send()
+                .await
+                .unwrap();
+            records.push(json!({
+                "messageId": message.message_id.unwrap(),
+                "body": message.body.unwrap(),
+                "eventSource": "aws:sqs"
+            }));
+        }
+    }
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+fn deadline() -> i64 {
+    (now_secs() + 60) * 1000
+}
+
+#[tokio::test]
+async fn two_apps_side_by_side_through_both_handlers() {
+    let stack = stack().await;
+
+    // The same user, the same MsgId, in two apps: two pushes, two jobs (keys carry the appid).
+    let to_a = push(A, "你好 A", 42, "nonce-a");
+    let to_b = push(B, "你好 B", 42, "nonce-b");
+    assert_eq!(
+        post(&stack, &format!("/wechat/{}", A.appid), &to_a).await,
+        (200, "success".to_owned())
+    );
+    assert_eq!(
+        post(&stack, &format!("/wechat/{}", B.appid), &to_b).await,
+        (200, "success".to_owned())
+    );
+
+    // A push signed with app A's credentials, at app B's URL: refused, nothing enqueued.
+    let forged = push(A, "not for B", 43, "nonce-x");
+    let (status, reason) = post(&stack, &format!("/wechat/{}", B.appid), &forged).await;
+    assert!((400..500).contains(&status), "{status} {reason}");
+    // An app the deployment does not serve, and /wechat without a single app: 404.
+    let (status, _) = post(&stack, "/wechat/wxc3c3c3c3c3c3c3c3", &to_a).await;
+    assert_eq!(status, 404);
+    let (status, _) = post(&stack, "/wechat", &to_a).await;
+    assert_eq!(status, 404);
+
+    let jobs = take_jobs(&stack).await;
+    assert_eq!(jobs.records.len(), 2, "one job per app");
+    stack.sandbox.user_message_in(A.appid, USER);
+    stack.sandbox.user_message_in(B.appid, USER);
+    let response = reply::handle(&stack.senders, jobs, deadline()).await;
+    assert!(response.batch_item_failures.is_empty());
+
+    let mut sent: Vec<(String, String, String)> = stack
+        .sandbox
+        .messages()
+        .into_iter()
+        .map(|m| {
+            let content = m.body["text"]["content"].as_str().unwrap().to_owned();
+            (m.appid, m.openid, content)
+        })
+        .collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            (A.appid.to_owned(), USER.to_owned(), "收到".to_owned()),
+            (B.appid.to_owned(), USER.to_owned(), "B 收到".to_owned()),
+        ],
+        "each app's reply, with its own rules, through its own access_token"
+    );
+}
+
+#[tokio::test]
+async fn an_app_removed_is_no_longer_served_and_its_jobs_are_dropped() {
+    let stack = stack().await;
+    let before = push(B, "你好", 7, "nonce-1");
+    assert_eq!(
+        post(&stack, &format!("/wechat/{}", B.appid), &before)
+            .await
+            .0,
+        200
+    );
+    let jobs = take_jobs(&stack).await;
+    assert_eq!(jobs.records.len(), 1);
+
+    // Removed while its job waits on the queue.
+    for leaf in ["push", "api"] {
+        stack
+            .ssm
+            .delete_parameter()
+            .name(format!("{}/{}/{leaf}", stack.apps_path, B.appid))
+            .send()
+            .await
+            .unwrap();
+    }
+    stack.sandbox.user_message_in(B.appid, USER);
+    let response = reply::handle(&stack.senders, jobs, deadline()).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "dropped, not retried into the DLQ"
+    );
+    assert!(stack.sandbox.messages().is_empty(), "nothing sent");
+
+    let after = push(B, "还在吗", 8, "nonce-2");
+    let (status, _) = post(&stack, &format!("/wechat/{}", B.appid), &after).await;
+    assert_eq!(status, 404);
+    // App A is untouched.
+    let to_a = push(A, "你好", 9, "nonce-3");
+    assert_eq!(
+        post(&stack, &format!("/wechat/{}", A.appid), &to_a).await.0,
+        200
+    );
+}
