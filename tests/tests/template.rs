@@ -18,7 +18,9 @@
 //! - the push path is configurable and routed (GET and POST) to receive, and nothing in the
 //!   template is of a form `sam build` rejects before parameters are known (an `HttpApi`/`Api`
 //!   event's `Path` must be a literal: `sam validate` and cfn-lint accept `!Ref` there);
-//! - the functions' CPU is the `Architecture` parameter, arm64 by default.
+//! - the functions' CPU is the `Architecture` parameter, arm64 by default;
+//! - several apps: `PushPath/{appid}` routed to receive, each function reading only its own
+//!   half of each app's secrets under `AppsPath` (receive `…/push`, reply `…/api`).
 //!
 //! `cfn-lint` (run by `tests/run.sh`) checks the template against CloudFormation's schemas;
 //! these tests check what only this project knows.
@@ -53,13 +55,16 @@ struct Grants {
 }
 
 fn grants(function: &str) -> Grants {
-    let (secrets, leading_keys): (&str, &'static [&'static str]) = match function {
+    let (secrets, app_secrets, leading_keys): (&str, &str, &'static [&'static str]) = match function
+    {
         "ReceiveFunction" => (
             "PushSecretsParameterName",
+            "push",
             &["push#*", "nonce#*", "handoff#*", "connect"],
         ),
         "ReplyFunction" => (
             "ApiSecretsParameterName",
+            "api",
             &[
                 "send#*",
                 "token#*",
@@ -77,7 +82,11 @@ fn grants(function: &str) -> Grants {
             sub(&format!("{SSM_PARAMETER}${{RulesPath}}")),
             sub(&format!("{SSM_PARAMETER}${{RulesPath}}/*")),
             sub(&format!("{SSM_PARAMETER}${{RulesPath}}-starter")),
+            sub(&format!("{SSM_PARAMETER}${{AppsPath}}/*/rules")),
+            sub(&format!("{SSM_PARAMETER}${{AppsPath}}/*/rules/*")),
             sub(&format!("{SSM_PARAMETER}${{{secrets}}}")),
+            // Each app's own: receive its Token and EncodingAESKey, reply its AppSecret.
+            sub(&format!("{SSM_PARAMETER}${{AppsPath}}/*/{app_secrets}")),
         ],
         leading_keys,
     }
@@ -418,16 +427,18 @@ fn kms_decrypt_only_with_a_customer_key_through_ssm_for_the_functions_own_parame
         template["Parameters"]["SecretsKmsKeyArn"]["Default"].as_str(),
         Some("")
     );
-    for (policy, role, secrets) in [
+    for (policy, role, secrets, app_secrets) in [
         (
             "ReceiveSecretsKeyPolicy",
             "ReceiveFunctionRole",
             "PushSecretsParameterName",
+            "push",
         ),
         (
             "ReplySecretsKeyPolicy",
             "ReplyFunctionRole",
             "ApiSecretsParameterName",
+            "api",
         ),
     ] {
         let resource = resource(&template, policy);
@@ -449,11 +460,22 @@ fn kms_decrypt_only_with_a_customer_key_through_ssm_for_the_functions_own_parame
             expr(&statement["Resource"]),
             Expr::Ref("SecretsKmsKeyArn".into())
         );
-        let condition = &statement["Condition"]["StringEquals"];
-        assert_eq!(expr(&condition["kms:ViaService"]), sub(KMS_VIA_SSM));
+        let condition = &statement["Condition"];
         assert_eq!(
-            expr(&condition["kms:EncryptionContext:PARAMETER_ARN"]),
-            sub(&format!("{SSM_PARAMETER}${{{secrets}}}")),
+            expr(&condition["StringEquals"]["kms:ViaService"]),
+            sub(KMS_VIA_SSM)
+        );
+        let parameters: Vec<Expr> =
+            items(&condition["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"])
+                .into_iter()
+                .map(expr)
+                .collect();
+        assert_eq!(
+            parameters,
+            [
+                sub(&format!("{SSM_PARAMETER}${{{secrets}}}")),
+                sub(&format!("{SSM_PARAMETER}${{AppsPath}}/*/{app_secrets}")),
+            ],
             "{policy}"
         );
     }
@@ -783,7 +805,30 @@ fn the_functions_environment_satisfies_the_configuration() {
             Some("RulesParameter-physical-id"),
             "{function} reads the stack's starting rules while the rules path is empty"
         );
+        // By default a stack of the apps under AppsPath only; AppId adds one at PushPath.
+        assert_eq!(config.appid, None, "{function}");
+        assert_eq!(
+            config.apps_path.as_deref(),
+            template["Parameters"]["AppsPath"]["Default"].as_str(),
+            "{function}"
+        );
     }
+}
+
+#[test]
+fn the_apps_path_is_not_the_rules_path() {
+    // Both functions read the rules path whole; the apps path holds every app's secrets.
+    let template = template();
+    let rule = &template["Rules"]["AppsApart"]["Assertions"][0]["Assert"];
+    let rule = serde_norway::to_string(rule).unwrap();
+    assert!(
+        rule.contains("AppsPath") && rule.contains("RulesPath"),
+        "{rule}"
+    );
+    assert_ne!(
+        template["Parameters"]["AppsPath"]["Default"],
+        template["Parameters"]["RulesPath"]["Default"]
+    );
 }
 
 #[test]
@@ -830,7 +875,15 @@ fn the_push_path_is_routed_to_receive_for_get_and_post() {
         }
     }
     routes.sort();
-    assert_eq!(routes, ["GET ${PushPath}", "POST ${PushPath}"]);
+    assert_eq!(
+        routes,
+        [
+            "GET ${PushPath}",
+            "GET ${PushPath}/{appid}",
+            "POST ${PushPath}",
+            "POST ${PushPath}/{appid}",
+        ]
+    );
 
     let integration = properties(&template, "ReceiveIntegration");
     assert_eq!(
@@ -849,22 +902,28 @@ fn the_push_path_is_routed_to_receive_for_get_and_post() {
         Some(true)
     );
 
-    // API Gateway may invoke receive on the push path only.
-    let permission = properties(&template, "ReceiveInvokedByPushApi");
-    assert_eq!(
-        expr(&permission["FunctionName"]),
-        Expr::Ref("ReceiveFunction".into())
-    );
-    assert_eq!(
-        permission["Principal"].as_str(),
-        Some("apigateway.amazonaws.com")
-    );
-    assert_eq!(
-        expr(&permission["SourceArn"]),
-        sub(
-            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${PushApi}/*/*${PushPath}"
-        )
-    );
+    // API Gateway may invoke receive on the push paths only.
+    for (name, path) in [
+        ("ReceiveInvokedByPushApi", "${PushPath}"),
+        ("ReceiveInvokedByPushApiForApps", "${PushPath}/*"),
+    ] {
+        let permission = properties(&template, name);
+        assert_eq!(
+            expr(&permission["FunctionName"]),
+            Expr::Ref("ReceiveFunction".into())
+        );
+        assert_eq!(
+            permission["Principal"].as_str(),
+            Some("apigateway.amazonaws.com")
+        );
+        assert_eq!(
+            expr(&permission["SourceArn"]),
+            sub(&format!(
+                "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{PushApi}}/*/*{path}"
+            )),
+            "{name}"
+        );
+    }
     match expr(&template["Outputs"]["PushUrl"]["Value"]) {
         Expr::Sub(url) => assert!(url.ends_with("${PushPath}"), "PushUrl {url}"),
         other => panic!("PushUrl {other:?}"),
