@@ -14,7 +14,8 @@ use crate::push_args::{FormatArg, MessageArg, PushArgs};
 pub struct EventArgs {
     #[command(flatten)]
     pub push: PushArgs,
-    /// The push path of the API.
+    /// The push path of the API: `/wechat`, or `/wechat/{appid}` for an app of several (the
+    /// event then carries the route's `appid` path parameter, the value of --appid).
     #[arg(long, default_value = "/wechat", value_parser = parse_api_path)]
     pub path: String,
     /// Write an SQS event carrying the reply job `receive` would enqueue for the message (for
@@ -94,10 +95,13 @@ pub fn event(args: &EventArgs) -> anyhow::Result<String> {
         headers.insert("content-type".into(), json!(content_type));
     }
     let route_key = format!("{method} {}", args.path);
-    let event = json!({
+    // API Gateway fills a route's {appid} from the path it matched.
+    let appid = &args.push.credentials.appid;
+    let raw_path = args.path.replace("{appid}", appid);
+    let mut event = json!({
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": args.path,
+        "rawPath": raw_path,
         "rawQueryString": query.to_query_string(),
         "headers": headers,
         "queryStringParameters": parameters,
@@ -108,7 +112,7 @@ pub fn event(args: &EventArgs) -> anyhow::Result<String> {
             "domainPrefix": "kefu",
             "http": {
                 "method": method,
-                "path": args.path,
+                "path": raw_path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "203.0.113.10",
                 "userAgent": "Mozilla/4.0"
@@ -122,6 +126,11 @@ pub fn event(args: &EventArgs) -> anyhow::Result<String> {
         "body": body,
         "isBase64Encoded": false
     });
+    if args.path.contains("{appid}")
+        && let Some(fields) = event.as_object_mut()
+    {
+        fields.insert("pathParameters".into(), json!({ "appid": appid }));
+    }
     Ok(serde_json::to_string_pretty(&event)?)
 }
 

@@ -14,6 +14,8 @@ use kefu::protocol::{Format, Message};
 
 use crate::push_args::{MessageArg, PushArgs};
 
+/// Where `kefu dev` listens by default (with `--apps`, `/{appid}` is added).
+const DEFAULT_URL: &str = "http://127.0.0.1:8080/wechat";
 /// WeChat waits this long for an answer.
 const WECHAT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Then retries this many times.
@@ -27,7 +29,7 @@ pub struct PushCommand {
     #[arg(
         long,
         env = "KEFU_PUSH_URL",
-        default_value = "http://127.0.0.1:8080/wechat",
+        default_value = DEFAULT_URL,
         value_parser = crate::dev::parse_http_url,
         global = true
     )]
@@ -49,12 +51,13 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
     let http = kefu::tls::http_client_builder()
         .timeout(WECHAT_TIMEOUT)
         .build()?;
-    let url = format!("{}?{}", args.url, push.query.to_query_string());
+    let push_url = args.push.push_url(&args.url, DEFAULT_URL);
+    let url = format!("{push_url}?{}", push.query.to_query_string());
     let content_type = args.push.format.content_type();
     // `kefu dev` says where its sandbox is, whatever the push path; anything else has none.
-    let sandbox = find_sandbox(&http, &args.url).await;
+    let sandbox = find_sandbox(&http, &push_url).await;
     let before = match &sandbox {
-        Some(url) => sent_to(&http, url, &args.push.openid)
+        Some(url) => sent_to(&http, url, &args.push.credentials.appid, &args.push.openid)
             .await
             .map(|m| m.len())
             .unwrap_or(0),
@@ -125,7 +128,14 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
         let mut last_new = None;
         while Instant::now() < deadline && last_new.is_none_or(|at: Instant| at.elapsed() < QUIET) {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            if let Ok(messages) = sent_to(&http, &sandbox, &args.push.openid).await {
+            if let Ok(messages) = sent_to(
+                &http,
+                &sandbox,
+                &args.push.credentials.appid,
+                &args.push.openid,
+            )
+            .await
+            {
                 for message in messages.iter().skip(shown) {
                     out.push(format!("auto-reply: {message}"));
                     auto_replies.push(message.clone());
@@ -196,7 +206,6 @@ fn describe_reply(args: &PushCommand, body: &str) -> anyhow::Result<String> {
     ))
 }
 
-/// The sandbox's record of messages sent to `openid`, each as one line.
 /// The sandbox's record of sent messages, if `url` is served by `kefu dev`: its
 /// `/dev/api/info` says where the sandbox is (none when replies go to a real WeChat API).
 async fn find_sandbox(http: &reqwest::Client, url: &str) -> Option<String> {
@@ -250,7 +259,14 @@ fn parse_wait(text: &str) -> Result<f64, String> {
     Ok(seconds)
 }
 
-async fn sent_to(http: &reqwest::Client, url: &str, openid: &str) -> anyhow::Result<Vec<String>> {
+/// The sandbox's record of messages the app `appid` sent to `openid`, each as one line (the same
+/// openid in another app is another user).
+async fn sent_to(
+    http: &reqwest::Client,
+    url: &str,
+    appid: &str,
+    openid: &str,
+) -> anyhow::Result<Vec<String>> {
     let messages: Vec<serde_json::Value> = http
         .get(url)
         .send()
@@ -260,7 +276,10 @@ async fn sent_to(http: &reqwest::Client, url: &str, openid: &str) -> anyhow::Res
         .await?;
     Ok(messages
         .into_iter()
-        .filter(|m| m.get("openid").and_then(serde_json::Value::as_str) == Some(openid))
+        .filter(|m| {
+            let field = |name: &str| m.get(name).and_then(serde_json::Value::as_str);
+            field("openid") == Some(openid) && field("appid") == Some(appid)
+        })
         .map(|m| {
             let text = |pointer: &str| m.pointer(pointer).cloned().unwrap_or_default();
             let msgtype = text("/msgtype").as_str().unwrap_or_default().to_owned();

@@ -1,6 +1,8 @@
 //! What `kefu push`, `kefu event` and `kefu dev` have in common: the simulated user's message, the
 //! credentials it is signed with (the documented sample by default), and the mode and format.
 
+use std::path::PathBuf;
+
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
@@ -87,6 +89,10 @@ pub struct PushArgs {
     /// MsgId of a user message (default: derived from the timestamp and nonce).
     #[arg(long, global = true)]
     pub msg_id: Option<u64>,
+    /// Sign as the app --appid of this apps file (`kefu dev --apps`): its Token and
+    /// EncodingAESKey instead of --token and --aes-key.
+    #[arg(long, env = "KEFU_APPS_FILE", global = true)]
+    pub apps: Option<PathBuf>,
 }
 
 /// What the simulated user does.
@@ -216,18 +222,56 @@ impl PushArgs {
         (header, message.payload(msg_id, &self.credentials.appid))
     }
 
+    /// The Token and (unless plaintext) the AES key the push is signed and sealed with: the
+    /// app's in the apps file (`--apps`), else --token and --aes-key.
+    fn signing_keys(&self) -> anyhow::Result<(Token, Option<AesKey>)> {
+        let plaintext = self.mode() == Mode::Plaintext;
+        let Some(file) = &self.apps else {
+            let key = if plaintext {
+                None
+            } else {
+                Some(self.credentials.key()?)
+            };
+            return Ok((self.credentials.token(), key));
+        };
+        let apps = crate::apps_file::load(file)?;
+        let appid = &self.credentials.appid;
+        let Some(app) = apps.iter().find(|app| &app.appid == appid) else {
+            let listed: Vec<&str> = apps.iter().map(|app| app.appid.as_str()).collect();
+            anyhow::bail!(
+                "--appid {appid} is not in {} (it has {}): pick one with --appid",
+                file.display(),
+                listed.join(", ")
+            );
+        };
+        let key = match (&app.aes_key, plaintext) {
+            (_, true) => None,
+            (Some(key), false) => Some(key.clone()),
+            (None, false) => anyhow::bail!(
+                "{appid} has no encoding_aes_key in {}: it takes plaintext pushes (--mode plaintext)",
+                file.display()
+            ),
+        };
+        Ok((Token::new(app.token.clone()), key))
+    }
+
+    /// The push URL: `url`, or with `--apps` and the default URL, the app's own
+    /// (`…/wechat/{appid}`).
+    pub fn push_url(&self, url: &str, default: &str) -> String {
+        if self.apps.is_some() && url == default {
+            format!("{url}/{}", self.credentials.appid)
+        } else {
+            url.to_owned()
+        }
+    }
+
     /// Builds the push WeChat would send for `message`.
     pub fn build(&self, message: &MessageArg) -> anyhow::Result<SimulatedPush> {
         let timestamp = self.timestamp();
         let nonce = self.nonce()?;
         let (header, payload) = self.message(message, &nonce);
         let plain = simulate::render(&header, &payload, self.format());
-        let token = self.credentials.token();
-        let key = if self.mode() == Mode::Plaintext {
-            None
-        } else {
-            Some(self.credentials.key()?)
-        };
+        let (token, key) = self.signing_keys()?;
         let signer = Signer {
             token: &token,
             key: key.as_ref(),
@@ -306,4 +350,36 @@ fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
     getrandom::fill(&mut bytes)
         .map_err(|e| anyhow::anyhow!("reading randomness from the OS: {e}"))?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        push: PushArgs,
+    }
+
+    #[test]
+    fn with_an_apps_file_the_default_url_is_the_apps_own() {
+        const DEFAULT: &str = "http://127.0.0.1:8080/wechat";
+        let cli = Cli::try_parse_from(["kefu", "--apps", "a.json", "--appid", "wxa"]).unwrap();
+        assert_eq!(
+            cli.push.push_url(DEFAULT, DEFAULT),
+            format!("{DEFAULT}/wxa")
+        );
+        assert_eq!(
+            cli.push.push_url("http://h/kf/wxb", DEFAULT),
+            "http://h/kf/wxb",
+            "a URL given is kept"
+        );
+        let cli = Cli::try_parse_from(["kefu", "--appid", "wxa"]).unwrap();
+        assert_eq!(cli.push.push_url(DEFAULT, DEFAULT), DEFAULT);
+    }
 }

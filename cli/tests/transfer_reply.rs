@@ -72,3 +72,48 @@ async fn transfer_reply_in_safe_mode_json_opens_with_kefu_decrypt() {
     assert_eq!(reply["ToUserName"], sample::OPENID);
     assert_eq!(reply["FromUserName"], sample::ORIGINAL_ID);
 }
+
+/// `kefu event --path '/wechat/{appid}'` writes what API Gateway sends for an app of several:
+/// the route's `appid` path parameter, which the real handler serves as that app's push.
+#[tokio::test]
+async fn an_event_for_an_apps_own_url_reaches_that_app() {
+    let clock = Arc::new(ManualClock::at(1_714_112_445_000));
+    let stack = MemoryStack::new(
+        StaticRules::new(sample::rules()),
+        clock.clone(),
+        Duration::from_secs(30),
+    );
+    let receiver = Arc::new(stack.receiver(ReceiveSettings::new(sample::credentials())));
+    let apps = kefu::apps::Apps::new(clock).with_app(sample::APPID, receiver);
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .args([
+            "event",
+            "--path",
+            "/wechat/{appid}",
+            "--timestamp",
+            "1714112445",
+        ])
+        .args(["text", "你好"])
+        .env_remove("KEFU_APPID")
+        .env_remove("KEFU_TOKEN")
+        .env_remove("KEFU_AES_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["routeKey"], "POST /wechat/{appid}");
+    assert_eq!(event["rawPath"], format!("/wechat/{}", sample::APPID));
+    assert_eq!(event["pathParameters"]["appid"], sample::APPID);
+
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let response = receive::respond(&apps, request).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.body(),
+        &lambda_http::Body::Text("success".to_owned())
+    );
+}

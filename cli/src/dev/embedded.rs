@@ -1,10 +1,13 @@
-//! The dev stack on in-memory stores: the sample (or given) credentials, rules from a file,
-//! the sandbox as WeChat, and the send core built by the same composition as the function's.
+//! The dev stack on in-memory stores: the sample (or given) credentials — or several apps from
+//! an apps file (`--apps`) —, rules from a file, the sandbox as WeChat (knowing every app), and
+//! the send core built by the same composition as the function's.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
+use kefu::apps::Apps;
 use kefu::assets::AssetReader;
 use kefu::clock::SystemClock;
 use kefu::compose::{MemoryStack, instance_id};
@@ -12,6 +15,7 @@ use kefu::local::StaticRules;
 use kefu::ports::Clock;
 use kefu::protocol::Credentials;
 use kefu::receive::ReceiveSettings;
+use kefu::rule_cache::RuleCache;
 use kefu::sample;
 use kefu::secret::SecretString;
 use kefu::wechat_api::WeChatClient;
@@ -19,7 +23,8 @@ use kefu_sandbox::Sandbox;
 
 use super::console::{self, shown};
 use super::timeline::Level;
-use super::{DevArgs, DevStack, queue, rules_watch, wechat_api};
+use super::{DevApp, DevArgs, DevStack, queue, rules_watch, wechat_api};
+use crate::apps_file;
 
 /// How often rules are re-read from the file: edits show up within this.
 const RULES_TTL: Duration = Duration::from_secs(2);
@@ -28,12 +33,36 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The rules `kefu dev` uses when run from the repository without --rules.
 const SAMPLE_RULES: &str = "rules/sample.json";
 
+/// One app to serve: its credentials, AppSecret and (if its own) rules file.
+struct Spec {
+    credentials: Credentials,
+    app_secret: SecretString,
+    rules: Option<PathBuf>,
+}
+
 pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let credentials = Credentials {
-        token: args.credentials.token(),
-        aes_key: Some(args.credentials.key()?),
-        appid: args.credentials.appid.clone(),
+    let specs = match &args.apps {
+        Some(file) => apps_file::load(file)?
+            .into_iter()
+            .map(|app| Spec {
+                credentials: app.credentials(),
+                app_secret: app.app_secret,
+                rules: app.rules,
+            })
+            .collect(),
+        None => vec![Spec {
+            credentials: Credentials {
+                token: args.credentials.token(),
+                aes_key: Some(args.credentials.key()?),
+                appid: args.credentials.appid.clone(),
+            },
+            app_secret: args
+                .app_secret
+                .clone()
+                .unwrap_or_else(|| SecretString::new(sample::APP_SECRET)),
+            rules: None,
+        }],
     };
     let rules_file = match &args.rules {
         Some(path) => Some(path.clone()),
@@ -41,68 +70,114 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
         None => None,
     };
     let (rules, rules_origin) = match &rules_file {
-        Some(path) => {
-            // A broken file is an error now, not a 500 on the first push.
-            let (_, findings) = rules_watch::load(path, &args.assets)?;
-            for finding in findings {
-                console::say(Level::Warn, &format!("rules: {finding}"));
-            }
-            (StaticRules::from_file(path), path.display().to_string())
-        }
+        Some(path) => (checked_rules(path, args)?, path.display().to_string()),
         None => (
             StaticRules::new(sample::rules()),
             "the embedded sample rules".to_owned(),
         ),
     };
     let stack = MemoryStack::new(rules, clock.clone(), RULES_TTL);
-    let receiver = Arc::new(stack.receiver(ReceiveSettings::new(credentials)));
-    let secret = args
-        .app_secret
-        .clone()
-        .unwrap_or_else(|| SecretString::new(sample::APP_SECRET));
-    let sandbox = Sandbox::new(&args.credentials.appid, secret.expose(), clock);
-    let api = Arc::new(WeChatClient::new(
-        &wechat_api(args, local_api)?,
-        &args.credentials.appid,
-        secret,
-        CALL_TIMEOUT,
-    )?);
-    let sender = Arc::new(stack.sender(
-        &args.credentials.appid,
-        api,
-        Arc::new(AssetReader::new(&args.assets, CALL_TIMEOUT)?),
-        &instance_id(),
-    ));
-    let banner = vec![
-        (
-            "Token",
-            shown(&args.credentials.token, sample::TOKEN, "--token"),
-        ),
-        (
-            "EncodingAESKey",
-            shown(
-                &args.credentials.aes_key,
-                sample::ENCODING_AES_KEY,
-                "--aes-key",
+    let first = specs.first().context("no app to serve")?;
+    let mut sandbox = Sandbox::new(
+        &first.credentials.appid,
+        first.app_secret.expose(),
+        clock.clone(),
+    );
+    for spec in specs.iter().skip(1) {
+        sandbox = sandbox.with_app(&spec.credentials.appid, spec.app_secret.expose());
+    }
+    let reader = Arc::new(AssetReader::new(&args.assets, CALL_TIMEOUT)?);
+    let owner = instance_id();
+    let mut apps = Vec::new();
+    let mut senders = Apps::new(clock.clone());
+    for spec in specs {
+        let appid = spec.credentials.appid.clone();
+        let (rules, rules_file, rules_origin) = match spec.rules {
+            Some(path) => (
+                Arc::new(RuleCache::new(
+                    Arc::new(checked_rules(&path, args)?),
+                    clock.clone(),
+                    RULES_TTL,
+                )),
+                Some(path.clone()),
+                path.display().to_string(),
             ),
-        ),
-        ("AppID", args.credentials.appid.clone()),
-        ("rules", format!("{rules_origin} (edits apply within 2 s)")),
-        ("stores", "embedded (in memory)".to_owned()),
-    ];
+            None => (
+                stack.rules.clone(),
+                rules_file.clone(),
+                rules_origin.clone(),
+            ),
+        };
+        let receiver = Arc::new(
+            stack.receiver_with_rules(ReceiveSettings::new(spec.credentials), rules.clone()),
+        );
+        let api = Arc::new(WeChatClient::new(
+            &wechat_api(args, local_api)?,
+            &appid,
+            spec.app_secret,
+            CALL_TIMEOUT,
+        )?);
+        let sender = stack.sender_with_rules(&appid, api, reader.clone(), &owner, rules.clone());
+        senders = senders.with_app(&appid, Arc::new(sender));
+        apps.push(DevApp {
+            receiver,
+            rules,
+            rules_file,
+            rules_origin,
+        });
+    }
+    let mut banner = Vec::new();
+    if args.apps.is_none() {
+        banner.extend([
+            (
+                "Token",
+                shown(&args.credentials.token, sample::TOKEN, "--token"),
+            ),
+            (
+                "EncodingAESKey",
+                shown(
+                    &args.credentials.aes_key,
+                    sample::ENCODING_AES_KEY,
+                    "--aes-key",
+                ),
+            ),
+            ("AppID", args.credentials.appid.clone()),
+            ("rules", format!("{rules_origin} (edits apply within 2 s)")),
+        ]);
+    } else {
+        for app in &apps {
+            let credentials = &app.receiver.settings().credentials;
+            banner.push((
+                "app",
+                format!(
+                    "{} at {}/{} (rules {})",
+                    credentials.appid, args.path, credentials.appid, app.rules_origin
+                ),
+            ));
+        }
+    }
+    banner.push(("stores", "embedded (in memory)".to_owned()));
     Ok(DevStack {
-        receiver,
-        rules: stack.rules.clone(),
+        apps,
+        several: args.apps.is_some(),
         handoffs: stack.table.clone(),
-        rules_file,
-        rules_origin: rules_origin.clone(),
         queue_loop: Box::pin(queue::run_embedded(
             stack.queue,
-            sender,
+            Arc::new(senders),
             sandbox.clone(),
             args.wechat_api.is_none(),
         )),
         sandbox,
         banner,
     })
+}
+
+/// Rules from `path`, checked now: a broken file is an error at start, not a 500 on the
+/// first push.
+fn checked_rules(path: &Path, args: &DevArgs) -> anyhow::Result<StaticRules> {
+    let (_, findings) = rules_watch::load(path, &args.assets)?;
+    for finding in findings {
+        console::say(Level::Warn, &format!("rules: {finding}"));
+    }
+    Ok(StaticRules::from_file(path))
 }

@@ -3,10 +3,11 @@
 //! inspector (the signed request, the decrypted message, the rule that matched and why, the
 //! passive answer) and told on the terminal in one line.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
@@ -31,6 +32,44 @@ pub(super) struct PushPath {
 /// The push path as an axum route (any method: `receive` answers GET, POST and refusals).
 pub(super) fn push_route(path: PushPath) -> MethodRouter {
     axum::routing::any(handle_push).with_state(path)
+}
+
+/// Several apps' push paths, as `{path}/{appid}`: the app's own, or 404 as deployed.
+pub(super) fn apps_route(apps: HashMap<String, PushPath>) -> MethodRouter {
+    axum::routing::any(handle_app_push).with_state(Arc::new(apps))
+}
+
+/// `{path}` itself when several apps are served: 404, saying where pushes go.
+pub(super) fn several_apps_route(path: String) -> MethodRouter {
+    axum::routing::any(move || {
+        let reason = format!(
+            "no app at {path}: this kefu dev serves several apps, each at {path}/{{appid}}"
+        );
+        async move {
+            console::say(Level::Warn, &format!("refused (404): {reason}"));
+            (StatusCode::NOT_FOUND, reason)
+        }
+    })
+}
+
+async fn handle_app_push(
+    State(apps): State<Arc<HashMap<String, PushPath>>>,
+    Path(appid): Path<String>,
+    method: Method,
+    raw: RawQuery,
+    query: Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
+    match apps.get(&appid) {
+        Some(path) => handle_push(State(path.clone()), method, raw, query, body).await,
+        None => {
+            let mut served: Vec<&str> = apps.keys().map(String::as_str).collect();
+            served.sort_unstable();
+            let reason = format!("no app {appid} here (served: {})", served.join(", "));
+            console::say(Level::Warn, &format!("refused (404): {reason}"));
+            (StatusCode::NOT_FOUND, reason).into_response()
+        }
+    }
 }
 
 async fn handle_push(

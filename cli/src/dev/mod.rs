@@ -6,7 +6,7 @@
 //! | file | concern |
 //! | --- | --- |
 //! | `mod.rs` | the arguments, and serving it all on one port |
-//! | `embedded.rs` | the stack on in-memory stores (the default) |
+//! | `embedded.rs` | the stack on in-memory stores (the default), one app or several (`--apps`) |
 //! | `on_aws.rs` | the stack on DynamoDB, SQS and SSM (`--aws`), and its live-account guard |
 //! | `queue.rs` | the two queue loops: the embedded queue, and SQS as the event source mapping |
 //! | `http.rs` | the push path behind axum instead of API Gateway, each push recorded |
@@ -32,6 +32,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use clap::Args;
 use kefu::ports::HandoffRegistry;
 use kefu::receive::Receiver;
@@ -57,6 +58,10 @@ pub struct DevArgs {
     path: String,
     #[command(flatten)]
     credentials: CredentialArgs,
+    /// Serve every app of this apps file, each at {path}/{appid} (rules/apps/two-apps.json is a
+    /// sample): {"apps": [{"appid", "token", "encoding_aes_key", "app_secret", "rules"}]}.
+    #[arg(long, env = "KEFU_APPS_FILE", conflicts_with = "aws")]
+    apps: Option<PathBuf>,
     /// Rules file, re-read while you edit it (default: rules/sample.json, or the embedded sample).
     #[arg(long, env = "KEFU_RULES")]
     rules: Option<PathBuf>,
@@ -87,15 +92,23 @@ pub struct DevArgs {
     aws_args: AwsArgs,
 }
 
-/// What `kefu dev` runs, on embedded or on AWS stores.
-struct DevStack {
+/// One app `kefu dev` serves.
+struct DevApp {
     receiver: Arc<Receiver>,
-    sandbox: Sandbox,
     rules: Arc<RuleCache>,
-    handoffs: Arc<dyn HandoffRegistry>,
     /// The rules file to watch, if the rules come from one.
     rules_file: Option<PathBuf>,
     rules_origin: String,
+}
+
+/// What `kefu dev` runs, on embedded or on AWS stores.
+struct DevStack {
+    /// The apps served; the chat window talks as a user of the first.
+    apps: Vec<DevApp>,
+    /// Each app at `{path}/{appid}` (`--apps`), or the one app at `{path}`.
+    several: bool,
+    sandbox: Sandbox,
+    handoffs: Arc<dyn HandoffRegistry>,
     /// The reply function's side: takes jobs off the queue and runs them.
     queue_loop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     banner: Vec<(&'static str, String)>,
@@ -111,35 +124,71 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
     } else {
         embedded::stack(args, &local_api)?
     };
-    log::install(timeline.clone(), stack.rules_file.is_some());
+    log::install(
+        timeline.clone(),
+        stack.apps.iter().any(|app| app.rules_file.is_some()),
+    );
 
-    let push_path = http::PushPath {
-        receiver: stack.receiver,
-        rules: stack.rules,
-        handoffs: stack.handoffs,
-        timeline: timeline.clone(),
+    let push_paths: Vec<(String, http::PushPath)> = stack
+        .apps
+        .iter()
+        .map(|app| {
+            let appid = app.receiver.settings().credentials.appid.clone();
+            let path = http::PushPath {
+                receiver: app.receiver.clone(),
+                rules: app.rules.clone(),
+                handoffs: stack.handoffs.clone(),
+                timeline: timeline.clone(),
+            };
+            (appid, path)
+        })
+        .collect();
+    let (first_appid, first) = push_paths.first().context("no app to serve")?.clone();
+    let first_url = if stack.several {
+        format!("{}/{first_appid}", args.path)
+    } else {
+        args.path.clone()
     };
     let info = conversation::Info {
-        push_path: args.path.clone(),
+        push_path: first_url,
         sandbox: args
             .wechat_api
             .is_none()
             .then(|| "/sandbox/messages".to_owned()),
-        rules: stack.rules_origin.clone(),
+        rules: stack
+            .apps
+            .first()
+            .map(|app| app.rules_origin.clone())
+            .unwrap_or_default(),
         hold_minutes: HOLD_MINUTES,
     };
     let app = stack
         .sandbox
         .router()
         .merge(page::routes())
-        .merge(conversation::routes(push_path.clone(), info))
-        .route(&args.path, http::push_route(push_path));
+        .merge(conversation::routes(first.clone(), info));
+    let app = if stack.several {
+        app.route(
+            &format!("{}/{{appid}}", args.path),
+            http::apps_route(push_paths.into_iter().collect()),
+        )
+        .route(&args.path, http::several_apps_route(args.path.clone()))
+    } else {
+        app.route(&args.path, http::push_route(first))
+    };
     console::banner(args, address, &stack.banner);
 
     tokio::spawn(stack.queue_loop);
     tokio::spawn(console::watch_replies(stack.sandbox, timeline.clone()));
-    if let Some(file) = stack.rules_file {
-        tokio::spawn(rules_watch::watch(file, args.assets.clone(), timeline));
+    let mut watched = std::collections::HashSet::new();
+    for file in stack.apps.into_iter().filter_map(|app| app.rules_file) {
+        if watched.insert(file.clone()) {
+            tokio::spawn(rules_watch::watch(
+                file,
+                args.assets.clone(),
+                timeline.clone(),
+            ));
+        }
     }
 
     // With connection info: the sandbox's 40164 names the caller's address.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use kefu::apps::Apps;
 use kefu::assets::AssetReader;
 use kefu::clock::SystemClock;
 use kefu::compose::{MemoryStack, SenderParts, instance_id, sender_on_table};
@@ -20,7 +21,7 @@ use kefu::rule_cache::RuleCache;
 use kefu::wechat_api::WeChatClient;
 use kefu_sandbox::Sandbox;
 
-use super::{DevArgs, DevStack, queue, wechat_api};
+use super::{DevApp, DevArgs, DevStack, queue, wechat_api};
 
 /// How long one WeChat API call (or image download) may take, as deployed.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -131,15 +132,19 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
             ),
         ));
     }
+    let senders = Arc::new(Apps::single(&appid, sender, Arc::new(SystemClock)));
     Ok(DevStack {
-        receiver,
-        rules,
+        apps: vec![DevApp {
+            receiver,
+            rules,
+            rules_file: None,
+            rules_origin: format!("Parameter Store {}", config.rules_path),
+        }],
+        several: false,
         handoffs: Arc::new(aws.table(&config.table)),
-        rules_file: None,
-        rules_origin: format!("Parameter Store {}", config.rules_path),
         queue_loop: Box::pin(queue::poll_sqs(
             aws.consumer(&queue_url),
-            sender,
+            senders,
             sandbox.clone(),
             to_sandbox,
         )),

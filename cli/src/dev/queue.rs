@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kefu::apps::Apps;
 use kefu::aws::SqsConsumer;
 use kefu::clock::{SystemClock, millis};
 use kefu::job::Job;
@@ -14,8 +15,8 @@ use kefu::local::MemoryQueue;
 use kefu::ports::Clock as _;
 use kefu::ports::JobQueue as _;
 use kefu::protocol::{Event, MessageKind};
-use kefu::send::Sender;
 use kefu::send::budget::FUNCTION_TIMEOUT;
+use kefu::send::{Sender, run_batch};
 use kefu_sandbox::Sandbox;
 
 /// SQS would redeliver a failed job after its visibility timeout; the dev queue waits this long.
@@ -29,7 +30,7 @@ const BATCH: usize = 10;
 /// receives each.
 pub(super) async fn run_embedded(
     queue: Arc<MemoryQueue>,
-    sender: Arc<Sender>,
+    senders: Arc<Apps<Sender>>,
     sandbox: Sandbox,
     tell_sandbox: bool,
 ) {
@@ -43,7 +44,7 @@ pub(super) async fn run_embedded(
             }
             records.push((job.key.clone(), job.to_json()));
         }
-        let failed = sender.run_batch(records.clone(), deadline()).await;
+        let failed = run_batch(&senders, records.clone(), deadline()).await;
         for (key, body) in records.into_iter().filter(|(key, _)| failed.contains(key)) {
             let count = receives.entry(key.clone()).or_insert(1);
             if *count >= MAX_RECEIVES {
@@ -69,7 +70,7 @@ pub(super) async fn run_embedded(
 /// redrive limit).
 pub(super) async fn poll_sqs(
     consumer: SqsConsumer,
-    sender: Arc<Sender>,
+    senders: Arc<Apps<Sender>>,
     sandbox: Sandbox,
     tell_sandbox: bool,
 ) {
@@ -94,7 +95,7 @@ pub(super) async fn poll_sqs(
             receipts.insert(message.message_id.clone(), message.receipt);
             records.push((message.message_id, message.body));
         }
-        let failed = sender.run_batch(records, deadline()).await;
+        let failed = run_batch(&senders, records, deadline()).await;
         for (id, receipt) in receipts {
             if failed.contains(&id) {
                 continue;
@@ -116,8 +117,10 @@ fn deadline() -> i64 {
 /// WeChat knows the user wrote before the push reaches us: open the sandbox's send window.
 fn open_sandbox_window(sandbox: &Sandbox, job: &Job) {
     match &job.message.kind {
-        MessageKind::Event(Event::UserEnterTempsession { .. }) => sandbox.user_entered(&job.openid),
+        MessageKind::Event(Event::UserEnterTempsession { .. }) => {
+            sandbox.user_entered_in(&job.appid, &job.openid);
+        }
         MessageKind::Event(_) => {}
-        _ => sandbox.user_message(&job.openid),
+        _ => sandbox.user_message_in(&job.appid, &job.openid),
     }
 }

@@ -40,13 +40,22 @@ impl MemoryStack {
 
     /// The push path on this stack.
     pub fn receiver(&self, settings: ReceiveSettings) -> Receiver {
+        self.receiver_with_rules(settings, self.rules.clone())
+    }
+
+    /// The push path on this stack with rules of its own (one app of several).
+    pub fn receiver_with_rules(
+        &self,
+        settings: ReceiveSettings,
+        rules: Arc<RuleCache>,
+    ) -> Receiver {
         Receiver::new(
             settings,
             ReceiveDeps {
                 ledger: self.table.clone(),
                 handoffs: self.table.clone(),
                 queue: self.queue.clone(),
-                rules: self.rules.clone(),
+                rules,
                 clock: self.clock.clone(),
             },
         )
@@ -61,13 +70,25 @@ impl MemoryStack {
         reader: Arc<dyn MediaReader>,
         owner: &str,
     ) -> Sender {
+        self.sender_with_rules(appid, api, reader, owner, self.rules.clone())
+    }
+
+    /// The send core on this stack with rules of its own (one app of several).
+    pub fn sender_with_rules(
+        &self,
+        appid: &str,
+        api: Arc<dyn WeChatApi>,
+        reader: Arc<dyn MediaReader>,
+        owner: &str,
+        rules: Arc<RuleCache>,
+    ) -> Sender {
         sender_on_table(
             self.table.clone(),
             SenderParts {
                 appid: appid.to_owned(),
                 api,
                 reader,
-                rules: self.rules.clone(),
+                rules,
                 clock: self.clock.clone(),
                 token_kind: TokenKind::Stable,
                 owner: owner.to_owned(),
