@@ -4,6 +4,7 @@
 //! after it. Every failure ends with exit status 1 and a one-line reason on stderr, and nothing
 //! on stdout, so other tools can drive the commands.
 
+mod apps;
 mod apps_file;
 mod aws_args;
 mod crypto;
@@ -45,6 +46,8 @@ enum Command {
     Push(push::PushCommand),
     /// Check, test, diff, push and pull keyword rules.
     Rules(rules::RulesArgs),
+    /// List, add and remove the mini programs a deployment serves at /wechat/{appid}.
+    Apps(apps::AppsArgs),
     /// Write a signed API Gateway event (for `sam local invoke -e`, `cargo lambda invoke`).
     Event(event::EventArgs),
     /// Check a deployment's configuration: AppID, secrets, rules, the push URL, the access_token.
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Dev(args) => runtime().and_then(|rt| rt.block_on(dev::dev(&args))),
         Command::Push(args) => runtime().and_then(|rt| rt.block_on(push::push(&args))),
         Command::Rules(args) => runtime().and_then(|rt| rt.block_on(rules::rules(&args))),
+        Command::Apps(args) => runtime().and_then(|rt| rt.block_on(apps::apps(&args))),
         Command::Sign(args) => crypto::sign(&args),
         Command::Decrypt(args) => crypto::decrypt(&args),
         Command::Encrypt(args) => crypto::encrypt(&args),

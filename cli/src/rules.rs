@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use kefu::aws::{Published, SsmRules};
+use kefu::aws::{AppParameter, Published, SsmRules, app_parameter};
 use kefu::clock::SystemClock;
 use kefu::ports::Clock as _;
 use kefu::ports::RuleSource as _;
@@ -91,8 +91,32 @@ struct Store {
     /// from the usual places; AWS_ENDPOINT_URL points at another endpoint.
     #[arg(long, env = "KEFU_RULES_PATH", default_value = "/kefu/rules", value_parser = parse_parameter_path)]
     path: String,
+    /// The rules of this app of several instead of --path: {apps-path}/{appid}/rules (an app
+    /// without rules of its own answers by the shared ones at --path).
+    #[arg(long)]
+    appid: Option<String>,
+    /// Where the apps are (the stack's AppsPath output), with --appid.
+    #[arg(long, env = "KEFU_APPS_PATH", default_value = "/kefu/apps", value_parser = parse_parameter_path)]
+    apps_path: String,
     #[command(flatten)]
     aws: AwsArgs,
+}
+
+impl Store {
+    /// The rules path this command works on.
+    fn rules_path(&self) -> anyhow::Result<String> {
+        match &self.appid {
+            None => Ok(self.path.trim_end_matches('/').to_owned()),
+            Some(appid) => {
+                anyhow::ensure!(
+                    kefu::apps::is_appid(appid),
+                    "--appid {:?} is not an AppID (wx and 16 letters or digits)",
+                    appid.chars().take(40).collect::<String>()
+                );
+                Ok(app_parameter(&self.apps_path, appid, AppParameter::Rules))
+            }
+        }
+    }
 }
 
 /// A Parameter Store path: `/` and then names of letters, digits and `_.-/`.
@@ -134,7 +158,7 @@ pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
         }
         RulesCommand::Diff { file, store } => {
             let local = load(file)?;
-            let remote = remote(store).await.load().await?;
+            let remote = remote(store).await?.load().await?;
             let changes = diff(&remote, &local);
             let output = if args.json {
                 changes.to_json().to_string()
@@ -151,8 +175,8 @@ pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
         }
         RulesCommand::Push { file, store } => {
             let local = load(file)?;
-            let Published { written, removed } = remote(store).await.publish(&local).await?;
-            let path = store.path.trim_end_matches('/');
+            let Published { written, removed } = remote(store).await?.publish(&local).await?;
+            let path = store.rules_path()?;
             let stale = removed;
             Ok(paint(
                 &format!(
@@ -170,7 +194,7 @@ pub async fn rules(args: &RulesArgs) -> anyhow::Result<String> {
             ))
         }
         RulesCommand::Pull { store, output } => {
-            let rules = remote(store).await.load().await?;
+            let rules = remote(store).await?.load().await?;
             let json = serde_json::to_string_pretty(&rules)?;
             match output {
                 Some(path) => {
@@ -191,8 +215,9 @@ fn load(file: &Path) -> anyhow::Result<RuleSet> {
 }
 
 /// The rules in Parameter Store (credentials and region from the usual places).
-async fn remote(store: &Store) -> SsmRules {
-    store.aws.connect().await.rules(&store.path)
+async fn remote(store: &Store) -> anyhow::Result<SsmRules> {
+    let path = store.rules_path()?;
+    Ok(store.aws.connect().await.rules(&path))
 }
 
 /// `kefu rules validate`: valid, and nothing the checks call an error.

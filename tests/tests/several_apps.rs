@@ -13,12 +13,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_lambda_events::event::sqs::SqsEvent;
 use kefu::apps::Apps;
 use kefu::assets::Images;
-use kefu::aws::Aws;
+use kefu::aws::{Aws, NewApp};
 use kefu::clock::SystemClock;
 use kefu::config::Config;
 use kefu::protocol::simulate::SimulatedPush;
 use kefu::protocol::{Format, Mode};
 use kefu::receive::Receiver;
+use kefu::secret::SecretString;
 use kefu::send::Sender;
 use kefu_sandbox::Sandbox;
 use kefu_tests::aws::{self, clients, create_queue, create_table, put_parameter, unique};
@@ -72,21 +73,16 @@ async fn stack() -> Stack {
         &own.to_string(),
     )
     .await;
+    // Written as `kefu apps add` writes them.
+    let aws = Aws::from_config(&aws::sdk_config().await);
     for (app, secret) in [(A, SECRET_A), (B, SECRET_B)] {
-        let push = json!({"token": app.token, "encoding_aes_key": app.encoding_aes_key});
-        let api = json!({"app_secret": secret});
-        aws::put_secure_parameter(
-            &clients.ssm,
-            &format!("{apps_path}/{}/push", app.appid),
-            &push.to_string(),
-        )
-        .await;
-        aws::put_secure_parameter(
-            &clients.ssm,
-            &format!("{apps_path}/{}/api", app.appid),
-            &api.to_string(),
-        )
-        .await;
+        let new = NewApp {
+            appid: app.appid.to_owned(),
+            token: SecretString::new(app.token),
+            encoding_aes_key: Some(SecretString::new(app.encoding_aes_key)),
+            app_secret: SecretString::new(secret),
+        };
+        aws.add_app(&apps_path, &new, None).await.unwrap();
     }
 
     let sandbox =
@@ -112,7 +108,6 @@ async fn stack() -> Stack {
             .map(|(_, v)| v.clone())
     })
     .unwrap();
-    let aws = Aws::from_config(&aws::sdk_config().await);
     let receivers = kefu::compose::aws::receivers(&aws, &config).await.unwrap();
     let images = Images::Folder(kefu_tests::send_rig::ASSETS.into());
     let senders = Arc::new(

@@ -68,8 +68,12 @@ impl Aws {
         secrets::load_if_any(&self.ssm, &name).await
     }
 
-    /// The appids under `apps_path` (those with a push or an API secrets parameter), sorted.
-    pub async fn list_apps(&self, apps_path: &str) -> Result<Vec<String>, PortError> {
+    /// The apps under `apps_path`, sorted, each with the parameters it has (`push`, `api`,
+    /// `rules`).
+    pub async fn list_apps(
+        &self,
+        apps_path: &str,
+    ) -> Result<Vec<(String, Vec<&'static str>)>, PortError> {
         let prefix = format!("{}/", apps_path.trim_end_matches('/'));
         let mut apps = Vec::new();
         let mut pages = self
@@ -90,14 +94,28 @@ impl Aws {
                 let Some(rest) = name.strip_prefix(&prefix) else {
                     continue;
                 };
-                if let Some((appid, "push" | "api")) = rest.split_once('/') {
-                    apps.push(appid.to_owned());
-                }
+                let Some((appid, leaf)) = rest.split_once('/') else {
+                    continue;
+                };
+                let leaf = match leaf.split('/').next() {
+                    Some("push") => "push",
+                    Some("api") => "api",
+                    Some("rules") => "rules",
+                    _ => continue,
+                };
+                apps.push((appid.to_owned(), leaf));
             }
         }
         apps.sort();
         apps.dedup();
-        Ok(apps)
+        let mut listed: Vec<(String, Vec<&'static str>)> = Vec::new();
+        for (appid, leaf) in apps {
+            match listed.last_mut() {
+                Some((last, leaves)) if *last == appid => leaves.push(leaf),
+                _ => listed.push((appid, vec![leaf])),
+            }
+        }
+        Ok(listed)
     }
 
     /// Writes an app's two secrets parameters (SecureString; `kms_key` names a customer key,
