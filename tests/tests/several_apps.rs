@@ -58,7 +58,10 @@ async fn stack() -> Stack {
     let queue_url = create_queue(&clients.sqs, false).await;
     let prefix = unique("/kefu-apps");
     let apps_path = format!("{prefix}/apps");
-    let shared = json!({"rules": [], "default": {"reply": [{"type": "text", "content": "收到"}]}});
+    let shared = json!({
+        "rules": [{"name": "human", "match": {"exact": "人工"}, "action": "transfer"}],
+        "default": {"reply": [{"type": "text", "content": "收到"}]}
+    });
     put_parameter(
         &clients.ssm,
         &format!("{prefix}/rules"),
@@ -66,7 +69,10 @@ async fn stack() -> Stack {
     )
     .await;
     // App B has rules of its own; app A falls back to the shared ones.
-    let own = json!({"rules": [], "default": {"reply": [{"type": "text", "content": "B 收到"}]}});
+    let own = json!({
+        "rules": [{"name": "human", "match": {"exact": "人工"}, "action": "transfer"}],
+        "default": {"reply": [{"type": "text", "content": "B 收到"}]}
+    });
     put_parameter(
         &clients.ssm,
         &format!("{apps_path}/{}/rules", B.appid),
@@ -320,4 +326,40 @@ async fn an_app_removed_is_no_longer_served_and_its_jobs_are_dropped() {
         post(&stack, &format!("/wechat/{}", A.appid), &to_a).await.0,
         200
     );
+}
+
+#[tokio::test]
+async fn a_hand_off_in_one_app_does_not_hold_the_same_openid_in_the_other() {
+    let stack = stack().await;
+    // The user asks app A for a human: A holds them; B's user of the same openid is not held.
+    let (status, answer) = post(
+        &stack,
+        &format!("/wechat/{}", A.appid),
+        &push(A, "人工", 1, "nonce-h"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_ne!(answer, "success", "the passive transfer answer");
+
+    for (app, n, nonce) in [(A, 2, "nonce-a2"), (B, 2, "nonce-b2")] {
+        let (status, _) = post(
+            &stack,
+            &format!("/wechat/{}", app.appid),
+            &push(app, "还在吗", n, nonce),
+        )
+        .await;
+        assert_eq!(status, 200);
+        stack.sandbox.user_message_in(app.appid, USER);
+    }
+    let jobs = take_jobs(&stack).await;
+    assert_eq!(jobs.records.len(), 2);
+    let response = reply::handle(&stack.senders, jobs, deadline()).await;
+    assert!(response.batch_item_failures.is_empty());
+    let sent: Vec<String> = stack
+        .sandbox
+        .messages()
+        .into_iter()
+        .map(|m| m.appid)
+        .collect();
+    assert_eq!(sent, [B.appid], "A's agent holds A's user only");
 }
