@@ -63,14 +63,15 @@ PATH="$(cd "$VENV/bin" && pwd):$PATH" SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 SAM_CLI_T
     "$SAM_VENV/bin/sam" build --no-cached --template template.yaml
 echo "sam build ($arch) took $((SECONDS - started)) s"
 
-# 3. The WeChat sandbox, as `kefu dev` serves it (sample AppID and AppSecret, as the
-# secrets setup_moto.py creates). Built with the workspace's features, as the test suites build
+# 3. The WeChat sandbox, as `kefu dev` serves it, knowing the two apps of tests/sam/apps.json:
+# the sample deployment's (as the secrets setup_moto.py creates) and a second app, which
+# check_built.py serves from an apps path. Built with the workspace's features, as the test suites build
 # everything next: the units are theirs, so this adds little (`-p kefu-cli` alone would resolve
 # hyper with its server features for this binary only and rebuild the AWS SDK stack).
 cargo build --workspace --locked --bin kefu
 PORT=$("$PY" -c \
     'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-"$CARGO_TARGET_DIR/debug/kefu" dev --port "$PORT" >"$WORK/sandbox.log" 2>&1 &
+"$CARGO_TARGET_DIR/debug/kefu" dev --apps tests/sam/apps.json --port "$PORT" >"$WORK/sandbox.log" 2>&1 &
 SANDBOX_PID=$!
 trap 'kill "$SANDBOX_PID" 2>/dev/null || true; wait "$SANDBOX_PID" 2>/dev/null || true' EXIT
 ready=

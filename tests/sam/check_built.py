@@ -4,7 +4,12 @@ Lambda Runtime API (lambda_runtime.py), against moto and the WeChat sandbox, and
   receive (one process, so the first push is a cold start and the rest are warm):
     - every API Gateway event in the first table of events/README.md gets that table's status
       and body (a transfer: an encrypted passive reply whose MsgSignature verifies with the
-      sample Token), and the queue then holds one job per row with job = yes;
+      sample Token);
+    - a second app, served from an apps path (KEFU_APPS_PATH; the second app of
+      tests/sam/apps.json, plaintext only): a push signed with its Token at /wechat/{appid} gets
+      `success`, one at the URL of an app not served 404;
+    - the queue then holds one job per events/README.md row with job = yes, plus the second
+      app's;
   reply (one process):
     - events/sqs-reply-text.json as it is: no batch item failures (its user was just handed to a
       human agent by the transfer events, so nothing is sent);
@@ -15,7 +20,9 @@ Lambda Runtime API (lambda_runtime.py), against moto and the WeChat sandbox, and
       image can only have come from inside the binary;
     - a fresh job whose rule names an image that is not shipped: refused for good (no batch
       item failure: a retry cannot make the file appear, so it never goes to the DLQ) and the
-      function's log names the file as not shipped.
+      function's log names the file as not shipped;
+    - a fresh job of the second app: sent through the second app's own access_token (the
+      sandbox records it under that appid).
 
 Called by tests/sam/build-and-check.sh. Usage:
   check_built.py --build-dir DIR --moto URL --sandbox URL --work DIR [--qemu QEMU]
@@ -102,12 +109,14 @@ def check_receive_answer(answer: dict, status: int, body: str) -> tuple[bool, st
     return True, f"{got_status} encrypted {body.rsplit(' ', 1)[-1]} reply, MsgSignature verified"
 
 
-def fresh_job(text: str) -> tuple[bytes, str, str]:
-    """events/sqs-reply-text.json re-stamped now for a new user saying `text`:
-    (event, messageId, openid)."""
+def fresh_job(text: str, appid: str | None = None) -> tuple[bytes, str, str]:
+    """events/sqs-reply-text.json re-stamped now for a new user saying `text` (to the app
+    `appid`, default the sample's): (event, messageId, openid)."""
     event = json.loads((ROOT / "events" / "sqs-reply-text.json").read_text(encoding="utf-8"))
     record = event["Records"][0]
     job = json.loads(record["body"])
+    if appid:
+        job["appid"] = appid
     now = int(time.time() * 1000)
     msg_id = f"{now}{secrets.randbelow(10**6):06d}"
     openid = f"oKefu-Sam-Check-{secrets.token_hex(6)}"
@@ -116,6 +125,39 @@ def fresh_job(text: str) -> tuple[bytes, str, str]:
                           kind={"type": "text", "content": text})
     record.update(body=json.dumps(job, ensure_ascii=False), messageId=f"kefu-sam-check-{msg_id}")
     return json.dumps(event, ensure_ascii=False).encode(), record["messageId"], openid
+
+
+def second_app() -> dict:
+    """The app of tests/sam/apps.json that is not the sample deployment's."""
+    apps = json.loads((ROOT / "tests/sam/apps.json").read_text(encoding="utf-8"))["apps"]
+    return apps[1]
+
+
+def app_push(app: dict, appid_in_path: str) -> bytes:
+    """A plaintext JSON text push signed with `app`'s Token, as API Gateway hands
+    POST /wechat/{appid} to receive (the route's appid path parameter)."""
+    timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**9))
+    signature = hashlib.sha1("".join(sorted([app["token"], timestamp, nonce])).encode()).hexdigest()
+    openid = f"oKefu-Sam-Second-{secrets.token_hex(4)}"
+    body = json.dumps({"ToUserName": "gh_0b0e5ec0dab0", "FromUserName": openid,
+                       "CreateTime": int(timestamp), "MsgType": "text", "Content": "你好",
+                       "MsgId": int(timestamp) * 1000 + secrets.randbelow(1000)},
+                      ensure_ascii=False)
+    query = {"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": openid}
+    path = f"/wechat/{appid_in_path}"
+    return json.dumps({
+        "version": "2.0", "routeKey": "POST /wechat/{appid}", "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in query.items()),
+        "headers": {"content-type": "application/json"}, "queryStringParameters": query,
+        "pathParameters": {"appid": appid_in_path},
+        "requestContext": {"accountId": "123456789012", "apiId": "kefu", "domainName": "kefu",
+                           "domainPrefix": "kefu", "requestId": f"kefu-{nonce}",
+                           "routeKey": "POST /wechat/{appid}", "stage": "$default", "time": "",
+                           "timeEpoch": int(timestamp) * 1000,
+                           "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                                    "sourceIp": "203.0.113.10", "userAgent": "Mozilla/4.0"}},
+        "body": body, "isBase64Encoded": False,
+    }, ensure_ascii=False).encode()
 
 
 def http(method: str, url: str) -> bytes:
@@ -154,7 +196,15 @@ def main() -> None:
     session.client("ssm", endpoint_url=args.moto).put_parameter(
         Name=f"{env['KEFU_RULES_PATH']}/000", Type="String", Overwrite=True,
         Value=json.dumps(rules, ensure_ascii=False, separators=(",", ":")))
-    env.update(WECHAT_API_BASE=args.sandbox, RUST_LOG="info")
+    # The second app, as `kefu apps add` writes it (plaintext only: no encoding_aes_key).
+    second = second_app()
+    apps_path = f"{env['KEFU_RULES_PATH'].rsplit('/', 1)[0]}/apps"
+    ssm = session.client("ssm", endpoint_url=args.moto)
+    for leaf, value in [("push", {"token": second["token"]}),
+                        ("api", {"app_secret": second["app_secret"]})]:
+        ssm.put_parameter(Name=f"{apps_path}/{second['appid']}/{leaf}", Type="SecureString",
+                          Overwrite=True, Value=json.dumps(value))
+    env.update(WECHAT_API_BASE=args.sandbox, RUST_LOG="info", KEFU_APPS_PATH=apps_path)
 
     def start(api: RuntimeApi, function: str):
         folder = build / function
@@ -174,11 +224,22 @@ def main() -> None:
                 ok, detail = check_receive_answer(json.loads(answer), status, body)
                 report(ok, f"receive {event}", detail)
                 jobs_expected += job
+            outcome, answer = receive.invoke(app_push(second, second["appid"]))
+            answer = json.loads(answer) if outcome == "response" else {}
+            report(answer.get("statusCode") == 200 and answer.get("body") == "success",
+                   "receive: a push to the second app's URL",
+                   f"{answer.get('statusCode')} {answer.get('body')!r}")
+            jobs_expected += 1
+            outcome, answer = receive.invoke(app_push(second, "wx0000000000000000"))
+            answer = json.loads(answer) if outcome == "response" else {}
+            report(answer.get("statusCode") == 404, "receive: a push to an app not served",
+                   f"{answer.get('statusCode')} {answer.get('body')!r}")
         queued = session.client("sqs", endpoint_url=args.moto).get_queue_attributes(
             QueueUrl=env["KEFU_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]["ApproximateNumberOfMessages"]
         report(int(queued) == jobs_expected, "receive: jobs on the queue",
-               f"{queued} (events/README.md: {jobs_expected} rows with job = yes)")
+               f"{queued} (events/README.md: {jobs_expected - 1} rows with job = yes; the second"
+               " app's push: 1)")
 
         with start(api, "ReplyFunction") as reply:
             failed = batch_failures(*reply.invoke((ROOT / "events/sqs-reply-text.json").read_bytes()))
@@ -204,6 +265,15 @@ def main() -> None:
             report(failed == [] and named,
                    "reply fresh job: image not shipped",
                    f"batchItemFailures {failed}; log names the file: {named}")
+
+            event, message_id, openid = fresh_job("你好", appid=second["appid"])
+            http("POST", f"{args.sandbox}/sandbox/users/{openid}/message?appid={second['appid']}")
+            failed = batch_failures(*reply.invoke(event))
+            sent = [m.get("appid") for m in json.loads(http("GET", f"{args.sandbox}/sandbox/messages"))
+                    if m.get("openid") == openid]
+            report(failed == [] and sent == [second["appid"]],
+                   "reply fresh job of the second app",
+                   f"batchItemFailures {failed}; sandbox got sends from {sent}")
 
     if failures:
         for function in ["ReceiveFunction", "ReplyFunction"]:
