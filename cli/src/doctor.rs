@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use kefu::aws::{Aws, StoredSecrets};
+use kefu::aws::{AppParameter, Aws, StoredSecrets, app_parameter};
 use kefu::ports::{RuleSource as _, WeChatApi as _};
 use kefu::protocol::{AesKey, Signature, Token};
 use kefu::rules::Severity;
@@ -43,6 +43,11 @@ pub struct DoctorArgs {
     #[arg(long, env = "KEFU_API_SECRETS_PARAMETER", default_value = "/kefu/secrets/api",
           value_parser = crate::rules::parse_parameter_path)]
     api_secrets_parameter: String,
+    /// Check the app --appid of several, under this apps path (the stack's AppsPath): its
+    /// {path}/{appid}/push and /api secrets and its own rules (else the shared ones at
+    /// --rules-path) instead of the two secrets parameters above.
+    #[arg(long, value_parser = crate::rules::parse_parameter_path)]
+    apps_path: Option<String>,
     /// The Parameter Store path of the rules (KEFU_RULES_PATH).
     #[arg(long, env = "KEFU_RULES_PATH", default_value = "/kefu/rules",
           value_parser = crate::rules::parse_parameter_path)]
@@ -112,11 +117,39 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<String> {
     let appid_ok = appid_check.status == Status::Ok;
     checks.push(appid_check);
 
-    let (push_check, push) = check_secrets(&aws, &args.push_secrets_parameter, Holds::Push).await;
+    let (push_parameter, api_parameter, rules_path) = match &args.apps_path {
+        None => (
+            args.push_secrets_parameter.clone(),
+            args.api_secrets_parameter.clone(),
+            args.rules_path.clone(),
+        ),
+        Some(apps_path) => {
+            anyhow::ensure!(
+                appid_ok,
+                "--apps-path checks one app: give its AppID with --appid (wx and 16 letters or digits)"
+            );
+            let own_rules = app_parameter(apps_path, appid, AppParameter::Rules);
+            let has_own = aws
+                .rules(&own_rules)
+                .fetch()
+                .await
+                .is_ok_and(|found| !found.is_empty());
+            (
+                app_parameter(apps_path, appid, AppParameter::Push),
+                app_parameter(apps_path, appid, AppParameter::Api),
+                if has_own {
+                    own_rules
+                } else {
+                    args.rules_path.clone()
+                },
+            )
+        }
+    };
+    let (push_check, push) = check_secrets(&aws, &push_parameter, Holds::Push).await;
     checks.push(push_check);
-    let (api_check, api) = check_secrets(&aws, &args.api_secrets_parameter, Holds::Api).await;
+    let (api_check, api) = check_secrets(&aws, &api_parameter, Holds::Api).await;
     checks.push(api_check);
-    checks.push(check_rules(&aws, &args.rules_path).await);
+    checks.push(check_rules(&aws, &rules_path).await);
     checks.push(match (&args.url, push.token.as_ref()) {
         (None, _) => Check::new(
             "push URL",
@@ -137,9 +170,7 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<String> {
             Status::Skip,
             "not fetched: no app_secret from the API secrets",
         ),
-        (true, Some(secret)) => {
-            check_token(&args.wechat_api, appid, secret, &args.api_secrets_parameter).await
-        }
+        (true, Some(secret)) => check_token(&args.wechat_api, appid, secret, &api_parameter).await,
     });
 
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();

@@ -344,3 +344,69 @@ async fn a_bad_appid_and_a_missing_secrets_parameter_are_named() {
         "- access_token: not fetched: no valid AppID"
     );
 }
+
+/// `--apps-path` checks one app of several: its secrets under the apps path, and its own rules
+/// or, while it has none, the shared ones.
+#[tokio::test]
+async fn one_app_of_several_is_checked_under_the_apps_path() {
+    let clients = aws::clients().await;
+    let prefix = aws::unique("/kefu-doctor-apps");
+    let apps_path = format!("{prefix}/apps");
+    let shared = format!("{prefix}/rules");
+    aws::put_parameter(
+        &clients.ssm,
+        &format!("{shared}/000"),
+        kefu::sample::RULES_JSON,
+    )
+    .await;
+    let aws_handle = kefu::aws::Aws::from_config(&aws::sdk_config().await);
+    let app = kefu::aws::NewApp {
+        appid: APPID.to_owned(),
+        token: TOKEN.into(),
+        encoding_aes_key: Some(AES_KEY.into()),
+        app_secret: APP_SECRET.into(),
+    };
+    aws_handle.add_app(&apps_path, &app, None).await.unwrap();
+    let dev = dev();
+    let run = || {
+        doctor(&[
+            "--appid",
+            APPID,
+            "--apps-path",
+            &apps_path,
+            "--rules-path",
+            &shared,
+            "--wechat-api",
+            &dev.base,
+        ])
+    };
+
+    let out = run();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        line(&text, "push secrets")
+            .starts_with(&format!("✓ push secrets: {apps_path}/{APPID}/push:")),
+        "{text}"
+    );
+    assert!(
+        line(&text, "API secrets").starts_with(&format!("✓ API secrets: {apps_path}/{APPID}/api:")),
+        "{text}"
+    );
+    assert!(
+        line(&text, "rules").starts_with(&format!("✓ rules: {shared}:")),
+        "the shared rules while the app has none: {text}"
+    );
+    assert!(
+        line(&text, "access_token").starts_with("✓ access_token"),
+        "{text}"
+    );
+
+    let own = format!("{apps_path}/{APPID}/rules");
+    aws::put_parameter(&clients.ssm, &own, kefu::sample::RULES_JSON).await;
+    let text = stdout(&run());
+    assert!(
+        line(&text, "rules").starts_with(&format!("✓ rules: {own}:")),
+        "its own rules: {text}"
+    );
+}
