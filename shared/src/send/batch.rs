@@ -54,9 +54,17 @@ pub async fn run_batch(
                 let sender = match apps.get(appid.as_deref()).await {
                     Ok(Some(sender)) => sender,
                     Ok(None) => {
-                        tracing::warn!(message_id = %id, appid = appid.as_deref().unwrap_or("?"),
-                            "job for an app this deployment does not serve: dropped");
-                        metrics::count("job_dropped_unknown_app");
+                        match &appid {
+                            Some(appid) => {
+                                tracing::warn!(message_id = %id, appid = %appid,
+                                    "job for an app this deployment does not serve: dropped");
+                                metrics::count("job_dropped_unknown_app");
+                            }
+                            None => {
+                                tracing::warn!(message_id = %id, "job dropped: not a job");
+                                metrics::count("job_dropped");
+                            }
+                        }
                         continue;
                     }
                     Err(err) => {
