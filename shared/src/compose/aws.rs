@@ -144,16 +144,18 @@ struct AppReceivers {
 #[async_trait]
 impl AppSource<Receiver> for AppReceivers {
     async fn build(&self, appid: &str) -> Result<Option<Receiver>, PortError> {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let rules = app_rules(&self.aws, &self.config, &self.apps_path, appid, &clock);
-        let (secrets, ()) = tokio::join!(
-            self.aws
-                .app_secrets(&self.apps_path, appid, AppParameter::Push),
-            load_rules(&rules),
-        );
-        let Some(secrets) = secrets? else {
+        // The secrets first: a push for an appid not served (anyone can send one) costs one
+        // Parameter Store read, not the rules' reads as well.
+        let Some(secrets) = self
+            .aws
+            .app_secrets(&self.apps_path, appid, AppParameter::Push)
+            .await?
+        else {
             return Ok(None);
         };
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let rules = app_rules(&self.aws, &self.config, &self.apps_path, appid, &clock);
+        load_rules(&rules).await;
         let parameter = app_parameter(&self.apps_path, appid, AppParameter::Push);
         receiver_for(
             &self.aws,
