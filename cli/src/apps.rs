@@ -16,7 +16,6 @@ use serde::Deserialize;
 
 use crate::aws_args::AwsArgs;
 use crate::paint::{Colour, paint};
-use crate::push_args::aes_key;
 use crate::rules::parse_parameter_path;
 
 #[derive(Debug, Args)]
@@ -171,12 +170,7 @@ fn read_secrets(appid: &str, source: &PathBuf) -> anyhow::Result<NewApp> {
         "--secrets: app_secret is empty"
     );
     if let Some(key) = &file.encoding_aes_key {
-        aes_key(key).map_err(|e| {
-            anyhow::anyhow!(
-                "--secrets: {}",
-                e.to_string().replace("--aes-key: ", "encoding_aes_key: ")
-            )
-        })?;
+        crate::aes_key::parse(key, "--secrets: encoding_aes_key")?;
     }
     Ok(NewApp {
         appid: appid.to_owned(),

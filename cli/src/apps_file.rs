@@ -20,8 +20,6 @@ use kefu::protocol::{AesKey, Credentials, Token};
 use kefu::secret::SecretString;
 use serde::Deserialize;
 
-use crate::push_args::aes_key;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -111,14 +109,8 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<App>> {
         let aes_key = entry
             .encoding_aes_key
             .as_ref()
-            .map(aes_key)
-            .transpose()
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "{at}: {}",
-                    e.to_string().replace("--aes-key: ", "encoding_aes_key: ")
-                )
-            })?;
+            .map(|key| crate::aes_key::parse(key, &format!("{at}: encoding_aes_key")))
+            .transpose()?;
         let rules = entry.rules.map(|rules| folder.join(rules));
         if let Some(rules) = &rules {
             anyhow::ensure!(

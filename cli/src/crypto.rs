@@ -76,7 +76,7 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<String> {
 }
 
 pub fn decrypt(args: &DecryptArgs) -> anyhow::Result<String> {
-    let key = crate::push_args::aes_key(&args.aes_key)?;
+    let key = crate::aes_key::parse(&args.aes_key, "--aes-key")?;
     let input = match &args.encrypt {
         Some(encrypt) => encrypt.clone(),
         None => {
@@ -109,7 +109,7 @@ pub fn decrypt(args: &DecryptArgs) -> anyhow::Result<String> {
 }
 
 pub fn encrypt(args: &EncryptArgs) -> anyhow::Result<String> {
-    let key = crate::push_args::aes_key(&args.aes_key)?;
+    let key = crate::aes_key::parse(&args.aes_key, "--aes-key")?;
     let random = crate::push_args::parse_random(args.random.as_deref())?;
     Ok(key.encrypt(&args.appid, args.message.as_bytes(), &random)?)
 }

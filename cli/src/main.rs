@@ -4,6 +4,7 @@
 //! after it. Every failure ends with exit status 1 and a one-line reason on stderr, and nothing
 //! on stdout, so other tools can drive the commands.
 
+mod aes_key;
 mod apps;
 mod apps_file;
 mod aws_args;

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
 use kefu::protocol::{AesKey, Format, Mode, Token};
@@ -44,20 +43,8 @@ impl CredentialArgs {
     }
 
     pub fn key(&self) -> anyhow::Result<AesKey> {
-        aes_key(&self.aes_key)
+        crate::aes_key::parse(&self.aes_key, "--aes-key")
     }
-}
-
-/// The 32-byte key of an EncodingAESKey, or why not, with the fact needed to fix it: a key
-/// of the wrong length says how long it is (never the key itself).
-pub fn aes_key(encoding_aes_key: &SecretString) -> anyhow::Result<AesKey> {
-    let text = encoding_aes_key.expose().trim();
-    let length = text.trim_end_matches('=').chars().count();
-    anyhow::ensure!(
-        length == 43,
-        "--aes-key: the EncodingAESKey is {length} characters, it must be 43 (as 小程序后台 → 开发设置 → 消息推送 shows it)"
-    );
-    AesKey::from_encoding_aes_key(text).context("--aes-key")
 }
 
 /// Who signs the push and how it is framed.
