@@ -162,6 +162,56 @@ pub async fn create_queue(client: &aws_sdk_sqs::Client, fifo: bool) -> String {
         .unwrap_or_else(|| panic!("create queue {name}: no queue URL in the answer"))
 }
 
+/// Every job on the queue as `(message id, body)`, received and deleted until a receive comes
+/// back empty: what the event source mapping would hand the reply function.
+///
+/// # Panics
+/// When SQS cannot be read or a message not deleted.
+pub async fn take_jobs(client: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<(String, String)> {
+    let mut jobs = Vec::new();
+    loop {
+        let messages = client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("receive from {queue_url}: {}", describe(&e)))
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            return jobs;
+        }
+        for message in messages {
+            client
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle.unwrap_or_default())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("delete from {queue_url}: {}", describe(&e)));
+            jobs.push((
+                message.message_id.unwrap_or_default(),
+                message.body.unwrap_or_default(),
+            ));
+        }
+    }
+}
+
+/// A function's configuration from `pairs` (its environment, pointing at resources on moto).
+///
+/// # Panics
+/// When the pairs are not a valid configuration.
+pub fn function_config(pairs: &[(&str, String)]) -> kefu::config::Config {
+    kefu::config::Config::from_lookup(|name| {
+        pairs
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.clone())
+    })
+    .unwrap_or_else(|e| panic!("configuration: {e}"))
+}
+
 /// Puts a `String` parameter (overwriting one of the same name).
 ///
 /// # Panics

@@ -15,7 +15,8 @@ use kefu::ports::{Answer, Claim, ClaimOutcome, HandoffRegistry, JobQueue, PushLe
 use kefu::protocol::Message;
 use kefu::rules::{Action, RuleSet};
 use kefu_tests::aws::{
-    create_queue, create_table, put_parameter, put_secure_parameter, sdk_config, unique,
+    create_queue, create_table, function_config, put_parameter, put_secure_parameter, sdk_config,
+    unique,
 };
 
 /// A fixed "now": 2027-01-15, ms since the epoch.
@@ -754,17 +755,6 @@ async fn secrets_plaintext_only_deployment_needs_only_the_token() {
     assert_eq!(secrets.token.as_ref().unwrap().expose(), "only-token");
     assert!(secrets.encoding_aes_key.is_none());
     assert!(secrets.app_secret.is_none());
-}
-
-/// The environment of a function whose resources are on moto.
-fn function_config(pairs: &[(&str, String)]) -> kefu::config::Config {
-    kefu::config::Config::from_lookup(|name| {
-        pairs
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.clone())
-    })
-    .unwrap()
 }
 
 #[tokio::test]

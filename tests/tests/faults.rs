@@ -70,34 +70,13 @@ async fn stack() -> Stack {
     }
 }
 
-/// The jobs on the queue (received and deleted).
+/// The jobs' bodies on the queue (received and deleted).
 async fn jobs(stack: &Stack) -> Vec<String> {
-    let mut bodies = Vec::new();
-    loop {
-        let out = stack
-            .sqs
-            .receive_message()
-            .queue_url(&stack.queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return bodies;
-        }
-        for message in messages {
-            bodies.push(message.body.unwrap_or_default());
-            stack
-                .sqs
-                .delete_message()
-                .queue_url(&stack.queue_url)
-                .receipt_handle(message.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
+    aws::take_jobs(&stack.sqs, &stack.queue_url)
+        .await
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect()
 }
 
 fn push(content: &str, msg_id: u64) -> SimulatedPush {

@@ -93,12 +93,7 @@ async fn stack() -> Stack {
         ("KEFU_API_SECRETS_PARAMETER", format!("{prefix}/api")),
         ("WECHAT_API_BASE", format!("http://{addr}")),
     ];
-    let config = Config::from_lookup(|name| {
-        env.iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, v)| v.clone())
-    })
-    .unwrap();
+    let config = aws::function_config(&env);
     let proxy = LossyProxy::start(&aws::endpoint()).await;
     let aws = Aws::from_config(&aws::sdk_config_at(&proxy.url()).await);
     Stack {
@@ -116,27 +111,7 @@ async fn stack() -> Stack {
 /// client that does not go through the proxy: the event source's requests are not the
 /// function's).
 async fn take_jobs(stack: &Stack) -> Vec<(String, String)> {
-    let received = stack
-        .sqs
-        .receive_message()
-        .queue_url(&stack.queue_url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap();
-    let mut jobs = Vec::new();
-    for message in received.messages.unwrap_or_default() {
-        stack
-            .sqs
-            .delete_message()
-            .queue_url(&stack.queue_url)
-            .receipt_handle(message.receipt_handle.unwrap())
-            .send()
-            .await
-            .unwrap();
-        jobs.push((message.message_id.unwrap(), message.body.unwrap()));
-    }
-    jobs
+    aws::take_jobs(&stack.sqs, &stack.queue_url).await
 }
 
 #[tokio::test]

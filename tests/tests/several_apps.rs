@@ -15,7 +15,6 @@ use kefu::apps::Apps;
 use kefu::assets::Images;
 use kefu::aws::{Aws, NewApp};
 use kefu::clock::SystemClock;
-use kefu::config::Config;
 use kefu::protocol::simulate::SimulatedPush;
 use kefu::protocol::{Format, Mode};
 use kefu::receive::Receiver;
@@ -108,12 +107,7 @@ async fn stack() -> Stack {
         ("KEFU_RULES_PATH", format!("{prefix}/rules")),
         ("WECHAT_API_BASE", format!("http://{addr}")),
     ];
-    let config = Config::from_lookup(|name| {
-        env.iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, v)| v.clone())
-    })
-    .unwrap();
+    let config = aws::function_config(&env);
     let receivers = kefu::compose::aws::receivers(&aws, &config).await.unwrap();
     let images = Images::Folder(kefu_tests::send_rig::ASSETS.into());
     let senders = Arc::new(
@@ -196,36 +190,11 @@ async fn post(stack: &Stack, path: &str, push: &SimulatedPush) -> (u16, String) 
 
 /// The jobs on the queue, deleted, as the event source mapping hands them to reply.
 async fn take_jobs(stack: &Stack) -> SqsEvent {
-    let mut records = Vec::new();
-    for _ in 0..5 {
-        let received = stack
-            .sqs
-            .receive_message()
-            .queue_url(&stack.queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = received.messages.unwrap_or_default();
-        if messages.is_empty() && !records.is_empty() {
-            break;
-        }
-        for message in messages {
-            stack
-                .sqs
-                .delete_message()
-                .queue_url(&stack.queue_url)
-                .receipt_handle(message.receipt_handle.unwrap())
-                .send()
-                .await
-                .unwrap();
-            records.push(json!({
-                "messageId": message.message_id.unwrap(),
-                "body": message.body.unwrap(),
-                "eventSource": "aws:sqs"
-            }));
-        }
-    }
+    let records: Vec<_> = aws::take_jobs(&stack.sqs, &stack.queue_url)
+        .await
+        .into_iter()
+        .map(|(id, body)| json!({"messageId": id, "body": body, "eventSource": "aws:sqs"}))
+        .collect();
     serde_json::from_value(json!({ "Records": records })).unwrap()
 }
 
