@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use kefu_tests::dev_process::DevProcess;
+use kefu_tests::dev_process::{DevProcess, http_get};
 
 const APPS: &str = "rules/apps/two-apps.json";
 /// Its first app, on rules/sample.json.
@@ -30,21 +30,6 @@ fn kefu_push(args: &[&str]) -> (bool, String) {
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
-}
-
-fn get(url: &str) -> String {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
 }
 
 #[test]
@@ -111,22 +96,18 @@ fn two_apps_side_by_side_in_kefu_dev() {
     assert!(!ok, "{forged}");
     assert!(forged.contains("not retried"), "{forged}");
     // An app this server does not serve, and /wechat itself: 404 with the reason.
-    let unknown = get(&url("wx0000000000000000"));
-    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    let (status, unknown) = http_get(&url("wx0000000000000000"));
+    assert_eq!(status, 404, "{unknown}");
     assert!(
         unknown.contains(SHOP) && unknown.contains(CLINIC),
         "{unknown}"
     );
-    let bare = get(&format!("{base}/wechat"));
-    assert!(
-        bare.starts_with("HTTP/1.1 404") && bare.contains("/wechat/{appid}"),
-        "{bare}"
-    );
+    let (status, bare) = http_get(&format!("{base}/wechat"));
+    assert!(status == 404 && bare.contains("/wechat/{appid}"), "{bare}");
 
     // One sandbox, each reply sent with its own app's token: two users, one reply each.
-    let record = get(&format!("{base}/sandbox/messages"));
-    let record: serde_json::Value =
-        serde_json::from_str(record.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let (_, record) = http_get(&format!("{base}/sandbox/messages"));
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
     let mut sent: Vec<(String, String)> = record
         .as_array()
         .unwrap()

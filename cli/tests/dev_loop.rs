@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
 
-use kefu_tests::dev_process::DevProcess;
+use kefu_tests::dev_process::{DevProcess, http_get};
 
 use std::process::Command;
 
@@ -71,7 +71,7 @@ fn kefu_push_against_kefu_dev_gets_replies_in_every_mode_and_format() {
 
     // The sandbox's record, as scripts read it.
     let record: serde_json::Value =
-        serde_json::from_str(&ureq_get(&format!("{base}/sandbox/messages"))).unwrap();
+        serde_json::from_str(&http_get(&format!("{base}/sandbox/messages")).1).unwrap();
     assert_eq!(
         record.as_array().unwrap().len(),
         7,
@@ -163,23 +163,6 @@ fn kefu_dev_explains_itself_on_the_terminal() {
         !terminal.contains("\"_aws\""),
         "no metric JSON on the terminal:\n{terminal}"
     );
-}
-
-/// A plain GET over a TCP socket (the test needs no HTTP client of its own).
-fn ureq_get(url: &str) -> String {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body = response.split_once("\r\n\r\n").unwrap().1;
-    body.to_owned()
 }
 
 #[tokio::test]

@@ -74,6 +74,34 @@ impl Drop for DevProcess {
     }
 }
 
+/// A plain GET over a TCP socket (the tests need no HTTP client of their own): the status code
+/// and the body.
+///
+/// # Panics
+/// When `url` is not `http://HOST:PORT/PATH` or the server does not answer with HTTP.
+pub fn http_get(url: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest.split_once('/').expect("a URL with a path");
+    let mut stream = std::net::TcpStream::connect(host).expect("the server listens");
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("the request is sent");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("the answer is read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    (status, body.to_owned())
+}
+
 /// A port the kernel just handed out.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
