@@ -149,45 +149,31 @@ impl<T: Send + Sync + 'static> Apps<T> {
         // Built outside the lock: one app's slow lookup does not hold up the others. Two
         // concurrent first pushes may both build; the later one is kept.
         let look_again_at = now.saturating_add(millis(self.ttl));
-        let built = match source.build(appid).await {
-            Ok(built) => built,
-            Err(err) => {
-                return match known {
-                    Some(app) => {
-                        tracing::warn!(appid, reason = %err, "app lookup failed; keeping it as it was");
-                        self.remember(
-                            appid,
-                            Found::Served {
-                                app: app.clone(),
-                                look_again_at,
-                            },
-                        );
-                        Ok(Some(app))
-                    }
-                    None => Err(err),
-                };
-            }
-        };
-        match built {
-            Some(app) => {
-                let app = Arc::new(app);
-                self.remember(
-                    appid,
-                    Found::Served {
-                        app: app.clone(),
-                        look_again_at,
-                    },
-                );
-                Ok(Some(app))
-            }
-            None => {
+        let app = match source.build(appid).await {
+            Ok(Some(app)) => Some(Arc::new(app)),
+            Ok(None) => {
                 if known.is_some() {
                     tracing::info!(appid, "app removed: no longer served");
                 }
-                self.remember(appid, Found::NotServed { look_again_at });
-                Ok(None)
+                None
             }
-        }
+            Err(err) => match known {
+                Some(app) => {
+                    tracing::warn!(appid, reason = %err, "app lookup failed; keeping it as it was");
+                    Some(app)
+                }
+                None => return Err(err),
+            },
+        };
+        let found = match &app {
+            Some(app) => Found::Served {
+                app: app.clone(),
+                look_again_at,
+            },
+            None => Found::NotServed { look_again_at },
+        };
+        self.remember(appid, found);
+        Ok(app)
     }
 
     fn remember(&self, appid: &str, what: Found<T>) {
