@@ -12,7 +12,7 @@
 
 use aws_sdk_ssm::types::ParameterType;
 
-use super::{Aws, Secrets, describe, secrets};
+use super::{Aws, Secrets, describe, parameters_under, secrets};
 use crate::ports::PortError;
 use crate::secret::SecretString;
 
@@ -76,35 +76,24 @@ impl Aws {
     ) -> Result<Vec<(String, Vec<&'static str>)>, PortError> {
         let prefix = format!("{}/", apps_path.trim_end_matches('/'));
         let mut apps = Vec::new();
-        let mut pages = self
-            .ssm
-            .get_parameters_by_path()
-            .path(apps_path)
-            .recursive(true)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|err| PortError::new("list apps", describe(&err)))?;
-            for name in page
-                .parameters
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| p.name)
-            {
-                let Some(rest) = name.strip_prefix(&prefix) else {
-                    continue;
-                };
-                let Some((appid, leaf)) = rest.split_once('/') else {
-                    continue;
-                };
-                let leaf = match leaf.split('/').next() {
-                    Some("push") => "push",
-                    Some("api") => "api",
-                    Some("rules") => "rules",
-                    _ => continue,
-                };
-                apps.push((appid.to_owned(), leaf));
-            }
+        let names = parameters_under(&self.ssm, apps_path, false, "list apps")
+            .await?
+            .into_iter()
+            .filter_map(|parameter| parameter.name);
+        for name in names {
+            let Some(rest) = name.strip_prefix(&prefix) else {
+                continue;
+            };
+            let Some((appid, leaf)) = rest.split_once('/') else {
+                continue;
+            };
+            let leaf = match leaf.split('/').next() {
+                Some("push") => "push",
+                Some("api") => "api",
+                Some("rules") => "rules",
+                _ => continue,
+            };
+            apps.push((appid.to_owned(), leaf));
         }
         apps.sort();
         apps.dedup();

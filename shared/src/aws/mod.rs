@@ -95,6 +95,29 @@ impl Aws {
     }
 }
 
+/// Every parameter under `path`, recursively, all pages; values decrypted only if `decrypt`
+/// (listing names needs no secret). `operation` names the call in an error.
+async fn parameters_under(
+    ssm: &aws_sdk_ssm::Client,
+    path: &str,
+    decrypt: bool,
+    operation: &'static str,
+) -> Result<Vec<aws_sdk_ssm::types::Parameter>, crate::ports::PortError> {
+    let mut parameters = Vec::new();
+    let mut pages = ssm
+        .get_parameters_by_path()
+        .path(path)
+        .recursive(true)
+        .with_decryption(decrypt)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|err| crate::ports::PortError::new(operation, describe(&err)))?;
+        parameters.extend(page.parameters.unwrap_or_default());
+    }
+    Ok(parameters)
+}
+
 /// The full error text, service message included (the SDK's `Display` alone says only
 /// "service error").
 fn describe(err: &(impl std::error::Error + 'static)) -> String {

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::ParameterType;
 
-use super::describe;
+use super::{describe, parameters_under};
 use crate::ports::{PortError, RuleSource};
 use crate::rules::RuleSet;
 use crate::rules::fragments::{self, FragmentError};
@@ -64,23 +64,12 @@ impl SsmRules {
     /// The raw `(name, value)` parameters under the path (or the path itself, as a single
     /// parameter), in name order; none if there is nothing there.
     pub async fn fetch(&self) -> Result<Vec<(String, String)>, PortError> {
-        let mut parameters = Vec::new();
-        let mut pages = self
-            .client
-            .get_parameters_by_path()
-            .path(&self.path)
-            .recursive(true)
-            .with_decryption(true)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|err| PortError::new("read rules", describe(&err)))?;
-            for parameter in page.parameters.unwrap_or_default() {
-                if let (Some(name), Some(value)) = (parameter.name, parameter.value) {
-                    parameters.push((name, value));
-                }
-            }
-        }
+        let mut parameters: Vec<(String, String)> =
+            parameters_under(&self.client, &self.path, true, "read rules")
+                .await?
+                .into_iter()
+                .filter_map(|parameter| Some((parameter.name?, parameter.value?)))
+                .collect();
         if parameters.is_empty() {
             // The path may name a single parameter.
             if let Some(value) = self.parameter(&self.path).await? {
