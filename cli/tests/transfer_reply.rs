@@ -14,13 +14,18 @@ use kefu::local::StaticRules;
 use kefu::receive::ReceiveSettings;
 use kefu::sample;
 
-#[tokio::test]
-async fn transfer_reply_in_safe_mode_json_opens_with_kefu_decrypt() {
-    let stack = MemoryStack::new(
+/// The sample rules in memory, the clock at the events' timestamp.
+fn sample_stack() -> MemoryStack {
+    MemoryStack::new(
         StaticRules::new(sample::rules()),
         Arc::new(ManualClock::at(1_714_112_445_000)),
         Duration::from_secs(30),
-    );
+    )
+}
+
+#[tokio::test]
+async fn transfer_reply_in_safe_mode_json_opens_with_kefu_decrypt() {
+    let stack = sample_stack();
     let receiver = stack.receiver(ReceiveSettings::new(sample::credentials()));
     let event = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -77,14 +82,9 @@ async fn transfer_reply_in_safe_mode_json_opens_with_kefu_decrypt() {
 /// the route's `appid` path parameter, which the real handler serves as that app's push.
 #[tokio::test]
 async fn an_event_for_an_apps_own_url_reaches_that_app() {
-    let clock = Arc::new(ManualClock::at(1_714_112_445_000));
-    let stack = MemoryStack::new(
-        StaticRules::new(sample::rules()),
-        clock.clone(),
-        Duration::from_secs(30),
-    );
+    let stack = sample_stack();
     let receiver = Arc::new(stack.receiver(ReceiveSettings::new(sample::credentials())));
-    let apps = kefu::apps::Apps::new(clock).with_app(sample::APPID, receiver);
+    let apps = kefu::apps::Apps::new(stack.clock.clone()).with_app(sample::APPID, receiver);
     let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
         .args([
             "event",
