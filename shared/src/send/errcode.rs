@@ -16,9 +16,11 @@ pub enum ErrorClass {
     QuotaExhausted,
     /// 40007: the media_id expired or is unknown; forget it so the retry uploads again.
     StaleMedia,
-    /// -1, 45009, 45011, HTTP 5xx, timeouts, throttling: SQS retries it.
+    /// -1, 45009, 45011, HTTP 5xx (but a send's 502/504), timeouts, throttling: SQS
+    /// retries it.
     Transient,
-    /// A custom/send that may have reached the user (no answer, or an unreadable one). WeChat's
+    /// A custom/send that may have reached the user (no answer, an unreadable one, or a
+    /// gateway's 502/504). WeChat's
     /// custom/send has no idempotency key, so it is never sent again: settled as "maybe sent".
     MaybeSent,
     /// Anything else (bad openid, bad data, no permission): retrying cannot help.
@@ -28,11 +30,17 @@ pub enum ErrorClass {
 /// The class of a failed custom/send: like [`classify`], but a send whose outcome is unknown is
 /// [`ErrorClass::MaybeSent`], never retried (at most once).
 pub fn classify_send(err: &ApiError) -> ErrorClass {
-    if err.outcome_unknown() {
+    if err.outcome_unknown() || gateway_failure(err) {
         ErrorClass::MaybeSent
     } else {
         classify(err)
     }
+}
+
+/// HTTP 502 or 504 from WeChat's front: the gateway passed the request on and lost or waited
+/// too long for the answer, so the send may have landed. Other 5xx (and 429) are retried.
+fn gateway_failure(err: &ApiError) -> bool {
+    matches!(err, ApiError::Http(502 | 504))
 }
 
 /// The class of a failed call whose repetition does no harm (tokens, typing, uploads).
@@ -108,5 +116,21 @@ mod tests {
             ErrorClass::Transient
         );
         assert_eq!(classify_send(&code(-1)), ErrorClass::Transient);
+    }
+
+    #[test]
+    fn a_send_answered_by_a_failing_gateway_may_have_gone_out() {
+        for status in [502, 504] {
+            assert_eq!(
+                classify_send(&ApiError::Http(status)),
+                ErrorClass::MaybeSent,
+                "HTTP {status}"
+            );
+        }
+        assert_eq!(classify_send(&ApiError::Http(500)), ErrorClass::Transient);
+        assert_eq!(classify_send(&ApiError::Http(503)), ErrorClass::Transient);
+        assert_eq!(classify_send(&ApiError::Http(429)), ErrorClass::Transient);
+        // Calls that may be repeated (tokens, uploads) still retry on any 5xx.
+        assert_eq!(classify(&ApiError::Http(502)), ErrorClass::Transient);
     }
 }
