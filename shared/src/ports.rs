@@ -65,6 +65,10 @@ pub enum ClaimOutcome {
     InProgress,
     /// Handled already (accepted, or done), with the answer given then.
     Handled(Answer),
+    /// A send that was marked as going out (`begin_send`) by an attempt whose lease ran out
+    /// before it settled: it may have reached the user. Settle it as maybe sent; never send it
+    /// again.
+    Abandoned,
 }
 
 /// The dedup ledger: one entry per push (and per send), claimed before any side effect.
@@ -82,6 +86,12 @@ pub trait PushLedger: Send + Sync + fmt::Debug {
     async fn accept(&self, key: &str, attempt: &str, answer: Answer) -> Result<(), PortError>;
     /// Gives up our pending claim (after a failure) so that WeChat's retry can take it.
     async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError>;
+    /// Marks our pending send claim as going out (`pending` → `sending`), just before the call
+    /// that may deliver it: from then on no other attempt sends it, even after the lease runs
+    /// out (the claim then reads `Abandoned`). Returns false, and marks nothing, if the claim
+    /// is no longer ours. Our own `release` still undoes it (the call is known not to have
+    /// reached the user).
+    async fn begin_send(&self, key: &str, attempt: &str) -> Result<bool, PortError>;
     /// Marks the entry handled for good (the sender, once it has sent), keeping its answer.
     async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError>;
     /// Records that `key` belongs to `holder` until `expires_at` (s), unless it still belongs to
@@ -99,14 +109,26 @@ pub trait PushLedger: Send + Sync + fmt::Debug {
 }
 
 /// Who is being served by a human agent: after a transfer, auto-replies stop for a while.
+///
+/// Each write carries the time of the push that decided it (`at_ms`, the message's
+/// CreateTime): a write older than the one stored is not applied, so a WeChat retry of
+/// `kf_create_session` arriving after `kf_close_session` cannot hold the user again.
 #[async_trait]
 pub trait HandoffRegistry: Send + Sync + fmt::Debug {
-    /// Records that `openid` was handed to an agent until `until_ms`.
-    async fn record(&self, appid: &str, openid: &str, until_ms: i64) -> Result<(), PortError>;
+    /// Records that `openid` was handed to an agent until `until_ms`, as decided at `at_ms`.
+    /// Returns false (and changes nothing) if a later decision is already stored.
+    async fn record(
+        &self,
+        appid: &str,
+        openid: &str,
+        at_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, PortError>;
     /// Until when (ms since the epoch) an agent holds `openid`, if at all.
     async fn held_until(&self, appid: &str, openid: &str) -> Result<Option<i64>, PortError>;
-    /// Ends the hold on `openid` now (the agent closed the session); nothing if none.
-    async fn end(&self, appid: &str, openid: &str) -> Result<(), PortError>;
+    /// Ends the hold on `openid` at `at_ms` (the agent closed the session), unless a later
+    /// decision is stored; returns whether it applied.
+    async fn end(&self, appid: &str, openid: &str, at_ms: i64) -> Result<bool, PortError>;
 }
 
 /// The queue of reply jobs.

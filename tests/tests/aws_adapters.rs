@@ -371,12 +371,12 @@ async fn handoff_recorded_openid_is_held_until_the_recorded_time() {
     let table = table().await;
 
     table
-        .record("wx-app", "o-user-1", T + 60_000)
+        .record("wx-app", "o-user-1", T, T + 60_000)
         .await
         .unwrap();
     let first = table.held_until("wx-app", "o-user-1").await.unwrap();
     table
-        .record("wx-app", "o-user-1", T + 120_000)
+        .record("wx-app", "o-user-1", T + 1000, T + 120_000)
         .await
         .unwrap();
     let renewed = table.held_until("wx-app", "o-user-1").await.unwrap();
@@ -389,21 +389,47 @@ async fn handoff_recorded_openid_is_held_until_the_recorded_time() {
 async fn handoff_ended_by_the_agent_is_not_held_and_ending_twice_is_harmless() {
     let table = table().await;
     table
-        .record("wx-app", "o-user-1", T + 60_000)
+        .record("wx-app", "o-user-1", T, T + 60_000)
         .await
         .unwrap();
 
-    table.end("wx-app", "o-user-1").await.unwrap();
-    table.end("wx-app", "o-user-1").await.unwrap();
+    assert!(table.end("wx-app", "o-user-1", T + 1000).await.unwrap());
+    assert!(table.end("wx-app", "o-user-1", T + 1000).await.unwrap());
 
-    assert_eq!(table.held_until("wx-app", "o-user-1").await.unwrap(), None);
+    let held = table.held_until("wx-app", "o-user-1").await.unwrap();
+    assert!(held.is_none_or(|until| until <= T + 1000), "{held:?}");
+}
+
+#[tokio::test]
+async fn handoff_decision_older_than_the_stored_one_is_not_applied() {
+    let table = table().await;
+    // The agent closes at T + 5 s; the retry of the session's creation (T) arrives after.
+    assert!(table.end("wx-app", "o-user-1", T + 5_000).await.unwrap());
+    let late_create = table
+        .record("wx-app", "o-user-1", T, T + 60_000)
+        .await
+        .unwrap();
+
+    assert!(!late_create);
+    assert_eq!(
+        table.held_until("wx-app", "o-user-1").await.unwrap(),
+        Some(T + 5_000),
+        "held only until the close"
+    );
+    // A newer creation applies.
+    assert!(
+        table
+            .record("wx-app", "o-user-1", T + 9_000, T + 90_000)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
 async fn handoff_unknown_openid_is_not_held() {
     let table = table().await;
     table
-        .record("wx-app", "o-user-1", T + 60_000)
+        .record("wx-app", "o-user-1", T, T + 60_000)
         .await
         .unwrap();
 
@@ -420,7 +446,7 @@ async fn handoff_and_ledger_entries_share_a_table_without_colliding() {
     let key = push_key();
 
     table
-        .record("wx-app", "o-user-1", T + 60_000)
+        .record("wx-app", "o-user-1", T, T + 60_000)
         .await
         .unwrap();
     let claimed = table.claim(&claim(&key, "a1", T)).await.unwrap();

@@ -11,11 +11,12 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::describe;
-use super::table::{DynamoTable, applied, condition_failed, n, s};
+use super::table::{DynamoTable, applied, condition_failed, n, number, s};
 use crate::ports::{Answer, Claim, ClaimOutcome, PortError, PushLedger};
 
 const PENDING: &str = "pending";
 const ACCEPTED: &str = "accepted";
+const SENDING: &str = "sending";
 const DONE: &str = "done";
 
 #[async_trait]
@@ -50,7 +51,7 @@ impl PushLedger for DynamoTable {
                     Some(PutItemError::ConditionalCheckFailedException(e)) => e.item(),
                     _ => None,
                 };
-                Ok(found(old))
+                Ok(found(old, claim.now))
             }
             Err(err) => Err(PortError::new("claim push", describe(&err))),
         }
@@ -100,6 +101,25 @@ impl PushLedger for DynamoTable {
         applied(result, "accept push").map(|_| ())
     }
 
+    async fn begin_send(&self, key: &str, attempt: &str) -> Result<bool, PortError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key("pk", s(key))
+            .key("sk", s("push"))
+            .update_expression("SET #state = :sending")
+            // Our own repeat (the SDK repeating a write whose answer was lost) passes too.
+            .condition_expression("attempt = :attempt AND #state IN (:pending, :sending)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":sending", s(SENDING))
+            .expression_attribute_values(":attempt", s(attempt))
+            .send()
+            .await;
+        applied(result, "begin send")
+    }
+
     async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError> {
         let result = self
             .client()
@@ -107,9 +127,10 @@ impl PushLedger for DynamoTable {
             .table_name(self.table())
             .key("pk", s(key))
             .key("sk", s("push"))
-            .condition_expression("#state = :pending AND attempt = :attempt")
+            .condition_expression("#state IN (:pending, :sending) AND attempt = :attempt")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":sending", s(SENDING))
             .expression_attribute_values(":attempt", s(attempt))
             .send()
             .await;
@@ -134,15 +155,21 @@ impl PushLedger for DynamoTable {
     }
 }
 
-/// What a failed claim found: a pending claim still in progress, or a handled entry's answer.
-fn found(old: Option<&HashMap<String, AttributeValue>>) -> ClaimOutcome {
+/// What a failed claim found at `now` (ms): a claim still in progress, a send abandoned while
+/// going out, or a handled entry's answer.
+fn found(old: Option<&HashMap<String, AttributeValue>>, now: i64) -> ClaimOutcome {
     let text = |name: &str| {
         old.and_then(|item| item.get(name))
             .and_then(|v| v.as_s().ok())
             .map(String::as_str)
     };
+    let lease_over = old
+        .and_then(|item| number(item, "lease_until"))
+        .is_some_and(|until| until < now);
     match text("state") {
         Some(PENDING) => ClaimOutcome::InProgress,
+        Some(SENDING) if lease_over => ClaimOutcome::Abandoned,
+        Some(SENDING) => ClaimOutcome::InProgress,
         _ => ClaimOutcome::Handled(match text("answer") {
             Some("transfer") => Answer::Transfer,
             _ => Answer::Success,

@@ -1,19 +1,34 @@
-//! `HandoffRegistry` in memory: who a human agent holds, and until when.
+//! `HandoffRegistry` in memory: who a human agent holds, until when, and the time of the
+//! decision (a decision older than the stored one is not applied, as on DynamoDB).
 
 use async_trait::async_trait;
 
 use super::table::MemoryTable;
 use crate::ports::{HandoffRegistry, PortError};
 
+impl MemoryTable {
+    fn decide(&self, appid: &str, openid: &str, at_ms: i64, until_ms: i64) -> bool {
+        self.count();
+        let mut handoffs = self.handoffs.lock().unwrap_or_else(|p| p.into_inner());
+        let key = format!("{appid}#{openid}");
+        if handoffs.get(&key).is_some_and(|(at, _)| *at > at_ms) {
+            return false;
+        }
+        handoffs.insert(key, (at_ms, until_ms));
+        true
+    }
+}
+
 #[async_trait]
 impl HandoffRegistry for MemoryTable {
-    async fn record(&self, appid: &str, openid: &str, until_ms: i64) -> Result<(), PortError> {
-        self.count();
-        self.handoffs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(format!("{appid}#{openid}"), until_ms);
-        Ok(())
+    async fn record(
+        &self,
+        appid: &str,
+        openid: &str,
+        at_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, PortError> {
+        Ok(self.decide(appid, openid, at_ms, until_ms))
     }
 
     async fn held_until(&self, appid: &str, openid: &str) -> Result<Option<i64>, PortError> {
@@ -23,15 +38,10 @@ impl HandoffRegistry for MemoryTable {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&format!("{appid}#{openid}"))
-            .copied())
+            .map(|(_, until)| *until))
     }
 
-    async fn end(&self, appid: &str, openid: &str) -> Result<(), PortError> {
-        self.count();
-        self.handoffs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&format!("{appid}#{openid}"));
-        Ok(())
+    async fn end(&self, appid: &str, openid: &str, at_ms: i64) -> Result<bool, PortError> {
+        Ok(self.decide(appid, openid, at_ms, at_ms))
     }
 }

@@ -28,6 +28,14 @@ impl PushLedger for MemoryTable {
                 ..
             }) => Some(ClaimOutcome::InProgress),
             Some(Entry {
+                state: State::Sending { lease_until, .. },
+                ..
+            }) if *lease_until < claim.now => Some(ClaimOutcome::Abandoned),
+            Some(Entry {
+                state: State::Sending { .. },
+                ..
+            }) => Some(ClaimOutcome::InProgress),
+            Some(Entry {
                 state: State::Accepted { answer, .. } | State::Done { answer },
                 ..
             }) => Some(ClaimOutcome::Handled(*answer)),
@@ -86,12 +94,40 @@ impl PushLedger for MemoryTable {
         Ok(())
     }
 
+    async fn begin_send(&self, key: &str, attempt: &str) -> Result<bool, PortError> {
+        self.count();
+        let mut pushes = self.lock_pushes();
+        let Some(entry) = pushes.get_mut(key) else {
+            return Ok(false);
+        };
+        match &entry.state {
+            State::Pending {
+                attempt: owner,
+                lease_until,
+            }
+            | State::Sending {
+                attempt: owner,
+                lease_until,
+            } if owner == attempt => {
+                entry.state = State::Sending {
+                    attempt: attempt.to_owned(),
+                    lease_until: *lease_until,
+                };
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn release(&self, key: &str, attempt: &str) -> Result<(), PortError> {
         self.count();
         let mut pushes = self.lock_pushes();
         let ours = matches!(
             pushes.get(key),
-            Some(Entry { state: State::Pending { attempt: owner, .. }, .. }) if owner == attempt
+            Some(Entry {
+                state: State::Pending { attempt: owner, .. } | State::Sending { attempt: owner, .. },
+                ..
+            }) if owner == attempt
         );
         if ours {
             pushes.remove(key);

@@ -12,9 +12,22 @@ use crate::send::quota::QuotaState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum State {
-    Pending { attempt: String, lease_until: i64 },
-    Accepted { attempt: String, answer: Answer },
-    Done { answer: Answer },
+    Pending {
+        attempt: String,
+        lease_until: i64,
+    },
+    /// A send going out (`begin_send`): never taken over, `Abandoned` once its lease is over.
+    Sending {
+        attempt: String,
+        lease_until: i64,
+    },
+    Accepted {
+        attempt: String,
+        answer: Answer,
+    },
+    Done {
+        answer: Answer,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -40,7 +53,8 @@ pub(super) struct TokenItem {
 #[derive(Debug, Default)]
 pub struct MemoryTable {
     pushes: Mutex<HashMap<String, Entry>>,
-    pub(super) handoffs: Mutex<HashMap<String, i64>>,
+    /// Per `{appid}#{openid}`: (the decision's time, held until), both ms.
+    pub(super) handoffs: Mutex<HashMap<String, (i64, i64)>>,
     /// (timestamp, nonce) pairs: the message each signed, and when the entry expires (s).
     nonces: Mutex<HashMap<String, (String, i64)>>,
     send: Mutex<SendState>,

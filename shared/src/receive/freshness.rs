@@ -9,7 +9,8 @@ use super::error::ReceiveError;
 use crate::clock::millis;
 use crate::protocol::PushQuery;
 
-/// The message key a GET verification consumes its (timestamp, nonce) pair with.
+/// The message key (with `#{appid}`) a GET verification consumes its (timestamp, nonce) pair
+/// with.
 pub(super) const URL_VERIFICATION: &str = "url-verification";
 
 /// The push's `timestamp` (seconds), if it lies within `window` of `now` (ms) either way.
@@ -33,10 +34,12 @@ pub(super) fn check(query: &PushQuery, now: i64, window: Duration) -> Result<(),
     Ok(())
 }
 
-/// The ledger key of a (timestamp, nonce) pair.
-pub(super) fn nonce_key(appid: &str, query: &PushQuery) -> String {
+/// The ledger key of a (timestamp, nonce) pair. Not per app: the pair is used once across the
+/// deployment, so a URL captured from one app cannot sign a push to another that shares its
+/// Token (the holder, a ledger key, names the app).
+pub(super) fn nonce_key(query: &PushQuery) -> String {
     format!(
-        "nonce#{appid}#{}#{}",
+        "nonce#{}#{}",
         query.timestamp.as_deref().unwrap_or_default(),
         query.nonce.as_deref().unwrap_or_default()
     )

@@ -174,8 +174,12 @@ impl Receiver {
                 freshness::check(request.query, now, self.settings.freshness)?;
                 // The pair now signs nothing else: a captured verification URL cannot sign a
                 // forged plaintext push.
-                self.use_nonce(request.query, freshness::URL_VERIFICATION, now)
-                    .await?;
+                let holder = format!(
+                    "{}#{}",
+                    freshness::URL_VERIFICATION,
+                    self.settings.credentials.appid
+                );
+                self.use_nonce(request.query, &holder, now).await?;
                 Ok((PushResponse::text(200, echostr), Outcome::Verified))
             }
             "POST" => self.handle_push(request.query, request.body).await,
@@ -212,24 +216,23 @@ impl Receiver {
             return Err(ReceiveError::FromTheFuture);
         }
 
-        // WeChat's session events move the hold, whatever the rules say about them. Before
-        // the acknowledgement: a failure is a 5xx, and WeChat's retry repeats the (idempotent)
-        // write.
-        self.follow_session(&opened.message, now).await?;
+        // The (timestamp, nonce) pair is used up before anything else happens: a captured URL
+        // signs no second message, whatever the first one was (answered, ignored or an agent's
+        // session event). Every mode: an encrypted push's pair, unused, would sign a forged
+        // plaintext one wherever plaintext is accepted (this app, or another sharing its Token).
+        let appid = &self.settings.credentials.appid;
+        let key = ledger_key(appid, &opened.message);
+        self.use_nonce(query, &key, now).await?;
 
         let rules = self.deps.rules.get().await?;
         let route = rules.route(&opened.message, now);
-        if route == Route::Ignore {
+        // WeChat's session events move the hold whatever the rules say about them, so they are
+        // claimed even when no rule answers them: applied once, by their first delivery.
+        let session = is_session_event(&opened.message);
+        if route == Route::Ignore && !session {
             return Ok((PushResponse::success(), Outcome::Ignored));
         }
 
-        let appid = &self.settings.credentials.appid;
-        let key = ledger_key(appid, &opened.message);
-        if opened.mode == Mode::Plaintext {
-            // Only a plaintext push needs this write: an encrypted one is bound to its body by
-            // msg_signature, so its pair can only ever come back with the same message.
-            self.use_nonce(query, &key, now).await?;
-        }
         let claim = Claim {
             key,
             attempt: random_id()?,
@@ -252,13 +255,13 @@ impl Receiver {
             }
             // The first attempt has not finished: no `success`, or its failure would lose
             // the push. WeChat retries; by then the attempt has finished or its lease ran out.
-            ClaimOutcome::InProgress => return Err(ReceiveError::InProgress),
+            // (`Abandoned` is a send's state; a push claim never reaches it.)
+            ClaimOutcome::InProgress | ClaimOutcome::Abandoned => {
+                return Err(ReceiveError::InProgress);
+            }
         }
 
-        let result = match route {
-            Route::Transfer { .. } => self.transfer(query, &opened, now).await,
-            _ => self.enqueue(opened, now).await,
-        };
+        let result = self.act(query, opened, route, session, now).await;
         match &result {
             Ok((_, outcome)) => {
                 let answer = match outcome {
@@ -300,7 +303,7 @@ impl Receiver {
         if self.settings.freshness.is_zero() {
             return Ok(());
         }
-        let key = freshness::nonce_key(&self.settings.credentials.appid, query);
+        let key = freshness::nonce_key(query);
         // Kept as long as the pair could pass the freshness check, plus a margin.
         let expires_at = (now / 1000).saturating_add(secs(self.settings.freshness) * 2 + 60);
         if self
@@ -332,6 +335,26 @@ impl Receiver {
         }
     }
 
+    /// What a claimed push does: moves the hold (a session event), then hands the user to an
+    /// agent, enqueues the job, or nothing.
+    async fn act(
+        &self,
+        query: &PushQuery,
+        opened: OpenedPush,
+        route: Route<'_>,
+        session: bool,
+        now: i64,
+    ) -> Result<(PushResponse, Outcome), ReceiveError> {
+        if session {
+            self.follow_session(&opened.message, now).await?;
+        }
+        match route {
+            Route::Ignore => Ok((PushResponse::success(), Outcome::Ignored)),
+            Route::Transfer { .. } => self.transfer(query, &opened, now).await,
+            _ => self.enqueue(opened, now).await,
+        }
+    }
+
     async fn enqueue(
         &self,
         opened: OpenedPush,
@@ -347,24 +370,33 @@ impl Receiver {
 
     /// Starts, extends or ends the hold on the user as an agent session event says:
     /// `kf_create_session` and `kf_switch_session` hold the user for the hand-off time from
-    /// now, `kf_close_session` ends the hold at once (automatic replies resume).
+    /// now, `kf_close_session` ends the hold at once (automatic replies resume). Each decision
+    /// carries the event's CreateTime: one older than the stored decision is not applied.
     async fn follow_session(&self, message: &Message, now: i64) -> Result<(), ReceiveError> {
         let MessageKind::Event(event) = &message.kind else {
             return Ok(());
         };
         let appid = &self.settings.credentials.appid;
         let openid = message.openid();
-        match event {
+        let at = message.create_time.saturating_mul(1000);
+        let applied = match event {
             Event::KfCreateSession { .. } | Event::KfSwitchSession { .. } => {
                 let until = now.saturating_add(millis(self.settings.handoff_hold));
-                self.deps.handoffs.record(appid, openid, until).await?;
-                tracing::info!(event = event.name(), "hand-off hold started by an agent");
+                self.deps.handoffs.record(appid, openid, at, until).await?
             }
-            Event::KfCloseSession { .. } => {
-                self.deps.handoffs.end(appid, openid).await?;
-                tracing::info!(event = event.name(), "hand-off hold ended by the agent");
-            }
-            _ => {}
+            Event::KfCloseSession { .. } => self.deps.handoffs.end(appid, openid, at).await?,
+            _ => return Ok(()),
+        };
+        if applied {
+            tracing::info!(
+                event = event.name(),
+                "hand-off hold moved by an agent's session event"
+            );
+        } else {
+            tracing::info!(
+                event = event.name(),
+                "session event older than the hold's last change: not applied"
+            );
         }
         Ok(())
     }
@@ -381,6 +413,7 @@ impl Receiver {
             .record(
                 &credentials.appid,
                 opened.message.openid(),
+                opened.message.create_time.saturating_mul(1000),
                 now.saturating_add(millis(self.settings.handoff_hold)),
             )
             .await?;
@@ -427,6 +460,18 @@ impl Receiver {
             body,
         })
     }
+}
+
+/// Whether `message` is one of WeChat's agent session events, which move the hold.
+fn is_session_event(message: &Message) -> bool {
+    matches!(
+        &message.kind,
+        MessageKind::Event(
+            Event::KfCreateSession { .. }
+                | Event::KfSwitchSession { .. }
+                | Event::KfCloseSession { .. }
+        )
+    )
 }
 
 fn format_name(format: Format) -> &'static str {

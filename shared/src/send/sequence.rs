@@ -1,6 +1,6 @@
 //! One job's sends, in order: for each message of the rule's reply, claim the send
-//! (`send#{job}#{n}`, so an SQS redelivery never sends twice), reserve the user's quota,
-//! deliver, and settle — or give the claim and quota back for SQS to retry. A send whose
+//! (`send#{job}#{n}`, so an SQS redelivery never sends twice), reserve the user's quota, mark
+//! it going out, deliver, and settle — or give the claim and quota back for SQS to retry. A send whose
 //! outcome is unknown is settled as "maybe sent", never sent again (custom/send has no
 //! idempotency key: at most once).
 
@@ -193,9 +193,19 @@ impl Sender {
             lease_until: now.saturating_add(millis(SEND_LEASE)),
             expires_at: (now / 1000).saturating_add(secs(LEDGER_TTL)),
         };
-        if self.deps.ledger.claim(&claim).await? != ClaimOutcome::Claimed {
+        match self.deps.ledger.claim(&claim).await? {
+            ClaimOutcome::Claimed => {}
+            ClaimOutcome::Abandoned => {
+                // An earlier delivery marked it going out and never settled it (its "done"
+                // write failed, or it crashed around the call): it may have reached the user.
+                tracing::warn!(send = %send_key,
+                    "send begun by an earlier delivery and never settled: counted as maybe sent, not sent again");
+                metrics::count("send_outcome_unknown");
+                self.settle(&send_key, now).await;
+                return Ok(Step::MaybeSent);
+            }
             // Sent (or settled) by an earlier delivery, or being sent by another right now.
-            return Ok(Step::Skipped);
+            ClaimOutcome::Handled(_) | ClaimOutcome::InProgress => return Ok(Step::Skipped),
         }
         let reservation = &claim.attempt;
         let window = match self
@@ -217,6 +227,21 @@ impl Sender {
                 return Err(err.into());
             }
         };
+
+        // Recorded before the call that may deliver it: whatever happens after (the "done"
+        // write failing, a crash), no redelivery sends it again.
+        match self.deps.ledger.begin_send(&send_key, reservation).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Our lease ran out and another delivery took the send over: it is theirs.
+                self.refund(&job.openid, reservation).await;
+                return Ok(Step::Skipped);
+            }
+            Err(err) => {
+                self.give_back(&claim, &job.openid).await;
+                return Err(err.into());
+            }
+        }
 
         let mut retries = 0;
         loop {
@@ -281,8 +306,8 @@ impl Sender {
     }
 
     /// Marks a send settled (sent, or refused for good). If even that fails, the send is not
-    /// undone and the job not retried: its claim stays pending, and a redelivery within the
-    /// lease skips it rather than sending twice.
+    /// undone and the job not retried: its claim stays `sending`, which a redelivery skips
+    /// within the lease and settles as maybe sent after it, never sending twice.
     async fn settle(&self, send_key: &str, now: i64) {
         if let Err(err) = self.finish(send_key, now).await {
             tracing::warn!(send = %send_key, reason = %err, "marking the send done failed");
