@@ -302,6 +302,75 @@ async fn wechat_hanging_past_the_client_timeout_reaches_the_user_at_most_once() 
 }
 
 #[tokio::test]
+async fn a_send_whose_done_mark_is_lost_is_not_sent_again_by_the_redelivery() {
+    let stack = stack().await;
+    let rig = SendRig::start(stack.table.clone(), &text_rules(1)).await;
+    rig.sandbox.user_message("o1");
+    // WeChat takes the message at once and answers a moment later; meanwhile DynamoDB stops,
+    // so the send's "done" mark cannot be written (as after a crash between the call and the
+    // mark).
+    rig.sandbox.inject(
+        Endpoint::Send,
+        Fault::AcceptThenHang(Duration::from_millis(1_000)),
+        1,
+    );
+    let body = job("o1", "x", 30, NOW);
+    let first = {
+        let (sender, body, deadline) = (rig.sender.clone(), body.clone(), rig.deadline());
+        tokio::spawn(async move { sender.run(&body, deadline).await })
+    };
+    while rig.sandbox.messages().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stack.proxy.stop();
+    let first = first.await.unwrap();
+    assert!(first.is_ok(), "the send went out: {first:?}");
+    stack.proxy.restart().await;
+
+    // SQS redelivers after the visibility timeout, long after the send's lease ran out.
+    rig.clock
+        .advance(kefu::clock::millis(kefu::send::budget::VISIBILITY_TIMEOUT));
+    let again = rig.sender.run(&body, rig.deadline()).await.unwrap();
+
+    assert_eq!(
+        again,
+        JobOutcome::Done {
+            sent: 0,
+            skipped: 0,
+            maybe_sent: 1
+        }
+    );
+    assert_eq!(rig.sandbox.messages().len(), 1, "never twice");
+}
+
+#[tokio::test]
+async fn a_send_answered_by_a_failing_gateway_is_settled_as_maybe_sent() {
+    let stack = stack().await;
+    let rig = SendRig::start(stack.table.clone(), &text_rules(1)).await;
+    for (n, status) in [502u16, 504].into_iter().enumerate() {
+        let user = format!("o-gateway-{n}");
+        rig.sandbox.user_message(&user);
+        rig.sandbox.inject(Endpoint::Send, Fault::Http(status), 1);
+        let body = job(&user, "x", 40 + n as u64, NOW);
+        let outcome = rig.sender.run(&body, rig.deadline()).await.unwrap();
+        assert_eq!(
+            outcome,
+            JobOutcome::Done {
+                sent: 0,
+                skipped: 0,
+                maybe_sent: 1
+            },
+            "HTTP {status}: not retried"
+        );
+        let again = rig.sender.run(&body, rig.deadline()).await;
+        assert!(
+            matches!(again, Ok(JobOutcome::Done { sent: 0, .. })),
+            "HTTP {status}: the redelivery sends nothing: {again:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_job_queue_adapter_reports_an_sqs_outage() {
     let stack = stack().await;
     stack.proxy.stop();
