@@ -24,6 +24,11 @@ Lambda Runtime API (lambda_runtime.py), against moto and the WeChat sandbox, and
     - a fresh job of the second app: sent through the second app's own access_token (the
       sandbox records it under that appid).
 
+Every AWS call the functions make goes through a recording proxy (aws_recorder.py) to moto, each
+function with its own access key (ACCESS_KEYS); WORK/aws-calls.jsonl holds the calls and
+WORK/stack.json the names of what setup_moto.py created, for tests/iam/check.py to evaluate
+each call against the template's IAM policies as AWS would.
+
 Called by tests/sam/build-and-check.sh. Usage:
   check_built.py --build-dir DIR --moto URL --sandbox URL --work DIR [--qemu QEMU]
 """
@@ -44,6 +49,7 @@ import urllib.request
 import boto3
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from aws_recorder import Recorder  # noqa: E402
 from lambda_runtime import RuntimeApi  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -55,6 +61,9 @@ IMAGE_RULES = [
     {"name": "missing-photo", "match": {"exact": ["缺图"]},
      "action": {"reply": [{"type": "image", "source": {"file": "not-shipped.png"}}]}},
 ]
+
+# Each function's own dummy access key: the recorded calls say which function made them.
+ACCESS_KEYS = {"ReceiveFunction": "AKIDRECEIVEFUNCTION", "ReplyFunction": "AKIDREPLYFUNCTION"}
 
 failures: list[str] = []
 
@@ -205,15 +214,23 @@ def main() -> None:
         ssm.put_parameter(Name=f"{apps_path}/{second['appid']}/{leaf}", Type="SecureString",
                           Overwrite=True, Value=json.dumps(value))
     env.update(WECHAT_API_BASE=args.sandbox, RUST_LOG="info", KEFU_APPS_PATH=apps_path)
+    (work / "stack.json").write_text(json.dumps({
+        "region": env["AWS_REGION"], "appid": env["KEFU_APPID"], "table": env["KEFU_TABLE"],
+        "queue_url": env["KEFU_QUEUE_URL"], "rules_path": env["KEFU_RULES_PATH"],
+        "apps_path": apps_path, "push_secrets": env["KEFU_PUSH_SECRETS_PARAMETER"],
+        "api_secrets": env["KEFU_API_SECRETS_PARAMETER"], "access_keys": ACCESS_KEYS,
+    }, indent=2) + "\n", encoding="utf-8")
+    recorder = Recorder(args.moto, str(work / "aws-calls.jsonl"))
 
     def start(api: RuntimeApi, function: str):
         folder = build / function
         shipped = sorted(p.name for p in folder.iterdir())
         report(shipped == ["bootstrap"], f"{function}: deployment package", f"holds {shipped}")
         command = ([args.qemu, "-L", "/"] if args.qemu else []) + [str(folder / "bootstrap")]
-        return api.start(command, env, str(folder), str(work / f"{function}.log"), name=function)
+        own = dict(env, AWS_ENDPOINT_URL=recorder.url, AWS_ACCESS_KEY_ID=ACCESS_KEYS[function])
+        return api.start(command, own, str(folder), str(work / f"{function}.log"), name=function)
 
-    with RuntimeApi() as api:
+    with recorder, RuntimeApi() as api:
         with start(api, "ReceiveFunction") as receive:
             jobs_expected = 0
             for event, status, body, job in readme_table():
