@@ -8,7 +8,9 @@
 #   3. builds `kefu` (debug) and serves the WeChat sandbox with `kefu dev` on a free port;
 #   4. tests/sam/check_built.py: each .aws-sam/build/<Function>/bootstrap under the local Lambda
 #      Runtime API (tests/sam/lambda_runtime.py), against moto and the sandbox (see there);
-#   5. prints the bootstraps' sizes, raw and zipped as `sam deploy` uploads them.
+#   5. tests/iam/run.sh: every AWS call the bootstraps made in 4 (recorded on their way to moto),
+#      evaluated against the template's IAM policies as AWS evaluates them (moto allows all);
+#   6. prints the bootstraps' sizes, raw and zipped as `sam deploy` uploads them.
 # Called by tests/run.sh after the cargo lambda watch checks (needs KEFU_TEST_AWS_ENDPOINT, the
 # .venv with cargo-lambda and moto, .venv/sam with the SAM CLI).
 # KEFU_LAMBDA_TARGET_DIR: cargo's target dir for the release build (default: CARGO_TARGET_DIR,
@@ -91,7 +93,12 @@ done
 "$PY" tests/sam/check_built.py --build-dir .aws-sam/build --moto "$KEFU_TEST_AWS_ENDPOINT" \
     --sandbox "http://127.0.0.1:$PORT" --work "$WORK" ${QEMU:+--qemu "$QEMU"}
 
-# 5. For docs/benchmarks.md (figures, not checks).
+# 5. A call the deployed role would refuse fails here, not in production.
+started=$SECONDS
+bash tests/iam/run.sh "$WORK"
+echo "IAM check took $((SECONDS - started)) s"
+
+# 6. For docs/benchmarks.md (figures, not checks).
 "$PY" - .aws-sam/build "$arch" <<'EOF'
 import io, pathlib, sys, zipfile
 for function in ["ReceiveFunction", "ReplyFunction"]:
