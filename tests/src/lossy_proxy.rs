@@ -3,9 +3,11 @@
 //! before any answer, and the AWS SDK repeats the request. This is the fault behind "a retry of
 //! our own write fails its condition", injected for real rather than by mocking the adapters.
 //!
-//! It can also answer requests with a server error instead of forwarding them, and stop (every
-//! connection closed, new ones refused) and start again on the same port: a server stopped
-//! mid-run and restarted, as the clients see it.
+//! It can also answer requests with a server error (or any error, e.g. Parameter Store's
+//! `ThrottlingException`) instead of forwarding them, and stop (every connection closed, new ones
+//! refused) and start again on the same port: a server stopped mid-run and restarted, as the
+//! clients see it. It keeps the body of every request it forwarded, so a test can tell which
+//! parameter a `PutParameter` wrote, and in what order.
 //!
 //! It understands just enough HTTP/1.1 for the SDK's requests (a head and a `Content-Length`
 //! body) and asks moto to close after each answer, so the answer ends at EOF.
@@ -25,10 +27,28 @@ struct Plan {
     drops: Vec<(String, usize)>,
     /// Answer the next `n` such requests with HTTP 500 without forwarding them.
     failures: Vec<(String, usize)>,
+    /// Answer the next `times` requests that match with an answer of the test's choosing.
+    answers: Vec<Answer>,
     /// The `X-Amz-Target` of every request forwarded, in order.
     seen: Vec<String>,
+    /// The `X-Amz-Target` and body of every request forwarded, in order.
+    requests: Vec<(String, String)>,
     dropped: usize,
 }
+
+/// An answer given instead of forwarding: to requests whose `X-Amz-Target` contains `target`
+/// and whose body contains `body_contains`.
+#[derive(Debug)]
+struct Answer {
+    target: String,
+    body_contains: String,
+    status: u16,
+    body: String,
+    times: usize,
+}
+
+/// Parameter Store's answer when an account is over its request rate.
+pub const THROTTLED: &str = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
 
 /// The proxy; it stops when dropped.
 #[derive(Debug)]
@@ -131,6 +151,41 @@ impl LossyProxy {
         self.lock().failures.push((target.to_owned(), times));
     }
 
+    /// Answers the next `times` requests whose `X-Amz-Target` contains `target` (e.g.
+    /// `AmazonSSM.`, every Parameter Store request) and whose body contains `body_contains`
+    /// (`""` for any) with HTTP `status` and the JSON error `body`, without forwarding them.
+    pub fn answer_requests(
+        &self,
+        target: &str,
+        body_contains: &str,
+        status: u16,
+        body: &str,
+        times: usize,
+    ) {
+        self.lock().answers.push(Answer {
+            target: target.to_owned(),
+            body_contains: body_contains.to_owned(),
+            status,
+            body: body.to_owned(),
+            times,
+        });
+    }
+
+    /// Forwards every request again (the answers planned with `answer_requests` are dropped).
+    pub fn clear_answers(&self) {
+        self.lock().answers.clear();
+    }
+
+    /// The bodies of the requests forwarded whose `X-Amz-Target` ends with `target`, in order.
+    pub fn bodies(&self, target: &str) -> Vec<String> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|(t, _)| t.ends_with(target))
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+
     /// How many answers were dropped.
     pub fn dropped(&self) -> usize {
         self.lock().dropped
@@ -174,18 +229,40 @@ async fn serve(
             return;
         };
         let target = header(&head, "x-amz-target").unwrap_or_default();
-        let (drop_it, fail_it) = {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        let (drop_it, fail_it, answer_it) = {
             let mut plan = plan.lock().unwrap_or_else(|p| p.into_inner());
-            let fail_it = take(&mut plan.failures, &target);
-            if !fail_it {
+            let answer_it = plan
+                .answers
+                .iter_mut()
+                .find(|a| {
+                    a.times > 0 && target.contains(&a.target) && text.contains(&a.body_contains)
+                })
+                .map(|a| {
+                    a.times -= 1;
+                    (a.status, a.body.clone())
+                });
+            let fail_it = answer_it.is_none() && take(&mut plan.failures, &target);
+            if !fail_it && answer_it.is_none() {
                 plan.seen.push(target.clone());
+                plan.requests.push((target.clone(), text));
             }
-            let drop_it = !fail_it && take(&mut plan.drops, &target);
+            let drop_it = !fail_it && answer_it.is_none() && take(&mut plan.drops, &target);
             if drop_it {
                 plan.dropped += 1;
             }
-            (drop_it, fail_it)
+            (drop_it, fail_it, answer_it)
         };
+        if let Some((status, body)) = answer_it {
+            let answer = format!(
+                "HTTP/1.1 {status} Injected\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if client.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+            continue;
+        }
         if fail_it {
             let body = r#"{"__type":"InternalFailure","message":"injected by the test proxy"}"#;
             let answer = format!(
