@@ -7,12 +7,17 @@
 //! ```
 //!
 //! Two secrets parameters per app, as for a single app, so the internet-facing function can
-//! still not read any AppSecret; `kefu apps add` writes both in one command. An app is served
-//! while its secrets parameter exists: removing it (`kefu apps remove`) stops it.
+//! still not read any AppSecret; `kefu apps add` writes both in one command, `api` first and
+//! `push` last. Receive serves an app while its `push` parameter exists, so an add interrupted
+//! half way leaves an app receive does not serve yet (rather than one whose jobs reply cannot
+//! send); reply retries the jobs of an app that has `push` and not yet `api`. Removing the app
+//! (`kefu apps remove`) deletes `push` first. The functions learn which apps there are from one
+//! listing of the names under the path (DescribeParameters: metadata, never a value), taken
+//! again every `KEFU_APPS_TTL_SECONDS`.
 
 use aws_sdk_ssm::types::ParameterType;
 
-use super::{Aws, Secrets, describe, parameters_under, secrets};
+use super::{Aws, Secrets, describe, parameter_names_under, secrets};
 use crate::ports::PortError;
 use crate::secret::SecretString;
 
@@ -69,18 +74,14 @@ impl Aws {
     }
 
     /// The apps under `apps_path`, sorted, each with the parameters it has (`push`, `api`,
-    /// `rules`).
+    /// `rules`): names only (DescribeParameters), no value read.
     pub async fn list_apps(
         &self,
         apps_path: &str,
     ) -> Result<Vec<(String, Vec<&'static str>)>, PortError> {
         let prefix = format!("{}/", apps_path.trim_end_matches('/'));
         let mut apps = Vec::new();
-        let names = parameters_under(&self.ssm, apps_path, false, "list apps")
-            .await?
-            .into_iter()
-            .filter_map(|parameter| parameter.name);
-        for name in names {
+        for name in parameter_names_under(&self.ssm, apps_path, "list apps").await? {
             let Some(rest) = name.strip_prefix(&prefix) else {
                 continue;
             };
@@ -108,7 +109,9 @@ impl Aws {
     }
 
     /// Writes an app's two secrets parameters (SecureString; `kms_key` names a customer key,
-    /// else the account's aws/ssm key). Overwrites an app of the same appid.
+    /// else the account's aws/ssm key), `api` first and `push` last: `push` is what makes
+    /// receive serve the app, so an interrupted add is not served half made. Overwrites an app
+    /// of the same appid.
     pub async fn add_app(
         &self,
         apps_path: &str,
@@ -124,7 +127,7 @@ impl Aws {
         };
         let api = serde_json::json!({ "app_secret": app.app_secret.expose() });
         let mut written = Vec::new();
-        for (which, value) in [(AppParameter::Push, push), (AppParameter::Api, api)] {
+        for (which, value) in [(AppParameter::Api, api), (AppParameter::Push, push)] {
             let name = app_parameter(apps_path, &app.appid, which);
             self.ssm
                 .put_parameter()

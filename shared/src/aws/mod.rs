@@ -6,6 +6,7 @@
 //! `AWS_ENDPOINT_URL` points them at a local server such as moto.
 
 pub mod apps;
+pub mod budget;
 pub mod handoffs;
 pub mod ledger;
 pub mod media;
@@ -17,6 +18,7 @@ pub mod table;
 pub mod tokens;
 
 pub use apps::{AppParameter, NewApp, app_parameter};
+pub use budget::ParameterBudget;
 pub use queue::{SqsConsumer, SqsQueue};
 pub use rules::{Published, SsmRules};
 pub use secrets::{Secrets, StoredSecrets, fetch_secrets, load_secrets};
@@ -45,6 +47,16 @@ impl Aws {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             ssm: aws_sdk_ssm::Client::new(sdk),
+        }
+    }
+
+    /// The same clients, Parameter Store's bounded by `budget` (each request takes a token; none
+    /// left: the request fails at once).
+    pub fn with_parameter_budget(&self, budget: ParameterBudget) -> Self {
+        let ssm = self.ssm.config().to_builder().interceptor(budget).build();
+        Self {
+            ssm: aws_sdk_ssm::Client::from_conf(ssm),
+            ..self.clone()
         }
     }
 
@@ -95,8 +107,8 @@ impl Aws {
     }
 }
 
-/// Every parameter under `path`, recursively, all pages; values decrypted only if `decrypt`
-/// (listing names needs no secret). `operation` names the call in an error.
+/// Every parameter under `path`, recursively, all pages; values decrypted only if `decrypt`.
+/// `operation` names the call in an error. (Names alone: [`parameter_names_under`].)
 async fn parameters_under(
     ssm: &aws_sdk_ssm::Client,
     path: &str,
@@ -116,6 +128,41 @@ async fn parameters_under(
         parameters.extend(page.parameters.unwrap_or_default());
     }
     Ok(parameters)
+}
+
+/// The name of every parameter under `path`, recursively, all pages (50 names a request), from
+/// DescribeParameters: metadata only. Unlike GetParametersByPath, which returns the values (and
+/// with a grant on the path, every value under it, decrypted on request), it can never hand a
+/// secret to the function that lists: receive lists the apps without being able to read any
+/// AppSecret under the same path.
+async fn parameter_names_under(
+    ssm: &aws_sdk_ssm::Client,
+    path: &str,
+    operation: &'static str,
+) -> Result<Vec<String>, crate::ports::PortError> {
+    let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+        .key("Path")
+        .option("Recursive")
+        .values(path)
+        .build()
+        .map_err(|err| crate::ports::PortError::new(operation, err))?;
+    let mut names = Vec::new();
+    let mut pages = ssm
+        .describe_parameters()
+        .parameter_filters(filter)
+        .max_results(50)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|err| crate::ports::PortError::new(operation, describe(&err)))?;
+        names.extend(
+            page.parameters
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|parameter| parameter.name),
+        );
+    }
+    Ok(names)
 }
 
 /// The full error text, service message included (the SDK's `Display` alone says only

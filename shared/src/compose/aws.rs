@@ -1,12 +1,15 @@
 //! The two functions as deployed: the push path and the send core on DynamoDB, SQS and SSM,
 //! with the secrets read once per cold start from their SecureString parameters (each function
-//! reads only its own: the push secrets, or the AppSecret). A deployment of several apps reads
-//! each app's secrets and rules on its first push or job (`aws::apps` has the layout).
+//! reads only its own: the push secrets, or the AppSecret). A deployment of several apps lists
+//! its apps once per `KEFU_APPS_TTL_SECONDS` and reads each app's secrets (and own rules, if it
+//! has any) on its first push or job (`aws::apps` has the layout); the apps without rules of
+//! their own share one cache of the deployment's rules. Every Parameter Store request of an
+//! instance takes a token of its budget (`aws::budget`).
 //!
 //! A cold start does its slow work at once and before the first invocation: the secrets, the
-//! rules and the connections to the services the first invocation uses are fetched and opened
-//! concurrently (a 256 MB function has about a seventh of a vCPU; its first push should cost
-//! what a warm one costs).
+//! rules, the apps' listing and the connections to the services the first invocation uses are
+//! fetched and opened concurrently (a 256 MB function has about a seventh of a vCPU; its first
+//! push should cost what a warm one costs).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +17,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{SenderParts, instance_id, sender_on_table};
-use crate::apps::{AppSource, Apps};
+use crate::apps::{AppSource, Apps, Listed, Listing};
 use crate::assets::{AssetReader, Images};
-use crate::aws::{AppParameter, Aws, Secrets, SsmRules, app_parameter};
+use crate::aws::{AppParameter, Aws, ParameterBudget, Secrets, SsmRules, app_parameter};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
 use crate::ports::{Clock, MediaReader, PortError};
@@ -54,24 +57,34 @@ pub enum StartupError {
 /// The apps `receive` serves: the one at `/wechat` (`KEFU_APPID`, its secrets read now) and
 /// those under `KEFU_APPS_PATH` at `/wechat/{appid}`, each built on its first push.
 pub async fn receivers(aws: &Aws, config: &Config) -> Result<Apps<Receiver>, StartupError> {
+    let aws = &aws.with_parameter_budget(ParameterBudget::per_instance());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let queue_url = queue_url(config)?;
-    let mut apps = Apps::new(clock);
+    let shared = rules(aws, config, &clock);
+    let mut apps = Apps::new(clock.clone());
     if let Some(apps_path) = &config.apps_path {
         let source = AppReceivers {
             aws: aws.clone(),
             config: config.clone(),
             apps_path: apps_path.clone(),
+            shared: shared.clone(),
         };
         apps = apps.with_source(Arc::new(source), config.apps_ttl);
     }
     match &config.appid {
         Some(appid) => {
-            let receiver = receiver(aws, config).await?;
-            Ok(apps.with_default(appid, Arc::new(receiver)))
+            let (receiver, ()) = tokio::join!(
+                receiver_with_rules(aws, config, shared, clock),
+                apps.list_now()
+            );
+            Ok(apps.with_default(appid, Arc::new(receiver?)))
         }
         None => {
-            aws.open_connections(&config.table, Some(queue_url)).await;
+            tokio::join!(
+                load_rules(&shared),
+                apps.list_now(),
+                aws.open_connections(&config.table, Some(queue_url)),
+            );
             Ok(apps)
         }
     }
@@ -79,17 +92,27 @@ pub async fn receivers(aws: &Aws, config: &Config) -> Result<Apps<Receiver>, Sta
 
 /// The push path of the single app (`KEFU_APPID`), as the `receive` function runs it.
 pub async fn receiver(aws: &Aws, config: &Config) -> Result<Receiver, StartupError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rules = rules(aws, config, &clock);
+    receiver_with_rules(aws, config, rules, clock).await
+}
+
+/// The same, with `rules` (the deployment's shared rules, not yet loaded).
+async fn receiver_with_rules(
+    aws: &Aws,
+    config: &Config,
+    rules: Arc<RuleCache>,
+    clock: Arc<dyn Clock>,
+) -> Result<Receiver, StartupError> {
     let queue_url = queue_url(config)?;
     let appid = config
         .appid
         .as_deref()
         .ok_or(ConfigError::Missing("KEFU_APPID"))?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let parameter = config
         .push_secrets_parameter
         .as_deref()
         .ok_or(ConfigError::Missing("KEFU_PUSH_SECRETS_PARAMETER"))?;
-    let rules = rules(aws, config, &clock);
     let (secrets, (), ()) = tokio::join!(
         aws.secrets(parameter),
         load_rules(&rules),
@@ -139,23 +162,42 @@ struct AppReceivers {
     aws: Aws,
     config: Config,
     apps_path: String,
+    /// The deployment's rules, for the apps without their own.
+    shared: Arc<RuleCache>,
 }
 
 #[async_trait]
 impl AppSource<Receiver> for AppReceivers {
-    async fn build(&self, appid: &str) -> Result<Option<Receiver>, PortError> {
-        // The secrets first: a push for an appid not served (anyone can send one) costs one
-        // Parameter Store read, not the rules' reads as well.
-        let Some(secrets) = self
-            .aws
-            .app_secrets(&self.apps_path, appid, AppParameter::Push)
-            .await?
-        else {
+    async fn list(&self) -> Result<Listing, PortError> {
+        // Receive serves an app once its push secrets are there (`kefu apps add` writes them
+        // last); an app without them is not served.
+        listing(&self.aws, &self.apps_path, |has| {
+            has.contains(&"push").then_some(true)
+        })
+        .await
+    }
+
+    async fn build(&self, appid: &str, listed: Listed) -> Result<Option<Receiver>, PortError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let rules = app_rules(
+            &self.aws,
+            &self.config,
+            &self.apps_path,
+            appid,
+            listed,
+            &self.shared,
+            &clock,
+        );
+        let (secrets, loaded) = tokio::join!(
+            self.aws
+                .app_secrets(&self.apps_path, appid, AppParameter::Push),
+            rules.get(),
+        );
+        let Some(secrets) = secrets? else {
             return Ok(None);
         };
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let rules = app_rules(&self.aws, &self.config, &self.apps_path, appid, &clock);
-        load_rules(&rules).await;
+        // Never an app without its rules: the caller keeps the last good one.
+        loaded?;
         let parameter = app_parameter(&self.apps_path, appid, AppParameter::Push);
         receiver_for(
             &self.aws,
@@ -187,8 +229,10 @@ pub async fn senders(
     config: &Config,
     images: Images,
 ) -> Result<Apps<Sender>, StartupError> {
+    let aws = &aws.with_parameter_budget(ParameterBudget::per_instance());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let reader: Arc<dyn MediaReader> = Arc::new(AssetReader::with_images(images, CALL_TIMEOUT)?);
+    let shared = rules(aws, config, &clock);
     let mut apps = Apps::new(clock);
     if let Some(apps_path) = &config.apps_path {
         let source = AppSenders {
@@ -197,16 +241,24 @@ pub async fn senders(
             apps_path: apps_path.clone(),
             reader: reader.clone(),
             owner: instance_id(),
+            shared: shared.clone(),
         };
         apps = apps.with_source(Arc::new(source), config.apps_ttl);
     }
     match &config.appid {
         Some(appid) => {
-            let sender = sender_with_reader(aws, config, reader).await?;
-            Ok(apps.with_default(appid, Arc::new(sender)))
+            let (sender, ()) = tokio::join!(
+                sender_with_rules(aws, config, reader, shared),
+                apps.list_now()
+            );
+            Ok(apps.with_default(appid, Arc::new(sender?)))
         }
         None => {
-            aws.open_connections(&config.table, None).await;
+            tokio::join!(
+                load_rules(&shared),
+                apps.list_now(),
+                aws.open_connections(&config.table, None),
+            );
             Ok(apps)
         }
     }
@@ -218,6 +270,18 @@ async fn sender_with_reader(
     config: &Config,
     reader: Arc<dyn MediaReader>,
 ) -> Result<Sender, StartupError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rules = rules(aws, config, &clock);
+    sender_with_rules(aws, config, reader, rules).await
+}
+
+/// The same, with `rules` (the deployment's shared rules, not yet loaded).
+async fn sender_with_rules(
+    aws: &Aws,
+    config: &Config,
+    reader: Arc<dyn MediaReader>,
+    rules: Arc<RuleCache>,
+) -> Result<Sender, StartupError> {
     let appid = config
         .appid
         .as_deref()
@@ -227,7 +291,6 @@ async fn sender_with_reader(
         .api_secrets_parameter
         .as_deref()
         .ok_or(ConfigError::Missing("KEFU_API_SECRETS_PARAMETER"))?;
-    let rules = rules(aws, config, &clock);
     let (secrets, (), ()) = tokio::join!(
         aws.secrets(parameter),
         load_rules(&rules),
@@ -273,21 +336,47 @@ struct AppSenders {
     apps_path: String,
     reader: Arc<dyn MediaReader>,
     owner: String,
+    /// The deployment's rules, for the apps without their own.
+    shared: Arc<RuleCache>,
 }
 
 #[async_trait]
 impl AppSource<Sender> for AppSenders {
-    async fn build(&self, appid: &str) -> Result<Option<Sender>, PortError> {
+    async fn list(&self) -> Result<Listing, PortError> {
+        // Reply serves an app once its AppSecret is there. An app with its push secrets and no
+        // AppSecret yet is being added (or was, by an older `kefu apps add`, push first): its
+        // jobs are retried, not dropped. With neither, it is not served: its jobs are dropped.
+        listing(&self.aws, &self.apps_path, |has| {
+            if has.contains(&"api") {
+                Some(true)
+            } else {
+                has.contains(&"push").then_some(false)
+            }
+        })
+        .await
+    }
+
+    async fn build(&self, appid: &str, listed: Listed) -> Result<Option<Sender>, PortError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let rules = app_rules(&self.aws, &self.config, &self.apps_path, appid, &clock);
-        let (secrets, ()) = tokio::join!(
+        let rules = app_rules(
+            &self.aws,
+            &self.config,
+            &self.apps_path,
+            appid,
+            listed,
+            &self.shared,
+            &clock,
+        );
+        let (secrets, loaded) = tokio::join!(
             self.aws
                 .app_secrets(&self.apps_path, appid, AppParameter::Api),
-            load_rules(&rules),
+            rules.get(),
         );
         let Some(secrets) = secrets? else {
             return Ok(None);
         };
+        // Never an app without its rules: the caller keeps the last good one.
+        loaded?;
         let api = api_client(&self.config, appid, &secrets)
             .map_err(|err| PortError::new("load app", err))?;
         let parts = SenderParts {
@@ -352,20 +441,44 @@ fn shared_rules(aws: &Aws, config: &Config) -> SsmRules {
     aws.rules_or_starter(&config.rules_path, config.starter_rules.as_deref())
 }
 
-/// An app's own rules (`{apps_path}/{appid}/rules`), or the shared rules while it has none.
+/// An app's own rules (`{apps_path}/{appid}/rules`) if the listing shows it has them, else the
+/// deployment's shared rules, one cache for all the apps that use them.
 fn app_rules(
     aws: &Aws,
     config: &Config,
     apps_path: &str,
     appid: &str,
+    listed: Listed,
+    shared: &Arc<RuleCache>,
     clock: &Arc<dyn Clock>,
 ) -> Arc<RuleCache> {
-    let own = aws
-        .rules(&app_parameter(apps_path, appid, AppParameter::Rules))
-        .or_else(shared_rules(aws, config));
+    if !listed.own_rules {
+        return shared.clone();
+    }
+    let own = aws.rules(&app_parameter(apps_path, appid, AppParameter::Rules));
     Arc::new(RuleCache::new(
         Arc::new(own),
         clock.clone(),
         config.rules_ttl,
     ))
+}
+
+/// The apps under `apps_path` (names only), each listed if `ready` says so from the leaves it
+/// has (`push`, `api`, `rules`): `Some(ready)`, or none if the function does not serve it.
+async fn listing(
+    aws: &Aws,
+    apps_path: &str,
+    ready: impl Fn(&[&str]) -> Option<bool>,
+) -> Result<Listing, PortError> {
+    let apps = aws.list_apps(apps_path).await?;
+    Ok(apps
+        .into_iter()
+        .filter_map(|(appid, has)| {
+            let listed = Listed {
+                ready: ready(&has)?,
+                own_rules: has.contains(&"rules"),
+            };
+            Some((appid, listed))
+        })
+        .collect())
 }
