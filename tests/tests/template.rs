@@ -3,9 +3,11 @@
 //! The template is read as YAML (CloudFormation's short `!Ref`/`!GetAtt`/`!Sub` tags and their
 //! long `Ref`/`Fn::GetAtt`/`Fn::Sub` forms alike) and checked against the code:
 //! - every IAM statement of both functions names the stack's own resources: DynamoDB actions
-//!   only on the table and only on the key prefixes the function owns (`dynamodb:LeadingKeys`),
+//!   only on the table and only on the key prefixes the function owns (`dynamodb:LeadingKeys`;
+//!   together its statements cover every one of them, and reply only reads hand-offs),
 //!   SQS only on the job queue, SSM only on the rules path and the function's own secrets
-//!   parameter (receive can never read the AppSecret); never `Resource: "*"`;
+//!   parameter (receive can never read the AppSecret, and denies itself every read of one);
+//!   never `Resource: "*"`;
 //! - `kms:Decrypt` only when a customer key is configured, only through SSM, only for the
 //!   function's own parameter;
 //! - both functions have reserved concurrency and the push API throttles, as parameters;
@@ -48,19 +50,22 @@ const KMS_VIA_SSM: &str = "ssm.${AWS::Region}.amazonaws.com";
 const TABLE_DOCS: &str = include_str!("../../shared/src/aws/table.rs");
 
 /// What one function may reach: the SSM parameters it reads (the rules, one parameter or a
-/// path, and its own secrets) and the partition key prefixes of the items it owns or reads.
+/// path, and its own secrets), the partition key prefixes of the items it owns or reads, and
+/// of those the ones it only reads (`dynamodb:GetItem`).
 struct Grants {
     ssm: Vec<Expr>,
     leading_keys: &'static [&'static str],
+    read_only: &'static [&'static str],
 }
 
 fn grants(function: &str) -> Grants {
-    let (secrets, app_secrets, leading_keys): (&str, &str, &'static [&'static str]) = match function
-    {
+    type Keys = &'static [&'static str];
+    let (secrets, app_secrets, leading_keys, read_only): (&str, &str, Keys, Keys) = match function {
         "ReceiveFunction" => (
             "PushSecretsParameterName",
             "push",
             &["push#*", "nonce#*", "handoff#*", "connect"],
+            &[],
         ),
         "ReplyFunction" => (
             "ApiSecretsParameterName",
@@ -74,6 +79,8 @@ fn grants(function: &str) -> Grants {
                 "handoff#*",
                 "connect",
             ],
+            // Hand-offs are receive's: reply reads them before answering.
+            &["handoff#*"],
         ),
         other => panic!("no grants known for {other}"),
     };
@@ -89,6 +96,7 @@ fn grants(function: &str) -> Grants {
             sub(&format!("{SSM_PARAMETER}${{AppsPath}}/*/{app_secrets}")),
         ],
         leading_keys,
+        read_only,
     }
 }
 
@@ -259,21 +267,28 @@ fn statement_problems(function: &str, index: usize, statement: &Value) -> Vec<St
     match service.as_str() {
         "dynamodb" => {
             problems.extend(only(&[get_att("Table.Arn")]));
-            let condition =
-                &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
-            let mut keys: Vec<String> = items(condition).into_iter().filter_map(scalar).collect();
-            keys.sort();
-            let mut expected: Vec<String> = grants
-                .leading_keys
-                .iter()
-                .map(|k| (*k).to_owned())
-                .collect();
-            expected.sort();
-            if keys != expected {
+            let keys = leading_keys(statement);
+            let expected = grants.leading_keys;
+            if keys.is_empty() || keys.iter().any(|k| !expected.contains(&k.as_str())) {
                 problems.push(format!(
                     "{at}: DynamoDB actions need the condition ForAllValues:StringLike \
-                     dynamodb:LeadingKeys {expected:?} (found {keys:?})"
+                     dynamodb:LeadingKeys with some of {expected:?} (found {keys:?})"
                 ));
+            }
+            let writes: Vec<&String> = actions
+                .iter()
+                .filter(|a| *a != "dynamodb:GetItem")
+                .collect();
+            for key in keys
+                .iter()
+                .filter(|k| grants.read_only.contains(&k.as_str()))
+            {
+                if !writes.is_empty() {
+                    problems.push(format!(
+                        "{at}: {function} only reads {key} items (dynamodb:GetItem), but the \
+                         statement grants {writes:?} on them"
+                    ));
+                }
             }
         }
         "sqs" => problems.extend(only(&[get_att("JobQueue.Arn")])),
@@ -287,6 +302,22 @@ fn statement_problems(function: &str, index: usize, statement: &Value) -> Vec<St
         )),
     }
     problems
+}
+
+/// The key prefixes a DynamoDB statement's `ForAllValues:StringLike` condition allows.
+fn leading_keys(statement: &Value) -> Vec<String> {
+    let condition = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+    let mut keys: Vec<String> = items(condition).into_iter().filter_map(scalar).collect();
+    keys.sort();
+    keys
+}
+
+/// Every IAM statement of `function`'s inline policies.
+fn function_statements<'a>(template: &'a Value, function: &str) -> Vec<&'a Value> {
+    items(&properties(template, function)["Policies"])
+        .into_iter()
+        .flat_map(|policy| items(&policy["Statement"]))
+        .collect()
 }
 
 #[test]
@@ -312,6 +343,31 @@ fn every_iam_statement_of_both_functions_names_its_own_resources() {
         }
         if statements == 0 {
             problems.push(format!("{function}: no IAM statements"));
+        }
+        // Together, the function's DynamoDB statements reach every item it owns or reads.
+        let mut covered: Vec<String> = function_statements(&template, function)
+            .into_iter()
+            .filter(|s| s["Effect"].as_str() == Some("Allow"))
+            .filter(|s| {
+                items(&s["Action"])
+                    .into_iter()
+                    .filter_map(scalar)
+                    .any(|a| a.starts_with("dynamodb:"))
+            })
+            .flat_map(leading_keys)
+            .collect();
+        covered.sort();
+        covered.dedup();
+        let mut expected: Vec<String> = grants(function)
+            .leading_keys
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect();
+        expected.sort();
+        if covered != expected {
+            problems.push(format!(
+                "{function}: its DynamoDB statements reach {covered:?}, expected {expected:?}"
+            ));
         }
     }
     assert!(
@@ -354,6 +410,13 @@ fn the_statement_check_catches_broad_grants() {
             "not reported: {statement}"
         );
     }
+    // reply writing the hand-offs it only reads
+    let reply_writes_handoffs: Value = serde_norway::from_str(
+        "{Effect: Allow, Action: [dynamodb:GetItem, dynamodb:PutItem], Resource: !GetAtt Table.Arn, \
+          Condition: {ForAllValues:StringLike: {dynamodb:LeadingKeys: ['handoff#*']}}}",
+    )
+    .unwrap();
+    assert!(!statement_problems("ReplyFunction", 0, &reply_writes_handoffs).is_empty());
     let narrow: Value = serde_norway::from_str(
         "{Effect: Allow, Action: [dynamodb:PutItem], Resource: {'Fn::GetAtt': [Table, Arn]}, \
           Condition: {ForAllValues:StringLike: {dynamodb:LeadingKeys: \
@@ -411,6 +474,34 @@ fn receive_cannot_read_the_app_secret() {
         );
     }
     assert!(receive_env.get("KEFU_API_SECRETS_PARAMETER").is_none());
+    // And a Deny, so that no grant (a RulesPath above AppsPath) can ever reach an AppSecret:
+    // every action that returns a parameter's value, on each AppSecret parameter.
+    let denied = function_statements(&template, "ReceiveFunction")
+        .into_iter()
+        .find(|s| s["Effect"].as_str() == Some("Deny"))
+        .expect("ReceiveFunction has no Deny statement for the AppSecrets");
+    let mut actions: Vec<String> = items(&denied["Action"])
+        .into_iter()
+        .filter_map(scalar)
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            "ssm:GetParameter",
+            "ssm:GetParameterHistory",
+            "ssm:GetParameters",
+            "ssm:GetParametersByPath"
+        ]
+    );
+    let resources: Vec<Expr> = items(&denied["Resource"]).into_iter().map(expr).collect();
+    assert_eq!(
+        resources,
+        [
+            sub(&format!("{SSM_PARAMETER}${{ApiSecretsParameterName}}")),
+            sub(&format!("{SSM_PARAMETER}${{AppsPath}}/*/api")),
+        ]
+    );
     // The two names may not be the same parameter.
     let rule = &template["Rules"]["SecretsApart"]["Assertions"][0]["Assert"];
     let rule = serde_norway::to_string(rule).unwrap();
