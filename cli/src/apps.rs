@@ -1,6 +1,8 @@
 //! `kefu apps list|add|remove`: the mini programs a deployment serves at `/wechat/{appid}`,
 //! kept in Parameter Store under the stack's AppsPath (`kefu::aws::apps` has the layout).
-//! Adding an app is one command and no redeploy: the functions find it on its first push.
+//! Adding an app is one command and no redeploy: the functions find it within 30 s of its
+//! first push (a cold start at once). `add` writes the app's `push` parameter last, so an add
+//! interrupted half way leaves an app receive does not serve yet.
 //!
 //! The secrets come from a JSON file or stdin (`--secrets -`), never from the command line,
 //! so they stay out of shell history and process listings.
@@ -33,9 +35,9 @@ pub struct AppsArgs {
 enum AppsCommand {
     /// The apps served, with the parameters each has (push and api secrets, own rules).
     List,
-    /// Serve an app: writes its push secrets (Token, EncodingAESKey; read by receive) and its
-    /// API secrets (AppSecret; read by reply) as SecureStrings. Its push URL is then
-    /// https://<api>/wechat/APPID.
+    /// Serve an app: writes its API secrets (AppSecret; read by reply), then its push secrets
+    /// (Token, EncodingAESKey; read by receive, which serves the app once they are there) as
+    /// SecureStrings. Its push URL is then https://<api>/wechat/APPID.
     Add {
         /// The mini program's AppID (wx and 16 letters or digits).
         #[arg(value_parser = parse_appid)]

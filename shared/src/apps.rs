@@ -7,8 +7,10 @@
 //!
 //! Which appids are served comes from one listing of the source (names only), taken again
 //! after `ttl`: an appid not in it is answered "not served" without any read, so a flood of
-//! random appids costs nothing beyond the listing. One listing is in flight at a time; callers
-//! that need it meanwhile wait for that one. A built app is kept for `ttl` too and then built
+//! random appids costs nothing beyond the listing. (An appid not listed takes the listing again
+//! early, once it is [`RELIST_ON_MISS`] old, so that an app just added is served soon: at most
+//! one listing per that while, whatever the number of appids.) One listing is in flight at a
+//! time; callers that need it meanwhile wait for that one. A built app is kept for `ttl` too and then built
 //! again, so an app added or removed in Parameter Store is served, or no longer served, without
 //! a redeploy.
 //!
@@ -25,6 +27,9 @@ use async_trait::async_trait;
 
 use crate::clock::millis;
 use crate::ports::{Clock, PortError};
+
+/// An appid not in a listing this old takes the listing again (an app just added).
+pub const RELIST_ON_MISS: Duration = Duration::from_secs(30);
 
 /// After a failed listing or build, wait this long before asking the source again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
@@ -86,6 +91,8 @@ struct ListingState {
     current: Option<Arc<Listing>>,
     /// When to list again (after the ttl, or a short while after a failure), ms since the epoch.
     look_again_at: i64,
+    /// When the source was last asked, ms since the epoch.
+    asked_at: i64,
     /// Why the last listing failed, while there was never a good one.
     failure: Option<PortError>,
 }
@@ -173,7 +180,7 @@ impl<T: Send + Sync + 'static> Apps<T> {
             return;
         };
         let deadline = tokio::time::Instant::now() + self.lookup_timeout;
-        if let Err(err) = self.listing(source.as_ref(), deadline).await {
+        if let Err(err) = self.listing(source.as_ref(), deadline, None).await {
             tracing::warn!(reason = %err, "apps not listed at start");
         }
     }
@@ -204,10 +211,16 @@ impl<T: Send + Sync + 'static> Apps<T> {
             }
         };
         let deadline = tokio::time::Instant::now() + self.lookup_timeout;
-        let listing = match self.listing(source.as_ref(), deadline).await {
+        let mut listing = match self.listing(source.as_ref(), deadline, None).await {
             Ok(listing) => listing,
             Err(err) => return self.keep_or_fail(appid, known, err),
         };
+        if !listing.contains_key(appid) {
+            // Perhaps added since: an older listing is taken again (the same one comes back if
+            // it is recent, or the source fails).
+            let again = self.listing(source.as_ref(), deadline, Some(RELIST_ON_MISS));
+            listing = again.await.unwrap_or(listing);
+        }
         let Some(listed) = listing.get(appid).copied() else {
             if known.is_some() {
                 tracing::info!(appid, "app removed: no longer served");
@@ -282,12 +295,14 @@ impl<T: Send + Sync + 'static> Apps<T> {
         );
     }
 
-    /// The current listing: the one in memory while fresh, else a new one (one at a time:
-    /// callers meanwhile wait for it), else the last good one if the new one fails.
+    /// The current listing: the one in memory while fresh (and, with `older_than`, while the
+    /// source was asked less than that ago), else a new one (one at a time: callers meanwhile
+    /// wait for it), else the last good one if the new one fails.
     async fn listing(
         &self,
         source: &dyn AppSource<T>,
         deadline: tokio::time::Instant,
+        older_than: Option<Duration>,
     ) -> Result<Arc<Listing>, PortError> {
         let timed_out = || {
             PortError::new(
@@ -303,7 +318,9 @@ impl<T: Send + Sync + 'static> Apps<T> {
             };
         };
         let now = self.clock.now_millis();
-        if now < state.look_again_at {
+        let stale = older_than.is_some_and(|age| now.saturating_sub(state.asked_at) >= millis(age))
+            && state.current.is_some();
+        if now < state.look_again_at && !stale {
             if let Some(current) = &state.current {
                 return Ok(current.clone());
             }
@@ -311,6 +328,7 @@ impl<T: Send + Sync + 'static> Apps<T> {
                 return Err(failure.clone());
             }
         }
+        state.asked_at = now;
         let listed = match tokio::time::timeout_at(deadline, source.list()).await {
             Ok(listed) => listed,
             Err(_) => Err(timed_out()),
@@ -444,6 +462,33 @@ mod tests {
         assert_eq!(source.builds.load(Ordering::SeqCst), 0);
         clock.advance(61_000);
         assert!(apps.get(Some("wx1")).await.unwrap().is_none());
+        assert_eq!(source.listings.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn an_app_just_added_is_served_before_the_ttl_at_one_listing_per_while() {
+        let source = Source::with(&["wxA"]);
+        let clock = Arc::new(ManualClock::at(1_000_000));
+        let apps = apps(&source, &clock);
+        assert!(apps.get(Some("wxB")).await.unwrap().is_none());
+        source.apps.lock().unwrap().push(("wxB".into(), true));
+        clock.advance(10_000);
+        for n in 0..100 {
+            assert!(apps.get(Some(&format!("wx{n}"))).await.unwrap().is_none());
+        }
+        assert!(
+            apps.get(Some("wxB")).await.unwrap().is_none(),
+            "listed 10 s ago"
+        );
+        assert_eq!(source.listings.load(Ordering::SeqCst), 1);
+        clock.advance(21_000);
+        assert!(
+            apps.get(Some("wxB")).await.unwrap().is_some(),
+            "31 s: listed again"
+        );
+        for n in 0..100 {
+            assert!(apps.get(Some(&format!("wx{n}"))).await.unwrap().is_none());
+        }
         assert_eq!(source.listings.load(Ordering::SeqCst), 2);
     }
 

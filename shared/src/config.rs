@@ -19,9 +19,10 @@ pub struct Config {
     /// `KEFU_APPS_PATH`: the Parameter Store path of the apps served at `/wechat/{appid}`, one
     /// folder per app (`{path}/{appid}/push`, `…/api`, `…/rules`); see `aws::apps`.
     pub apps_path: Option<String>,
-    /// `KEFU_APPS_TTL_SECONDS` (default 300): how long an app found under `KEFU_APPS_PATH` is
-    /// served from memory before it is looked up again (an app removed stops being served
-    /// within this time).
+    /// `KEFU_APPS_TTL_SECONDS` (default 300): how long the listing of the apps under
+    /// `KEFU_APPS_PATH`, and each app built from it, is served from memory before it is taken
+    /// again (an app removed stops being served within this time; one added is found within
+    /// 30 s of its first push, see `apps::RELIST_ON_MISS`).
     pub apps_ttl: Duration,
     /// `KEFU_TABLE`: the DynamoDB table (ledger, hand-offs, tokens, quotas).
     pub table: String,
@@ -70,6 +71,62 @@ pub enum ConfigError {
         name: &'static str,
         expected: &'static str,
     },
+    /// The rules path, which both functions read whole with decryption, would take in
+    /// (or sit inside) where secrets are kept.
+    #[error(
+        "{rules} ({rules_value}) and {other} ({other_value}) overlap: the rules path is read \
+         whole, with decryption, by both functions, so it must neither contain nor sit inside \
+         the apps path or a secrets parameter"
+    )]
+    Overlap {
+        rules: &'static str,
+        rules_value: String,
+        other: &'static str,
+        other_value: String,
+    },
+}
+
+/// Whether Parameter Store path `a` is `b`, or holds it, or sits inside it.
+fn overlap(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim_end_matches('/'), b.trim_end_matches('/'));
+    let within = |inner: &str, outer: &str| {
+        inner == outer
+            || inner
+                .strip_prefix(outer)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    within(a, b) || within(b, a)
+}
+
+impl Config {
+    /// Refuses a rules path that overlaps the apps path or a secrets parameter: receive reads
+    /// the rules path with decryption, and must never be able to read an AppSecret.
+    fn check_apart(&self) -> Result<(), ConfigError> {
+        let others = [
+            ("KEFU_APPS_PATH", self.apps_path.as_deref()),
+            (
+                "KEFU_PUSH_SECRETS_PARAMETER",
+                self.push_secrets_parameter.as_deref(),
+            ),
+            (
+                "KEFU_API_SECRETS_PARAMETER",
+                self.api_secrets_parameter.as_deref(),
+            ),
+        ];
+        for (other, value) in others {
+            if let Some(value) = value
+                && overlap(&self.rules_path, value)
+            {
+                return Err(ConfigError::Overlap {
+                    rules: "KEFU_RULES_PATH",
+                    rules_value: self.rules_path.clone(),
+                    other,
+                    other_value: value.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Config {
@@ -146,7 +203,7 @@ impl Config {
                     |root| PathBuf::from(root).join("assets"),
                 )
             });
-        Ok(Self {
+        let config = Self {
             appid,
             apps_path,
             apps_ttl,
@@ -164,7 +221,9 @@ impl Config {
             wechat_api_base: get("WECHAT_API_BASE").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
             token_kind,
             assets_dir,
-        })
+        };
+        config.check_apart()?;
+        Ok(config)
     }
 }
 
@@ -241,5 +300,35 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_rules_path_overlapping_the_apps_path_or_a_secret_is_refused() {
+        let config = |rules: &str| {
+            Config::from_lookup(|name| {
+                match name {
+                    "KEFU_APPID" => Some("wx0000000000000001"),
+                    "KEFU_TABLE" => Some("t"),
+                    "KEFU_RULES_PATH" => Some(rules),
+                    "KEFU_APPS_PATH" => Some("/kefu/apps"),
+                    "KEFU_PUSH_SECRETS_PARAMETER" => Some("/kefu/secrets/push"),
+                    "KEFU_API_SECRETS_PARAMETER" => Some("/kefu/secrets/api"),
+                    _ => None,
+                }
+                .map(str::to_owned)
+            })
+        };
+        for nested in ["/kefu", "/kefu/", "/kefu/apps", "/kefu/apps/x", "/kefu/secrets"] {
+            let err = config(nested).expect_err(nested);
+            assert!(
+                matches!(err, ConfigError::Overlap { .. }),
+                "{nested}: {err}"
+            );
+        }
+        let err = config("/kefu").unwrap_err().to_string();
+        assert!(err.contains("KEFU_RULES_PATH (/kefu)"), "{err}");
+        for apart in ["/kefu/rules", "/kefu/apps-rules", "/other"] {
+            assert!(config(apart).is_ok(), "{apart}");
+        }
     }
 }

@@ -299,9 +299,10 @@ async fn a_thousand_pushes_to_random_appids_cost_one_listing_per_ttl_not_a_read_
         [(404, 1000)].into_iter().collect(),
         "all not served"
     );
+    // The listing of the cold start answers them all; were it 30 s old, one listing again.
     assert!(
-        random.is_empty(),
-        "no Parameter Store request for an appid not in the listing: {} requests",
+        random.len() <= 1 && random.iter().all(|r| r == "AmazonSSM.DescribeParameters"),
+        "no read for an appid not in the listing, at most one listing: {} requests",
         random.len()
     );
     assert!(after.is_empty(), "{after:?}");

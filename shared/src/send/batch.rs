@@ -28,8 +28,9 @@ impl Sender {
 /// the retry too, so their order holds. No send starts that could not finish before `deadline`
 /// (ms since the epoch: the invocation's, from the Lambda context).
 ///
-/// A job for an app the deployment no longer serves is dropped and counted
-/// (`job_dropped_unknown_app`); if the app could not be looked up, it is retried.
+/// A job for an app the deployment no longer serves (neither of its secrets parameters is
+/// there) is dropped and counted (`job_dropped_unknown_app`); if the app could not be looked up,
+/// or is being added (its push secrets there, its AppSecret not yet), it is retried.
 ///
 /// A job that panics has its records retried, and the other users' jobs finish: the release
 /// profile unwinds (`panic = "unwind"`) so that this holds in the deployed binary.
