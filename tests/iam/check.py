@@ -294,6 +294,8 @@ def requests_of(call: dict, stack: dict, pk: str) -> list[dict]:
                          resource=f"arn:{PARTITION}:sqs:{region}:{ACCOUNT}:{body['QueueName']}",
                          context={})]
     if service == "ssm":
+        if op == "DescribeParameters":  # scoped to no resource by AWS
+            return [dict(action="ssm:DescribeParameters", resource="*", context={})]
         if op == "GetParametersByPath":
             return [dict(action="ssm:GetParametersByPath", resource=parameter(body["Path"]), context={})]
         if op == "GetParameters":

@@ -99,7 +99,6 @@ impl Intercept for ParameterBudget {
         if self.0.try_take() {
             Ok(())
         } else {
-            crate::metrics::count("parameter_store_budget_spent");
             Err(format!(
                 "this instance's Parameter Store budget is spent ({BURST} at once, \
                  {PER_MINUTE} a minute); next request in {} ms",
