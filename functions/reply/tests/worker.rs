@@ -478,7 +478,7 @@ async fn logs_never_contain_the_access_token_or_app_secret() {
             .is_empty()
     );
     rig.sandbox.revoke_tokens(); // a stale token: refreshed and logged about
-    rig.sandbox.inject(Endpoint::Send, Fault::Http(502), 1); // a transient failure, logged
+    rig.sandbox.inject(Endpoint::Send, Fault::Http(500), 1); // a transient failure, logged
     rig.sandbox.user_message("o1");
     assert_eq!(
         failures(&rig, &[("b", &job("o1", "y", 2, NOW + 1))]).await,
@@ -879,5 +879,47 @@ fn the_deadline_is_lambdas_instant_or_an_emulators_duration() {
         reply::deadline(600_000, now),
         now + 600_000,
         "cargo lambda watch sends a duration"
+    );
+}
+
+/// Real time: ~10 s (the least room a message may start with, less the send call's).
+#[tokio::test]
+async fn a_token_wait_that_would_outlast_the_deadline_hands_the_job_back_in_time() {
+    use kefu::ports::TokenStore;
+    let rig = rig(text_rules(1)).await;
+    rig.sandbox.user_message("o1");
+    // Another instance took the refresh lease and never finishes (the rig's clock stands
+    // still, so the lease never runs out): a waiter would look for ~23 s.
+    assert!(
+        rig.table
+            .try_lease(sample::APPID, "other", NOW, NOW + 600_000, NOW + 300_000)
+            .await
+            .unwrap()
+    );
+    // 17 s left: a message may start (16 s of room), its send call must start by 6 s before.
+    let deadline = NOW + 17_000;
+    let body = job("o1", "x", 1, NOW);
+    let started = std::time::Instant::now();
+
+    let outcome = rig.sender.run(&body, deadline).await;
+
+    let took = started.elapsed();
+    assert!(
+        matches!(outcome, Err(kefu::send::Retry::Send { .. })),
+        "{outcome:?}"
+    );
+    assert!(
+        took < std::time::Duration::from_millis(16_000),
+        "handed back {took:?} after the start: past the deadline (17 s), or nearly"
+    );
+    // Its claim went back: once the token is there, the redelivery sends.
+    rig.clock.advance(700_000);
+    assert_eq!(
+        rig.sender.run(&body, rig.deadline()).await.unwrap(),
+        JobOutcome::Done {
+            sent: 1,
+            skipped: 0,
+            maybe_sent: 0
+        }
     );
 }

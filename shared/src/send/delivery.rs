@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use sha1::{Digest, Sha1};
 
@@ -32,20 +33,32 @@ impl Sender {
         message: &ReplyMessage,
         deadline: i64,
     ) -> Result<(), SendFailure> {
-        let (media_id, media_hash) = match image_of(message) {
-            Some(source) => {
-                let (media_id, hash) = self.media_id(openid, source).await?;
-                (Some(media_id), Some(hash))
-            }
-            None => (None, None),
-        };
-        let message = render(openid, message, media_id);
-        let token = self.deps.tokens.get().await?;
+        // The image and the token (a wait for another instance's refresh, an upload) finish
+        // in time for the send call, or the message is handed back for SQS to retry: never a
+        // function killed at its timeout with the send's claim and quota still taken.
+        let (message, media_hash, token) = self
+            .within_room(deadline, async {
+                let (media_id, media_hash) = match image_of(message) {
+                    Some(source) => {
+                        let (media_id, hash) = self.media_id(openid, source).await?;
+                        (Some(media_id), Some(hash))
+                    }
+                    None => (None, None),
+                };
+                let message = render(openid, message, media_id);
+                let token = self.deps.tokens.get().await?;
+                Ok((message, media_hash, token))
+            })
+            .await?;
         self.room_to_send(deadline)?;
         let result = match self.deps.api.send(&token, &message).await {
             Err(err) if classify(&err) == ErrorClass::StaleToken => {
                 tracing::info!(reason = %err, "access_token stale; refreshing once");
-                let fresh = self.deps.tokens.replace_stale(&token).await?;
+                let fresh = self
+                    .within_room(deadline, async {
+                        Ok(self.deps.tokens.replace_stale(&token).await?)
+                    })
+                    .await?;
                 self.room_to_send(deadline)?;
                 self.deps.api.send(&fresh, &message).await
             }
@@ -62,6 +75,21 @@ impl Sender {
                 .map_err(SendFailure::Media)?;
         }
         result.map_err(SendFailure::Api)
+    }
+
+    /// Runs `work` (what must happen before a send call) if it finishes while a send call
+    /// could still start; else fails with [`SendFailure::Deadline`].
+    async fn within_room<T>(
+        &self,
+        deadline: i64,
+        work: impl Future<Output = Result<T, SendFailure>>,
+    ) -> Result<T, SendFailure> {
+        let latest = deadline.saturating_sub(millis(SEND_CALL_ROOM));
+        let room = latest.saturating_sub(self.deps.clock.now_millis());
+        let room = Duration::from_millis(u64::try_from(room).map_err(|_| SendFailure::Deadline)?);
+        tokio::time::timeout(room, work)
+            .await
+            .map_err(|_| SendFailure::Deadline)?
     }
 
     /// A custom/send call may start: it can finish before the deadline.
