@@ -4,6 +4,11 @@
 //! The base URL is configurable (`WECHAT_API_BASE`), so the same client talks to
 //! api.weixin.qq.com in production and to the project's sandbox in tests and `kefu dev`. The
 //! access_token travels in the query string, so no URL is ever logged or put in an error.
+//!
+//! WeChat documents a backup domain for when api.weixin.qq.com cannot be reached
+//! (通用异地容灾域名 api2.weixin.qq.com, in 接口域名说明; docs/reliability.md cites it): a call whose connection
+//! failed — so it never reached WeChat — is tried there once. Never a call that may have been
+//! delivered: custom/send has no idempotency key.
 
 use std::time::Duration;
 
@@ -16,12 +21,16 @@ use crate::wechat_types::{AccessToken, ApiError, FetchedToken, Outbound, TokenKi
 
 /// WeChat's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.weixin.qq.com";
+/// WeChat's backup domain for the production API (通用异地容灾域名).
+pub const BACKUP_BASE_URL: &str = "https://api2.weixin.qq.com";
 
 /// The HTTP client, built once per cold start.
 #[derive(Debug, Clone)]
 pub struct WeChatClient {
     http: reqwest::Client,
     base: String,
+    /// Where a call that could not connect to `base` is tried once more.
+    backup: Option<String>,
     appid: String,
     secret: SecretString,
 }
@@ -67,20 +76,46 @@ impl WeChatClient {
             .connect_timeout(timeout.min(Duration::from_secs(3)))
             .build()
             .map_err(transport)?;
+        let base = base_url.trim_end_matches('/').to_owned();
+        let backup = (base == DEFAULT_BASE_URL).then(|| BACKUP_BASE_URL.to_owned());
         Ok(Self {
             http,
-            base: base_url.trim_end_matches('/').to_owned(),
+            base,
+            backup,
             appid: appid.to_owned(),
             secret: app_secret,
         })
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// Tries calls that could not connect to the base URL once more at `base_url`.
+    pub fn with_backup(mut self, base_url: &str) -> Self {
+        self.backup = Some(base_url.trim_end_matches('/').to_owned());
+        self
     }
 
-    async fn status_call(&self, request: reqwest::RequestBuilder) -> Result<(), ApiError> {
-        let status: Status = read_json(request.send().await.map_err(transport)?).await?;
+    /// Sends the request `build` makes for a base URL; if no connection could be made (the
+    /// request never left), sends it once to the backup.
+    async fn call(
+        &self,
+        build: impl Fn(&str) -> Result<reqwest::RequestBuilder, ApiError>,
+    ) -> Result<reqwest::Response, ApiError> {
+        match build(&self.base)?.send().await {
+            Err(err) if err.is_connect() => match &self.backup {
+                Some(backup) => {
+                    tracing::warn!(reason = %transport(err), "WeChat API unreachable; trying its backup domain once");
+                    build(backup)?.send().await.map_err(transport)
+                }
+                None => Err(transport(err)),
+            },
+            other => other.map_err(transport),
+        }
+    }
+
+    async fn status_call(
+        &self,
+        build: impl Fn(&str) -> Result<reqwest::RequestBuilder, ApiError>,
+    ) -> Result<(), ApiError> {
+        let status: Status = read_json(self.call(build).await?).await?;
         match status.errcode {
             0 => Ok(()),
             code => Err(ApiError::Errcode {
@@ -125,24 +160,24 @@ impl WeChatApi for WeChatClient {
         kind: TokenKind,
         force_refresh: bool,
     ) -> Result<FetchedToken, ApiError> {
-        let request = match kind {
-            TokenKind::Stable => {
-                self.http
-                    .post(self.url("/cgi-bin/stable_token"))
-                    .json(&serde_json::json!({
+        let build = |base: &str| {
+            Ok(match kind {
+                TokenKind::Stable => self.http.post(format!("{base}/cgi-bin/stable_token")).json(
+                    &serde_json::json!({
                         "grant_type": "client_credential",
                         "appid": self.appid,
                         "secret": self.secret.expose(),
                         "force_refresh": force_refresh,
-                    }))
-            }
-            TokenKind::Plain => self.http.get(self.url("/cgi-bin/token")).query(&[
-                ("grant_type", "client_credential"),
-                ("appid", self.appid.as_str()),
-                ("secret", self.secret.expose()),
-            ]),
+                    }),
+                ),
+                TokenKind::Plain => self.http.get(format!("{base}/cgi-bin/token")).query(&[
+                    ("grant_type", "client_credential"),
+                    ("appid", self.appid.as_str()),
+                    ("secret", self.secret.expose()),
+                ]),
+            })
         };
-        let answer: TokenAnswer = read_json(request.send().await.map_err(transport)?).await?;
+        let answer: TokenAnswer = read_json(self.call(build).await?).await?;
         match (answer.errcode, answer.access_token, answer.expires_in) {
             (0, Some(token), Some(expires_in)) if !token.is_empty() => Ok(FetchedToken {
                 token: AccessToken::new(token),
@@ -159,22 +194,24 @@ impl WeChatApi for WeChatClient {
     }
 
     async fn send(&self, token: &AccessToken, message: &Outbound) -> Result<(), ApiError> {
-        self.status_call(
-            self.http
-                .post(self.url("/cgi-bin/message/custom/send"))
+        self.status_call(|base| {
+            Ok(self
+                .http
+                .post(format!("{base}/cgi-bin/message/custom/send"))
                 .query(&[("access_token", token.expose())])
-                .json(message),
-        )
+                .json(message))
+        })
         .await
     }
 
     async fn typing(&self, token: &AccessToken, openid: &str) -> Result<(), ApiError> {
-        self.status_call(
-            self.http
-                .post(self.url("/cgi-bin/message/custom/typing"))
+        self.status_call(|base| {
+            Ok(self
+                .http
+                .post(format!("{base}/cgi-bin/message/custom/typing"))
                 .query(&[("access_token", token.expose())])
-                .json(&serde_json::json!({"touser": openid, "command": "Typing"})),
-        )
+                .json(&serde_json::json!({"touser": openid, "command": "Typing"})))
+        })
         .await
     }
 
@@ -184,17 +221,20 @@ impl WeChatApi for WeChatClient {
         file_name: &str,
         bytes: Vec<u8>,
     ) -> Result<String, ApiError> {
-        let part = reqwest::multipart::Part::bytes(bytes)
-            .file_name(file_name.to_owned())
-            .mime_str(mime_for(file_name))
-            .map_err(transport)?;
-        let form = reqwest::multipart::Form::new().part("media", part);
-        let request = self
-            .http
-            .post(self.url("/cgi-bin/media/upload"))
-            .query(&[("access_token", token.expose()), ("type", "image")])
-            .multipart(form);
-        let answer: UploadAnswer = read_json(request.send().await.map_err(transport)?).await?;
+        let build = |base: &str| {
+            // A form is sent once; the backup (rarely) needs a second one.
+            let part = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(file_name.to_owned())
+                .mime_str(mime_for(file_name))
+                .map_err(transport)?;
+            let form = reqwest::multipart::Form::new().part("media", part);
+            Ok(self
+                .http
+                .post(format!("{base}/cgi-bin/media/upload"))
+                .query(&[("access_token", token.expose()), ("type", "image")])
+                .multipart(form))
+        };
+        let answer: UploadAnswer = read_json(self.call(build).await?).await?;
         match (answer.errcode, answer.media_id) {
             (0, Some(media_id)) if !media_id.is_empty() => Ok(media_id),
             (0, _) => Err(ApiError::Malformed("upload answer without media_id".into())),
