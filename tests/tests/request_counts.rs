@@ -124,11 +124,13 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
         .unwrap();
     let receive_init = tally(stack.proxy.take_seen());
     let push = |openid: &str, msg_id: u64| {
+        // Each push its own nonce, as WeChat sends them (a retry repeats its push's URL).
+        let nonce = format!("n{msg_id}");
         let framing = Framing {
             mode: Mode::Safe,
             format: Format::Json,
             timestamp: now_secs(),
-            nonce: "n",
+            nonce: &nonce,
         };
         text_push(openid, "你好", msg_id, framing)
     };
@@ -194,8 +196,10 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
             ("SSM.GetParametersByPath", 1),
         ])
     );
+    // Use the (timestamp, nonce) pair and claim the push (PutItem × 2), enqueue, record the
+    // answer (UpdateItem).
     let receive_push = expected(&[
-        ("DynamoDB.PutItem", 1),
+        ("DynamoDB.PutItem", 2),
         ("DynamoDB.UpdateItem", 1),
         ("SQS.SendMessage", 1),
     ]);
@@ -204,7 +208,8 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
         "no request the init could make"
     );
     assert_eq!(receive_pushes[1], receive_push);
-    assert_eq!(receive_duplicate, expected(&[("DynamoDB.PutItem", 1)]));
+    // The pair (its own message again) and the claim, which finds the stored answer.
+    assert_eq!(receive_duplicate, expected(&[("DynamoDB.PutItem", 2)]));
     assert_eq!(
         reply_init,
         expected(&[
@@ -219,17 +224,18 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
         expected(&[
             ("DynamoDB.GetItem", 2),
             ("DynamoDB.PutItem", 1),
-            ("DynamoDB.UpdateItem", 5),
+            ("DynamoDB.UpdateItem", 6),
         ])
     );
     // A warm job with one text reply: the hold (GetItem), the send claim (PutItem), the quota
-    // window opened by the message, the reservation, the send settled (UpdateItem × 3).
+    // window opened by the message, the reservation, the send marked going out, then settled
+    // (UpdateItem × 4).
     assert_eq!(
         reply_jobs[1],
         expected(&[
             ("DynamoDB.GetItem", 1),
             ("DynamoDB.PutItem", 1),
-            ("DynamoDB.UpdateItem", 3),
+            ("DynamoDB.UpdateItem", 4),
         ])
     );
 }
