@@ -318,7 +318,13 @@ mod tests {
                 .map(str::to_owned)
             })
         };
-        for nested in ["/kefu", "/kefu/", "/kefu/apps", "/kefu/apps/x", "/kefu/secrets"] {
+        for nested in [
+            "/kefu",
+            "/kefu/",
+            "/kefu/apps",
+            "/kefu/apps/x",
+            "/kefu/secrets",
+        ] {
             let err = config(nested).expect_err(nested);
             assert!(
                 matches!(err, ConfigError::Overlap { .. }),
