@@ -313,6 +313,31 @@ async fn a_thousand_pushes_to_random_appids_cost_one_listing_per_ttl_not_a_read_
 }
 
 #[tokio::test]
+async fn random_appids_over_several_ttls_cost_one_listing_per_ttl() {
+    let stack = stack(1).await;
+    ssm_requests(&stack);
+    let started = Instant::now();
+    let mut pushes = 0;
+    for appid in random_appids(100_000) {
+        if started.elapsed() >= std::time::Duration::from_millis(3500) {
+            break;
+        }
+        post(&stack, &appid, &push(A, "你好", 7)).await;
+        pushes += 1;
+    }
+    let requests = ssm_requests(&stack);
+    println!(
+        "{pushes} pushes to random appids in 3.5 s, TTL 1 s: {} Parameter Store requests",
+        requests.len()
+    );
+    assert!(pushes > 100, "{pushes}");
+    assert!(
+        requests.iter().all(|r| r == "AmazonSSM.DescribeParameters") && requests.len() <= 5,
+        "one listing per TTL: {requests:?}"
+    );
+}
+
+#[tokio::test]
 async fn parameter_store_throttling_keeps_known_apps_answering_and_sending() {
     // Looked up at every use: every push and job meets the throttling.
     let stack = stack(0).await;
