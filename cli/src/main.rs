@@ -12,6 +12,7 @@ mod crypto;
 mod dev;
 mod doctor;
 mod event;
+mod out;
 mod paint;
 mod push;
 mod push_args;
@@ -88,14 +89,16 @@ fn main() -> ExitCode {
         Command::Completions { shell } => completions(shell),
     };
     match result {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
-        }
+        Ok(output) => match out::line(&output) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => fail(&format!("error: writing to stdout: {err}")),
+        },
         Err(err) if err.downcast_ref::<ExitWith>().is_some() => {
             let code = err.downcast_ref::<ExitWith>().map_or(1, |e| e.code);
-            println!("{err}");
-            ExitCode::from(code)
+            match out::line(&err.to_string()) {
+                Ok(()) => ExitCode::from(code),
+                Err(err) => fail(&format!("error: writing to stdout: {err}")),
+            }
         }
         Err(err) => fail(&aws_args::condense(&format!("error: {err:#}"))),
     }

@@ -9,37 +9,45 @@ use kefu_sandbox::Sandbox;
 
 use super::DevArgs;
 use super::timeline::{Level, Timeline, What};
+use crate::out;
 use crate::paint::{Colour, paint};
 
+/// `println!` that ends `kefu dev` quietly when stdout is closed (`kefu dev | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        out::say(&format!($($arg)*))
+    };
+}
+
 pub(super) fn banner(args: &DevArgs, address: SocketAddr, lines: &[(&'static str, String)]) {
-    println!("kefu dev: the push path on your machine, no WeChat account, no tunnel");
-    println!();
-    println!(
+    outln!("kefu dev: the push path on your machine, no WeChat account, no tunnel");
+    out::say("");
+    outln!(
         "  chat window     {}",
         paint(&format!("http://{address}/"), Colour::Cyan)
     );
-    println!("  push URL        http://{address}{}", args.path);
+    outln!("  push URL        http://{address}{}", args.path);
     for (name, value) in lines {
-        println!("  {name:<15} {value}");
+        outln!("  {name:<15} {value}");
     }
     match &args.wechat_api {
-        Some(url) => println!("  WeChat API      {url}"),
-        None => println!(
+        Some(url) => outln!("  WeChat API      {url}"),
+        None => outln!(
             "  WeChat API      the sandbox at http://{address} (sent messages: GET /sandbox/messages)"
         ),
     }
-    println!();
+    out::say("");
     let default_url = format!("http://127.0.0.1:8080{}", super::DEFAULT_PATH);
     let push_url = format!("http://{address}{}", args.path);
     if push_url == default_url {
-        println!("  try:  kefu push text \"你好\"");
+        outln!("  try:  kefu push text \"你好\"");
     } else {
-        println!("  try:  kefu push --url {push_url} text \"你好\"");
+        outln!("  try:  kefu push --url {push_url} text \"你好\"");
     }
-    println!(
+    outln!(
         "        (no `kefu` on your PATH? `cargo install --path cli`, or `cargo run -p kefu-cli --`)"
     );
-    println!();
+    out::say("");
 }
 
 /// The documented sample values are shown so they can be pasted; real ones never are.
@@ -59,7 +67,7 @@ pub(super) fn say(level: Level, text: &str) {
         Level::Warn => ("!", Colour::Yellow),
         Level::Error => ("✗", Colour::Red),
     };
-    println!("  {} {text}", paint(mark, colour));
+    outln!("  {} {text}", paint(mark, colour));
 }
 
 /// Prints each message the sandbox accepts, as it arrives, and records it for the page.
@@ -69,7 +77,7 @@ pub(super) async fn watch_replies(sandbox: Sandbox, timeline: Timeline) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let messages = sandbox.messages();
         for message in messages.iter().skip(seen) {
-            println!(
+            outln!(
                 "  → {} [{}] {}",
                 message.openid,
                 message.msgtype,
