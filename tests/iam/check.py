@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import fnmatch
 import json
 import os
 import pathlib
@@ -412,7 +413,7 @@ def check(template: dict, work: pathlib.Path) -> int:
             print(f"ok    {function} {action} on {resource}{shown} x{len(members)} "
                   f"(allowed by {', '.join(by)})")
         else:
-            failed += 1
+            failed += len(members)
             detail = members[0][1].get("errors") or ""
             for request, _ in members:
                 print(f"DENIED  {function} {action} on {request['resource']}{key_of(request)} "
@@ -424,9 +425,15 @@ def check(template: dict, work: pathlib.Path) -> int:
               + (f" (by {', '.join(f'{p}:{s}' for p, s in result['deny'])})" if result["deny"] else ""))
         failed += not ok
 
-    # Each action of each statement of the template that no recorded call was allowed by.
-    used = {(r["function"], p, s, r["action"].lower())
-            for r, res in zip(requests, results) if res["decision"] == "Allowed" for p, s in res["allow"]}
+    # Each action of each statement of the template that no recorded call was allowed by, and
+    # for a statement limited to key prefixes (dynamodb:LeadingKeys), each prefix an action
+    # reaches that no call of that action touched (e.g. writes on items only ever read).
+    used: dict = {}
+    for r, res in zip(requests, results):
+        if res["decision"] == "Allowed":
+            for p, sid in res["allow"]:
+                keys = used.setdefault((r["function"], p, sid, r["action"].lower()), set())
+                keys.update(r["context"].get("dynamodb:LeadingKeys", []))
     for function, function_policies in policies.items():
         for policy in function_policies:
             if not policy["own"]:
@@ -437,10 +444,19 @@ def check(template: dict, work: pathlib.Path) -> int:
                     continue
                 sid = statement.get("Sid", str(index))
                 actions = statement.get("Action", [])
+                prefixes = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get(
+                    "dynamodb:LeadingKeys", [])
+                prefixes = [prefixes] if isinstance(prefixes, str) else prefixes
                 for action in [actions] if isinstance(actions, str) else actions:
-                    if (function, policy["name"], sid, action.lower()) not in used:
+                    keys = used.get((function, policy["name"], sid, action.lower()))
+                    if keys is None:
                         print(f"warning: {function} {policy['name']}:{sid} grants {action}, which no "
                               "recorded call used")
+                        continue
+                    idle = [p for p in prefixes if not any(fnmatch.fnmatchcase(k, p) for k in keys)]
+                    if idle:
+                        print(f"warning: {function} {policy['name']}:{sid} grants {action} on "
+                              f"{', '.join(idle)} items, which no recorded call of it touched")
 
     print(f"iam: {failed} failure(s); evaluated in {time.monotonic() - started:.1f} s")
     return failed
