@@ -56,6 +56,13 @@ if [[ "$(uname -m)" != "$cpu" ]]; then
     fi
 fi
 
+# `sam build` reads samconfig.toml: a parallel build starts both functions' cargo-lambda at once,
+# and on an empty cargo-zigbuild cache (a fresh machine) both create the same zig wrapper links:
+# one fails, by chance, with "File exists (os error 17)" (docs/local-stack.md).
+if sed -n '/^\[default\.build\.parameters\]/,/^\[/p' samconfig.toml | grep -Eq '^ *parallel *= *true'; then
+    fail "samconfig.toml: [default.build.parameters] parallel = true makes the first sam build fail by chance (docs/local-stack.md); set it to false"
+fi
+
 # 2. The real command on the real template. Not cached: SAM's cache key hashes the whole
 # CodeUri (the repository, target/ and .venv included), and cargo's own target dir is the
 # cache that matters.
