@@ -24,6 +24,15 @@ Lambda Runtime API (lambda_runtime.py), against moto and the WeChat sandbox, and
     - a fresh job of the second app: sent through the second app's own access_token (the
       sandbox records it under that appid).
 
+  `sam local invoke` as README.md and events/README.md write it (each `sam local invoke
+  FUNCTION -e EVENT --env-vars ENV_FILE` there, and the `kefu event … > FILE` that makes a fresh
+  EVENT): the function gets the environment SAM would give it (sam_env.py: SAM's own code, which
+  drops a variable the template does not declare), in a moto holding the sample deployment that
+  events/env.json names (events/sample_deployment.py); only AWS_ENDPOINT_URL is added, since SAM
+  has no way to pass it. Each event gets events/README.md's answer (status and body, or no batch
+  item failures); a fresh event gets `success`; and with events/env.json every event of
+  events/README.md's table gets its row's answer.
+
 Every AWS call the functions make goes through a recording proxy (aws_recorder.py) to moto, each
 function with its own access key (ACCESS_KEYS); WORK/aws-calls.jsonl holds the calls and
 WORK/stack.json the names of what setup_moto.py created, for tests/iam/check.py to evaluate
@@ -38,9 +47,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import pathlib
 import re
 import secrets
+import shlex
 import subprocess
 import sys
 import time
@@ -182,6 +193,82 @@ def batch_failures(status: str, body: bytes):
     return answer.get("batchItemFailures", answer)
 
 
+SAM_INVOKE = re.compile(r"sam local invoke (\w+) -e ([\w./-]+) --env-vars ([\w./-]+)")
+KEFU_EVENT = re.compile(r"^kefu event (.+?) > (\S+)", re.MULTILINE)
+
+
+def sam_local_invokes() -> list[tuple[str, str, str, str, list[str] | None]]:
+    """Each `sam local invoke` of README.md and events/README.md: (document, function, event,
+    env file, the `kefu event` arguments that make the event, if the document makes it)."""
+    found = []
+    for document in ["README.md", "events/README.md"]:
+        text = (ROOT / document).read_text(encoding="utf-8")
+        made = {m.group(2): shlex.split(m.group(1)) for m in KEFU_EVENT.finditer(text)}
+        commands = [(document, m.group(1), m.group(2).strip("`"), m.group(3), made.get(m.group(2)))
+                    for m in SAM_INVOKE.finditer(text)]
+        if not commands:
+            sys.exit(f"{document} has no `sam local invoke … -e … --env-vars …` command to check")
+        found += commands
+    return found
+
+
+def sam_env(function: str, env_file: str) -> dict:
+    """What `sam local invoke FUNCTION --env-vars ENV_FILE` hands the function (sam_env.py)."""
+    python = os.environ.get("SAM_PYTHON", str(ROOT / ".venv/sam/bin/python"))
+    out = subprocess.run([python, str(ROOT / "tests/sam/sam_env.py"), str(ROOT / "template.yaml"),
+                          str(ROOT / env_file), function],
+                         check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    return json.loads(out)
+
+
+def check_sam_local_invokes(build: pathlib.Path, moto: str, work: pathlib.Path,
+                            qemu: str | None, kefu: str) -> None:
+    sys.path.insert(0, str(ROOT / "events"))
+    import sample_deployment  # noqa: E402
+
+    sample_deployment.create(moto)
+    table = {event: (status, body) for event, status, body, _ in readme_table()}
+    invokes = sam_local_invokes()
+    for function, env_file in dict.fromkeys((i[1], i[3]) for i in invokes):
+        env = dict(sam_env(function, env_file), AWS_ENDPOINT_URL=moto)
+        folder = build / function
+        command = ([qemu, "-L", "/"] if qemu else []) + [str(folder / "bootstrap")]
+        with RuntimeApi() as api, api.start(command, env, str(folder),
+                                            str(work / f"sam-local-{function}.log"),
+                                            name=function) as running:
+            for document, _, event, _, made_by in [i for i in invokes if (i[1], i[3]) == (function, env_file)]:
+                what = f"{document}: sam local invoke {function} -e {event}"
+                if made_by is not None:
+                    path = work / pathlib.Path(event).name
+                    made = subprocess.run([kefu, "event", *made_by], check=True,
+                                          capture_output=True, cwd=ROOT,
+                                          env={k: v for k, v in os.environ.items()
+                                               if k not in ("KEFU_TOKEN", "KEFU_AES_KEY", "KEFU_APPID")})
+                    path.write_bytes(made.stdout)
+                    expected = (200, "success")
+                else:
+                    path = ROOT / event
+                    expected = table.get(pathlib.Path(event).name)
+                outcome, answer = running.invoke(path.read_bytes())
+                if outcome != "response":
+                    report(False, what, f"invocation error {answer!r}")
+                elif function == "ReplyFunction":
+                    failed = batch_failures(outcome, answer)
+                    report(failed == [], what, f"batchItemFailures {failed}")
+                elif expected is None:
+                    report(False, what, "not in events/README.md's table: nothing to compare with")
+                else:
+                    ok, detail = check_receive_answer(json.loads(answer), *expected)
+                    report(ok, what, detail)
+            if function == "ReceiveFunction" and env_file == "events/env.json":
+                # events/README.md: every event of its table gets its row's answer with env.json.
+                for event, (status, body) in table.items():
+                    outcome, answer = running.invoke((ROOT / "events" / event).read_bytes())
+                    ok, detail = (check_receive_answer(json.loads(answer), status, body)
+                                  if outcome == "response" else (False, f"invocation error {answer!r}"))
+                    report(ok, f"--env-vars events/env.json: {event}", detail)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--build-dir", required=True)
@@ -189,6 +276,9 @@ def main() -> None:
     parser.add_argument("--sandbox", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--qemu", help="run the bootstraps under this user-mode emulator")
+    parser.add_argument("--kefu", default=str(pathlib.Path(os.environ.get(
+        "CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "kefu"),
+        help="the kefu binary, for the READMEs' `kefu event` (default: the debug build)")
     args = parser.parse_args()
     work = pathlib.Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -291,6 +381,8 @@ def main() -> None:
             report(failed == [] and sent == [second["appid"]],
                    "reply fresh job of the second app",
                    f"batchItemFailures {failed}; sandbox got sends from {sent}")
+
+    check_sam_local_invokes(build, args.moto, work, args.qemu, args.kefu)
 
     if failures:
         for function in ["ReceiveFunction", "ReplyFunction"]:
