@@ -155,3 +155,52 @@ fn kefu_push_names_the_appids_an_apps_file_has() {
         "{out}"
     );
 }
+
+/// The `try:` line `kefu dev --apps` prints works as printed (it once named `/wechat`, which
+/// answers 404 when several apps are served): run from the same folder, it pushes to the first
+/// app and gets its auto-reply.
+#[test]
+fn the_command_kefu_dev_apps_suggests_works_for_the_first_app() {
+    use std::io::BufRead as _;
+    for apps in [APPS, "tests/sam/apps.json"] {
+        let port = kefu_tests::dev_process::free_port().to_string();
+        let mut dev = Command::new(env!("CARGO_BIN_EXE_kefu"))
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .args(["dev", "--apps", apps, "--port", &port])
+            .env_remove("KEFU_DEV_PORT")
+            .env_remove("WECHAT_API_BASE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(dev.stdout.take().unwrap()).lines();
+        let suggested = lines
+            .by_ref()
+            .map(Result::unwrap)
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix("try:")
+                    .map(str::trim)
+                    .map(str::to_owned)
+            })
+            .expect("a try: line");
+        // Words, with the quoted message as one.
+        let mut words: Vec<String> = suggested
+            .split(" \"")
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let message = suggested.split('"').nth(1).expect("a quoted message");
+        words.push(message.to_owned());
+        assert_eq!(words[..2], ["kefu", "push"], "{suggested}");
+        let (ok, out) = kefu_push(&words[2..].iter().map(String::as_str).collect::<Vec<_>>());
+        let _ = dev.kill();
+        let _ = dev.wait();
+        assert!(
+            ok && out.contains("passive reply: \"success\"") && out.contains("auto-reply: [text]"),
+            "{apps}: `{suggested}`: {out}"
+        );
+    }
+}

@@ -29,7 +29,14 @@ fn kefu_push(base: &str, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn kefu_push_against_kefu_dev_gets_replies_in_every_mode_and_format() {
-    let (_dev, base) = start_dev();
+    // --allow-plaintext: as a deployment with KEFU_REQUIRE_ENCRYPTION=false.
+    let dev = DevProcess::start(
+        env!("CARGO_BIN_EXE_kefu"),
+        &["dev", "--allow-plaintext"],
+        &[],
+        false,
+    );
+    let base = dev.base.clone();
     for mode in ["plaintext", "compatible", "safe"] {
         for format in ["xml", "json"] {
             let openid = format!("o-{mode}-{format}");
@@ -76,6 +83,49 @@ fn kefu_push_against_kefu_dev_gets_replies_in_every_mode_and_format() {
         record.as_array().unwrap().len(),
         7,
         "6 default replies and a welcome, nothing during hand-offs"
+    );
+}
+
+/// As deployed (KEFU_REQUIRE_ENCRYPTION=true): a plaintext push is refused, and the terminal
+/// says how to send one that is accepted; `--allow-plaintext` accepts it.
+#[test]
+fn kefu_dev_refuses_plaintext_as_the_deployment_does_unless_allowed() {
+    let mut dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], true);
+    let base = dev.base.clone();
+    let (ok, out) = kefu_push(
+        &base,
+        &["--mode", "plaintext", "--wait", "0", "text", "你好"],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("HTTP 403") && out.contains("plaintext pushes are refused"),
+        "{out}"
+    );
+    let (ok, out) = kefu_push(&base, &["--mode", "compatible", "text", "你好"]);
+    assert!(ok && out.contains("auto-reply: [text]"), "{out}");
+    let terminal = dev.stop_and_read_stdout();
+    for line in [
+        "plaintext       refused, as deployed (KEFU_REQUIRE_ENCRYPTION=true); --allow-plaintext accepts it",
+        "push refused: HTTP 403 plaintext pushes are refused (encryption required) — as deployed; send safe or compatible mode, or start kefu dev --allow-plaintext",
+    ] {
+        assert!(terminal.contains(line), "missing {line:?} in:\n{terminal}");
+    }
+
+    let mut dev = DevProcess::start(
+        env!("CARGO_BIN_EXE_kefu"),
+        &["dev", "--allow-plaintext"],
+        &[],
+        true,
+    );
+    let (ok, out) = kefu_push(
+        &dev.base,
+        &["--mode", "plaintext", "--wait", "0", "text", "你好"],
+    );
+    assert!(ok && out.contains("passive reply: \"success\""), "{out}");
+    let terminal = dev.stop_and_read_stdout();
+    assert!(
+        terminal.contains("plaintext       accepted (--allow-plaintext; a deployment refuses it unless KEFU_REQUIRE_ENCRYPTION=false)"),
+        "{terminal}"
     );
 }
 

@@ -41,7 +41,14 @@ async fn post(base: &str, push: &SimulatedPush) -> (u16, String) {
 
 #[tokio::test]
 async fn kefu_dev_refuses_a_replayed_signature_and_a_push_from_1970() {
-    let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], false);
+    // Plaintext (the mode whose body no signature covers), as a deployment with
+    // KEFU_REQUIRE_ENCRYPTION=false takes it.
+    let dev = DevProcess::start(
+        env!("CARGO_BIN_EXE_kefu"),
+        &["dev", "--allow-plaintext"],
+        &[],
+        false,
+    );
     let base = dev.base.clone();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -19,7 +19,14 @@ macro_rules! outln {
     };
 }
 
-pub(super) fn banner(args: &DevArgs, address: SocketAddr, lines: &[(&'static str, String)]) {
+/// `first_of_several`: with `--apps`, the first app's appid and whether it has an
+/// EncodingAESKey (the `try:` line pushes to it).
+pub(super) fn banner(
+    args: &DevArgs,
+    address: SocketAddr,
+    lines: &[(&'static str, String)],
+    first_of_several: Option<(&str, bool)>,
+) {
     outln!("kefu dev: the push path on your machine, no WeChat account, no tunnel");
     out::say("");
     outln!(
@@ -37,17 +44,40 @@ pub(super) fn banner(args: &DevArgs, address: SocketAddr, lines: &[(&'static str
         ),
     }
     out::say("");
-    let default_url = format!("http://127.0.0.1:8080{}", super::DEFAULT_PATH);
-    let push_url = format!("http://{address}{}", args.path);
-    if push_url == default_url {
-        outln!("  try:  kefu push text \"你好\"");
-    } else {
-        outln!("  try:  kefu push --url {push_url} text \"你好\"");
-    }
+    outln!("  try:  {}", try_command(args, address, first_of_several));
     outln!(
         "        (no `kefu` on your PATH? `cargo install --path cli`, or `cargo run -p kefu-cli --`)"
     );
     out::say("");
+}
+
+/// A `kefu push` that works against this `kefu dev` as printed: for `--apps`, as the first app
+/// (its credentials from the apps file, its URL `{path}/{appid}`).
+fn try_command(
+    args: &DevArgs,
+    address: SocketAddr,
+    first_of_several: Option<(&str, bool)>,
+) -> String {
+    let mut command = "kefu push".to_owned();
+    // Where this kefu dev takes the push, and where `kefu push` pushes without --url.
+    let (path, default_path) = match (first_of_several, &args.apps) {
+        (Some((appid, encrypted)), Some(file)) => {
+            command.push_str(&format!(" --apps {} --appid {appid}", file.display()));
+            if !encrypted {
+                command.push_str(" --mode plaintext");
+            }
+            (
+                format!("{}/{appid}", args.path),
+                format!("{}/{appid}", super::DEFAULT_PATH),
+            )
+        }
+        _ => (args.path.clone(), super::DEFAULT_PATH.to_owned()),
+    };
+    let push_url = format!("http://{address}{path}");
+    if push_url != format!("http://127.0.0.1:8080{default_path}") {
+        command.push_str(&format!(" --url {push_url}"));
+    }
+    command + " text \"你好\""
 }
 
 /// The documented sample values are shown so they can be pasted; real ones never are.

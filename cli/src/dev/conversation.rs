@@ -58,6 +58,8 @@ async fn info_route(State(api): State<Api>) -> Response {
         "sandbox": api.info.sandbox,
         "appid": credentials.appid,
         "encrypted": credentials.aes_key.is_some(),
+        // Refused, as deployed, unless `kefu dev --allow-plaintext`.
+        "plaintext_accepted": !api.path.receiver.settings().require_encryption,
         "openid": sample::OPENID,
         "rules": api.info.rules,
         "hold_minutes": api.info.hold_minutes,

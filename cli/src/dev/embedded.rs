@@ -108,9 +108,11 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
                 rules_origin.clone(),
             ),
         };
-        let receiver = Arc::new(
-            stack.receiver_with_rules(ReceiveSettings::new(spec.credentials), rules.clone()),
-        );
+        // As deployed: an app with an EncodingAESKey refuses plaintext unless allowed.
+        let mut settings = ReceiveSettings::new(spec.credentials);
+        settings.require_encryption =
+            !args.allow_plaintext && settings.credentials.aes_key.is_some();
+        let receiver = Arc::new(stack.receiver_with_rules(settings, rules.clone()));
         let api = Arc::new(WeChatClient::new(
             &wechat_api(args, local_api)?,
             &appid,
@@ -156,6 +158,7 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
             ));
         }
     }
+    banner.push(("plaintext", super::plaintext_line(args.allow_plaintext)));
     banner.push(("stores", "embedded (in memory)".to_owned()));
     Ok(DevStack {
         apps,

@@ -174,6 +174,8 @@ fn refusal_hint(reason: &str) -> &'static str {
         " — the message was sealed for another AppID; check --appid"
     } else if reason.contains("padding") || reason.contains("Encrypt") {
         " — the EncodingAESKey differs from kefu dev's; check --aes-key"
+    } else if reason.contains("plaintext pushes are refused") {
+        " — as deployed; send safe or compatible mode, or start kefu dev --allow-plaintext"
     } else if reason.contains("missing query parameter") {
         " — WeChat signs every push: signature, timestamp and nonce (msg_signature when encrypted)"
     } else {

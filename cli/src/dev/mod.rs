@@ -62,6 +62,11 @@ pub struct DevArgs {
     /// sample): {"apps": [{"appid", "token", "encoding_aes_key", "app_secret", "rules"}]}.
     #[arg(long, env = "KEFU_APPS_FILE", conflicts_with = "aws")]
     apps: Option<PathBuf>,
+    /// Accept plaintext-mode pushes (明文模式), for every app. By default they are refused (403)
+    /// as a deployment refuses them (KEFU_REQUIRE_ENCRYPTION=true); this is a deployment with
+    /// KEFU_REQUIRE_ENCRYPTION=false. An app without an EncodingAESKey takes plaintext anyway.
+    #[arg(long)]
+    allow_plaintext: bool,
     /// Rules file, re-read while you edit it (default: rules/sample.json, or the embedded sample).
     #[arg(long, env = "KEFU_RULES")]
     rules: Option<PathBuf>,
@@ -144,6 +149,7 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
         })
         .collect();
     let (first_appid, first) = push_paths.first().context("no app to serve")?.clone();
+    let encrypted = first.receiver.settings().credentials.aes_key.is_some();
     let first_url = if stack.several {
         format!("{}/{first_appid}", args.path)
     } else {
@@ -176,7 +182,12 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
     } else {
         app.route(&args.path, http::push_route(first))
     };
-    console::banner(args, address, &stack.banner);
+    console::banner(
+        args,
+        address,
+        &stack.banner,
+        stack.several.then_some((first_appid.as_str(), encrypted)),
+    );
 
     tokio::spawn(stack.queue_loop);
     tokio::spawn(console::watch_replies(stack.sandbox, timeline.clone()));
@@ -201,6 +212,17 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
     })
     .await?;
     Ok("kefu dev stopped".to_owned())
+}
+
+/// The banner's line on plaintext pushes.
+fn plaintext_line(allowed: bool) -> String {
+    if allowed {
+        "accepted (--allow-plaintext; a deployment refuses it unless KEFU_REQUIRE_ENCRYPTION=false)"
+            .to_owned()
+    } else {
+        "refused, as deployed (KEFU_REQUIRE_ENCRYPTION=true); --allow-plaintext accepts it"
+            .to_owned()
+    }
 }
 
 /// Binds 127.0.0.1:`port`, with a way out when it is taken.

@@ -38,6 +38,10 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
         );
     }
     let mut config = Config::from_env()?;
+    // As the functions read KEFU_REQUIRE_ENCRYPTION; --allow-plaintext is its `false`.
+    if args.allow_plaintext {
+        config.require_encryption = false;
+    }
     config.wechat_api_base = wechat_api(args, local_api)?;
     config.assets_dir = args.assets.clone();
     let queue_url = config
@@ -107,6 +111,14 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
             format!("from {push_parameter} and {api_parameter}"),
         ),
         ("rules", format!("Parameter Store {}", config.rules_path)),
+        (
+            "plaintext",
+            if config.require_encryption {
+                super::plaintext_line(false)
+            } else {
+                "accepted (--allow-plaintext or KEFU_REQUIRE_ENCRYPTION=false)".to_owned()
+            },
+        ),
         (
             "stores",
             format!(

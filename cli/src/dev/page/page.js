@@ -252,6 +252,10 @@ fetch("/dev/api/info").then((r) => r.json()).then((info) => {
   rememberOpenid(info.openid);
   $("app").textContent = info.appid;
   $("push-path").textContent = info.push_path;
+  if (!info.plaintext_accepted) {
+    const plaintext = document.querySelector('#mode option[value="plaintext"]');
+    plaintext.textContent += " (refused as deployed; kefu dev --allow-plaintext)";
+  }
   $("rules").textContent = info.rules;
   setup();
   poll();
