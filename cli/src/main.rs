@@ -12,6 +12,7 @@ mod crypto;
 mod dev;
 mod doctor;
 mod event;
+mod faq;
 mod out;
 mod paint;
 mod push;
@@ -48,6 +49,8 @@ enum Command {
     Push(push::PushCommand),
     /// Check, test, diff, push and pull keyword rules.
     Rules(rules::RulesArgs),
+    /// The knowledge base (FAQ): measure its matcher on an evaluation set.
+    Faq(faq::FaqArgs),
     /// List, add and remove the mini programs a deployment serves at /wechat/{appid}.
     Apps(apps::AppsArgs),
     /// Write a signed API Gateway event (for `sam local invoke -e`, `cargo lambda invoke`).
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => crypto::decrypt(&args),
         Command::Encrypt(args) => crypto::encrypt(&args),
         Command::Event(args) => event::event(&args),
+        Command::Faq(args) => faq::faq(&args),
         Command::Doctor(args) => runtime().and_then(|rt| rt.block_on(doctor::doctor(&args))),
         Command::Completions { shell } => completions(shell),
     };

@@ -368,8 +368,12 @@ fn test(rules: &RuleSet, message: &Message, now: i64, json: bool) -> anyhow::Res
     let explanation = rules.explain(message, now);
     let zone = rules.zone().map_err(anyhow::Error::msg)?;
     let placeholders = Placeholders::new(message, &zone, now);
-    let sent: Vec<ReplyMessage> = match (explanation.outcome, rules.action_for(message, now)) {
-        ("reply", Some((_, Action::Send(messages)))) => messages
+    let answer = rules.action_for(message, now);
+    let sent: Vec<ReplyMessage> = match (
+        explanation.outcome,
+        answer.as_ref().map(|(_, action)| action.as_ref()),
+    ) {
+        ("reply", Some(Action::Send(messages))) => messages
             .iter()
             .map(|m| render::fill(m, &placeholders))
             .collect(),

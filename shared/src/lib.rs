@@ -20,6 +20,7 @@ pub mod clock;
 pub mod compose;
 pub mod config;
 pub mod job;
+pub mod knowledge;
 pub mod local;
 pub mod logging;
 pub mod metrics;

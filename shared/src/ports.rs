@@ -131,6 +131,28 @@ pub trait HandoffRegistry: Send + Sync + fmt::Debug {
     async fn end(&self, appid: &str, openid: &str, at_ms: i64) -> Result<bool, PortError>;
 }
 
+/// The knowledge base's suggestions offered to a user (「您是不是想问：1. … 2. …」), kept a few
+/// minutes so that their numbered reply gets the entry it picks.
+#[async_trait]
+pub trait SuggestionStore: Send + Sync + fmt::Debug {
+    /// Records that `openid` was offered `entries` (FAQ entry ids, in the order numbered),
+    /// until `until_ms`; replaces an earlier offer.
+    async fn offer(
+        &self,
+        appid: &str,
+        openid: &str,
+        entries: &[String],
+        until_ms: i64,
+    ) -> Result<(), PortError>;
+    /// The entries last offered to `openid`, if the offer still stands at `now_ms`.
+    async fn offered(
+        &self,
+        appid: &str,
+        openid: &str,
+        now_ms: i64,
+    ) -> Result<Option<Vec<String>>, PortError>;
+}
+
 /// The queue of reply jobs.
 #[async_trait]
 pub trait JobQueue: Send + Sync + fmt::Debug {

@@ -11,7 +11,9 @@ use kefu::clock::ManualClock;
 use kefu::compose::{SenderParts, sender_on_table};
 use kefu::job::Job;
 use kefu::local::StaticRules;
-use kefu::ports::{Clock, HandoffRegistry, MediaCache, PushLedger, QuotaStore, TokenStore};
+use kefu::ports::{
+    Clock, HandoffRegistry, MediaCache, PushLedger, QuotaStore, SuggestionStore, TokenStore,
+};
 use kefu::protocol::Message;
 use kefu::rule_cache::RuleCache;
 use kefu::rules::RuleSet;
@@ -31,8 +33,14 @@ pub const NOW: i64 = 1_714_112_445_000;
 pub const ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/reply/assets");
 
 /// Every store port, as one table provides them.
-pub trait Table: PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore {}
-impl<T: PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore> Table for T {}
+pub trait Table:
+    PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore + SuggestionStore
+{
+}
+impl<T: PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore + SuggestionStore> Table
+    for T
+{
+}
 
 /// A sandbox, a clock and a sender on `table`.
 #[derive(Debug)]

@@ -87,6 +87,6 @@ fn the_schedule_example_in_the_readme_is_valid_and_decides_by_the_clock() {
     );
     let (_, open) = rules.action_for(&text("随便"), friday_10).unwrap();
     let (_, closed) = rules.action_for(&text("随便"), saturday_22_30).unwrap();
-    assert_eq!(Some(open), rules.default.as_ref());
-    assert_eq!(Some(closed), rules.default_otherwise.as_ref());
+    assert_eq!(Some(open.as_ref()), rules.default.as_ref());
+    assert_eq!(Some(closed.as_ref()), rules.default_otherwise.as_ref());
 }

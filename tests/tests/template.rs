@@ -76,6 +76,7 @@ fn grants(function: &str) -> Grants {
                 "quota#*",
                 "media#*",
                 "welcome#*",
+                "suggest#*",
                 "handoff#*",
                 "connect",
             ],

@@ -14,6 +14,7 @@ pub mod queue;
 pub mod quota;
 pub mod rules;
 pub mod secrets;
+pub mod suggestions;
 pub mod table;
 pub mod tokens;
 

@@ -5,13 +5,14 @@
 //! | item | pk | sk | port (file) |
 //! | --- | --- | --- | --- |
 //! | push claim | `push#{appid}#{dedup key}` | `push` | `PushLedger` (`ledger.rs`) |
-//! | (timestamp, nonce) pair | `nonce#{appid}#{timestamp}#{nonce}` | `once` | `PushLedger` (`ledger.rs`) |
+//! | (timestamp, nonce) pair | `nonce#{timestamp}#{nonce}` | `once` | `PushLedger` (`ledger.rs`) |
 //! | last welcome | `welcome#{appid}#{openid}` | `once` | `PushLedger` (`ledger.rs`) |
 //! | send claim | `send#{push key}#{n}` | `push` | `PushLedger` (`ledger.rs`) |
 //! | hand-off | `handoff#{appid}#{openid}` | `handoff` | `HandoffRegistry` (`handoffs.rs`) |
 //! | access_token | `token#{appid}` | `token` | `TokenStore` (`tokens.rs`) |
 //! | quota | `quota#{appid}#{openid}` | `quota` | `QuotaStore` (`quota.rs`) |
 //! | media id | `media#{appid}#{content hash}` | `media` | `MediaCache` (`media.rs`) |
+//! | FAQ suggestions offered | `suggest#{appid}#{openid}` | `suggest` | `SuggestionStore` (`suggestions.rs`) |
 //! | (never written) | `connect` | `connect` | the cold start's first request (`Aws::open_connections`) |
 //!
 //! Each function's IAM grant is limited to the prefixes it uses (`dynamodb:LeadingKeys` in

@@ -12,7 +12,8 @@ pub use aws::StartupError;
 pub use memory::MemoryStack;
 
 use crate::ports::{
-    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuotaStore, TokenStore, WeChatApi,
+    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuotaStore, SuggestionStore,
+    TokenStore, WeChatApi,
 };
 use crate::rule_cache::RuleCache;
 use crate::send::token::TokenProvider;
@@ -38,7 +39,13 @@ pub struct SenderParts {
 /// The send core with every store on one table, as deployed: DynamoDB, or its in-memory twin.
 pub fn sender_on_table<T>(table: Arc<T>, parts: SenderParts) -> Sender
 where
-    T: PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore + 'static,
+    T: PushLedger
+        + HandoffRegistry
+        + QuotaStore
+        + MediaCache
+        + TokenStore
+        + SuggestionStore
+        + 'static,
 {
     let tokens = Arc::new(TokenProvider::new(
         &parts.appid,
@@ -54,7 +61,8 @@ where
             ledger: table.clone(),
             handoffs: table.clone(),
             quota: table.clone(),
-            media: table,
+            media: table.clone(),
+            suggestions: table,
             reader: parts.reader,
             api: parts.api,
             tokens,

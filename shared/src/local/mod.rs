@@ -10,6 +10,7 @@ pub mod media;
 pub mod queue;
 pub mod quota;
 pub mod rules;
+pub mod suggestions;
 pub mod table;
 pub mod tokens;
 

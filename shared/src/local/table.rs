@@ -58,6 +58,8 @@ pub struct MemoryTable {
     /// (timestamp, nonce) pairs: the message each signed, and when the entry expires (s).
     nonces: Mutex<HashMap<String, (String, i64)>>,
     send: Mutex<SendState>,
+    /// FAQ suggestions offered, per `{appid}#{openid}`: the entry ids and until when (ms).
+    suggestions: Mutex<HashMap<String, (Vec<String>, i64)>>,
     calls: AtomicUsize,
 }
 
@@ -93,6 +95,12 @@ impl MemoryTable {
 
     pub(super) fn lock_nonces(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, i64)>> {
         self.nonces.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn lock_suggestions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<String>, i64)>> {
+        self.suggestions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(super) fn lock_pushes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {

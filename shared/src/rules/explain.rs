@@ -58,7 +58,7 @@ impl RuleSet {
         };
         let decision = self.decide(message, now);
         let mut why = decision.why;
-        if is_event && decision.action == Some(&Action::Transfer) {
+        if is_event && decision.action.as_deref() == Some(&Action::Transfer) {
             why.push_str(": transfer never applies to events, nothing happens");
         }
         Explanation {
@@ -260,8 +260,8 @@ mod tests {
         let rules = business_hours();
         let (_, open) = rules.action_for(&text("随便"), FRIDAY_10).unwrap();
         let (_, closed) = rules.action_for(&text("随便"), SATURDAY_22_30).unwrap();
-        assert_eq!(Some(open), rules.default.as_ref());
-        assert_eq!(Some(closed), rules.default_otherwise.as_ref());
+        assert_eq!(Some(open.as_ref()), rules.default.as_ref());
+        assert_eq!(Some(closed.as_ref()), rules.default_otherwise.as_ref());
         let why = rules.explain(&text("随便"), SATURDAY_22_30).why;
         assert!(
             why.starts_with("no rule matched; default closed: sat is not among"),

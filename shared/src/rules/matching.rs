@@ -4,7 +4,10 @@
 //! argument (ms since the epoch): `receive` passes its clock's, `reply` the job's
 //! `received_at`, so both decide the same way however late the job runs.
 
-use super::model::{Action, Condition, Match, OneOrMany, Rule, RuleSet};
+use std::borrow::Cow;
+
+use super::faq::FaqDecision;
+use super::model::{Action, Condition, Match, OneOrMany, ReplyMessage, Rule, RuleSet};
 use crate::protocol::{Event, Message, MessageKind};
 
 /// What `receive` does with a push, decided from the rules.
@@ -39,8 +42,11 @@ impl MatchTest {
 pub struct Decision<'r> {
     /// The rule that answers and its position; `None` when the default answers or nothing does.
     pub rule: Option<(usize, &'r Rule)>,
-    /// What is done: the rule's action or `otherwise`, the default's, or nothing.
-    pub action: Option<&'r Action>,
+    /// What is done: the rule's action or `otherwise`, the FAQ entry's, a suggestion, the
+    /// default's, or nothing.
+    pub action: Option<Cow<'r, Action>>,
+    /// What the knowledge base decided, when it was asked (user text no rule matched).
+    pub faq: Option<FaqDecision<'r>>,
     /// Why, in words: `exact "人工"; open: …`, `no rule matched: the default reply`, …
     pub why: String,
     /// Rules tried before the answer that almost applied: some condition (other than a `not`)
@@ -253,13 +259,88 @@ impl RuleSet {
                 Tried::Applies(action, why) => {
                     return Decision {
                         rule: Some((index, rule)),
-                        action: Some(action),
+                        action: Some(Cow::Borrowed(action)),
                         why,
                         passed_over,
+                        faq: None,
                     };
                 }
                 Tried::Passed { why, near: true } => passed_over.push((index, rule, why)),
                 Tried::Passed { near: false, .. } => {}
+            }
+        }
+        let mut faq_decision = None;
+        if let (Some(faq), Some(text)) = (&self.faq, text_of(message)) {
+            let decision = faq.decide(text);
+            let answer = match &decision {
+                FaqDecision::Answer {
+                    entry,
+                    score,
+                    runner_up,
+                } => {
+                    let words = faq.shared_words(text, entry);
+                    let runner = runner_up.map_or(String::new(), |(r, s)| {
+                        format!("; runner-up {} ({s:.2})", r.id)
+                    });
+                    Some((
+                        Cow::Borrowed(&entry.action),
+                        format!(
+                            "faq entry {} (score {score:.2}{runner}; shared words: {})",
+                            entry.id,
+                            if words.is_empty() {
+                                "none shown".to_owned()
+                            } else {
+                                words.join(" ")
+                            }
+                        ),
+                    ))
+                }
+                FaqDecision::Suggest(candidates) => {
+                    let entries: Vec<_> = candidates.iter().map(|(e, _)| *e).collect();
+                    let listed: Vec<String> = candidates
+                        .iter()
+                        .map(|(e, s)| format!("{} ({s:.2})", e.id))
+                        .collect();
+                    Some((
+                        Cow::Owned(Action::Send(vec![ReplyMessage::Text {
+                            content: faq.suggestion_text(&entries),
+                        }])),
+                        format!("faq unsure: suggests {}", listed.join(", ")),
+                    ))
+                }
+                FaqDecision::Choice(n) => Some((
+                    // The reply function answers with the suggestion's entry, if one was
+                    // offered; this is the default's answer otherwise.
+                    self.default_at(now)
+                        .0
+                        .map_or_else(|| Cow::Owned(Action::Send(Vec::new())), Cow::Borrowed),
+                    format!("a number ({n}): the answer to a suggestion, if one was offered"),
+                )),
+                FaqDecision::Nothing(_) => None,
+            };
+            let faq_why = match &decision {
+                FaqDecision::Nothing(why) => Some(*why),
+                _ => None,
+            };
+            faq_decision = Some(decision);
+            if let Some((action, why)) = answer {
+                return Decision {
+                    rule: None,
+                    action: Some(action),
+                    why,
+                    passed_over,
+                    faq: faq_decision,
+                };
+            }
+            if let Some(faq_why) = faq_why {
+                let (action, why) = self.default_at(now);
+                return Decision {
+                    rule: None,
+                    action: action.map(Cow::Borrowed),
+                    why: format!("{why} (faq: {faq_why})"),
+                    passed_over,
+                    faq: faq_decision,
+                };
             }
         }
         let (action, why) = if let MessageKind::Event(event) = &message.kind {
@@ -275,9 +356,10 @@ impl RuleSet {
         };
         Decision {
             rule: None,
-            action,
+            action: action.map(Cow::Borrowed),
             why,
             passed_over,
+            faq: faq_decision,
         }
     }
 
@@ -313,23 +395,42 @@ impl RuleSet {
         )
     }
 
-    /// The action for `message` at `now`, with the answering rule's name (`None` for the
-    /// default).
-    pub fn action_for(&self, message: &Message, now: i64) -> Option<(Option<&str>, &Action)> {
+    /// The default's action at `now` (for a numbered reply no suggestion was offered for).
+    pub fn default_action(&self, now: i64) -> Option<&Action> {
+        self.default_at(now).0
+    }
+
+    /// The action for `message` at `now`, with the name of what answers: the rule, the FAQ
+    /// entry's id, `faq-suggest`, `faq-choice`, or `None` for the default.
+    pub fn action_for(
+        &self,
+        message: &Message,
+        now: i64,
+    ) -> Option<(Option<&str>, Cow<'_, Action>)> {
         let decision = self.decide(message, now);
-        decision
-            .action
-            .map(|action| (decision.rule.map(|(_, rule)| rule.name.as_str()), action))
+        let by = match (&decision.rule, &decision.faq) {
+            (Some((_, rule)), _) => Some(rule.name.as_str()),
+            (None, Some(FaqDecision::Answer { entry, .. })) => Some(entry.id.as_str()),
+            (None, Some(FaqDecision::Suggest(_))) => Some("faq-suggest"),
+            (None, Some(FaqDecision::Choice(_))) => Some("faq-choice"),
+            (None, _) => None,
+        };
+        decision.action.map(|action| (by, action))
     }
 
     /// What `receive` should do with `message` at `now`. A transfer never applies to an event:
     /// WeChat documents that only user messages may be handed to an agent.
     pub fn route(&self, message: &Message, now: i64) -> Route<'_> {
-        match self.action_for(message, now) {
+        let answer = self.action_for(message, now);
+        match answer.as_ref().map(|(by, action)| (*by, action.as_ref())) {
             Some((Some(rule), Action::Transfer)) if !is_event(message) => Route::Transfer { rule },
             Some((None, Action::Transfer)) if !is_event(message) => {
                 Route::Transfer { rule: "default" }
             }
+            // A numbered reply goes to the reply function, which knows what was suggested.
+            Some((Some("faq-choice"), _)) => Route::Enqueue {
+                rule: Some("faq-choice"),
+            },
             Some((rule, Action::Send(_))) => Route::Enqueue { rule },
             _ => Route::Ignore,
         }

@@ -25,6 +25,7 @@
 
 pub mod checks;
 pub mod explain;
+pub mod faq;
 pub mod fragments;
 pub mod matching;
 pub mod model;
@@ -33,6 +34,7 @@ pub mod template;
 
 pub use checks::{Finding, Severity};
 pub use explain::{Explanation, PassedOver};
+pub use faq::{Faq, FaqDecision, FaqEntry};
 pub use matching::Route;
 pub use model::{
     Action, Condition, Match, MediaSource, ReplyMessage, Rule, RuleError, RuleSet, ScheduleRef,

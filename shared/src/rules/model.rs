@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::faq::Faq;
 use super::schedule::{OpenHours, Schedule, TimeZone};
 use super::template;
 
@@ -37,6 +38,9 @@ pub struct RuleSet {
     /// What the default does outside `default_schedule`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_otherwise: Option<Action>,
+    /// A knowledge base answering user text no rule matched, before the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faq: Option<Box<Faq>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -308,6 +312,8 @@ pub enum RuleError {
     Schedule { name: String, problem: String },
     #[error("time_zone: {0}")]
     TimeZone(String),
+    #[error("faq: {0}")]
+    Faq(String),
 }
 
 impl RuleSet {
@@ -321,6 +327,10 @@ impl RuleSet {
     pub fn from_json(json: &str) -> Result<Self, RuleError> {
         let set: Self = serde_json::from_str(json).map_err(|e| RuleError::Json(e.to_string()))?;
         set.validate()?;
+        // The knowledge base's index is built once, here, not on a user's first message.
+        if let Some(faq) = &set.faq {
+            faq.index();
+        }
         Ok(set)
     }
 
@@ -381,6 +391,9 @@ impl RuleSet {
             (Some(otherwise), Some(_)) => validate_action(otherwise)
                 .map_err(|p| RuleError::Default(format!("default_otherwise: {p}")))?,
             (None, _) => {}
+        }
+        if let Some(faq) = &self.faq {
+            faq.validate().map_err(RuleError::Faq)?;
         }
         Ok(())
     }
@@ -459,7 +472,7 @@ fn validate_match(when: &Match, at: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn validate_action(action: &Action) -> Result<(), String> {
+pub(super) fn validate_action(action: &Action) -> Result<(), String> {
     let Action::Send(messages) = action else {
         return Ok(());
     };

@@ -32,7 +32,8 @@ pub use errcode::ErrorClass;
 pub use outcome::{DropReason, JobOutcome, Retry, Silence};
 
 use crate::ports::{
-    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuotaStore, WeChatApi,
+    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuotaStore, SuggestionStore,
+    WeChatApi,
 };
 use crate::rule_cache::RuleCache;
 use token::TokenProvider;
@@ -47,12 +48,16 @@ pub struct SendDeps {
     pub handoffs: Arc<dyn HandoffRegistry>,
     pub quota: Arc<dyn QuotaStore>,
     pub media: Arc<dyn MediaCache>,
+    pub suggestions: Arc<dyn SuggestionStore>,
     pub reader: Arc<dyn MediaReader>,
     pub api: Arc<dyn WeChatApi>,
     pub tokens: Arc<TokenProvider>,
     pub rules: Arc<RuleCache>,
     pub clock: Arc<dyn Clock>,
 }
+
+/// How long a user's numbered reply to FAQ suggestions is understood as a pick.
+pub const SUGGESTION_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// How long after a welcome (a reply to `user_enter_tempsession`) the same user is not
 /// welcomed again: the event fires each time they open the conversation.

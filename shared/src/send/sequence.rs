@@ -4,19 +4,20 @@
 //! outcome is unknown is settled as "maybe sent", never sent again (custom/send has no
 //! idempotency key: at most once).
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use super::budget::{self, LEDGER_TTL, MAX_JOB_AGE, MESSAGE_ROOM, SEND_LEASE};
 use super::errcode::{ErrorClass, classify, classify_send};
 use super::outcome::{DropReason, JobOutcome, Retry, SendFailure, Silence};
 use super::render::{self, Placeholders};
-use super::{Sender, quota};
+use super::{SUGGESTION_TTL, Sender, quota};
 use crate::clock::{millis, secs};
 use crate::job::Job;
 use crate::metrics;
 use crate::ports::{Claim, ClaimOutcome, MediaError, PortError};
 use crate::protocol::{Event, MessageKind};
-use crate::rules::{Action, ReplyMessage, TimeZone};
+use crate::rules::{Action, FaqDecision, ReplyMessage, RuleSet, TimeZone};
 
 /// What became of one message.
 enum Step {
@@ -113,8 +114,30 @@ impl Sender {
         let rules = self.deps.rules.get().await?;
         // Decided, and placeholders filled, at the instant the push arrived: the same answer
         // `receive` chose, however late (or often) the job runs.
-        let messages = match rules.action_for(&job.message, job.received_at) {
-            Some((_, Action::Send(messages))) => {
+        let decision = rules.decide(&job.message, job.received_at);
+        let mut action = decision.action.clone();
+        match &decision.faq {
+            // 「2」 after 「您是不是想问：1. … 2. …」: the entry picked, if one was offered.
+            Some(FaqDecision::Choice(n)) => {
+                if let Some(picked) = self
+                    .picked(&rules, &job.openid, *n, job.received_at)
+                    .await?
+                {
+                    action = Some(Cow::Owned(picked));
+                }
+            }
+            Some(FaqDecision::Suggest(candidates)) => {
+                let ids: Vec<String> = candidates.iter().map(|(e, _)| e.id.clone()).collect();
+                let until = job.received_at.saturating_add(millis(SUGGESTION_TTL));
+                self.deps
+                    .suggestions
+                    .offer(&self.appid, &job.openid, &ids, until)
+                    .await?;
+            }
+            _ => {}
+        }
+        let messages = match action.as_deref() {
+            Some(Action::Send(messages)) if !messages.is_empty() => {
                 let zone = rules.zone().unwrap_or_else(|_| TimeZone::shanghai());
                 let placeholders = Placeholders::new(&job.message, &zone, job.received_at);
                 messages
@@ -297,6 +320,36 @@ impl Sender {
                 }
             }
         }
+    }
+
+    /// The action of the FAQ entry numbered `n` among the suggestions last offered to `openid`
+    /// (a transfer cannot be sent: the user gets the entry's replies only).
+    async fn picked(
+        &self,
+        rules: &RuleSet,
+        openid: &str,
+        n: usize,
+        now: i64,
+    ) -> Result<Option<Action>, Retry> {
+        let Some(offered) = self
+            .deps
+            .suggestions
+            .offered(&self.appid, openid, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let picked = n
+            .checked_sub(1)
+            .and_then(|i| offered.get(i))
+            .and_then(|id| rules.faq.as_ref()?.entry(id));
+        Ok(match picked.map(|entry| &entry.action) {
+            Some(action @ Action::Send(_)) => {
+                tracing::info!(entry = %picked.map_or("", |e| e.id.as_str()), "suggestion picked");
+                Some(action.clone())
+            }
+            _ => None,
+        })
     }
 
     fn dropped(&self, reason: DropReason) -> JobOutcome {

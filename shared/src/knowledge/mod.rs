@@ -1,0 +1,117 @@
+//! The knowledge base's matcher: which FAQ entry a message asks about, in the user's own
+//! words. Pure, no model and no service: normalisation (`normalize`), built-in and operator
+//! synonyms and function words (`lexicon`, `tokens`), an index built once when the rules load
+//! (`index`), and the decision below — answer when one entry is clearly the one, suggest up to
+//! three when unsure, nothing for small talk and off-topic messages. The FAQ's rule-set model
+//! (`faq` in a rules file) is `rules::faq`, which calls this.
+
+pub mod index;
+pub mod lexicon;
+pub mod normalize;
+pub mod tokens;
+
+use index::{Index, Score};
+use lexicon::SMALL_TALK;
+use normalize::normalize;
+use tokens::show;
+
+/// When to answer and when to suggest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// The best entry is answered at or above this score (0–1)…
+    pub answer: f32,
+    /// …when the runner-up is at most this share of it; else the two are suggested.
+    pub margin: f32,
+    /// Entries at or above this score are suggested when none is answered.
+    pub suggest: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        // Tuned on rules/faq/eval/coffee.json (docs/benchmarks.md): fewer wrong answers is
+        // worth more suggestions.
+        Self {
+            answer: 0.25,
+            margin: 0.65,
+            suggest: 0.15,
+        }
+    }
+}
+
+/// Up to this many entries are suggested.
+pub const MAX_SUGGESTIONS: usize = 3;
+
+/// What the knowledge base says about a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// This entry answers it.
+    Answer {
+        best: Score,
+        runner_up: Option<Score>,
+    },
+    /// Unsure: these entries (best first, 2–3 of them, or one below the answer threshold).
+    Suggest(Vec<Score>),
+    /// Nothing here answers it, and why.
+    Nothing(&'static str),
+}
+
+/// Decides for `text` among the entries `index` holds, leaving out those `excluded` says.
+pub fn decide(
+    index: &Index,
+    text: &str,
+    thresholds: Thresholds,
+    excluded: impl Fn(usize) -> bool,
+) -> Verdict {
+    let plain = normalize(text);
+    if plain.is_empty() {
+        return Verdict::Nothing("no words");
+    }
+    if SMALL_TALK.contains(&plain.as_str()) || plain.chars().all(|c| c.is_ascii_digit()) {
+        return Verdict::Nothing("small talk");
+    }
+    let tokens = index.lexicon().tokens(text);
+    if tokens.is_empty() {
+        return Verdict::Nothing("only function words");
+    }
+    let scores: Vec<Score> = index
+        .scores(&tokens)
+        .into_iter()
+        .filter(|s| !excluded(s.entry))
+        .collect();
+    let Some(&best) = scores.first() else {
+        return Verdict::Nothing("no entry shares a word with it");
+    };
+    let runner_up = scores.get(1).copied();
+    let clear = runner_up.is_none_or(|r| r.score <= best.score * thresholds.margin);
+    if best.score >= thresholds.answer && clear && best.shares_a_word {
+        return Verdict::Answer { best, runner_up };
+    }
+    let floor = thresholds.suggest.max(best.score * 0.6);
+    let suggested: Vec<Score> = scores
+        .iter()
+        .copied()
+        .filter(|s| s.score >= floor)
+        .take(MAX_SUGGESTIONS)
+        .collect();
+    if suggested.is_empty() {
+        Verdict::Nothing("no entry close enough")
+    } else {
+        Verdict::Suggest(suggested)
+    }
+}
+
+/// The words `text` and `question` share, as the matcher counts them (characters and pairs),
+/// for explanations.
+pub fn shared_words(index: &Index, text: &str, question: &str) -> Vec<String> {
+    let theirs = index.lexicon().tokens(question);
+    let mut words: Vec<String> = index
+        .lexicon()
+        .tokens(text)
+        .into_iter()
+        .filter(|t| theirs.binary_search(t).is_ok())
+        .filter(|t| tokens::kind(*t) != tokens::Kind::Char)
+        .filter_map(show)
+        .collect();
+    words.sort();
+    words
+}
