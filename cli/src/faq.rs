@@ -1,8 +1,11 @@
-//! `kefu faq`: the knowledge base's tools. `eval FILE` measures the matcher on an evaluation
-//! set (`rules/faq/eval/`): how many user questions it answers right, wrong, suggests, or
-//! leaves to the default, and how many off-topic messages it answers — side by side with two
-//! baselines on the same set: contains-keyword rules (what keyword rules and SDK routers offer)
-//! and plain character-bigram BM25.
+//! `kefu faq`: the knowledge base's tools. `import FILE.csv --into RULES.json` merges a
+//! spreadsheet's FAQ (id, standard question, similar questions, answer) into a rules file's
+//! `faq` with a report of what changed, and `export RULES.json` writes that spreadsheet back
+//! (docs/faq.md). `eval FILE` measures the matcher on an evaluation set (`rules/faq/eval/`):
+//! how many user questions it answers right, wrong, suggests, or leaves to the default, and how
+//! many off-topic messages it answers — side by side with two baselines on the same set:
+//! contains-keyword rules (what keyword rules and SDK routers offer) and plain character-bigram
+//! BM25.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -11,8 +14,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use kefu::knowledge::normalize::normalize;
-use kefu::rules::{Faq, FaqDecision};
+use kefu::rules::{Action, Faq, FaqDecision, FaqEntry, ReplyMessage, RuleSet};
 use serde::Deserialize;
+
+use crate::faq_csv::{self, Row};
+use crate::paint::{Colour, paint};
 
 #[derive(Debug, Args)]
 pub struct FaqArgs {
@@ -22,6 +28,31 @@ pub struct FaqArgs {
 
 #[derive(Debug, Subcommand)]
 enum FaqCommand {
+    /// Merge a spreadsheet's FAQ (CSV, UTF-8: a header row, then id, standard question,
+    /// similar questions separated by line breaks or |, answer) into a rules file's `faq`,
+    /// entries matched by id; prints what was added, changed and kept.
+    Import {
+        /// The CSV (Excel: save as 「CSV UTF-8」).
+        file: PathBuf,
+        /// The rules file to merge into (created when it does not exist).
+        #[arg(long, value_name = "RULES.json")]
+        into: PathBuf,
+        /// Print the report, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write a rules file's `faq` as CSV (the columns `import` reads, and a note for entries
+    /// whose answer is not only text), on stdout or into --output.
+    Export {
+        file: PathBuf,
+        /// Write the CSV here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Leave out the byte-order mark (written to files and pipes so that Excel reads the
+        /// CSV as UTF-8; never to a terminal).
+        #[arg(long)]
+        no_bom: bool,
+    },
     /// Measure the FAQ matcher on an evaluation set (a `faq`, user `questions` with the entry
     /// each expects, `off_topic` messages), beside two baselines.
     Eval {
@@ -35,6 +66,422 @@ enum FaqCommand {
 pub fn faq(args: &FaqArgs) -> anyhow::Result<String> {
     match &args.command {
         FaqCommand::Eval { file, misses } => eval(file, *misses),
+        FaqCommand::Import {
+            file,
+            into,
+            dry_run,
+        } => import(file, into, *dry_run),
+        FaqCommand::Export {
+            file,
+            output,
+            no_bom,
+        } => export(file, output.as_deref(), *no_bom),
+    }
+}
+
+/// The CSV's header row, as `export` writes it (`import` reads the columns by position).
+const HEADER: [&str; 5] = [
+    "id",
+    "standard question 标准问题",
+    "similar questions 相似问题",
+    "answer 答案",
+    "note 备注",
+];
+
+/// What a spreadsheet's answer cell is for `action`: its text messages, a blank line between
+/// two; `None` when the action is not only text (a transfer, or images, links, pages too).
+fn answer_text(action: &Action) -> Option<String> {
+    let Action::Send(messages) = action else {
+        return None;
+    };
+    messages
+        .iter()
+        .map(|m| match m {
+            ReplyMessage::Text { content } => Some(content.trim()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(|texts| texts.join("\n\n"))
+}
+
+/// The note `export` writes for an entry whose answer is not only text.
+fn not_only_text(action: &Action) -> Option<String> {
+    let what = match action {
+        Action::Transfer => "transfer (hands the user to an agent)".to_owned(),
+        Action::Send(messages) => {
+            let others: Vec<&str> = messages
+                .iter()
+                .filter_map(|m| match m {
+                    ReplyMessage::Text { .. } => None,
+                    ReplyMessage::Image { .. } => Some("image"),
+                    ReplyMessage::Link { .. } => Some("link"),
+                    ReplyMessage::MiniProgramPage { .. } => Some("miniprogrampage"),
+                })
+                .collect();
+            if others.is_empty() {
+                return None;
+            }
+            format!("also sends {} (only its text is shown)", others.join(", "))
+        }
+    };
+    Some(format!(
+        "{what}: the answer column is ignored on import; edit this answer in the rules file"
+    ))
+}
+
+/// An answer cell as messages: a blank line starts another message.
+fn messages(answer: &str) -> Vec<ReplyMessage> {
+    let mut messages = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in answer.lines().chain(std::iter::once("")) {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                messages.push(ReplyMessage::Text {
+                    content: current.join("\n").trim().to_owned(),
+                });
+                current.clear();
+            }
+        } else {
+            current.push(line);
+        }
+    }
+    messages
+}
+
+/// Similar questions as a cell holds them: one a line, or separated by `|` (or `｜`).
+fn similar(cell: &str) -> Vec<String> {
+    cell.split(['\n', '|', '｜'])
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One entry read from the CSV, where it was, and how it compares with the file's.
+struct Imported {
+    row: Row,
+    entry: FaqEntry,
+    /// The fields that differ from the file's entry; `None`: a new entry.
+    changed: Option<Vec<String>>,
+    /// The answer cell differs from an answer the CSV cannot hold (not only text).
+    answer_ignored: Option<&'static str>,
+}
+
+fn import(file: &Path, into: &Path, dry_run: bool) -> anyhow::Result<String> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let rows = faq_csv::read(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let (rules, new_file) = match std::fs::read_to_string(into) {
+        Ok(json) => (
+            RuleSet::from_json(&json).with_context(|| into.display().to_string())?,
+            false,
+        ),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => (RuleSet::default(), true),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", into.display())),
+    };
+    let faq = rules.faq.as_deref().cloned().unwrap_or_default();
+    let imported =
+        read_entries(&rows, &faq).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+
+    // The file's entries in their order, each replaced by the CSV's; then the CSV's new ones.
+    let mut merged: Vec<FaqEntry> = faq
+        .entries
+        .iter()
+        .map(|old| {
+            imported
+                .iter()
+                .find(|i| i.entry.id == old.id)
+                .map_or_else(|| old.clone(), |i| i.entry.clone())
+        })
+        .collect();
+    merged.extend(
+        imported
+            .iter()
+            .filter(|i| i.changed.is_none())
+            .map(|i| i.entry.clone()),
+    );
+    let kept: Vec<&str> = faq
+        .entries
+        .iter()
+        .filter(|old| !imported.iter().any(|i| i.entry.id == old.id))
+        .map(|old| old.id.as_str())
+        .collect();
+    let total = merged.len();
+    let mut result = rules.clone();
+    result.faq = Some(Box::new(faq.with_entries(merged)));
+    let json = format!("{}\n", serde_json::to_string_pretty(&result)?);
+    RuleSet::from_json(&json).map_err(|e| {
+        anyhow::anyhow!(
+            "the merged rules are not valid, {} is unchanged: {e}",
+            into.display()
+        )
+    })?;
+
+    let added: Vec<&Imported> = imported.iter().filter(|i| i.changed.is_none()).collect();
+    let changed: Vec<&Imported> = imported
+        .iter()
+        .filter(|i| i.changed.as_ref().is_some_and(|c| !c.is_empty()))
+        .collect();
+    let unchanged: Vec<&str> = imported
+        .iter()
+        .filter(|i| i.changed.as_ref().is_some_and(Vec::is_empty))
+        .map(|i| i.entry.id.as_str())
+        .collect();
+
+    let mut lines = vec![format!(
+        "{} → {}{}: {} entr{} in the CSV",
+        file.display(),
+        into.display(),
+        if new_file { " (a new file)" } else { "" },
+        imported.len(),
+        if imported.len() == 1 { "y" } else { "ies" }
+    )];
+    for i in &added {
+        let n = i.entry.questions.len().saturating_sub(1);
+        lines.push(paint(
+            &format!(
+                "+ {}: {} ({n} similar question{})",
+                i.entry.id,
+                i.entry.questions.first().map_or("", String::as_str),
+                if n == 1 { "" } else { "s" }
+            ),
+            Colour::Green,
+        ));
+    }
+    for i in &changed {
+        let fields = i.changed.as_deref().unwrap_or_default().join(", ");
+        lines.push(paint(
+            &format!("~ {}: {fields}", i.entry.id),
+            Colour::Yellow,
+        ));
+    }
+    for i in &imported {
+        if let Some(what) = i.answer_ignored {
+            lines.push(paint(
+                &format!(
+                    "! {}, {}: the answer column is ignored: the entry's answer is {what}, which the CSV cannot hold; edit it in {}",
+                    i.entry.id,
+                    i.row.at(),
+                    into.display()
+                ),
+                Colour::Yellow,
+            ));
+        }
+    }
+    if !unchanged.is_empty() {
+        lines.push(format!("unchanged: {}", listed(&unchanged)));
+    }
+    if !kept.is_empty() {
+        lines.push(format!("not in the CSV (kept): {}", listed(&kept)));
+    }
+    let counts = format!(
+        "{} added, {} changed, {} unchanged, {} kept",
+        added.len(),
+        changed.len(),
+        unchanged.len(),
+        kept.len()
+    );
+    if added.is_empty() && changed.is_empty() {
+        lines.push(paint(
+            &format!("no changes: {counts}; {} left as it is", into.display()),
+            Colour::Green,
+        ));
+        return Ok(lines.join("\n"));
+    }
+    let status = if dry_run {
+        "dry run, nothing written"
+    } else {
+        write_atomically(into, &json)?;
+        "written"
+    };
+    lines.push(paint(
+        &format!(
+            "{status}: {}: {counts} ({total} faq entr{})",
+            into.display(),
+            if total == 1 { "y" } else { "ies" }
+        ),
+        Colour::Green,
+    ));
+    Ok(lines.join("\n"))
+}
+
+/// Up to 12 ids, then how many more.
+fn listed(ids: &[&str]) -> String {
+    let shown = ids.iter().take(12).copied().collect::<Vec<_>>().join(", ");
+    match ids.len() {
+        n if n > 12 => format!("{shown} … and {} more", n - 12),
+        _ => shown,
+    }
+}
+
+/// The CSV's rows as entries, each checked as the rules' validation would (named by its line),
+/// and compared with `faq`'s entry of the same id.
+fn read_entries(rows: &[Row], faq: &Faq) -> Result<Vec<Imported>, String> {
+    let Some((header, rows)) = rows.split_first() else {
+        return Err("empty: a header row, then one row per entry".into());
+    };
+    if header.cells.len() < 4 {
+        return Err(format!(
+            "line 1: the header has {} column(s); the columns are id, standard question, similar questions, answer, separated by commas",
+            header.cells.len()
+        ));
+    }
+    let mut imported: Vec<Imported> = Vec::new();
+    for row in rows.iter().filter(|r| !r.is_blank()) {
+        let at = row.at();
+        let id = row.cell(0);
+        if id.is_empty() {
+            return Err(format!("{at}: the id is empty"));
+        }
+        if let Some(earlier) = imported.iter().find(|i| i.entry.id == id) {
+            return Err(format!(
+                "{at}: id {id:?} is already on line {}",
+                earlier.row.line
+            ));
+        }
+        let standard = row.cell(1);
+        if standard.is_empty() {
+            return Err(format!("{at}: the standard question is empty"));
+        }
+        let mut questions = vec![standard.to_owned()];
+        questions.extend(similar(row.cell(2)));
+        let answer = row.cell(3);
+        let old = faq.entry(id);
+        let old_text = old.map(|e| answer_text(&e.action));
+        let mut answer_ignored = None;
+        let action = match (old, old_text) {
+            (Some(old), Some(None)) => {
+                if !answer.is_empty() && answer != not_texts(&old.action) {
+                    answer_ignored = Some(match &old.action {
+                        Action::Transfer => "a transfer",
+                        Action::Send(_) => "not only text",
+                    });
+                }
+                old.action.clone()
+            }
+            (Some(old), Some(Some(text))) if text == answer => old.action.clone(),
+            _ if answer.is_empty() => return Err(format!("{at}: {id}: the answer is empty")),
+            _ => Action::Send(messages(answer)),
+        };
+        let entry = FaqEntry {
+            id: id.to_owned(),
+            questions,
+            action,
+            not: old.and_then(|e| e.not.clone()),
+        };
+        Faq::default()
+            .with_entries(vec![entry.clone()])
+            .validate()
+            .map_err(|problem| {
+                let problem = problem
+                    .strip_prefix(&format!("entries[0] ({id}): "))
+                    .unwrap_or(&problem);
+                let hint = if problem.contains("messages; it must have") {
+                    " (a blank line in the answer starts another message)"
+                } else {
+                    ""
+                };
+                format!("{at}: {id}: {problem}{hint}")
+            })?;
+        let changed = old.map(|old| {
+            let mut fields = Vec::new();
+            if old.questions.first() != entry.questions.first() {
+                fields.push("standard question".to_owned());
+            }
+            let before = old.questions.get(1..).unwrap_or_default();
+            let after = entry.questions.get(1..).unwrap_or_default();
+            if before != after {
+                let added = after.iter().filter(|q| !before.contains(q)).count();
+                let removed = before.iter().filter(|q| !after.contains(q)).count();
+                fields.push(if added + removed == 0 {
+                    "similar questions (order)".to_owned()
+                } else {
+                    format!("similar questions (+{added} −{removed})")
+                });
+            }
+            if old.action != entry.action {
+                fields.push("answer".to_owned());
+            }
+            fields
+        });
+        imported.push(Imported {
+            row: row.clone(),
+            entry,
+            changed,
+            answer_ignored,
+        });
+    }
+    Ok(imported)
+}
+
+/// The text an entry whose answer is not only text is exported with: its text messages.
+fn not_texts(action: &Action) -> String {
+    match action {
+        Action::Transfer => String::new(),
+        Action::Send(messages) => messages
+            .iter()
+            .filter_map(|m| match m {
+                ReplyMessage::Text { content } => Some(content.trim()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+    }
+}
+
+/// Writes `text` to `path` through a temporary file beside it: a reader never sees half.
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "rules.json".into(), |n| n.to_string_lossy().into_owned());
+    let temporary = path.with_file_name(format!(".{name}.kefu-import"));
+    std::fs::write(&temporary, text).with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
+}
+
+fn export(file: &Path, output: Option<&Path>, no_bom: bool) -> anyhow::Result<String> {
+    use std::io::IsTerminal as _;
+    let json =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let rules = RuleSet::from_json(&json).with_context(|| file.display().to_string())?;
+    let Some(faq) = rules.faq.as_deref() else {
+        anyhow::bail!("{}: no faq to export", file.display());
+    };
+    let mut rows = vec![faq_csv::write_row(&HEADER)];
+    for entry in &faq.entries {
+        for question in &entry.questions {
+            if question.contains(['|', '｜', '\n']) {
+                eprintln!(
+                    "warning: {}: question {question:?} holds a | or a line break, which import reads as two questions",
+                    entry.id
+                );
+            }
+        }
+        let standard = entry.questions.first().map_or("", String::as_str);
+        let similar = entry.questions.get(1..).unwrap_or_default().join("\n");
+        let answer = answer_text(&entry.action).unwrap_or_else(|| not_texts(&entry.action));
+        let note = not_only_text(&entry.action).unwrap_or_default();
+        rows.push(faq_csv::write_row(&[
+            &entry.id, standard, &similar, &answer, &note,
+        ]));
+    }
+    let bom = if no_bom { "" } else { "\u{feff}" };
+    let csv = rows.join("\n");
+    match output {
+        Some(path) => {
+            std::fs::write(path, format!("{bom}{csv}\n"))
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok(paint(
+                &format!(
+                    "✓ {}: {} entries from {}",
+                    path.display(),
+                    faq.entries.len(),
+                    file.display()
+                ),
+                Colour::Green,
+            ))
+        }
+        None if std::io::stdout().is_terminal() => Ok(csv),
+        None => Ok(format!("{bom}{csv}")),
     }
 }
 

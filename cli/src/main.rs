@@ -13,6 +13,7 @@ mod dev;
 mod doctor;
 mod event;
 mod faq;
+mod faq_csv;
 mod out;
 mod paint;
 mod push;
@@ -49,7 +50,7 @@ enum Command {
     Push(push::PushCommand),
     /// Check, test, diff, push and pull keyword rules.
     Rules(rules::RulesArgs),
-    /// The knowledge base (FAQ): measure its matcher on an evaluation set.
+    /// The knowledge base (FAQ): import and export it as CSV, measure its matcher.
     Faq(faq::FaqArgs),
     /// List, add and remove the mini programs a deployment serves at /wechat/{appid}.
     Apps(apps::AppsArgs),
