@@ -1,11 +1,16 @@
 //! What a valid rule set can still get wrong, found before it goes live: an image file that
 //! is not shipped, a `transfer` on an event (WeChat hands only user messages to agents, so the
 //! rule does nothing), and a rule that can never match because an earlier one matches
-//! everything it does (first match wins). Pure: whether a file exists is asked of the caller.
+//! everything it does (first match wins). In the knowledge base (`faq`): entries so close that
+//! one answers the other's questions, the same question twice, a question a rule answers first
+//! (rules come before the FAQ), and an entry with one question only. Pure: whether a file
+//! exists is asked of the caller.
 
 use std::fmt;
 
+use super::faq::{Faq, FaqDecision};
 use super::model::{Action, Condition, Match, MediaSource, ReplyMessage, Rule, RuleSet};
+use crate::knowledge::normalize::normalize;
 
 /// How bad a finding is: an error fails `kefu rules validate`; a warning is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -15,10 +20,22 @@ pub enum Severity {
     Error,
 }
 
-/// One problem, with the position of the rule it is about (`None`: the default).
+/// The part of the set a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Rule,
+    Default,
+    /// The knowledge base: an entry (`index`, `name` its id), or the section.
+    Faq,
+}
+
+/// One problem, with the position of the rule or FAQ entry it is about (`None`: the default,
+/// or the whole `faq`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     pub severity: Severity,
+    pub part: Part,
     pub index: Option<usize>,
     pub name: Option<String>,
     pub problem: String,
@@ -26,9 +43,16 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.index, &self.name) {
-            (Some(index), Some(name)) => write!(f, "rules[{index}] ({name}): {}", self.problem),
-            _ => write!(f, "default: {}", self.problem),
+        let problem = &self.problem;
+        match (self.part, &self.index, &self.name) {
+            (Part::Rule, Some(index), Some(name)) => {
+                write!(f, "rules[{index}] ({name}): {problem}")
+            }
+            (Part::Faq, Some(index), Some(id)) => {
+                write!(f, "faq.entries[{index}] ({id}): {problem}")
+            }
+            (Part::Faq, _, _) => write!(f, "faq: {problem}"),
+            _ => write!(f, "default: {problem}"),
         }
     }
 }
@@ -41,6 +65,7 @@ impl RuleSet {
         for (index, rule) in self.rules.iter().enumerate() {
             let finding = |severity, problem: String| Finding {
                 severity,
+                part: Part::Rule,
                 index: Some(index),
                 name: Some(rule.name.clone()),
                 problem,
@@ -76,14 +101,169 @@ impl RuleSet {
             for name in missing_images(action, image_exists) {
                 findings.push(Finding {
                     severity: Severity::Error,
+                    part: Part::Default,
                     index: None,
                     name: None,
                     problem: missing(&name),
                 });
             }
         }
+        if let Some(faq) = &self.faq {
+            for (index, entry) in faq.entries.iter().enumerate() {
+                for name in missing_images(&entry.action, image_exists) {
+                    findings.push(Finding {
+                        severity: Severity::Error,
+                        part: Part::Faq,
+                        index: Some(index),
+                        name: Some(entry.id.clone()),
+                        problem: missing(&name),
+                    });
+                }
+            }
+            findings.extend(self.faq_findings(faq));
+        }
         findings
     }
+
+    /// The knowledge base's warnings, entry by entry: its questions that are the same as
+    /// another's, that a rule answers first, that another entry answers (or is suggested
+    /// ahead of it for), or that get nothing on their own; an entry with one question only.
+    fn faq_findings(&self, faq: &Faq) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        // Where each question's words were first seen: (entry, question).
+        let mut seen: std::collections::HashMap<String, (usize, usize)> =
+            std::collections::HashMap::new();
+        for (index, entry) in faq.entries.iter().enumerate() {
+            let finding = |problem: String| Finding {
+                severity: Severity::Warning,
+                part: Part::Faq,
+                index: Some(index),
+                name: Some(entry.id.clone()),
+                problem,
+            };
+            if entry.questions.len() == 1 {
+                findings.push(finding(
+                    "only one question: add 3–5 similar questions, as users would type them (docs/faq.md)".into(),
+                ));
+            }
+            // Questions told about already are not weighed against other entries.
+            let mut told = std::collections::HashSet::new();
+            for (n, question) in entry.questions.iter().enumerate() {
+                match seen.get(&normalize(question)) {
+                    Some(&(e, q)) if e == index => {
+                        findings.push(finding(format!(
+                            "questions[{n}] {question:?} is questions[{q}] again (the same words once punctuation, spaces and case are set aside)"
+                        )));
+                        told.insert(n);
+                    }
+                    Some(&(e, q)) => {
+                        let other = faq.entries.get(e).map_or("", |o| o.id.as_str());
+                        findings.push(finding(format!(
+                            "questions[{n}] {question:?} is the same as entries[{e}] ({other}) questions[{q}]: a user who asks it gets one of the two, or a suggestion of both"
+                        )));
+                        told.insert(n);
+                    }
+                    None => {
+                        seen.insert(normalize(question), (index, n));
+                    }
+                }
+            }
+            // Questions a rule answers before the FAQ is asked, by rule.
+            let mut by_rule: Vec<(usize, bool, Vec<String>)> = Vec::new();
+            for (n, question) in entry.questions.iter().enumerate() {
+                let Some((at, rule)) = self
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .find(|(_, rule)| answers_text(&rule.when, question.trim()))
+                else {
+                    continue;
+                };
+                told.insert(n);
+                let always = rule.schedule.is_none() || rule.otherwise.is_some();
+                let quoted = format!("questions[{n}] {question:?}");
+                match by_rule.iter_mut().find(|(r, _, _)| *r == at) {
+                    Some((_, _, questions)) => questions.push(quoted),
+                    None => by_rule.push((at, always, vec![quoted])),
+                }
+            }
+            for (at, always, questions) in by_rule {
+                let name = self.rules.get(at).map_or("", |r| r.name.as_str());
+                findings.push(finding(format!(
+                    "{} {} answered by rules[{at}] ({name}){}: rules come before the FAQ, so this entry never answers that text",
+                    questions.join(", "),
+                    if questions.len() == 1 { "is" } else { "are" },
+                    if always { "" } else { " inside its schedule" },
+                )));
+            }
+            // Entries that take this one's questions, in the order first met.
+            let mut rivals: Vec<(usize, Vec<String>)> = Vec::new();
+            for (n, question) in entry.questions.iter().enumerate() {
+                if told.contains(&n) {
+                    continue;
+                }
+                let (rival, how) = match faq.decide(question) {
+                    FaqDecision::Answer {
+                        entry: other,
+                        score,
+                        runner_up,
+                    } if other.id != entry.id => {
+                        let own = match runner_up {
+                            Some((r, s)) if r.id == entry.id => format!("this entry {s:.2}"),
+                            _ => "this entry lower".to_owned(),
+                        };
+                        (
+                            other,
+                            format!("is answered by {} ({score:.2}, {own})", other.id),
+                        )
+                    }
+                    FaqDecision::Suggest(list) => match list.first() {
+                        Some((first, score)) if first.id != entry.id => {
+                            let own = list.iter().find(|(e, _)| e.id == entry.id).map_or_else(
+                                || "this entry not suggested".to_owned(),
+                                |(_, s)| format!("this entry {s:.2}"),
+                            );
+                            (
+                                *first,
+                                format!("is suggested with {} first ({score:.2}, {own})", first.id),
+                            )
+                        }
+                        _ => continue,
+                    },
+                    FaqDecision::Nothing(why) => {
+                        findings.push(finding(format!(
+                            "questions[{n}] {question:?} gets no answer even as written ({why}): write what users ask about this entry"
+                        )));
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let Some(at) = faq.entries.iter().position(|e| e.id == rival.id) else {
+                    continue;
+                };
+                let said = format!("questions[{n}] {question:?} {how}");
+                match rivals.iter_mut().find(|(r, _)| *r == at) {
+                    Some((_, said_before)) => said_before.push(said),
+                    None => rivals.push((at, vec![said])),
+                }
+            }
+            for (at, said) in rivals {
+                let other = faq.entries.get(at).map_or("", |o| o.id.as_str());
+                findings.push(finding(format!(
+                    "competes with entries[{at}] ({other}): {}; make the questions more distinct, merge the two entries, or add `not` words",
+                    said.join("; ")
+                )));
+            }
+        }
+        findings
+    }
+}
+
+/// Whether `when` holds for a text message whose trimmed content is `text` (conservatively:
+/// only text conditions and `msg_type`).
+fn answers_text(when: &Match, text: &str) -> bool {
+    let conditions = when.conditions();
+    !conditions.is_empty() && conditions.iter().all(|c| text_matches(c, text))
 }
 
 fn missing(name: &str) -> String {
@@ -268,6 +448,92 @@ mod tests {
                 .to_string()
                 .starts_with("default: image file \"gone.png\"")
         );
+    }
+
+    fn faq_findings(json: &str) -> Vec<String> {
+        findings(json)
+            .into_iter()
+            .filter(|f| f.starts_with("faq"))
+            .collect()
+    }
+
+    #[test]
+    fn faq_questions_twice_lone_and_answered_by_a_rule_first_are_warned_about() {
+        let reply = r#"{"reply":[{"type":"text","content":"ok"}]}"#;
+        let found = RuleSet::from_json(&format!(
+            r#"{{"schedules":{{"day":{{"hours":["09:00-18:00"]}}}},
+               "rules":[
+                {{"name":"human","match":{{"exact":["人工","我要投诉"]}},"action":"transfer"}},
+                {{"name":"fee","match":{{"contains":"运费"}},"schedule":"day","action":{reply}}}],
+               "faq":{{"entries":[
+                {{"id":"refund","questions":["怎么申请退款","如何退款","如何 退款！"],"action":{reply}}},
+                {{"id":"fee","questions":["运费多少","包邮吗","运费谁出"],"action":{reply}}},
+                {{"id":"complaint","questions":["我要投诉","怎么申请退款？"],"action":"transfer"}},
+                {{"id":"invoice","questions":["怎么开发票"],"action":{reply}}},
+                {{"id":"pic","questions":["发张图","你好"],"action":{{"reply":[{{"type":"image","source":{{"file":"gone.png"}}}}]}}}}
+               ]}}}}"#
+        ))
+        .unwrap()
+        .check(&|name| name == "welcome.png");
+        let said: Vec<String> = found.iter().map(ToString::to_string).collect();
+        let expected = [
+            r#"faq.entries[0] (refund): questions[2] "如何 退款！" is questions[1] again"#,
+            r#"faq.entries[1] (fee): questions[0] "运费多少", questions[2] "运费谁出" are answered by rules[1] (fee) inside its schedule"#,
+            r#"faq.entries[2] (complaint): questions[1] "怎么申请退款？" is the same as entries[0] (refund) questions[0]"#,
+            r#"faq.entries[2] (complaint): questions[0] "我要投诉" is answered by rules[0] (human): rules come before the FAQ"#,
+            "faq.entries[3] (invoice): only one question",
+            r#"faq.entries[4] (pic): image file "gone.png""#,
+            r#"faq.entries[4] (pic): questions[1] "你好" gets no answer even as written (small talk)"#,
+        ];
+        for want in expected {
+            assert!(
+                said.iter().any(|s| s.starts_with(want)),
+                "{want}\n{}",
+                said.join("\n")
+            );
+        }
+        assert_eq!(said.len(), expected.len(), "{}", said.join("\n"));
+        let image = found
+            .iter()
+            .find(|f| f.problem.contains("gone.png"))
+            .unwrap();
+        assert_eq!((image.severity, image.part), (Severity::Error, Part::Faq));
+        assert!(
+            found
+                .iter()
+                .filter(|f| !f.problem.contains("gone.png"))
+                .all(|f| f.severity == Severity::Warning)
+        );
+    }
+
+    #[test]
+    fn faq_entries_that_take_each_others_questions_are_named_together() {
+        let reply = r#"{"reply":[{"type":"text","content":"ok"}]}"#;
+        let found = faq_findings(&format!(
+            r#"{{"faq":{{"entries":[
+                {{"id":"refund","questions":["怎么申请退款","如何退款","退款怎么申请"],"action":{reply}}},
+                {{"id":"refund-again","questions":["申请退款的方法","申请退款"],"action":{reply}}},
+                {{"id":"invoice","questions":["怎么开发票","发票在哪里开"],"action":{reply}}}
+            ]}}}}"#
+        ));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                r#"faq.entries[1] (refund-again): competes with entries[0] (refund): questions[1] "申请退款" is suggested with refund first"#
+            ),
+            "{found:?}"
+        );
+        // The evaluation set's knowledge base: close entries, none taking another's questions.
+        let set: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../rules/faq/eval/coffee.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let coffee = serde_json::json!({"faq": set["faq"]}).to_string();
+        assert_eq!(faq_findings(&coffee), Vec::<String>::new());
     }
 
     #[test]
