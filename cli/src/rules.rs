@@ -11,7 +11,7 @@ use kefu::ports::Clock as _;
 use kefu::ports::RuleSource as _;
 use kefu::protocol::Message;
 use kefu::rules::schedule::Date;
-use kefu::rules::{Action, Finding, ReplyMessage, Rule, RuleSet, Severity};
+use kefu::rules::{Action, FaqDecision, FaqEntry, Finding, ReplyMessage, Rule, RuleSet, Severity};
 use kefu::sample;
 use kefu::send::render::{self, Placeholders};
 
@@ -276,15 +276,19 @@ fn validate(file: &Path, assets: &Path, json: bool) -> anyhow::Result<String> {
     }
 }
 
-/// `5 rules (1 transfer), a default reply of 1 message(s)`.
+/// `5 rules (1 transfer), a default reply of 1 message(s)` (`, 10 faq entries` with a FAQ).
 pub(crate) fn summary(rules: &RuleSet) -> String {
     let transfers = rules
         .rules
         .iter()
         .filter(|r| r.action == Action::Transfer)
         .count();
+    let faq = rules.faq.as_deref().map_or(String::new(), |faq| {
+        let n = faq.entries.len();
+        format!(", {n} faq entr{}", if n == 1 { "y" } else { "ies" })
+    });
     format!(
-        "{} rule{} ({transfers} transfer), {}",
+        "{} rule{} ({transfers} transfer), {}{faq}",
         rules.rules.len(),
         if rules.rules.len() == 1 { "" } else { "s" },
         match &rules.default {
@@ -364,8 +368,62 @@ fn test_message(
     Ok(Message::from_json(&fields.to_string())?)
 }
 
+/// What the knowledge base decided for `kefu rules test`: who answers (`faq entry refund`,
+/// `faq suggestion`, …) and the decision as JSON; `None` when it was not asked (a rule
+/// answered, or the message is not text).
+fn faq_decision(
+    rules: &RuleSet,
+    message: &Message,
+    now: i64,
+) -> Option<(String, serde_json::Value)> {
+    let decision = rules.decide(message, now);
+    let faq = rules.faq.as_deref()?;
+    let text = match &message.kind {
+        kefu::protocol::MessageKind::Text { content } => content.trim(),
+        _ => "",
+    };
+    let scored = |(entry, score): &(&FaqEntry, f32)| serde_json::json!({"entry": entry.id, "score": rounded(*score)});
+    Some(match decision.faq? {
+        FaqDecision::Answer {
+            entry,
+            score,
+            runner_up,
+        } => (
+            format!("faq entry {}", entry.id),
+            serde_json::json!({
+                "decision": "answer",
+                "entry": entry.id,
+                "score": rounded(score),
+                "runner_up": runner_up.as_ref().map(scored),
+                "shared_words": faq.shared_words(text, entry),
+            }),
+        ),
+        FaqDecision::Suggest(candidates) => (
+            "faq suggestion".to_owned(),
+            serde_json::json!({
+                "decision": "suggest",
+                "suggestions": candidates.iter().map(scored).collect::<Vec<_>>(),
+            }),
+        ),
+        FaqDecision::Choice(n) => (
+            "faq choice".to_owned(),
+            serde_json::json!({"decision": "choice", "number": n}),
+        ),
+        FaqDecision::Nothing(why) => (
+            "default".to_owned(),
+            serde_json::json!({"decision": "nothing", "why": why}),
+        ),
+    })
+}
+
+/// A score as it is shown: two decimals.
+fn rounded(score: f32) -> f64 {
+    (f64::from(score) * 100.0).round() / 100.0
+}
+
 fn test(rules: &RuleSet, message: &Message, now: i64, json: bool) -> anyhow::Result<String> {
     let explanation = rules.explain(message, now);
+    let faq = faq_decision(rules, message, now);
     let zone = rules.zone().map_err(anyhow::Error::msg)?;
     let placeholders = Placeholders::new(message, &zone, now);
     let answer = rules.action_for(message, now);
@@ -390,20 +448,28 @@ fn test(rules: &RuleSet, message: &Message, now: i64, json: bool) -> anyhow::Res
             "at": format!("{}T{}", local.date, local.hh_mm()),
             "time_zone": zone.name(),
             "passed_over": explanation.passed_over,
+            "faq": faq.as_ref().map(|(_, decision)| decision),
         })
         .to_string());
     }
-    let who = explanation.rule.as_deref().unwrap_or("default");
+    let who = match (&explanation.rule, &faq) {
+        (Some(rule), _) => rule.clone(),
+        (None, Some((who, _))) => who.clone(),
+        (None, None) => "default".to_owned(),
+    };
+    // `faq entry refund: … — score 0.94; runner-up …`, not the entry named twice.
+    let why = explanation
+        .why
+        .strip_prefix(&format!("{who} ("))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or(&explanation.why);
     let mut lines = vec![match explanation.outcome {
         "transfer" => format!(
             "{who}: transfer to a human agent (transfer_customer_service) — {}",
-            explanation.why
+            why
         ),
-        "reply" => format!("{who}: {} message(s) — {}", sent.len(), explanation.why),
-        _ => format!(
-            "no rule answers: acknowledged, nothing sent — {}",
-            explanation.why
-        ),
+        "reply" => format!("{who}: {} message(s) — {}", sent.len(), why),
+        _ => format!("no rule answers: acknowledged, nothing sent — {}", why),
     }];
     lines.extend(
         sent.iter()
