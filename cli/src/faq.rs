@@ -28,9 +28,12 @@ pub struct FaqArgs {
 
 #[derive(Debug, Subcommand)]
 enum FaqCommand {
-    /// Merge a spreadsheet's FAQ (CSV, UTF-8: a header row, then id, standard question,
-    /// similar questions separated by line breaks or |, answer) into a rules file's `faq`,
-    /// entries matched by id; prints what was added, changed and kept.
+    /// Merge a spreadsheet's FAQ (CSV) into a rules file's `faq`, entries matched by id.
+    ///
+    /// The CSV: UTF-8, a header row, then one row per entry: id, standard question, similar
+    /// questions (separated by line breaks or |), answer (a blank line starts another message).
+    /// Prints what was added, changed (which fields), unchanged, and kept (entries not in the
+    /// CSV); the result is validated before it is written.
     Import {
         /// The CSV (Excel: save as 「CSV UTF-8」).
         file: PathBuf,
@@ -41,8 +44,10 @@ enum FaqCommand {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Write a rules file's `faq` as CSV (the columns `import` reads, and a note for entries
-    /// whose answer is not only text), on stdout or into --output.
+    /// Write a rules file's `faq` as CSV, the columns `import` reads.
+    ///
+    /// An entry whose answer is not only text (a transfer, an image, a link) gets a note in a
+    /// fifth column; `import` leaves its answer as it is.
     Export {
         file: PathBuf,
         /// Write the CSV here instead of stdout.
