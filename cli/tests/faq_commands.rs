@@ -272,3 +272,37 @@ fn export_then_import_changes_nothing_and_notes_entries_that_are_not_only_text()
     let plain = ok(&["faq", "export", &rules, "--no-bom"]);
     assert!(plain.starts_with("id,"), "{plain}");
 }
+
+#[test]
+fn an_edited_answer_the_csv_cannot_hold_is_ignored_with_a_warning() {
+    let dir = dir("not-text");
+    let action = serde_json::json!({"reply": [
+        {"type": "text", "content": "尺码表见下图"},
+        {"type": "image", "source": {"url": "https://example.com/size.png"}}
+    ]});
+    let rules = write(
+        &dir.join("rules.json"),
+        serde_json::json!({"faq": {"entries": [
+            {"id": "size", "questions": ["尺码怎么选", "穿多大码"], "action": action}
+        ]}})
+        .to_string()
+        .as_bytes(),
+    );
+    let exported = ok(&["faq", "export", &rules, "--no-bom"]);
+    assert!(exported.contains("尺码表见下图"), "{exported}");
+    assert!(exported.contains("also sends image"), "{exported}");
+    let csv = write(
+        &dir.join("faq.csv"),
+        "id,q,similar,answer\nsize,尺码怎么选,穿多大码|选哪个码,看尺码表就行\n".as_bytes(),
+    );
+    let report = ok(&["faq", "import", &csv, "--into", &rules]);
+    assert!(
+        report.contains("! size, line 2 (row 2): the answer column is ignored"),
+        "{report}"
+    );
+    assert!(
+        report.contains("~ size: similar questions (+1 −0)"),
+        "{report}"
+    );
+    assert_eq!(entry(&entries(&rules), "size")["action"], action);
+}
