@@ -3,6 +3,8 @@
 //! carries most of the meaning in Chinese: 「退款」「发票」), and each run of ASCII letters or
 //! digits (`vip`, `app`, `5`). Tokens are 64-bit keys, so matching allocates no strings. Pure.
 
+use std::collections::HashMap;
+
 use super::lexicon::{STOP_WORDS, SYNONYMS};
 use super::normalize::{is_cjk, normalize};
 
@@ -32,8 +34,8 @@ pub fn kind(token: Token) -> Kind {
 /// its canonical word.
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {
-    /// (variant, canonical), normalised, longest variant first.
-    replacements: Vec<(String, String)>,
+    /// By first character: (variant, canonical), normalised, longest variant first.
+    replacements: HashMap<char, Vec<(String, String)>>,
 }
 
 impl Lexicon {
@@ -62,7 +64,18 @@ impl Lexicon {
         }
         // Longest first; among equals the operator's (added first) win.
         replacements.sort_by_key(|(variant, _)| std::cmp::Reverse(variant.chars().count()));
-        Self { replacements }
+        let mut by_first: HashMap<char, Vec<(String, String)>> = HashMap::new();
+        for (variant, canonical) in replacements {
+            if let Some(first) = variant.chars().next() {
+                by_first
+                    .entry(first)
+                    .or_default()
+                    .push((variant, canonical));
+            }
+        }
+        Self {
+            replacements: by_first,
+        }
     }
 
     /// `text` normalised, with each synonym replaced by its canonical word (scanning left to
@@ -72,7 +85,7 @@ impl Lexicon {
         let mut out = String::with_capacity(text.len());
         let mut rest = text.as_str();
         'scan: while let Some(c) = rest.chars().next() {
-            for (variant, canonical) in &self.replacements {
+            for (variant, canonical) in self.replacements.get(&c).map_or(&[][..], Vec::as_slice) {
                 if let Some(after) = rest.strip_prefix(variant.as_str()) {
                     out.push_str(canonical);
                     rest = after;
