@@ -77,6 +77,8 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
         ),
     };
     let stack = MemoryStack::new(rules, clock.clone(), RULES_TTL);
+    // The file's source: the rules watcher hands it each version that passes the checks.
+    let rules_file = rules_file.map(|path| (path, stack.rules_source.clone()));
     let first = specs.first().context("no app to serve")?;
     let mut sandbox = Sandbox::new(
         &first.credentials.appid,
@@ -93,15 +95,14 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
     for spec in specs {
         let appid = spec.credentials.appid.clone();
         let (rules, rules_file, rules_origin) = match spec.rules {
-            Some(path) => (
-                Arc::new(RuleCache::new(
-                    Arc::new(checked_rules(&path, args)?),
-                    clock.clone(),
-                    RULES_TTL,
-                )),
-                Some(path.clone()),
-                path.display().to_string(),
-            ),
+            Some(path) => {
+                let source = Arc::new(checked_rules(&path, args)?);
+                (
+                    Arc::new(RuleCache::new(source.clone(), clock.clone(), RULES_TTL)),
+                    Some((path.clone(), source)),
+                    path.display().to_string(),
+                )
+            }
             None => (
                 stack.rules.clone(),
                 rules_file.clone(),
@@ -175,12 +176,13 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
     })
 }
 
-/// Rules from `path`, checked now: a broken file is an error at start, not a 500 on the
-/// first push.
+/// Rules from `path`, checked now as `kefu rules validate` checks them: a file it refuses is an
+/// error at start, not a 500 (or a reply that cannot be sent) on the first push. The rules
+/// watcher hands the source each later version that passes the same checks.
 fn checked_rules(path: &Path, args: &DevArgs) -> anyhow::Result<StaticRules> {
-    let (_, findings) = rules_watch::load(path, &args.assets)?;
-    for finding in findings {
-        console::say(Level::Warn, &format!("rules: {finding}"));
+    let (rules, warnings) = rules_watch::load(path, &args.assets)?;
+    for warning in warnings {
+        console::say(Level::Warn, &format!("rules: {warning}"));
     }
-    Ok(StaticRules::from_file(path))
+    Ok(StaticRules::new(rules))
 }

@@ -131,6 +131,16 @@ impl DevLog {
                 let text = format!("quota: WeChat refused a reply{}: {reason}", to(&openid));
                 (Level::Warn, openid, text)
             }
+            // The image a rule names could not be used: WeChat was never asked.
+            "send refused for good" if reason.starts_with("image: ") => {
+                let openid = user("send");
+                let text = format!(
+                    "a reply{} was not sent: {}",
+                    to(&openid),
+                    image_problem(reason)
+                );
+                (Level::Error, openid, text)
+            }
             "send refused for good" => {
                 let openid = user("send");
                 let text = format!("WeChat refused a reply{} for good: {reason}", to(&openid));
@@ -163,6 +173,19 @@ impl DevLog {
             }
         };
         Some(line)
+    }
+}
+
+/// An image that could not be used, said as what it is: a local file (not in the images
+/// folder), or a URL that did not serve it — never WeChat.
+fn image_problem(reason: &str) -> String {
+    let detail = reason.strip_prefix("image: ").unwrap_or(reason);
+    if detail.contains("://") {
+        format!("its image could not be downloaded ({detail}); WeChat was not asked")
+    } else {
+        format!(
+            "its image is a local problem ({detail}): the file must be in the images folder (--assets, default functions/reply/assets); WeChat was not asked"
+        )
     }
 }
 

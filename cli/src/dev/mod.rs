@@ -34,6 +34,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
+use kefu::local::StaticRules;
 use kefu::ports::HandoffRegistry;
 use kefu::receive::Receiver;
 use kefu::rule_cache::RuleCache;
@@ -102,7 +103,8 @@ struct DevApp {
     receiver: Arc<Receiver>,
     rules: Arc<RuleCache>,
     /// The rules file to watch, if the rules come from one.
-    rules_file: Option<PathBuf>,
+    /// with the source the rules watcher hands each good version to.
+    rules_file: Option<(PathBuf, Arc<StaticRules>)>,
     rules_origin: String,
 }
 
@@ -191,15 +193,22 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
 
     tokio::spawn(stack.queue_loop);
     tokio::spawn(console::watch_replies(stack.sandbox, timeline.clone()));
-    let mut watched = std::collections::HashSet::new();
-    for file in stack.apps.into_iter().filter_map(|app| app.rules_file) {
-        if watched.insert(file.clone()) {
-            tokio::spawn(rules_watch::watch(
-                file,
-                args.assets.clone(),
-                timeline.clone(),
-            ));
+    // One watcher per file, handing each good version to every source it backs.
+    let mut watched: Vec<(PathBuf, Vec<Arc<StaticRules>>)> = Vec::new();
+    for (file, source) in stack.apps.into_iter().filter_map(|app| app.rules_file) {
+        match watched.iter_mut().find(|(known, _)| *known == file) {
+            Some((_, sources)) if sources.iter().any(|s| Arc::ptr_eq(s, &source)) => {}
+            Some((_, sources)) => sources.push(source),
+            None => watched.push((file, vec![source])),
         }
+    }
+    for (file, sources) in watched {
+        tokio::spawn(rules_watch::watch(
+            file,
+            args.assets.clone(),
+            timeline.clone(),
+            sources,
+        ));
     }
 
     // With connection info: the sandbox's 40164 names the caller's address.
