@@ -1,8 +1,10 @@
 //! `kefu` — a WeChat customer-service push developer's tools.
 //!
 //! This file is glue: it parses the command line and hands each subcommand to the module named
-//! after it. Every failure ends with exit status 1 and a one-line reason on stderr, and nothing
-//! on stdout, so other tools can drive the commands.
+//! after it. An error ends with exit status 1 and a one-line reason on stderr. A result is
+//! printed on stdout, also one that carries an exit status of its own ([`ExitWith`]: `kefu rules
+//! diff` when the rules differ, as `diff` does; `kefu rules validate` and `kefu doctor` when a
+//! check fails), so other tools can drive the commands by status and stdout.
 
 mod aes_key;
 mod apps;

@@ -161,11 +161,6 @@ impl<T: Send + Sync + 'static> Apps<T> {
         self
     }
 
-    /// The appid served at `/wechat`, if any.
-    pub fn default_appid(&self) -> Option<&str> {
-        self.default.as_ref().map(|(appid, _)| appid.as_str())
-    }
-
     /// The apps given up front, in appid order.
     pub fn fixed(&self) -> Vec<(&str, &Arc<T>)> {
         let mut apps: Vec<_> = self.fixed.iter().map(|(k, v)| (k.as_str(), v)).collect();

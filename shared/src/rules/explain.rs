@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::matching::Route;
-use super::model::{Action, Match, RuleSet};
+use super::model::{Action, RuleSet};
 use crate::protocol::{Message, MessageKind};
 
 /// The rule that answers a message, and why.
@@ -35,15 +35,6 @@ pub struct PassedOver {
     /// The condition that failed (`msg_type: image is none of "text"`), or the schedule part
     /// (`exact "人工"; closed: 21:00 is outside 09:00-21:00 (…), and it has no otherwise`).
     pub why: String,
-}
-
-impl Match {
-    /// The conditions of this match that `message` satisfies, if all do: `exact "人工"`,
-    /// `msg_type text and contains "退款"`.
-    pub fn reason(&self, message: &Message) -> Option<String> {
-        let test = self.test(message);
-        test.holds().then(|| test.held.join(" and "))
-    }
 }
 
 impl RuleSet {

@@ -199,12 +199,6 @@ impl Match {
         }
         test
     }
-
-    pub fn matches(&self, message: &Message) -> bool {
-        self.conditions()
-            .iter()
-            .all(|condition| condition.test(message).is_ok())
-    }
 }
 
 /// How trying one rule came out.
