@@ -53,6 +53,9 @@ pub struct Config {
     /// `KEFU_WELCOME_INTERVAL_SECONDS` (default 600): a user who enters the session again
     /// within this time after a welcome is not welcomed again; 0 welcomes every time.
     pub welcome_interval: Duration,
+    /// `KEFU_UNANSWERED_DAYS` (default 30): how long `reply` keeps the text of unanswered and
+    /// suggested questions for `kefu report`; 0 keeps none.
+    pub questions_kept: Duration,
     /// `WECHAT_API_BASE` (default https://api.weixin.qq.com): where the WeChat API is.
     pub wechat_api_base: String,
     /// `KEFU_TOKEN_ENDPOINT` (`stable`, the default, or `token`): how access_tokens are fetched.
@@ -180,6 +183,19 @@ impl Config {
         let timestamp_window = seconds("KEFU_TIMESTAMP_WINDOW_SECONDS", 300)?;
         let welcome_interval = seconds("KEFU_WELCOME_INTERVAL_SECONDS", 600)?;
         let apps_ttl = seconds("KEFU_APPS_TTL_SECONDS", 300)?;
+        let questions_kept = match get("KEFU_UNANSWERED_DAYS") {
+            None => Duration::from_secs(30 * 86_400),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|days| *days <= 3650)
+                .map(|days| Duration::from_secs(days * 86_400))
+                .ok_or(ConfigError::Invalid {
+                    name: "KEFU_UNANSWERED_DAYS",
+                    expected: "a whole number of days (0 to 3650)",
+                })?,
+        };
         let appid = get("KEFU_APPID");
         let apps_path = get("KEFU_APPS_PATH").map(|path| path.trim_end_matches('/').to_owned());
         if appid.is_none() && apps_path.is_none() {
@@ -218,6 +234,7 @@ impl Config {
             timestamp_window,
             rules_ttl,
             welcome_interval,
+            questions_kept,
             wechat_api_base: get("WECHAT_API_BASE").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
             token_kind,
             assets_dir,

@@ -9,7 +9,7 @@
 //! | adapters | `aws` (DynamoDB, SQS, SSM), `local` (in memory), `wechat_api` (reqwest), `assets` (images) |
 //! | core | `receive` (the push path), `send` (the send core), `apps` (the apps served), `rule_cache` |
 //! | ports | `ports` (small async traits speaking domain types), `clock` |
-//! | pure domain | `rules` (model, matching, Parameter Store layout), `job` (the queue's message) |
+//! | pure domain | `rules` (model, matching, Parameter Store layout), `knowledge` (the FAQ matcher), `learn` (outcomes, kept questions, grouping), `job` (the queue's message) |
 //! | vocabulary | `protocol` (WeChat's push wire format, pure), `wechat_types` (the WeChat API's) |
 //! | support | `config`, `secret`, `logging`, `metrics`, `tls`, `sample` |
 
@@ -21,6 +21,7 @@ pub mod compose;
 pub mod config;
 pub mod job;
 pub mod knowledge;
+pub mod learn;
 pub mod local;
 pub mod logging;
 pub mod metrics;

@@ -1,6 +1,8 @@
 //! Counters as CloudWatch Embedded Metric Format lines: one JSON line on stdout per count,
 //! which Lambda's log pipeline turns into a metric in the `kefu` namespace without an API call.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -33,4 +35,101 @@ pub fn count(name: &str) {
         name: 1
     });
     println!("{line}");
+}
+
+/// This process's outcomes so far, by (app, outcome, id): what `kefu dev` reports (a
+/// deployment's are in CloudWatch). As few keys as the metric has dimensions.
+static TALLY: Mutex<BTreeMap<(String, String, Option<String>), u64>> = Mutex::new(BTreeMap::new());
+
+/// The outcomes counted in this process: (app, outcome, id, count).
+pub fn tally() -> Vec<(String, String, Option<String>, u64)> {
+    TALLY
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|((app, outcome, id), n)| (app.clone(), outcome.clone(), id.clone(), *n))
+        .collect()
+}
+
+/// The metric counting user messages by outcome (`learn::Outcome`).
+pub const MESSAGES: &str = "messages";
+
+/// Counts one user message of `app` by its outcome: the `messages` metric by outcome (all
+/// apps), by app and outcome, and by app, outcome and the rule or entry that answered (`id`:
+/// a name from the rules, so the dimensions are as few as the rules' names).
+pub fn outcome(app: &str, outcome: &str, id: Option<&str>) {
+    {
+        let mut tally = TALLY.lock().unwrap_or_else(|p| p.into_inner());
+        *tally
+            .entry((app.to_owned(), outcome.to_owned(), id.map(str::to_owned)))
+            .or_default() += 1;
+    }
+    if !ENABLED.load(Ordering::Relaxed) {
+        return;
+    }
+    println!("{}", outcome_line(app, outcome, id, now_millis()));
+}
+
+fn now_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+/// The EMF line of [`outcome`].
+fn outcome_line(app: &str, outcome: &str, id: Option<&str>, timestamp: u128) -> String {
+    let mut dimensions = vec![
+        serde_json::json!(["outcome"]),
+        serde_json::json!(["app", "outcome"]),
+    ];
+    let mut line = serde_json::json!({
+        "app": app,
+        "outcome": outcome,
+        MESSAGES: 1,
+    });
+    if let Some(id) = id {
+        dimensions.push(serde_json::json!(["app", "outcome", "id"]));
+        line["id"] = serde_json::json!(id);
+    }
+    line["_aws"] = serde_json::json!({
+        "Timestamp": timestamp,
+        "CloudWatchMetrics": [{
+            "Namespace": "kefu",
+            "Dimensions": dimensions,
+            "Metrics": [{"Name": MESSAGES, "Unit": "Count"}]
+        }]
+    });
+    line.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    #[test]
+    fn an_outcome_is_one_emf_line_with_bounded_dimensions() {
+        let line: serde_json::Value =
+            serde_json::from_str(&outcome_line("wx1", "faq", Some("refund"), 7)).unwrap();
+        assert_eq!(line["messages"], 1);
+        assert_eq!(line["app"], "wx1");
+        assert_eq!(line["outcome"], "faq");
+        assert_eq!(line["id"], "refund");
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "kefu");
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([["outcome"], ["app", "outcome"], ["app", "outcome", "id"]])
+        );
+        assert_eq!(directive["Metrics"][0]["Name"], "messages");
+        let line: serde_json::Value =
+            serde_json::from_str(&outcome_line("wx1", "unanswered", None, 7)).unwrap();
+        assert!(line.get("id").is_none());
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["outcome"], ["app", "outcome"]])
+        );
+    }
 }

@@ -153,6 +153,40 @@ pub trait SuggestionStore: Send + Sync + fmt::Debug {
     ) -> Result<Option<Vec<String>>, PortError>;
 }
 
+/// A user's question kept for the operator's report: one the rules and the knowledge base
+/// could not answer, or answered only with suggestions. Nothing else about the user is kept:
+/// `asker` is a keyed hash of the openid (`learn::asker`), never the openid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AskedQuestion {
+    pub appid: String,
+    /// When the push arrived, ms since the epoch.
+    pub at_ms: i64,
+    /// `learn::asker` of the openid.
+    pub asker: String,
+    /// `unanswered`, `silent` or `suggested` (`learn::Outcome::name`).
+    pub outcome: String,
+    /// What the user wrote (`learn::kept_text`).
+    pub text: String,
+}
+
+/// Where unanswered and suggested questions are kept, each until `expires_at` (s since the
+/// epoch; a TTL on every item). One small write per kept question; answered ones write
+/// nothing. Keeping the same question again (a redelivered job: same app, time and asker)
+/// replaces it.
+#[async_trait]
+pub trait QuestionLog: Send + Sync + fmt::Debug {
+    async fn keep(&self, question: &AskedQuestion, expires_at: i64) -> Result<(), PortError>;
+    /// The questions kept from `from_ms` to `to_ms` (of `appid`, or of every app), oldest
+    /// first, as read at `now_ms` (expired ones left out).
+    async fn asked(
+        &self,
+        appid: Option<&str>,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<AskedQuestion>, PortError>;
+}
+
 /// The queue of reply jobs.
 #[async_trait]
 pub trait JobQueue: Send + Sync + fmt::Debug {

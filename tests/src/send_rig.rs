@@ -12,7 +12,8 @@ use kefu::compose::{SenderParts, sender_on_table};
 use kefu::job::Job;
 use kefu::local::StaticRules;
 use kefu::ports::{
-    Clock, HandoffRegistry, MediaCache, PushLedger, QuotaStore, SuggestionStore, TokenStore,
+    Clock, HandoffRegistry, MediaCache, PushLedger, QuestionLog, QuotaStore, SuggestionStore,
+    TokenStore,
 };
 use kefu::protocol::Message;
 use kefu::rule_cache::RuleCache;
@@ -34,11 +35,18 @@ pub const ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/repl
 
 /// Every store port, as one table provides them.
 pub trait Table:
-    PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore + SuggestionStore
+    PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore + SuggestionStore + QuestionLog
 {
 }
-impl<T: PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore + SuggestionStore> Table
-    for T
+impl<
+    T: PushLedger
+        + HandoffRegistry
+        + QuotaStore
+        + MediaCache
+        + TokenStore
+        + SuggestionStore
+        + QuestionLog,
+> Table for T
 {
 }
 

@@ -378,3 +378,61 @@ async fn a_job_on_dynamodb_is_sent_once_however_often_it_is_delivered() {
     );
     assert_eq!(sandbox.messages().len(), 2);
 }
+
+/// The questions kept for `kefu report`, on DynamoDB as in memory: one item per question under
+/// its day's partition, read back by a Query per day (by app, or all apps), expired ones left
+/// out, and keeping the same question again (a redelivered job) replaces it.
+#[tokio::test]
+async fn kept_questions_read_back_by_day_and_app_on_dynamodb_as_in_memory() {
+    use kefu::ports::{AskedQuestion, QuestionLog};
+    let dynamo = table().await;
+    let memory = MemoryTable::new();
+    let day = 86_400_000;
+    let question = |appid: &str, at_ms: i64, text: &str| AskedQuestion {
+        appid: appid.to_owned(),
+        at_ms,
+        asker: "0123456789abcdef".to_owned(),
+        outcome: "unanswered".to_owned(),
+        text: text.to_owned(),
+    };
+    let kept = [
+        (
+            question("wx1", NOW - 2 * day, "发票怎么开"),
+            NOW / 1000 + 86_400,
+        ),
+        (question("wx1", NOW, "钱能退吗"), NOW / 1000 + 86_400),
+        (question("wx2", NOW + 1, "我要退钱"), NOW / 1000 + 86_400),
+        // Already expired, not yet deleted by the TTL.
+        (question("wx1", NOW + 2, "过期了"), NOW / 1000 - 1),
+    ];
+    let stores: [&dyn QuestionLog; 2] = [&dynamo, &memory];
+    for store in stores {
+        for (q, expires_at) in &kept {
+            store.keep(q, *expires_at).await.unwrap();
+        }
+        // Again: the same item.
+        store.keep(&kept[1].0, kept[1].1).await.unwrap();
+        let texts =
+            |found: Vec<AskedQuestion>| found.into_iter().map(|q| q.text).collect::<Vec<_>>();
+        assert_eq!(
+            texts(
+                store
+                    .asked(None, NOW - 3 * day, NOW + day, NOW)
+                    .await
+                    .unwrap()
+            ),
+            ["发票怎么开", "钱能退吗", "我要退钱"]
+        );
+        assert_eq!(
+            texts(
+                store
+                    .asked(Some("wx1"), NOW - day, NOW + day, NOW)
+                    .await
+                    .unwrap()
+            ),
+            ["钱能退吗"]
+        );
+        let read = store.asked(Some("wx2"), NOW, NOW + day, NOW).await.unwrap();
+        assert_eq!(read, [kept[2].0.clone()]);
+    }
+}

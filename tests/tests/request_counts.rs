@@ -123,7 +123,7 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
         .await
         .unwrap();
     let receive_init = tally(stack.proxy.take_seen());
-    let push = |openid: &str, msg_id: u64| {
+    let push = |openid: &str, text: &str, msg_id: u64| {
         // Each push its own nonce, as WeChat sends them (a retry repeats its push's URL).
         let nonce = format!("n{msg_id}");
         let framing = Framing {
@@ -132,11 +132,16 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
             timestamp: now_secs(),
             nonce: &nonce,
         };
-        text_push(openid, "你好", msg_id, framing)
+        text_push(openid, text, msg_id, framing)
     };
     let mut receive_pushes = Vec::new();
-    for (openid, msg_id) in [("oCost1", 1), ("oCost2", 2)] {
-        let push = push(openid, msg_id);
+    // The third asks what no rule answers: the default replies, and the question is kept.
+    for (openid, text, msg_id) in [
+        ("oCost1", "你好", 1),
+        ("oCost2", "你好", 2),
+        ("oCost3", "发票怎么开", 3),
+    ] {
+        let push = push(openid, text, msg_id);
         stack.sandbox.user_message(openid);
         let answer = receiver
             .handle(PushRequest {
@@ -149,7 +154,7 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
         receive_pushes.push(tally(stack.proxy.take_seen()));
     }
     // WeChat's retry of the warm push: the stored answer.
-    let retry = push("oCost2", 2);
+    let retry = push("oCost2", "你好", 2);
     let answer = receiver
         .handle(PushRequest {
             method: "POST",
@@ -168,8 +173,12 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
     );
     let reply_init = tally(stack.proxy.take_seen());
     let mut jobs = take_jobs(&stack).await;
-    assert_eq!(jobs.len(), 2, "one job per push, none for the retry");
-    jobs.sort_by_key(|job| job.1.contains("oCost2"));
+    assert_eq!(jobs.len(), 3, "one job per push, none for the retry");
+    jobs.sort_by_key(|job| {
+        ["oCost1", "oCost2", "oCost3"]
+            .iter()
+            .position(|o| job.1.contains(o))
+    });
     let mut reply_jobs = Vec::new();
     let deadline = SystemClock.now_millis() + 30_000;
     for job in jobs {
@@ -177,7 +186,7 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
         assert!(failures.is_empty(), "{failures:?}");
         reply_jobs.push(tally(stack.proxy.take_seen()));
     }
-    assert_eq!(stack.sandbox.messages().len(), 2, "one reply per push");
+    assert_eq!(stack.sandbox.messages().len(), 3, "one reply per push");
 
     println!("receive init:          {receive_init:?}");
     println!("receive 1st push:      {:?}", receive_pushes[0]);
@@ -186,6 +195,7 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
     println!("reply init:            {reply_init:?}");
     println!("reply 1st job:         {:?}", reply_jobs[0]);
     println!("reply warm job:        {:?}", reply_jobs[1]);
+    println!("reply unanswered job:  {:?}", reply_jobs[2]);
 
     assert_eq!(
         receive_init,
@@ -208,6 +218,7 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
         "no request the init could make"
     );
     assert_eq!(receive_pushes[1], receive_push);
+    assert_eq!(receive_pushes[2], receive_push);
     // The pair (its own message again) and the claim, which finds the stored answer.
     assert_eq!(receive_duplicate, expected(&[("DynamoDB.PutItem", 2)]));
     assert_eq!(
@@ -235,6 +246,17 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
         expected(&[
             ("DynamoDB.GetItem", 1),
             ("DynamoDB.PutItem", 1),
+            ("DynamoDB.UpdateItem", 4),
+        ])
+    );
+    // An unanswered question (the default replied): the same, and one small write keeping its
+    // text for `kefu report` (PutItem `asked#…`). Small talk (「你好」 above) is not kept, and a
+    // message a rule or the FAQ answers writes nothing more.
+    assert_eq!(
+        reply_jobs[2],
+        expected(&[
+            ("DynamoDB.GetItem", 1),
+            ("DynamoDB.PutItem", 2),
             ("DynamoDB.UpdateItem", 4),
         ])
     );

@@ -77,6 +77,7 @@ fn grants(function: &str) -> Grants {
                 "media#*",
                 "welcome#*",
                 "suggest#*",
+                "asked#*",
                 "handoff#*",
                 "connect",
             ],
@@ -1160,6 +1161,11 @@ fn emitted_metrics() -> Vec<String> {
                 for part in code.split("metrics::count(\"").skip(1) {
                     found.push(part.split('"').next().unwrap().to_owned());
                 }
+                // The outcome of each user message, by outcome (`metrics::outcome`).
+                if code.contains("pub fn outcome(") {
+                    let name = code.split("pub const MESSAGES: &str = \"").nth(1).unwrap();
+                    found.push(name.split('"').next().unwrap().to_owned());
+                }
             }
         }
     }
@@ -1186,5 +1192,38 @@ fn the_dashboard_shows_every_metric_kefu_emits_and_no_other() {
         .map(|part| part.split('"').next().unwrap().to_owned())
         .collect();
     shown.sort();
+    // `messages` is shown once per outcome.
+    shown.dedup();
     assert_eq!(shown, emitted_metrics());
+}
+
+#[test]
+fn the_dashboard_shows_every_outcome_of_a_user_message() {
+    let template = template();
+    let body = match expr(&properties(&template, "Dashboard")["DashboardBody"]) {
+        Expr::Sub(body) => body,
+        other => panic!("DashboardBody {other:?}"),
+    };
+    let learn = include_str!("../../shared/src/learn.rs");
+    let names = learn
+        .split("pub fn name(&self)")
+        .nth(1)
+        .unwrap()
+        .split("\n    }\n")
+        .next()
+        .unwrap();
+    let outcomes: Vec<&str> = names
+        .split("=> \"")
+        .skip(1)
+        .map(|part| part.split('"').next().unwrap())
+        .collect();
+    assert_eq!(outcomes.len(), 8, "{outcomes:?}");
+    for outcome in outcomes {
+        assert!(
+            body.contains(&format!(
+                "[\"kefu\", \"messages\", \"outcome\", \"{outcome}\"]"
+            )),
+            "the dashboard does not show the outcome {outcome}"
+        );
+    }
 }

@@ -13,6 +13,7 @@
 //! | quota | `quota#{appid}#{openid}` | `quota` | `QuotaStore` (`quota.rs`) |
 //! | media id | `media#{appid}#{content hash}` | `media` | `MediaCache` (`media.rs`) |
 //! | FAQ suggestions offered | `suggest#{appid}#{openid}` | `suggest` | `SuggestionStore` (`suggestions.rs`) |
+//! | question kept for the report (unanswered or suggested; text, outcome, keyed hash of the user) | `asked#{YYYY-MM-DD}` | `{appid}#{at ms}#{asker}` | `QuestionLog` (`questions.rs`) |
 //! | (never written) | `connect` | `connect` | the cold start's first request (`Aws::open_connections`) |
 //!
 //! Each function's IAM grant is limited to the prefixes it uses (`dynamodb:LeadingKeys` in

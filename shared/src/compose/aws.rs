@@ -296,17 +296,35 @@ async fn sender_with_rules(
         load_rules(&rules),
         aws.open_connections(&config.table, None),
     );
+    let secrets = secrets?;
     let parts = SenderParts {
         appid: appid.to_owned(),
-        api: api_client(config, appid, &secrets?)?,
+        api: api_client(config, appid, &secrets)?,
         reader,
         rules,
         clock,
         token_kind: config.token_kind,
         owner: instance_id(),
     };
-    Ok(sender_on_table(Arc::new(aws.table(&config.table)), parts)
-        .with_welcome_interval(config.welcome_interval))
+    Ok(learning(
+        sender_on_table(Arc::new(aws.table(&config.table)), parts),
+        config,
+        &secrets,
+    ))
+}
+
+/// The sender's settings from the configuration: the welcome interval, how long questions are
+/// kept, and the key of the hash that stands for their users — derived from the app's
+/// AppSecret, which only this function can read: the same on every instance (a redelivered
+/// job replaces its question), and without it the table does not tell whose question it is.
+fn learning(sender: Sender, config: &Config, secrets: &Secrets) -> Sender {
+    let sender = sender
+        .with_welcome_interval(config.welcome_interval)
+        .with_questions_kept(config.questions_kept);
+    match &secrets.app_secret {
+        Some(secret) => sender.with_asker_key(crate::learn::asker_key(secret.expose())),
+        None => sender,
+    }
 }
 
 /// The WeChat API client of `appid`, with the AppSecret from its API secrets.
@@ -388,10 +406,11 @@ impl AppSource<Sender> for AppSenders {
             token_kind: self.config.token_kind,
             owner: self.owner.clone(),
         };
-        Ok(Some(
-            sender_on_table(Arc::new(self.aws.table(&self.config.table)), parts)
-                .with_welcome_interval(self.config.welcome_interval),
-        ))
+        Ok(Some(learning(
+            sender_on_table(Arc::new(self.aws.table(&self.config.table)), parts),
+            &self.config,
+            &secrets,
+        )))
     }
 }
 

@@ -12,8 +12,8 @@ pub use aws::StartupError;
 pub use memory::MemoryStack;
 
 use crate::ports::{
-    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuotaStore, SuggestionStore,
-    TokenStore, WeChatApi,
+    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuestionLog, QuotaStore,
+    SuggestionStore, TokenStore, WeChatApi,
 };
 use crate::rule_cache::RuleCache;
 use crate::send::token::TokenProvider;
@@ -45,6 +45,7 @@ where
         + MediaCache
         + TokenStore
         + SuggestionStore
+        + QuestionLog
         + 'static,
 {
     let tokens = Arc::new(TokenProvider::new(
@@ -62,7 +63,8 @@ where
             handoffs: table.clone(),
             quota: table.clone(),
             media: table.clone(),
-            suggestions: table,
+            suggestions: table.clone(),
+            questions: table,
             reader: parts.reader,
             api: parts.api,
             tokens,

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod media;
 pub mod queue;
 pub mod quota;
+pub mod questions;
 pub mod rules;
 pub mod suggestions;
 pub mod table;

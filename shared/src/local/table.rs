@@ -3,11 +3,11 @@
 //! a conditional write is atomic, expired entries are ignored as if deleted. Each call is
 //! counted, so tests can assert how many round trips a path would cost on AWS.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::ports::{Answer, StoredToken};
+use crate::ports::{Answer, AskedQuestion, StoredToken};
 use crate::send::quota::QuotaState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +60,12 @@ pub struct MemoryTable {
     send: Mutex<SendState>,
     /// FAQ suggestions offered, per `{appid}#{openid}`: the entry ids and until when (ms).
     suggestions: Mutex<HashMap<String, (Vec<String>, i64)>>,
+    /// Kept questions by (app, time, asker): the question and its TTL (s).
+    questions: Mutex<QuestionMap>,
     calls: AtomicUsize,
 }
+
+type QuestionMap = BTreeMap<(String, i64, String), (AskedQuestion, i64)>;
 
 impl MemoryTable {
     pub fn new() -> Self {
@@ -101,6 +105,10 @@ impl MemoryTable {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<String>, i64)>> {
         self.suggestions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn lock_questions(&self) -> std::sync::MutexGuard<'_, QuestionMap> {
+        self.questions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(super) fn lock_pushes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {

@@ -15,6 +15,8 @@ pub use error::ReceiveError;
 
 use crate::clock::{millis, secs};
 use crate::job::{Job, ledger_key};
+use crate::learn;
+use crate::metrics;
 use crate::ports::{Answer, Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger};
 use crate::protocol::passive::{self, Seal};
 use crate::protocol::{
@@ -230,6 +232,12 @@ impl Receiver {
         // claimed even when no rule answers them: applied once, by their first delivery.
         let session = is_session_event(&opened.message);
         if route == Route::Ignore && !session {
+            if !matches!(opened.message.kind, MessageKind::Event(_)) {
+                // A user message nothing answers and nothing is sent for (no default, or
+                // outside its schedule): no job, so it is counted here.
+                let silent = learn::Outcome::Silent;
+                metrics::outcome(appid, silent.name(), silent.id());
+            }
             return Ok((PushResponse::success(), Outcome::Ignored));
         }
 
@@ -264,6 +272,10 @@ impl Receiver {
         let result = self.act(query, opened, route, session, now).await;
         match &result {
             Ok((_, outcome)) => {
+                if let (Outcome::Transferred, Route::Transfer { rule }) = (outcome, route) {
+                    let transferred = learn::Outcome::Transferred(rule.to_owned());
+                    metrics::outcome(appid, transferred.name(), transferred.id());
+                }
                 let answer = match outcome {
                     Outcome::Transferred => Answer::Transfer,
                     _ => Answer::Success,

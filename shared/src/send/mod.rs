@@ -32,8 +32,8 @@ pub use errcode::ErrorClass;
 pub use outcome::{DropReason, JobOutcome, Retry, Silence};
 
 use crate::ports::{
-    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuotaStore, SuggestionStore,
-    WeChatApi,
+    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuestionLog, QuotaStore,
+    SuggestionStore, WeChatApi,
 };
 use crate::rule_cache::RuleCache;
 use token::TokenProvider;
@@ -49,6 +49,8 @@ pub struct SendDeps {
     pub quota: Arc<dyn QuotaStore>,
     pub media: Arc<dyn MediaCache>,
     pub suggestions: Arc<dyn SuggestionStore>,
+    /// Where unanswered and suggested questions are kept for the report.
+    pub questions: Arc<dyn QuestionLog>,
     pub reader: Arc<dyn MediaReader>,
     pub api: Arc<dyn WeChatApi>,
     pub tokens: Arc<TokenProvider>,
@@ -69,7 +71,14 @@ pub struct Sender {
     appid: String,
     deps: SendDeps,
     welcome_interval: Duration,
+    /// How long unanswered and suggested questions are kept (zero: none are).
+    questions_kept: Duration,
+    /// The key of the hash that stands for a user in a kept question (`learn::asker`).
+    asker_key: Vec<u8>,
 }
+
+/// How long unanswered and suggested questions are kept by default (`KEFU_UNANSWERED_DAYS`).
+pub const QUESTIONS_KEPT: Duration = Duration::from_secs(30 * 86_400);
 
 impl Sender {
     pub fn new(appid: &str, deps: SendDeps) -> Self {
@@ -77,7 +86,22 @@ impl Sender {
             appid: appid.to_owned(),
             deps,
             welcome_interval: WELCOME_INTERVAL,
+            questions_kept: QUESTIONS_KEPT,
+            asker_key: random_key(),
         }
+    }
+
+    /// Keeps unanswered and suggested questions for `kept` (zero: keeps none).
+    pub fn with_questions_kept(mut self, kept: Duration) -> Self {
+        self.questions_kept = kept;
+        self
+    }
+
+    /// Hashes the users of kept questions with `key` (`learn::asker_key` of the AppSecret where
+    /// deployed: the same on every instance, so a redelivered job replaces its question).
+    pub fn with_asker_key(mut self, key: Vec<u8>) -> Self {
+        self.asker_key = key;
+        self
     }
 
     /// Welcomes a user at most once per `interval` (zero: every time they enter).
@@ -85,4 +109,13 @@ impl Sender {
         self.welcome_interval = interval;
         self
     }
+}
+
+/// A key of this process's own (an instance without the app's secret, e.g. a test).
+fn random_key() -> Vec<u8> {
+    let mut key = vec![0u8; 32];
+    if getrandom::fill(&mut key).is_err() {
+        key = std::process::id().to_le_bytes().to_vec();
+    }
+    key
 }

@@ -14,15 +14,18 @@ use super::render::{self, Placeholders};
 use super::{SUGGESTION_TTL, Sender, quota};
 use crate::clock::{millis, secs};
 use crate::job::Job;
+use crate::learn::{self, Held, Outcome};
 use crate::metrics;
-use crate::ports::{Claim, ClaimOutcome, MediaError, PortError};
+use crate::ports::{AskedQuestion, Claim, ClaimOutcome, MediaError, PortError};
 use crate::protocol::{Event, MessageKind};
-use crate::rules::{Action, FaqDecision, ReplyMessage, RuleSet, TimeZone};
+use crate::rules::{Action, FaqDecision, FaqEntry, ReplyMessage, RuleSet, TimeZone};
 
 /// What became of one message.
 enum Step {
     Sent,
     Skipped,
+    /// Skipped: over the user's quota (ours, or WeChat's refusal for it).
+    OverQuota,
     MaybeSent,
 }
 
@@ -108,6 +111,7 @@ impl Sender {
                 .await?
                 .is_some_and(|until| until > now)
         {
+            self.count_outcome(&Outcome::Held(Held::Handoff));
             return Ok(JobOutcome::Nothing(Silence::AgentHoldsSession));
         }
 
@@ -116,14 +120,20 @@ impl Sender {
         // `receive` chose, however late (or often) the job runs.
         let decision = rules.decide(&job.message, job.received_at);
         let mut action = decision.action.clone();
+        let mut outcome = Outcome::of(
+            decision.rule.map(|(_, rule)| rule.name.as_str()),
+            decision.faq.as_ref(),
+            matches!(action.as_deref(), Some(Action::Send(m)) if !m.is_empty()),
+        );
         match &decision.faq {
             // 「2」 after 「您是不是想问：1. … 2. …」: the entry picked, if one was offered.
             Some(FaqDecision::Choice(n)) => {
-                if let Some(picked) = self
+                if let Some((entry, picked)) = self
                     .picked(&rules, &job.openid, *n, job.received_at)
                     .await?
                 {
                     action = Some(Cow::Owned(picked));
+                    outcome = Outcome::Faq { entry, score: 1.0 };
                 }
             }
             Some(FaqDecision::Suggest(candidates)) => {
@@ -136,6 +146,9 @@ impl Sender {
             }
             _ => {}
         }
+        if user_message {
+            self.keep_question(&job, &outcome).await;
+        }
         let messages = match action.as_deref() {
             Some(Action::Send(messages)) if !messages.is_empty() => {
                 let zone = rules.zone().unwrap_or_else(|_| TimeZone::shanghai());
@@ -145,7 +158,12 @@ impl Sender {
                     .map(|message| render::fill(message, &placeholders))
                     .collect::<Vec<_>>()
             }
-            _ => return Ok(JobOutcome::Nothing(Silence::NoReplyRule)),
+            _ => {
+                if user_message {
+                    self.count_outcome(&outcome);
+                }
+                return Ok(JobOutcome::Nothing(Silence::NoReplyRule));
+            }
         };
 
         if matches!(
@@ -168,7 +186,7 @@ impl Sender {
             }
         }
 
-        let (mut sent, mut skipped, mut maybe_sent) = (0, 0, 0);
+        let (mut sent, mut skipped, mut maybe_sent, mut over_quota) = (0, 0, 0, 0);
         for (n, message) in messages.iter().enumerate() {
             if self
                 .deps
@@ -185,8 +203,18 @@ impl Sender {
             match self.send_one(&job, n, message, deadline).await? {
                 Step::Sent => sent += 1,
                 Step::Skipped => skipped += 1,
+                Step::OverQuota => {
+                    skipped += 1;
+                    over_quota += 1;
+                }
                 Step::MaybeSent => maybe_sent += 1,
             }
+        }
+        if user_message {
+            if sent == 0 && maybe_sent == 0 && over_quota > 0 {
+                outcome = Outcome::Held(Held::Quota);
+            }
+            self.count_outcome(&outcome);
         }
         // The push's own ledger entry is receive's (its answer for WeChat's retries); each
         // send is settled on its own key above, which is what a redelivery reads.
@@ -242,7 +270,7 @@ impl Sender {
                 tracing::info!(send = %send_key, "send skipped: over the user's quota");
                 metrics::count("quota_skipped");
                 self.settle(&send_key, now).await;
-                return Ok(Step::Skipped);
+                return Ok(Step::OverQuota);
             }
             Err(err) => {
                 // Nothing was sent: free the claim so the redelivery can send.
@@ -282,7 +310,10 @@ impl Sender {
                         self.refund(&job.openid, reservation).await;
                     }
                     self.settle(&send_key, now).await;
-                    return Ok(Step::Skipped);
+                    return Ok(match refusal {
+                        Refusal::Quota => Step::OverQuota,
+                        _ => Step::Skipped,
+                    });
                 }
                 Verdict::MaybeSent => {
                     tracing::warn!(send = %send_key, reason = %failure,
@@ -330,7 +361,7 @@ impl Sender {
         openid: &str,
         n: usize,
         now: i64,
-    ) -> Result<Option<Action>, Retry> {
+    ) -> Result<Option<(String, Action)>, Retry> {
         let Some(offered) = self
             .deps
             .suggestions
@@ -343,13 +374,62 @@ impl Sender {
             .checked_sub(1)
             .and_then(|i| offered.get(i))
             .and_then(|id| rules.faq.as_ref()?.entry(id));
-        Ok(match picked.map(|entry| &entry.action) {
-            Some(action @ Action::Send(_)) => {
-                tracing::info!(entry = %picked.map_or("", |e| e.id.as_str()), "suggestion picked");
-                Some(action.clone())
+        Ok(match picked {
+            Some(
+                entry @ FaqEntry {
+                    action: action @ Action::Send(_),
+                    ..
+                },
+            ) => {
+                tracing::info!(entry = %entry.id, "suggestion picked");
+                Some((entry.id.clone(), action.clone()))
             }
             _ => None,
         })
+    }
+
+    /// Counts what became of a user message (the `messages` metric), and logs it.
+    fn count_outcome(&self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Faq { entry, score } => {
+                tracing::info!(outcome = outcome.name(), entry = %entry, score = score, "message outcome");
+            }
+            Outcome::Suggested(entries) => {
+                tracing::info!(outcome = outcome.name(), entries = %entries.join(","), "message outcome");
+            }
+            _ => {
+                tracing::info!(
+                    outcome = outcome.name(),
+                    id = outcome.id().unwrap_or(""),
+                    "message outcome"
+                );
+            }
+        }
+        metrics::outcome(&self.appid, outcome.name(), outcome.id());
+    }
+
+    /// Keeps the text of an unanswered or suggested question for the report (one small
+    /// write; none for an answered one, small talk or a number). A failure is logged, never
+    /// in the way of the reply.
+    async fn keep_question(&self, job: &Job, outcome: &Outcome) {
+        let MessageKind::Text { content } = &job.message.kind else {
+            return;
+        };
+        if self.questions_kept.is_zero() || !outcome.keeps_text() || !learn::worth_keeping(content)
+        {
+            return;
+        }
+        let question = AskedQuestion {
+            appid: self.appid.clone(),
+            at_ms: job.received_at,
+            asker: learn::asker(&self.asker_key, &job.openid),
+            outcome: outcome.name().to_owned(),
+            text: learn::kept_text(content),
+        };
+        let expires_at = (job.received_at / 1000).saturating_add(secs(self.questions_kept));
+        if let Err(err) = self.deps.questions.keep(&question, expires_at).await {
+            tracing::warn!(reason = %err, "keeping the question for the report failed");
+        }
     }
 
     fn dropped(&self, reason: DropReason) -> JobOutcome {
