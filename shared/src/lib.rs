@@ -5,13 +5,18 @@
 //!
 //! | layer | modules |
 //! | --- | --- |
-//! | composition root | `compose` (AWS and in-memory wiring, side by side) |
+//! | composition root | `compose` (AWS and in-memory wiring, side by side), `config` (the environment it composes from, adapters' defaults included) |
 //! | adapters | `aws` (DynamoDB, SQS, SSM), `local` (in memory), `wechat_api` (reqwest), `assets` (images) |
 //! | core | `receive` (the push path), `send` (the send core), `apps` (the apps served), `rule_cache` |
+//! | pure send policy | `policy` (send windows, error codes, rendering, the time budget: read by the core and the stores) |
 //! | ports | `ports` (small async traits speaking domain types), `clock` |
-//! | pure domain | `rules` (model, matching, Parameter Store layout), `knowledge` (the FAQ matcher), `learn` (outcomes, kept questions, grouping), `job` (the queue's message) |
+//! | pure domain | `rules` (model, matching, Parameter Store layout), `knowledge` (the FAQ matcher), `learn` (outcomes, kept questions, grouping), `job` (the queue's message), `sample` (the documented sample deployment) |
 //! | vocabulary | `protocol` (WeChat's push wire format, pure), `wechat_types` (the WeChat API's) |
-//! | support | `config`, `secret`, `logging`, `metrics`, `tls`, `sample` |
+//! | support | `secret`, `logging`, `metrics`, `tls` |
+//!
+//! `tests/tests/layering.rs` holds this table against the imports, with the rules beside it:
+//! the adapters import no core (what they share with it is a port or pure policy), the AWS SDK
+//! is named only in `aws/`, reqwest only in `wechat_api/`, `assets` and `tls`.
 
 pub mod apps;
 pub mod assets;
@@ -25,6 +30,7 @@ pub mod learn;
 pub mod local;
 pub mod logging;
 pub mod metrics;
+pub mod policy;
 pub mod ports;
 pub mod protocol;
 pub mod receive;

@@ -634,40 +634,7 @@ fn violations() -> Vec<Violation> {
 /// Violations known and not yet mended, as `file: rule` (the line left out, so that edits
 /// elsewhere in the file do not move them), each with why it is left. The check fails on any
 /// other violation; one of these that is gone is reported, to be struck here.
-const LEFT: &[(&str, &str)] = &[
-    (
-        "shared/src/lib.rs: `knowledge` is in no layer of the table",
-        "lib.rs's table is mended in a move of its own",
-    ),
-    (
-        "shared/src/config.rs: `config` (support) imports `protocol` (vocabulary), a layer above its own",
-        "lib.rs's table is mended in a move of its own",
-    ),
-    (
-        "shared/src/config.rs: `config` (support) imports `wechat_api` (adapters), a layer above its own",
-        "lib.rs's table is mended in a move of its own",
-    ),
-    (
-        "shared/src/config.rs: `config` (support) imports `wechat_types` (vocabulary), a layer above its own",
-        "lib.rs's table is mended in a move of its own",
-    ),
-    (
-        "shared/src/sample.rs: `sample` (support) imports `protocol` (vocabulary), a layer above its own",
-        "lib.rs's table is mended in a move of its own",
-    ),
-    (
-        "shared/src/sample.rs: `sample` (support) imports `rules` (pure domain), a layer above its own",
-        "lib.rs's table is mended in a move of its own",
-    ),
-    (
-        "shared/src/aws/quota.rs: the adapter `aws` imports the core (`send`)",
-        "the pure send policy moves out of send/ in a move of its own",
-    ),
-    (
-        "shared/src/local/table.rs: the adapter `local` imports the core (`send`)",
-        "the pure send policy moves out of send/ in a move of its own",
-    ),
-];
+const LEFT: &[(&str, &str)] = &[];
 
 #[test]
 fn the_library_keeps_its_layers() {

@@ -1,4 +1,4 @@
-//! `QuotaStore` on DynamoDB: per-user send windows. The rules are `send::quota`'s, written as
+//! `QuotaStore` on DynamoDB: per-user send windows. The rules are `policy::quota`'s, written as
 //! condition expressions (DynamoDB runs no Rust): a reservation is one conditional `ADD` of its
 //! name to both windows' sets (a send counts in each), so concurrent instances cannot
 //! double-spend a slot, and a repeated
@@ -13,8 +13,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 
 use super::describe;
 use super::table::{DynamoTable, applied, condition_failed, n, s};
+use crate::policy::quota;
 use crate::ports::{PortError, QuotaStore, QuotaWindow};
-use crate::send::quota;
 
 /// Quota items live as long as the longest window, plus a day.
 const QUOTA_TTL_SECS: i64 = 3 * 24 * 3600;
@@ -182,7 +182,7 @@ fn names_set(reservation: &str) -> AttributeValue {
     AttributeValue::Ss(vec![reservation.to_owned()])
 }
 
-/// The windows as `item` holds them (what `send::quota` decides on): when each opened and the
+/// The windows as `item` holds them (what `policy::quota` decides on): when each opened and the
 /// reservations it counts.
 fn state(item: Option<&HashMap<String, AttributeValue>>) -> quota::QuotaState {
     let number = |name: &str| {

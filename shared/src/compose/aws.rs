@@ -12,7 +12,6 @@
 //! push should cost what a warm one costs).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -22,6 +21,7 @@ use crate::assets::{AssetReader, Images};
 use crate::aws::{AppParameter, Aws, ParameterBudget, Secrets, SsmRules, app_parameter};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
+use crate::policy::budget::CALL_TIMEOUT;
 use crate::ports::{Clock, MediaReader, PortError};
 use crate::protocol::{AesKey, Credentials, CryptoError, Token};
 use crate::receive::{ReceiveDeps, ReceiveSettings, Receiver};
@@ -29,9 +29,6 @@ use crate::rule_cache::RuleCache;
 use crate::send::Sender;
 use crate::wechat_api::WeChatClient;
 use crate::wechat_types::ApiError;
-
-/// How long one WeChat API call (or image download) may take.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a function could not start: reported once, at cold start, with no secret in it.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! `QuotaStore` in memory: `send::quota::QuotaState` applied as is, per user.
+//! `QuotaStore` in memory: `policy::quota::QuotaState` applied as is, per user.
 
 use async_trait::async_trait;
 

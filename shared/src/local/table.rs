@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::policy::quota::QuotaState;
 use crate::ports::{Answer, AskedQuestion, StoredToken};
-use crate::send::quota::QuotaState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum State {

@@ -1,6 +1,6 @@
 //! Placeholders in a text reply: `{openid}`, `{kf_account}`, `{time}`, … — which names exist
 //! and how a text splits into literal pieces and placeholders. Pure; the values are filled in
-//! by `send::render`.
+//! by `policy::render`.
 //!
 //! `{name}` with a name of lower-case ASCII letters and `_` is a placeholder, and an unknown
 //! name is refused at validation. `{{` and `}}` write a literal `{` and `}`. Any other brace

@@ -7,23 +7,20 @@
 //! | `batch.rs` | one SQS batch: jobs grouped by user, run concurrently, which records SQS retries |
 //! | `sequence.rs` | one job's sends: claim → quota → deliver → settle |
 //! | `delivery.rs` | one message out: image upload, access_token, the call, one stale-token retry |
-//! | `render.rs` | pure: a rule's reply message → WeChat's custom/send body |
-//! | `errcode.rs` | pure: what a failed call means (refresh, retry, give up) |
-//! | `quota.rs` | pure: WeChat's send windows |
-//! | `budget.rs` | the time arithmetic: deadline, leases, timeouts, job age |
 //! | `token.rs` | the shared access_token under a refresh lease |
 //! | `outcome.rs` | what became of a job, and why one is retried |
+//!
+//! The pure policy it applies (send windows, error codes, rendering, the time budget) lives
+//! below it in [`crate::policy`], where the stores may read it too; it is re-exported here.
 
 mod batch;
 pub use batch::run_batch;
-pub mod budget;
 mod delivery;
-pub mod errcode;
 mod outcome;
-pub mod quota;
-pub mod render;
 mod sequence;
 pub mod token;
+
+pub use crate::policy::{budget, errcode, quota, render};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! What can go wrong calling the WeChat API. What each failure *means* (refresh, retry, give
-//! up) is the send core's decision: `send::errcode`.
+//! up) is the send core's decision: `policy::errcode`.
 
 /// A failed WeChat API call. Never carries the access_token or AppSecret: transport errors are
 /// stripped of their URL (which holds the token) before they become one of these.

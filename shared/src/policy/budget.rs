@@ -21,7 +21,7 @@ use crate::ports::QuotaWindow;
 
 use super::quota;
 
-/// One WeChat API call, connection included (the client's timeout).
+/// One WeChat API call or image download, connection included (the clients' timeout).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// A custom/send call starts only with this much time left before the deadline.
 pub const SEND_CALL_ROOM: Duration = Duration::from_secs(6);
