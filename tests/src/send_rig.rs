@@ -135,7 +135,6 @@ impl<T: Table + 'static> SendRig<T> {
         )
     }
 
-    /// An invocation's deadline starting now: the reply function's timeout from the rig's clock.
     /// The rig's sender as the deployment's only app (what `reply::handle` runs a batch with).
     pub fn apps(&self) -> Arc<Apps<Sender>> {
         Arc::new(Apps::single(
@@ -145,6 +144,7 @@ impl<T: Table + 'static> SendRig<T> {
         ))
     }
 
+    /// An invocation's deadline starting now: the reply function's timeout from the rig's clock.
     pub fn deadline(&self) -> i64 {
         self.clock
             .now_millis()
