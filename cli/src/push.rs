@@ -96,6 +96,9 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
                     break;
                 }
                 out.push(format!("  answer: {}", one_line(&body)));
+                if let Some(why) = refusal_hint(status.as_u16(), &body) {
+                    out.push(format!("  why: {why}"));
+                }
                 if status.is_client_error() {
                     // A refusal (bad signature, bad body) is refused again: no point retrying.
                     out.push(
@@ -112,6 +115,12 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
         }
     }
     let Some(reply) = reply else {
+        if attempts.is_empty() {
+            // No attempt got an answer: say where we knocked and how to knock elsewhere.
+            out.push(format!(
+                "nothing answered at {push_url}: start `kefu dev` (it listens on http://127.0.0.1:8080/wechat), or give the push URL with --url (or KEFU_PUSH_URL)"
+            ));
+        }
         out.push(
             "WeChat would now show the user 「该小程序客服暂时无法提供服务，请稍后再试」".into(),
         );
@@ -159,6 +168,29 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
         .to_string());
     }
     Ok(out.join("\n"))
+}
+
+/// What to check when the push URL refuses a push, as the `kefu dev` terminal explains its
+/// refusals, with the flags of `kefu push`.
+fn refusal_hint(status: u16, body: &str) -> Option<&'static str> {
+    let hint = if status == 404 {
+        "no push path at this URL: check --url (kefu dev prints its push URL; with --apps each app is at /wechat/{appid}, and --apps FILE --appid A pushes there)"
+    } else if body.contains("signature mismatch") {
+        "the Token (or, for msg_signature, the body) differs from the server's: check --token (or KEFU_TOKEN)"
+    } else if body.contains("appid") {
+        "the message was sealed for another AppID: check --appid (or KEFU_APPID)"
+    } else if body.contains("padding") || body.contains("Encrypt") {
+        "the EncodingAESKey differs from the server's: check --aes-key (or KEFU_AES_KEY)"
+    } else if body.contains("plaintext pushes are refused") {
+        "the server requires encryption, as a deployment does by default (KEFU_REQUIRE_ENCRYPTION=true): push with --mode safe or compatible (kefu dev accepts plaintext with --allow-plaintext)"
+    } else if body.contains("already used") {
+        "this (timestamp, nonce) pair signed another push already: leave --nonce out, or give each push its own"
+    } else if body.contains("timestamp") || body.contains("ahead of the clock") {
+        "the push's time is outside the server's window (5 minutes by default): check this machine's clock, or --timestamp"
+    } else {
+        return None;
+    };
+    Some(hint)
 }
 
 /// `success`, an empty body, or an XML/JSON reply are answers WeChat accepts.

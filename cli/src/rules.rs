@@ -33,6 +33,7 @@ enum RulesCommand {
     Schema,
     /// Check a rules file: JSON, schema, what the types cannot say (names, counts, URLs), image
     /// files, transfers on events, rules that can never match.
+    #[command(visible_alias = "check")]
     Validate {
         file: PathBuf,
         /// The deployment's images, for `{"file": …}` sources.

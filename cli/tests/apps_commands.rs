@@ -122,7 +122,10 @@ fn apps_are_added_listed_given_rules_and_removed() {
         "{pushed}"
     );
     let pulled = ok(&["rules", "pull", "--appid", CLINIC, at[0], at[1]], None);
-    assert!(pulled.contains("客服下班了"), "{pulled}");
+    assert!(
+        pulled.contains("人工客服工作日 9:00–21:00 在线"),
+        "{pulled}"
+    );
 
     let listed = ok(&["apps", "list", at[0], at[1]], None);
     let lines: Vec<&str> = listed.lines().collect();

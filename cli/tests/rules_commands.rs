@@ -387,9 +387,10 @@ fn test_at_a_local_time_shows_the_schedule_decision_and_why() {
         late.starts_with("human: 1 message(s) — exact \"人工\"; closed: sat is not among mon, tue, wed, thu, fri (sat 2026-12-05 22:30 Asia/Shanghai): otherwise"),
         "{late}"
     );
-    // The reply's {time} is the local time the message arrived.
+    // The reply's {time} is the local time the message arrived. Saturday night: Sunday is
+    // closed too, so no 「明天 9 点见」; the reply says when agents are there.
     assert!(
-        late.contains("客服下班了，明天 9 点见（现在是 22:30）"),
+        late.contains("人工客服工作日 9:00–21:00 在线，现在是 22:30") && !late.contains("明天"),
         "{late}"
     );
 
@@ -509,4 +510,15 @@ fn validate_names_the_rule_of_a_bad_schedule_or_placeholder() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(reason), "{json}: {stderr}");
     }
+}
+
+/// `kefu rules` is "Check, test, diff, push and pull": `check` is validate (it once got "a
+/// similar subcommand exists: 'schema'"), and the help says so.
+#[test]
+fn rules_check_is_validate() {
+    let checked = ok(&["rules", "check", "rules/sample.json"], false);
+    let validated = ok(&["rules", "validate", "rules/sample.json"], false);
+    assert_eq!(checked, validated);
+    let help = ok(&["rules", "--help"], false);
+    assert!(help.contains("[alias: check]"), "{help}");
 }
