@@ -58,6 +58,21 @@ enum FaqCommand {
         #[arg(long)]
         no_bom: bool,
     },
+    /// Add a similar question to an entry of a rules file (e.g. one `kefu report` lists as
+    /// unanswered), and say what the knowledge base now decides for it.
+    ///
+    /// The result is validated before it is written (atomically); the same question already
+    /// there (as the matcher normalises it) writes nothing. For a deployment, `kefu rules push`
+    /// the file afterwards.
+    AddQuestion {
+        /// The entry's id.
+        entry: String,
+        /// The question, as users ask it.
+        text: String,
+        /// The rules file holding the entry.
+        #[arg(long, value_name = "RULES.json")]
+        rules: PathBuf,
+    },
     /// Measure the FAQ matcher on an evaluation set (a `faq`, user `questions` with the entry
     /// each expects, `off_topic` messages), beside two baselines.
     Eval {
@@ -71,6 +86,7 @@ enum FaqCommand {
 pub fn faq(args: &FaqArgs) -> anyhow::Result<String> {
     match &args.command {
         FaqCommand::Eval { file, misses } => eval(file, *misses),
+        FaqCommand::AddQuestion { entry, text, rules } => add_question(entry, text, rules),
         FaqCommand::Import {
             file,
             into,
@@ -431,6 +447,86 @@ fn not_texts(action: &Action) -> String {
             .collect::<Vec<_>>()
             .join("\n\n"),
     }
+}
+
+fn add_question(id: &str, text: &str, file: &Path) -> anyhow::Result<String> {
+    let text = text.trim();
+    anyhow::ensure!(
+        !normalize(text).is_empty(),
+        "the question {text:?} has no words"
+    );
+    let json =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let rules = RuleSet::from_json(&json).with_context(|| file.display().to_string())?;
+    let faq = rules
+        .faq
+        .as_deref()
+        .with_context(|| format!("{} has no faq section", file.display()))?;
+    let Some(entry) = faq.entry(id) else {
+        let ids: Vec<&str> = faq.entries.iter().map(|e| e.id.as_str()).collect();
+        anyhow::bail!(
+            "{}: no FAQ entry {id:?} (the entries: {})",
+            file.display(),
+            ids.join(", ")
+        );
+    };
+    let plain = normalize(text);
+    if entry.questions.iter().any(|q| normalize(q) == plain) {
+        return Ok(format!(
+            "{id} already has {text:?}; {} left as it is",
+            file.display()
+        ));
+    }
+    if let Some(other) = faq
+        .entries
+        .iter()
+        .find(|e| e.id != id && e.questions.iter().any(|q| normalize(q) == plain))
+    {
+        anyhow::bail!(
+            "{text:?} is already a question of entry {}: one question answers one entry",
+            other.id
+        );
+    }
+    let entries: Vec<FaqEntry> = faq
+        .entries
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if e.id == id {
+                e.questions.push(text.to_owned());
+            }
+            e
+        })
+        .collect();
+    let mut result = rules.clone();
+    result.faq = Some(Box::new(faq.with_entries(entries)));
+    let written = format!("{}\n", serde_json::to_string_pretty(&result)?);
+    let checked = RuleSet::from_json(&written).map_err(|e| {
+        anyhow::anyhow!(
+            "with {text:?} the rules are not valid, {} is unchanged: {e}",
+            file.display()
+        )
+    })?;
+    write_atomically(file, &written)?;
+    let now = match checked.faq.as_deref().map(|faq| faq.decide(text)) {
+        Some(FaqDecision::Answer { entry, score, .. }) => {
+            format!("the FAQ now answers it with {} ({score:.2})", entry.id)
+        }
+        Some(FaqDecision::Suggest(candidates)) => format!(
+            "the FAQ now suggests {} for it",
+            candidates
+                .iter()
+                .map(|(e, s)| format!("{} ({s:.2})", e.id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => "the FAQ still does not answer it".to_owned(),
+    };
+    Ok(format!(
+        "{}: {id} + {text:?} ({} questions); {now}",
+        file.display(),
+        entry.questions.len() + 1
+    ))
 }
 
 /// Writes `text` to `path` through a temporary file beside it: a reader never sees half.

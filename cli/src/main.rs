@@ -20,6 +20,7 @@ mod out;
 mod paint;
 mod push;
 mod push_args;
+mod report;
 mod rules;
 
 use std::process::ExitCode;
@@ -52,8 +53,10 @@ enum Command {
     Push(push::PushCommand),
     /// Check, test, diff, push and pull keyword rules.
     Rules(rules::RulesArgs),
-    /// The knowledge base (FAQ): import and export it as CSV, measure its matcher.
+    /// The knowledge base (FAQ): import and export it as CSV, add a question, measure its matcher.
     Faq(faq::FaqArgs),
+    /// What users asked and what answered them: outcomes, and the unanswered questions grouped.
+    Report(report::ReportArgs),
     /// List, add and remove the mini programs a deployment serves at /wechat/{appid}.
     Apps(apps::AppsArgs),
     /// Write a signed API Gateway event (for `sam local invoke -e`, `cargo lambda invoke`).
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Push(args) => runtime().and_then(|rt| rt.block_on(push::push(&args))),
         Command::Rules(args) => runtime().and_then(|rt| rt.block_on(rules::rules(&args))),
         Command::Apps(args) => runtime().and_then(|rt| rt.block_on(apps::apps(&args))),
+        Command::Report(args) => runtime().and_then(|rt| rt.block_on(report::report(&args))),
         Command::Sign(args) => crypto::sign(&args),
         Command::Decrypt(args) => crypto::decrypt(&args),
         Command::Encrypt(args) => crypto::encrypt(&args),

@@ -235,15 +235,19 @@ pub fn group(faq: &Faq, texts: &[&str]) -> Vec<Vec<usize>> {
                 .collect(),
         );
     }
-    groups.sort_by(|a, b| b.len().cmp(&a.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
     groups
 }
 
-/// The knowledge-base entry a question comes closest to, with its score, if any shares a word.
+/// The knowledge-base entry a question comes closest to, with its score, if one shares a word
+/// with it (two characters or more: a single shared character says nothing).
 pub fn closest_entry<'f>(faq: &'f Faq, text: &str) -> Option<(&'f str, f32)> {
     let index = faq.index();
     let tokens = index.lexicon().tokens(text);
-    let best = index.scores(&tokens).into_iter().next()?;
+    let best = index
+        .scores(&tokens)
+        .into_iter()
+        .find(|score| score.shares_a_word)?;
     faq.entries
         .get(best.entry)
         .map(|entry| (entry.id.as_str(), best.score))

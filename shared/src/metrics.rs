@@ -39,10 +39,16 @@ pub fn count(name: &str) {
 
 /// This process's outcomes so far, by (app, outcome, id): what `kefu dev` reports (a
 /// deployment's are in CloudWatch). As few keys as the metric has dimensions.
-static TALLY: Mutex<BTreeMap<(String, String, Option<String>), u64>> = Mutex::new(BTreeMap::new());
+static TALLY: Mutex<BTreeMap<TallyKey, u64>> = Mutex::new(BTreeMap::new());
 
-/// The outcomes counted in this process: (app, outcome, id, count).
-pub fn tally() -> Vec<(String, String, Option<String>, u64)> {
+/// (app, outcome, id).
+type TallyKey = (String, String, Option<String>);
+
+/// Messages counted of one (app, outcome, id): the last is the count.
+pub type Counted = (String, String, Option<String>, u64);
+
+/// The outcomes counted in this process.
+pub fn tally() -> Vec<Counted> {
     TALLY
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -83,24 +89,28 @@ fn outcome_line(app: &str, outcome: &str, id: Option<&str>, timestamp: u128) -> 
         serde_json::json!(["outcome"]),
         serde_json::json!(["app", "outcome"]),
     ];
-    let mut line = serde_json::json!({
-        "app": app,
-        "outcome": outcome,
-        MESSAGES: 1,
-    });
-    if let Some(id) = id {
+    if id.is_some() {
         dimensions.push(serde_json::json!(["app", "outcome", "id"]));
-        line["id"] = serde_json::json!(id);
     }
-    line["_aws"] = serde_json::json!({
-        "Timestamp": timestamp,
-        "CloudWatchMetrics": [{
-            "Namespace": "kefu",
-            "Dimensions": dimensions,
-            "Metrics": [{"Name": MESSAGES, "Unit": "Count"}]
-        }]
-    });
-    line.to_string()
+    let mut line = serde_json::Map::new();
+    line.insert(
+        "_aws".into(),
+        serde_json::json!({
+            "Timestamp": timestamp,
+            "CloudWatchMetrics": [{
+                "Namespace": "kefu",
+                "Dimensions": dimensions,
+                "Metrics": [{"Name": MESSAGES, "Unit": "Count"}]
+            }]
+        }),
+    );
+    line.insert("app".into(), app.into());
+    line.insert("outcome".into(), outcome.into());
+    if let Some(id) = id {
+        line.insert("id".into(), id.into());
+    }
+    line.insert(MESSAGES.into(), 1.into());
+    serde_json::Value::Object(line).to_string()
 }
 
 #[cfg(test)]

@@ -165,6 +165,7 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
         apps,
         several: args.apps.is_some(),
         handoffs: stack.table.clone(),
+        questions: stack.table.clone(),
         queue_loop: Box::pin(queue::run_embedded(
             stack.queue,
             Arc::new(senders),

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use kefu::local::StaticRules;
-use kefu::ports::HandoffRegistry;
+use kefu::ports::{HandoffRegistry, QuestionLog};
 use kefu::receive::Receiver;
 use kefu::rule_cache::RuleCache;
 use kefu::secret::SecretString;
@@ -116,6 +116,8 @@ struct DevStack {
     several: bool,
     sandbox: Sandbox,
     handoffs: Arc<dyn HandoffRegistry>,
+    /// Where the reply side keeps unanswered and suggested questions (`/report`).
+    questions: Arc<dyn QuestionLog>,
     /// The reply function's side: takes jobs off the queue and runs them.
     queue_loop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     banner: Vec<(&'static str, String)>,
@@ -170,10 +172,22 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
             .unwrap_or_default(),
         hold_minutes: HOLD_MINUTES,
     };
+    let report = crate::report::DevReport {
+        questions: stack.questions.clone(),
+        apps: stack
+            .apps
+            .iter()
+            .map(|app| {
+                let appid = app.receiver.settings().credentials.appid.clone();
+                (appid, app.rules.clone())
+            })
+            .collect(),
+    };
     let app = stack
         .sandbox
         .router()
         .merge(page::routes())
+        .merge(report.routes())
         .merge(conversation::routes(first.clone(), info));
     let app = if stack.several {
         app.route(

@@ -154,6 +154,7 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
         }],
         several: false,
         handoffs: Arc::new(aws.table(&config.table)),
+        questions: Arc::new(aws.table(&config.table)),
         queue_loop: Box::pin(queue::poll_sqs(
             aws.consumer(&queue_url),
             senders,
