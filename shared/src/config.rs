@@ -293,6 +293,29 @@ mod tests {
     }
 
     #[test]
+    fn unanswered_questions_are_kept_thirty_days_unless_told() {
+        let config = Config::from_lookup(env(BASE)).unwrap();
+        assert_eq!(config.questions_kept, Duration::from_secs(30 * 86_400));
+        for (days, kept) in [("0", 0), (" 7 ", 7 * 86_400)] {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("KEFU_UNANSWERED_DAYS", days));
+            let config = Config::from_lookup(env(&pairs)).unwrap();
+            assert_eq!(config.questions_kept, Duration::from_secs(kept));
+        }
+        for bad in ["-1", "7d", "4000"] {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("KEFU_UNANSWERED_DAYS", bad));
+            assert!(matches!(
+                Config::from_lookup(env(&pairs)),
+                Err(ConfigError::Invalid {
+                    name: "KEFU_UNANSWERED_DAYS",
+                    ..
+                })
+            ));
+        }
+    }
+
+    #[test]
     fn a_deployment_of_several_apps_needs_no_single_appid() {
         let mut pairs = BASE[1..].to_vec();
         pairs.push(("KEFU_APPS_PATH", "/kefu/apps/"));

@@ -243,3 +243,77 @@ fn parts(rig: &SendRig<MemoryTable>) -> kefu::compose::SenderParts {
         owner: "instance-1".into(),
     }
 }
+
+/// receive counts what never reaches the reply function: a transfer (by its rule) and a user
+/// message nothing answers when there is no default (silent).
+#[tokio::test]
+async fn receive_counts_transfers_and_silent_messages() {
+    use kefu::clock::ManualClock;
+    use kefu::compose::MemoryStack;
+    use kefu::local::StaticRules;
+    use kefu::protocol::simulate::{self, Header, Payload, Signer};
+    use kefu::protocol::{AesKey, Credentials, Format, Mode, Token};
+    use kefu::receive::{PushRequest, ReceiveSettings};
+    use kefu::rules::RuleSet;
+
+    kefu::metrics::set_enabled(false);
+    let appid = "wxlearn0000000002";
+    let rules =
+        json!({"rules": [{"name": "human", "match": {"exact": "人工"}, "action": "transfer"}]});
+    let stack = MemoryStack::new(
+        StaticRules::new(RuleSet::from_json(&rules.to_string()).unwrap()),
+        Arc::new(ManualClock::at(NOW)),
+        Duration::from_secs(30),
+    );
+    let credentials = Credentials {
+        token: Token::new(sample::TOKEN),
+        aes_key: AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).ok(),
+        appid: appid.to_owned(),
+    };
+    let receiver = stack.receiver(ReceiveSettings::new(credentials.clone()));
+    for (content, msg_id) in [("人工", 1), ("随便说说", 2), ("人工", 3)] {
+        let header = Header {
+            to_user_name: sample::ORIGINAL_ID.into(),
+            from_user_name: format!("o{msg_id}"),
+            create_time: NOW / 1000,
+        };
+        let payload = Payload::Text {
+            content: content.into(),
+            msg_id,
+        };
+        let plain = simulate::render(&header, &payload, Format::Json);
+        let signer = Signer {
+            token: &credentials.token,
+            key: credentials.aes_key.as_ref(),
+            appid,
+        };
+        let push = simulate::seal_push(
+            &signer,
+            &header,
+            &plain,
+            Format::Json,
+            Mode::Safe,
+            &(NOW / 1000).to_string(),
+            &format!("n{msg_id}"),
+            &[7; 16],
+        )
+        .unwrap();
+        let answer = receiver
+            .handle(PushRequest {
+                method: "POST",
+                query: &push.query,
+                body: push.body.as_bytes(),
+            })
+            .await;
+        assert_eq!(answer.status, 200, "{content}: {}", answer.body);
+    }
+    let mut counts = counted(appid);
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            ("silent".to_owned(), None, 1),
+            ("transferred".to_owned(), Some("human".to_owned()), 2),
+        ]
+    );
+}
