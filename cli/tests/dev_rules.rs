@@ -169,3 +169,34 @@ fn an_image_gone_when_the_reply_is_sent_is_named_as_a_local_problem() {
         "{line}"
     );
 }
+
+/// Outside the repository kefu dev serves its embedded sample rules: the banner does not
+/// promise that edits apply (there is no file to edit), it says how to serve a file.
+#[test]
+fn the_embedded_rules_are_not_said_to_take_edits() {
+    use std::io::BufRead as _;
+    let (_, outside) = scratch("outside");
+    let port = kefu_tests::dev_process::free_port().to_string();
+    let mut dev = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .current_dir(outside.parent().unwrap())
+        .args(["dev", "--port", &port])
+        .env_remove("KEFU_RULES")
+        .env_remove("KEFU_DEV_PORT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let rules_line = std::io::BufReader::new(dev.stdout.take().unwrap())
+        .lines()
+        .map(Result::unwrap)
+        .find(|line| line.trim_start().starts_with("rules "))
+        .expect("a rules line in the banner");
+    let _ = dev.kill();
+    let _ = dev.wait();
+    assert!(
+        rules_line.contains("the embedded sample rules")
+            && !rules_line.contains("edits apply")
+            && rules_line.contains("--rules FILE"),
+        "{rules_line}"
+    );
+}

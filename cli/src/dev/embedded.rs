@@ -145,7 +145,14 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
                 ),
             ),
             ("AppID", args.credentials.appid.clone()),
-            ("rules", format!("{rules_origin} (edits apply within 2 s)")),
+            (
+                "rules",
+                if rules_file.is_some() {
+                    format!("{rules_origin} (edits apply within 2 s)")
+                } else {
+                    format!("{rules_origin} (built in, nothing to edit: --rules FILE serves a file, re-read as you edit it)")
+                },
+            ),
         ]);
     } else {
         for app in &apps {
