@@ -347,3 +347,165 @@ async fn the_report_reads_a_deployments_table() {
     assert_eq!(groups[0]["closest"][0], "coupon-get", "{report:#}");
     assert_eq!(groups[1]["examples"][0], "发票怎么开");
 }
+
+/// The storm: 1 000 messages from 100 users through `kefu dev` — the coffee shop's evaluation
+/// set (questions in users' own words, off-topic chatter) and a few questions its FAQ has no
+/// entry for. The report's counts equal what the rules decide for what was sent, and every
+/// kept question is in exactly one group. The groups are printed (`--nocapture`).
+#[tokio::test]
+async fn a_storm_of_a_thousand_messages_is_counted_and_every_kept_question_grouped_once() {
+    const USERS: usize = 100;
+    const PER_USER: usize = 10;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let eval: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/rules/faq/eval/coffee.json")).unwrap(),
+    )
+    .unwrap();
+    let rules = serde_json::json!({
+        "rules": [{"name": "human", "match": {"exact": "人工"}, "action": reply("稍等，马上为你转接")}],
+        "faq": eval["faq"],
+        "default": reply("收到，我们会尽快回复")
+    });
+    let set = kefu::rules::RuleSet::from_json(&rules.to_string()).unwrap();
+    let mut texts: Vec<String> = eval["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["text"].as_str().unwrap().to_owned())
+        .chain(
+            eval["off_topic"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_owned()),
+        )
+        .collect();
+    // A bare number picks among suggestions offered earlier (counted as the entry's answer
+    // when one was): left out, so that what each message gets does not depend on the order.
+    texts.retain(|t| !t.trim().chars().all(|c| c.is_ascii_digit()));
+    texts.extend(
+        [
+            "退钱",
+            "我要退钱",
+            "钱能退吗",
+            "你们招聘吗",
+            "还招人吗",
+            "能开发票吗",
+            "发票怎么开",
+            "人工",
+        ]
+        .map(str::to_owned),
+    );
+
+    let dir = std::env::temp_dir().join(format!("kefu-report-storm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules_file = dir.join("rules.json");
+    std::fs::write(&rules_file, rules.to_string()).unwrap();
+    let dev = DevProcess::start(
+        env!("CARGO_BIN_EXE_kefu"),
+        &["dev", "--rules", rules_file.to_str().unwrap()],
+        &[],
+        false,
+    );
+    let client = kefu::tls::http_client_builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+
+    // What the rules decide for each message sent, as the report should count it.
+    let mut expected: std::collections::BTreeMap<&str, u64> = Default::default();
+    let mut keepable = 0u64;
+    let mut sent = Vec::new();
+    for i in 0..USERS * PER_USER {
+        let text = texts[(i * 7) % texts.len()].clone();
+        let message = kefu::protocol::Message::from_json(
+            &serde_json::json!({"ToUserName": "gh", "FromUserName": "o", "CreateTime": 1,
+                "MsgType": "text", "Content": text, "MsgId": 1})
+            .to_string(),
+        )
+        .unwrap();
+        let decision = set.decide(&message, 0);
+        let outcome = match (&decision.rule, &decision.faq) {
+            (Some(_), _) => "rule",
+            (None, Some(kefu::rules::FaqDecision::Answer { .. })) => "faq",
+            (None, Some(kefu::rules::FaqDecision::Suggest(_))) => "suggested",
+            _ => "unanswered",
+        };
+        *expected.entry(outcome).or_default() += 1;
+        if matches!(outcome, "suggested" | "unanswered") && kefu::learn::worth_keeping(&text) {
+            keepable += 1;
+        }
+        sent.push((
+            format!("o-storm-{:03}", i % USERS),
+            text,
+            9_200_000 + i as u64,
+        ));
+    }
+    let started = Instant::now();
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    let mut tasks = tokio::task::JoinSet::new();
+    // Each user's messages in order, the users at once.
+    for user in 0..USERS {
+        let mine: Vec<_> = sent
+            .iter()
+            .filter(|(o, ..)| *o == format!("o-storm-{user:03}"))
+            .cloned()
+            .collect();
+        let (client, base, limit) = (client.clone(), dev.base.clone(), limit.clone());
+        tasks.spawn(async move {
+            for (openid, text, msg_id) in mine {
+                let _permit = limit.acquire().await.unwrap();
+                send(&client, &base, &openid, &text, msg_id).await;
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let total = (USERS * PER_USER) as u64;
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = http_get(&format!("{}/report.json", dev.base));
+        let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if report["messages"] == total || Instant::now() > until {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+
+    let (ok, json) = kefu(&["report", "--dev", &dev.base, "--json", "--top", "1000"]);
+    assert!(ok, "{json}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["messages"], total, "{report:#}");
+    for (outcome, n) in &expected {
+        let counted = report["outcomes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["outcome"] == *outcome)
+            .unwrap()["count"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(counted, *n, "{outcome}");
+    }
+    let kept: u64 = report["kept"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(kept, keepable, "{report:#}");
+    let groups = report["groups"].as_array().unwrap();
+    assert_eq!(groups.len() as u64, report["group_count"].as_u64().unwrap());
+    let grouped: u64 = groups.iter().map(|g| g["count"].as_u64().unwrap()).sum();
+    assert_eq!(grouped, kept, "every kept question in exactly one group");
+
+    println!(
+        "{total} messages from {USERS} users in {seconds:.1} s; outcomes {expected:?}; kept {kept} in {} groups",
+        groups.len()
+    );
+    let (_, text) = kefu(&["report", "--dev", &dev.base, "--top", "15"]);
+    println!("{text}");
+}

@@ -182,7 +182,7 @@ pub fn similarity(faq: &Faq, a: &str, b: &str) -> f32 {
 }
 
 /// Two questions at least this alike are one group.
-pub const GROUP_SIMILARITY: f32 = 0.5;
+pub const GROUP_SIMILARITY: f32 = 0.6;
 
 /// Questions grouped by similarity: each group's members (indices into the input), the most
 /// asked text first; groups largest first.
@@ -198,33 +198,25 @@ pub fn group(faq: &Faq, texts: &[&str]) -> Vec<Vec<usize>> {
     }
     distinct.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
     // Greedy: the most asked question not yet grouped leads a group and takes every other
-    // question alike enough to it, or to any member it took.
+    // question alike enough to it (to the leader only: chaining through members would merge
+    // 「点多少钱可以免运费」 with 「想加盟你们要多少钱」 by way of a third).
     let mut taken = vec![false; distinct.len()];
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    for lead in 0..distinct.len() {
+    for (lead, (lead_text, _)) in distinct.iter().enumerate() {
         if taken.get(lead).copied().unwrap_or(true) {
             continue;
         }
         let mut members = vec![lead];
-        if let Some(t) = taken.get_mut(lead) {
-            *t = true;
+        for (other, (other_text, _)) in distinct.iter().enumerate().skip(lead + 1) {
+            if !taken.get(other).copied().unwrap_or(true)
+                && similarity(faq, lead_text, other_text) >= GROUP_SIMILARITY
+            {
+                members.push(other);
+            }
         }
-        let mut n = 0;
-        while let Some(&member) = members.get(n) {
-            n += 1;
-            for other in 0..distinct.len() {
-                if taken.get(other).copied().unwrap_or(true) {
-                    continue;
-                }
-                let (Some(m), Some(o)) = (distinct.get(member), distinct.get(other)) else {
-                    continue;
-                };
-                if similarity(faq, &m.0, &o.0) >= GROUP_SIMILARITY {
-                    members.push(other);
-                    if let Some(t) = taken.get_mut(other) {
-                        *t = true;
-                    }
-                }
+        for &m in &members {
+            if let Some(t) = taken.get_mut(m) {
+                *t = true;
             }
         }
         groups.push(
