@@ -51,7 +51,7 @@ fn refusals_say_what_to_check_with_the_flag() {
         );
         assert!(!ok, "{args:?}: {out}");
         assert!(
-            out.contains(&format!("why: ")) && out.contains(hint),
+            out.contains("why: ") && out.contains(hint),
             "{args:?}: {out}"
         );
     }
