@@ -55,9 +55,13 @@ status=0
 KEFU_DEV_URL="http://127.0.0.1:$PORT" KEFU_RULES_FILE="$RULES" KEFU_DEV_LOG="$LOG" \
     CHROMIUM="$CHROMIUM" SCREENSHOT="$OUT/kefu-dev-chat.png" \
     node tests/browser/chat.mjs || status=$?
+if ((status == 0)); then
+    KEFU_DEV_URL="http://127.0.0.1:$PORT" CHROMIUM="$CHROMIUM" SCREENSHOT="$OUT/kefu-dev-report.png" \
+        node tests/browser/report.mjs || status=$?
+fi
 if ((status != 0)); then
     echo "--- kefu dev's output ($LOG):" >&2
     tail -n 40 "$LOG" >&2 || true
-    fail "the chat window test failed"
+    fail "the chat window (or report page) test failed"
 fi
-echo "browser test passed in $((SECONDS - started)) s; screenshot: $OUT/kefu-dev-chat.png"
+echo "browser test passed in $((SECONDS - started)) s; screenshots: $OUT/kefu-dev-chat.png, $OUT/kefu-dev-report.png"
