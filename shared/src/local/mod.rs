@@ -7,9 +7,9 @@
 pub mod handoffs;
 pub mod ledger;
 pub mod media;
+pub mod questions;
 pub mod queue;
 pub mod quota;
-pub mod questions;
 pub mod rules;
 pub mod suggestions;
 pub mod table;
