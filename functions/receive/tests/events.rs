@@ -101,7 +101,8 @@ async fn every_event_gets_its_documented_status_and_body() {
     let mut files: Vec<String> = std::fs::read_dir(EVENTS)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|name| name.ends_with(".json") && !name.starts_with("sqs-"))
+        // env.json is `sam local invoke --env-vars`' environment, not an event.
+        .filter(|name| name.ends_with(".json") && !name.starts_with("sqs-") && name != "env.json")
         .collect();
     files.sort();
     let mut documented_files: Vec<String> = expectations.iter().map(|e| e.file.clone()).collect();
