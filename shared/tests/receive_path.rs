@@ -445,7 +445,7 @@ async fn bad_input_gets_its_4xx_and_one_log_line_without_secrets() {
         kefu::protocol::Signature::of_message(
             &Token::new(sample::TOKEN),
             "1714112445",
-            "415670741",
+            good.query.nonce.as_deref().unwrap(),
             "%%%not-base64%%%",
         )
         .to_hex(),
