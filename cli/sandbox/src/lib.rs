@@ -31,7 +31,9 @@
 //!   too late), `"accept_then_drop":true` (it takes effect, its answer breaks off) or
 //!   `"ip_not_whitelisted":true` (40164 naming the caller's address, as WeChat answers when the
 //!   API IP whitelist is on) instead of `errcode` ([`Sandbox::inject`]; `times` defaults to 1);
-//! * `GET /sandbox/messages`: the recorded sends, oldest first ([`Sandbox::messages`]).
+//! * `GET /sandbox/messages`: the recorded sends, oldest first ([`Sandbox::messages`]);
+//! * `GET /sandbox/media/{media_id}`: the bytes uploaded as `media_id` while it lives (404
+//!   otherwise), so that a reply's image can be shown.
 //!
 //! Control routes answer 204, or 400 with a reason.
 

@@ -41,6 +41,7 @@ pub(super) fn router(sandbox: Sandbox) -> Router {
             post(upload).layer(DefaultBodyLimit::max(MEDIA_MAX_BYTES + 64 * 1024)),
         )
         .route("/sandbox/messages", get(messages))
+        .route("/sandbox/media/{media_id}", get(media))
         .route("/sandbox/users/{openid}/message", post(user_message))
         .route("/sandbox/users/{openid}/enter", post(user_entered))
         .route("/sandbox/revoke", post(revoke))
@@ -242,7 +243,7 @@ async fn upload(
     request: Request,
 ) -> Response {
     let media = match Multipart::from_request(request, &()).await {
-        Ok(multipart) => media_size(multipart).await,
+        Ok(multipart) => media_field(multipart).await,
         // Not multipart at all: there is no media field.
         Err(_) => Ok(None),
     };
@@ -259,13 +260,13 @@ async fn upload(
         .await
 }
 
-/// The size of the `media` field, if the form has one. A body too large to read is 40006.
-async fn media_size(mut multipart: Multipart) -> Result<Option<usize>, i64> {
+/// The `media` field, if the form has one. A body too large to read is 40006.
+async fn media_field(mut multipart: Multipart) -> Result<Option<Bytes>, i64> {
     loop {
         match multipart.next_field().await {
             Ok(Some(field)) if field.name() == Some("media") => {
                 return match field.bytes().await {
-                    Ok(bytes) => Ok(Some(bytes.len())),
+                    Ok(bytes) => Ok(Some(bytes)),
                     Err(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                         Err(errcode::INVALID_MEDIA_SIZE)
                     }
@@ -279,6 +280,41 @@ async fn media_size(mut multipart: Multipart) -> Result<Option<usize>, i64> {
             }
             Err(_) => return Ok(None),
         }
+    }
+}
+
+/// `GET /sandbox/media/{media_id}`: the image uploaded as `media_id` (404 when unknown or
+/// expired), with its type read from its first bytes.
+async fn media(State(sandbox): State<Sandbox>, Path(media_id): Path<String>) -> Response {
+    let now = sandbox.now();
+    let Some(bytes) = sandbox.lock().media_bytes(&media_id, now) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no media {media_id} (unknown or expired)"),
+        )
+            .into_response();
+    };
+    let content_type = image_type(&bytes);
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The MIME type of an image by its magic bytes (WeChat takes PNG and JPEG, GIF too).
+fn image_type(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\x89PNG") {
+        "image/png"
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        "image/jpeg"
+    } else if bytes.starts_with(b"GIF8") {
+        "image/gif"
+    } else {
+        "application/octet-stream"
     }
 }
 

@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use axum::body::Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -119,9 +120,20 @@ impl User {
     }
 }
 
-#[derive(Debug)]
+/// An uploaded image: kept, bytes and all, so that `kefu dev`'s chat window can show the
+/// image a reply would send (`GET /sandbox/media/{media_id}`).
 struct Media {
     expires_at: i64,
+    bytes: Bytes,
+}
+
+impl std::fmt::Debug for Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Media")
+            .field("expires_at", &self.expires_at)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// One app: its AppSecret and what belongs to it.
@@ -221,6 +233,15 @@ impl State {
         self.apps
             .values()
             .any(|app| app.media_exists(media_id, now))
+    }
+
+    /// The bytes uploaded as `media_id`, while it lives.
+    pub(super) fn media_bytes(&self, media_id: &str, now: i64) -> Option<Bytes> {
+        self.apps
+            .values()
+            .filter_map(|app| app.media.get(media_id))
+            .find(|m| now < m.expires_at)
+            .map(|m| m.bytes.clone())
     }
 
     /// Every token of every app answers 40001 from now on.
@@ -375,17 +396,17 @@ impl State {
         &mut self,
         access_token: Option<&str>,
         media_type: Option<&str>,
-        media: Option<usize>,
+        media: Option<Bytes>,
         now: i64,
     ) -> Outcome {
         self.app_of_token(access_token, now)?;
         if media_type != Some("image") {
             return Err(errcode::INVALID_MEDIA_TYPE);
         }
-        let size = media
-            .filter(|&n| n > 0)
+        let bytes = media
+            .filter(|b| !b.is_empty())
             .ok_or(errcode::MEDIA_DATA_MISSING)?;
-        if size > MEDIA_MAX_BYTES {
+        if bytes.len() > MEDIA_MAX_BYTES {
             return Err(errcode::INVALID_MEDIA_SIZE);
         }
         self.media_serial += 1;
@@ -395,6 +416,7 @@ impl State {
             media_id.clone(),
             Media {
                 expires_at: now + MEDIA_LIFETIME_MS,
+                bytes,
             },
         );
         Ok(json!({ "type": "image", "media_id": media_id, "created_at": now / 1000 }))

@@ -587,6 +587,19 @@ async fn uploaded_image_can_be_sent_and_its_media_id_expires_after_three_days() 
     assert_eq!(upload["created_at"], 1_714_112_445);
     let media_id = upload["media_id"].as_str().unwrap().to_owned();
     assert!(h.sandbox.media_exists(&media_id));
+    // The bytes, for kefu dev's chat window to show.
+    let served = h
+        .http
+        .get(format!("{}/sandbox/media/{media_id}", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/jpeg");
+    assert_eq!(
+        served.bytes().await.unwrap().as_ref(),
+        [0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]
+    );
 
     h.sandbox.user_message(USER);
     let image = json!({"touser":USER,"msgtype":"image","image":{"media_id":media_id}});
@@ -597,6 +610,13 @@ async fn uploaded_image_can_be_sent_and_its_media_id_expires_after_three_days() 
 
     h.advance(72 * HOUR);
     assert!(!h.sandbox.media_exists(&media_id));
+    let expired = h
+        .http
+        .get(format!("{}/sandbox/media/{media_id}", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 404);
     h.sandbox.user_message(USER);
     let token = h.token().await;
     assert_eq!(errcode(&h.send(&token, &image).await), 40007);
