@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The chat window of `kefu dev` in a real browser: starts `kefu dev` (the binary, built here) on
 # a free port with a copy of the sample rules, drives the page at / in Debian's chromium through
-# playwright-core, and saves a screenshot to target/browser/kefu-dev-chat.png.
+# playwright-core, and saves screenshots to target/browser/kefu-dev-chat.png (and -390.png, the
+# page 390 px wide).
 # Installs what it needs: chromium and a CJK font (apt, once) and playwright-core (npm, into tests/browser,
 # without its own browser download). Called by tests/run.sh; runs alone too.
 set -euo pipefail
@@ -64,4 +65,4 @@ if ((status != 0)); then
     tail -n 40 "$LOG" >&2 || true
     fail "the chat window (or report page) test failed"
 fi
-echo "browser test passed in $((SECONDS - started)) s; screenshots: $OUT/kefu-dev-chat.png, $OUT/kefu-dev-report.png"
+echo "browser test passed in $((SECONDS - started)) s; screenshots: $OUT/kefu-dev-chat.png, $OUT/kefu-dev-chat-390.png, $OUT/kefu-dev-report.png"

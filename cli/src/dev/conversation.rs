@@ -207,7 +207,7 @@ async fn push(State(api): State<Api>, body: Bytes) -> Response {
     let timestamp = now_millis() / 1000;
     let header = Header {
         to_user_name: sample::ORIGINAL_ID.to_owned(),
-        from_user_name: openid,
+        from_user_name: openid.clone(),
         create_time: timestamp,
     };
     let payload = ask.message.into_arg().payload(msg_id, &credentials.appid);
@@ -237,6 +237,7 @@ async fn push(State(api): State<Api>, body: Bytes) -> Response {
             sealed.query.to_query_string(),
             &sealed.query,
             sealed.body.as_bytes(),
+            Some(&openid),
         )
         .await;
     Json(json!({

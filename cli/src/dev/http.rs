@@ -17,7 +17,10 @@ use kefu::protocol::{Format, Message, Mode, PushQuery, push};
 use kefu::receive::{PushRequest, PushResponse, Receiver};
 use kefu::rule_cache::RuleCache;
 
+use kefu::protocol::{Event, MessageKind};
+
 use super::console;
+use super::log;
 use super::timeline::{Level, PushRecord, Timeline, What, now_millis};
 
 /// Everything the push path and its inspector need. Clones share it.
@@ -81,7 +84,13 @@ async fn handle_push(
 ) -> Response {
     let query = PushQuery::from_pairs(query);
     let answer = path
-        .deliver(method.as_str(), raw.unwrap_or_default(), &query, &body)
+        .deliver(
+            method.as_str(),
+            raw.unwrap_or_default(),
+            &query,
+            &body,
+            None,
+        )
         .await;
     let mut response = (
         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -96,34 +105,72 @@ async fn handle_push(
 }
 
 impl PushPath {
-    /// Hands one request to the push path and records what happened.
+    /// Hands one request to the push path and records what happened. `openid`: the user the
+    /// chat window pushed as, so that a refusal is shown in that user's conversation.
     pub(super) async fn deliver(
         &self,
         method: &str,
         raw_query: String,
         query: &PushQuery,
         body: &[u8],
+        openid: Option<&str>,
     ) -> PushResponse {
-        let answer = self
-            .receiver
-            .handle(PushRequest {
-                method,
-                query,
-                body,
+        let held_before = self.hold_before(method, query, body).await;
+        let (answer, refusal) = log::REFUSAL
+            .scope(std::cell::RefCell::new(None), async {
+                let answer = self
+                    .receiver
+                    .handle(PushRequest {
+                        method,
+                        query,
+                        body,
+                    })
+                    .await;
+                let refusal = log::REFUSAL.with(|line| line.borrow_mut().take());
+                (answer, refusal)
             })
             .await;
-        self.record(method, raw_query, query, body, &answer).await;
+        let push = Push {
+            method,
+            raw_query,
+            query,
+            body,
+            openid,
+            refusal,
+            held_before,
+        };
+        self.record(push, &answer).await;
         answer
     }
 
-    async fn record(
-        &self,
-        method: &str,
-        raw_query: String,
-        query: &PushQuery,
-        body: &[u8],
-        answer: &PushResponse,
-    ) {
+    /// For an event, the hold on its user before it is handled.
+    async fn hold_before(&self, method: &str, query: &PushQuery, body: &[u8]) -> Option<i64> {
+        if method != "POST" {
+            return None;
+        }
+        let credentials = &self.receiver.settings().credentials;
+        let opened = push::open(credentials, query, &String::from_utf8_lossy(body)).ok()?;
+        if !matches!(opened.message.kind, MessageKind::Event(_)) {
+            return None;
+        }
+        self.handoffs
+            .held_until(&credentials.appid, opened.message.openid())
+            .await
+            .ok()
+            .flatten()
+            .filter(|until| *until > now_millis())
+    }
+
+    async fn record(&self, push: Push<'_>, answer: &PushResponse) {
+        let Push {
+            method,
+            raw_query,
+            query,
+            body,
+            openid: asked_as,
+            refusal,
+            held_before,
+        } = push;
         let credentials = &self.receiver.settings().credentials;
         let body = String::from_utf8_lossy(body).into_owned();
         let mut record = PushRecord {
@@ -138,7 +185,8 @@ impl PushPath {
             answer: answer.body.clone(),
             answer_decrypted: None,
             handoff_until: None,
-            refused: (answer.status >= 400).then(|| answer.body.clone()),
+            // The push path's own line (the reason and what to check), else the answer.
+            refused: (answer.status >= 400).then(|| refusal.unwrap_or_else(|| answer.body.clone())),
         };
         if method != "POST" {
             if answer.status == 200 {
@@ -148,8 +196,11 @@ impl PushPath {
             return;
         }
         let Ok(opened) = push::open(credentials, query, &body) else {
-            // Refused: the log line says why.
-            self.timeline.push(None, What::Push(Box::new(record)));
+            // Refused: shown once, in the conversation of the user it came from, if known.
+            let openid = asked_as
+                .map(str::to_owned)
+                .or_else(|| sender_of(credentials, &body));
+            self.timeline.push(openid, What::Push(Box::new(record)));
             return;
         };
         let message = opened.message;
@@ -194,10 +245,30 @@ impl PushPath {
         let transferred = answer_plain
             .as_deref()
             .is_some_and(|plain| plain.contains("transfer_customer_service"));
+        let session = match &message.kind {
+            MessageKind::Event(
+                event @ (Event::KfCreateSession { .. }
+                | Event::KfSwitchSession { .. }
+                | Event::KfCloseSession { .. }),
+            ) if answer.status == 200 => Some(event),
+            _ => None,
+        };
         if transferred {
             record.answer_decrypted = answer_plain;
             record.handoff_until = held_until;
         }
+        // An agent took the session: the hold starts (or moves) as with a transfer.
+        let taken = session
+            .filter(|e| !matches!(e, Event::KfCloseSession { .. }))
+            .and(held_until)
+            .filter(|until| Some(*until) != held_before);
+        if taken.is_some() {
+            record.handoff_until = taken;
+        }
+        // The agent closed the session: the hold ends now.
+        let closed = session
+            .filter(|e| matches!(e, Event::KfCloseSession { .. }))
+            .filter(|_| held_before.is_some() && held_until.is_none());
 
         let what = describe_message(&message);
         let status = match (answer.status, &explanation) {
@@ -205,6 +276,13 @@ impl PushPath {
                 let minutes = held_until.map_or(0, |until| minutes_left(until, now));
                 format!(
                     "hand-off: transfer_customer_service answered; auto-replies to {openid} stop for {minutes} min"
+                )
+            }
+            (200, _) if taken.is_some() => {
+                let minutes = taken.map_or(0, |until| minutes_left(until, now));
+                format!(
+                    "hand-off: the agent{} holds the session; auto-replies to {openid} stop for {minutes} min",
+                    agent(session)
                 )
             }
             (200, Some(e)) => format!(
@@ -226,7 +304,16 @@ impl PushPath {
         self.timeline
             .push(Some(openid.clone()), What::Push(Box::new(record)));
 
-        if transferred {
+        if let Some(event) = closed {
+            let text = format!(
+                "hand-off ended: the agent{} closed the session (kf_close_session); {openid} gets automatic replies again",
+                agent(Some(event))
+            );
+            console::say(Level::Info, &text);
+            self.timeline
+                .push(Some(openid.clone()), What::HandoffEnded { text });
+        }
+        if transferred || taken.is_some() {
             if let Some(until) = held_until {
                 spawn_handoff_end(self.clone(), openid, until);
             }
@@ -255,14 +342,77 @@ fn spawn_handoff_end(path: PushPath, openid: String, until: i64) {
             .await
             .ok()
             .flatten();
-        // A later transfer extended it: that one will report.
-        if still.is_some_and(|s| s > until) {
+        // A later transfer moved it (that one will report), or the agent closed the session
+        // (reported then).
+        if still.is_some_and(|s| s != until) {
             return;
         }
-        let text = format!("hand-off ended: {openid} gets automatic replies again");
+        let text =
+            format!("hand-off ended: the hold ran out; {openid} gets automatic replies again");
         console::say(Level::Info, &text);
-        path.timeline.notice(Some(openid), Level::Info, text);
+        path.timeline
+            .push(Some(openid), What::HandoffEnded { text });
     });
+}
+
+/// What `deliver` was handed, and what it learnt on the way.
+struct Push<'a> {
+    method: &'a str,
+    raw_query: String,
+    query: &'a PushQuery,
+    body: &'a [u8],
+    /// The user the chat window pushed as.
+    openid: Option<&'a str>,
+    /// The push path's line on a refusal or failure.
+    refusal: Option<String>,
+    /// For an event: the hold on its user before it was handled.
+    held_before: Option<i64>,
+}
+
+/// ` KfAccount` of a session event, for a line.
+fn agent(event: Option<&Event>) -> String {
+    match event {
+        Some(Event::KfCreateSession { kf_account } | Event::KfCloseSession { kf_account, .. }) => {
+            format!(" {kf_account}")
+        }
+        Some(Event::KfSwitchSession { to_kf_account, .. }) => format!(" {to_kf_account}"),
+        _ => String::new(),
+    }
+}
+
+/// The `FromUserName` of a push that could not be opened: from its clear body, or from its
+/// sealed one if kefu dev's key opens it (a refusal for the signature or the time window).
+fn sender_of(credentials: &kefu::protocol::Credentials, body: &str) -> Option<String> {
+    let plain = match push::encrypt_field(body).ok()? {
+        Some(encrypt) => credentials
+            .aes_key
+            .as_ref()?
+            .decrypt(&credentials.appid, &encrypt)
+            .ok()?,
+        None => body.to_owned(),
+    };
+    from_user_name(&plain)
+}
+
+/// `FromUserName` of a JSON or XML body, read plainly.
+fn from_user_name(body: &str) -> Option<String> {
+    let found = if body.trim_start().starts_with('{') {
+        serde_json::from_str::<serde_json::Value>(body)
+            .ok()?
+            .get("FromUserName")?
+            .as_str()?
+            .to_owned()
+    } else {
+        let (_, rest) = body.split_once("<FromUserName>")?;
+        let (value, _) = rest.split_once("</FromUserName>")?;
+        let value = value.trim();
+        value
+            .strip_prefix("<![CDATA[")
+            .and_then(|v| v.strip_suffix("]]>"))
+            .unwrap_or(value)
+            .to_owned()
+    };
+    (!found.is_empty() && found.len() <= 128).then_some(found)
 }
 
 /// The passive answer opened: a sealed reply decrypted, or the clear one as is.
@@ -279,7 +429,6 @@ fn decrypt_answer(credentials: &kefu::protocol::Credentials, body: &str) -> Opti
 
 /// `[text] 你好`, `[image]`, `[event user_enter_tempsession]`.
 fn describe_message(message: &Message) -> String {
-    use kefu::protocol::MessageKind;
     match &message.kind {
         MessageKind::Text { content } => format!("[text] {content}"),
         MessageKind::Event(event) => format!("[event {}]", event.name()),
@@ -308,4 +457,31 @@ pub(super) fn format_name(format: Format) -> &'static str {
 /// Whole minutes from `now` to `until`, rounded up.
 fn minutes_left(until: i64, now: i64) -> i64 {
     (until.saturating_sub(now) + 59_999) / 60_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_push_is_told_by_its_sender() {
+        assert_eq!(
+            from_user_name(r#"{"ToUserName":"gh_x","FromUserName":"o-a","MsgType":"text"}"#)
+                .as_deref(),
+            Some("o-a")
+        );
+        assert_eq!(
+            from_user_name(
+                "<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[o-b]]></FromUserName></xml>"
+            )
+            .as_deref(),
+            Some("o-b")
+        );
+        assert_eq!(
+            from_user_name("<xml><FromUserName>o-c</FromUserName></xml>").as_deref(),
+            Some("o-c")
+        );
+        assert_eq!(from_user_name(r#"{"ToUserName":"gh_x"}"#), None);
+        assert_eq!(from_user_name("not a body"), None);
+    }
 }

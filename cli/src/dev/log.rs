@@ -4,6 +4,7 @@
 //! Events nobody needs while developing (typing indicators, token refreshes) stay quiet unless
 //! `RUST_LOG` asks for them.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -15,6 +16,12 @@ use tracing_subscriber::prelude::*;
 
 use super::console;
 use super::timeline::{Level, Timeline};
+
+tokio::task_local! {
+    /// Set while the push path handles a push (`PushPath::deliver`): its refusal line goes into
+    /// the push's record, shown once with the push, rather than into a notice of its own.
+    pub(super) static REFUSAL: RefCell<Option<String>>;
+}
 
 /// Installs the terminal log for this process. `rules_from_file`: rules reloads are reported by
 /// the file watcher, so the cache's own reload warning is not repeated.
@@ -67,7 +74,14 @@ impl<S: Subscriber> Layer<S> for DevLog {
         event.record(&mut fields);
         if let Some((level, openid, text)) = self.describe(*event.metadata().level(), &fields) {
             console::say(level, &text);
-            self.timeline.notice(openid, level, text);
+            let refusal = matches!(fields.get("message"), "push rejected" | "push failed");
+            let kept = refusal
+                && REFUSAL
+                    .try_with(|line| line.borrow_mut().replace(text.clone()))
+                    .is_ok();
+            if !kept {
+                self.timeline.notice(openid, level, text);
+            }
         }
     }
 }

@@ -40,6 +40,9 @@ pub enum What {
     },
     /// A line of explanation (also printed on the terminal).
     Notice { level: Level, text: String },
+    /// The user's hand-off ended (the agent closed the session, or the hold ran out):
+    /// automatic replies resume (also printed on the terminal).
+    HandoffEnded { text: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
