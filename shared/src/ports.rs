@@ -223,7 +223,7 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         stale_at: i64,
     ) -> Result<bool, PortError>;
     /// Stores a fresh token and clears the refresh lease.
-    async fn store(&self, appid: &str, owner: &str, token: &StoredToken) -> Result<(), PortError>;
+    async fn store(&self, appid: &str, token: &StoredToken) -> Result<(), PortError>;
     /// Marks the stored token expired, but only if it is still `failed` (another instance may
     /// already have replaced it). Returns whether it did.
     async fn expire_if_current(&self, appid: &str, failed: &AccessToken)

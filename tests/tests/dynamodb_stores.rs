@@ -76,7 +76,7 @@ async fn the_token_lease_excludes_others_until_it_runs_out_and_stale_tokens_expi
         token: AccessToken::new("token-1"),
         expires_at: NOW + 7_200_000,
     };
-    table.store("wx1", "b", &first).await.unwrap();
+    table.store("wx1", &first).await.unwrap();
     assert!(
         !table
             .try_lease("wx1", "c", NOW + 10_002, NOW + 20_000, stale(NOW + 10_002))

@@ -92,15 +92,8 @@ impl Aws {
         load_secrets(&self.ssm, parameter).await
     }
 
-    /// The secrets parameter as stored, unparsed (`kefu doctor` tells what is wrong with it).
-    pub async fn stored_secrets(
-        &self,
-        parameter: &str,
-    ) -> Result<StoredSecrets, crate::ports::PortError> {
-        fetch_secrets(&self.ssm, parameter).await
-    }
-
-    /// The same, or none if the parameter does not exist.
+    /// The secrets parameter as stored, unparsed (`kefu doctor` tells what is wrong with it),
+    /// or none if the parameter does not exist.
     pub async fn stored_secrets_if_any(
         &self,
         parameter: &str,

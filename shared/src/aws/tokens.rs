@@ -59,7 +59,7 @@ impl TokenStore for DynamoTable {
         applied(result, "lease token refresh")
     }
 
-    async fn store(&self, appid: &str, _owner: &str, token: &StoredToken) -> Result<(), PortError> {
+    async fn store(&self, appid: &str, token: &StoredToken) -> Result<(), PortError> {
         self.client()
             .update_item()
             .table_name(self.table())

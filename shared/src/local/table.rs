@@ -77,13 +77,6 @@ impl MemoryTable {
         self.calls.load(Ordering::SeqCst)
     }
 
-    /// Whether the push is recorded as handled.
-    pub fn is_done(&self, key: &str) -> bool {
-        self.lock_pushes()
-            .get(key)
-            .is_some_and(|e| matches!(e.state, State::Done { .. }))
-    }
-
     /// Whether any claim (pending or done) exists for the push.
     pub fn has_claim(&self, key: &str) -> bool {
         self.lock_pushes().contains_key(key)

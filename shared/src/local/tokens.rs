@@ -41,7 +41,7 @@ impl TokenStore for MemoryTable {
         Ok(true)
     }
 
-    async fn store(&self, appid: &str, _owner: &str, token: &StoredToken) -> Result<(), PortError> {
+    async fn store(&self, appid: &str, token: &StoredToken) -> Result<(), PortError> {
         self.count();
         let mut state = self.lock_state();
         let item = state.tokens.entry(appid.to_owned()).or_default();

@@ -124,7 +124,7 @@ impl TokenProvider {
             token: fetched.token,
             expires_at: now.saturating_add(fetched.expires_in.saturating_mul(1000)),
         };
-        self.store.store(&self.appid, &self.owner, &token).await?;
+        self.store.store(&self.appid, &token).await?;
         tracing::info!(expires_in = fetched.expires_in, "access_token refreshed");
         Ok(self.remember(token).await)
     }
