@@ -12,6 +12,7 @@ use kefu::assets::AssetReader;
 use kefu::clock::SystemClock;
 use kefu::compose::{MemoryStack, instance_id};
 use kefu::local::StaticRules;
+use kefu::policy::budget::CALL_TIMEOUT;
 use kefu::ports::Clock;
 use kefu::protocol::Credentials;
 use kefu::receive::ReceiveSettings;
@@ -28,8 +29,6 @@ use crate::apps_file;
 
 /// How often rules are re-read from the file: edits show up within this.
 const RULES_TTL: Duration = Duration::from_secs(2);
-/// How long one WeChat API call (or image download) may take, as deployed.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The rules `kefu dev` uses when run from the repository without --rules.
 const SAMPLE_RULES: &str = "rules/sample.json";
 

@@ -7,7 +7,6 @@
 //! and media ids are never written into the real table.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use kefu::apps::Apps;
@@ -16,15 +15,13 @@ use kefu::clock::SystemClock;
 use kefu::compose::{MemoryStack, SenderParts, instance_id, sender_on_table};
 use kefu::config::Config;
 use kefu::local::StaticRules;
+use kefu::policy::budget::CALL_TIMEOUT;
 use kefu::ports::Clock;
 use kefu::rule_cache::RuleCache;
 use kefu::wechat_api::WeChatClient;
 use kefu_sandbox::Sandbox;
 
 use super::{DevApp, DevArgs, DevStack, queue, wechat_api};
-
-/// How long one WeChat API call (or image download) may take, as deployed.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
