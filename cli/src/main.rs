@@ -43,7 +43,7 @@ struct Cli {
 enum Command {
     /// Print the signature WeChat would send: sha1 of the sorted token, timestamp, nonce (and Encrypt).
     Sign(crypto::SignArgs),
-    /// Open an Encrypt field (from --encrypt or stdin; a whole push body also works).
+    /// Open an Encrypt field (from --encrypt or stdin; a whole push body or API Gateway event also works).
     Decrypt(crypto::DecryptArgs),
     /// Seal a message as WeChat does and print the Encrypt field.
     Encrypt(crypto::EncryptArgs),

@@ -396,3 +396,98 @@ fn readme_run_command_decrypts_the_sample_push() {
     );
     assert!(out.contains(r#""Event":"debug_demo""#), "{out}");
 }
+
+/// The documented sample deployment, which `kefu push` and `kefu dev` use by default.
+const SAMPLE_TOKEN: &str = "kefu-sample-token";
+const SAMPLE_KEY: &str = "kefuSampleEncodingAesKey0123456789abcdefABC";
+const SAMPLE_APPID: &str = "wx5ea1c0de5ea1c0de";
+
+fn event_file(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn sign_encrypt_and_decrypt_default_to_the_documented_sample() {
+    let sample = ["--timestamp", "1714112445", "--nonce", "415670741"];
+    let mut with_token = vec!["sign", "--token", SAMPLE_TOKEN];
+    with_token.extend(sample);
+    let mut without = vec!["sign"];
+    without.extend(sample);
+    assert_eq!(stdout_of(&without, None), stdout_of(&with_token, None));
+
+    let sealed = stdout_of(&["encrypt", "--message", "你好"], None);
+    assert_eq!(stdout_of(&["decrypt", "--encrypt", &sealed], None), "你好");
+    assert_eq!(
+        stdout_of(
+            &[
+                "decrypt",
+                "--aes-key",
+                SAMPLE_KEY,
+                "--appid",
+                SAMPLE_APPID,
+                "--encrypt",
+                &sealed
+            ],
+            None
+        ),
+        "你好",
+        "sealed with the sample key and AppID"
+    );
+    for command in ["sign", "encrypt", "decrypt"] {
+        let help = stdout_of(&[command, "--help"], None);
+        assert!(help.contains("default: the documented sample"), "{help}");
+    }
+}
+
+#[test]
+fn decrypt_reads_a_whole_api_gateway_event_from_stdin() {
+    // events/text-safe-json.json is a push of the sample deployment as API Gateway hands it
+    // to receive: the body a JSON string inside the event.
+    let event = event_file("text-safe-json.json");
+    let opened = stdout_of(&["decrypt"], Some(&event));
+    assert!(opened.contains(r#""Content":"#), "{opened}");
+    let xml = stdout_of(&["decrypt"], Some(&event_file("text-safe-xml.json")));
+    assert!(xml.starts_with("<xml>"), "{xml}");
+
+    // The same event with its body base64-encoded, as API Gateway sends a binary body.
+    let mut json: serde_json::Value = serde_json::from_str(&event).unwrap();
+    let body = json["body"].as_str().unwrap().to_owned();
+    json["body"] = serde_json::json!(base64_encode(body.as_bytes()));
+    json["isBase64Encoded"] = serde_json::json!(true);
+    assert_eq!(stdout_of(&["decrypt"], Some(&json.to_string())), opened);
+
+    // With --token, the event's own query (timestamp, nonce, msg_signature) is verified first.
+    assert_eq!(
+        stdout_of(&["decrypt", "--token", SAMPLE_TOKEN], Some(&event)),
+        opened
+    );
+    assert_fails(
+        &["decrypt", "--token", SAMPLE_TOKEN],
+        Some(&event_file("tampered-signature.json")),
+        "signature mismatch",
+    );
+    assert_fails(
+        &["decrypt"],
+        Some(&event_file("verify-url.json")),
+        "no body",
+    );
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
