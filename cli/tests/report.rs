@@ -9,6 +9,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use kefu::clock::EpochSecs;
 use kefu::protocol::{Format, Mode};
 use kefu_tests::dev_process::{DevProcess, http_get};
 use kefu_tests::pushes::{Framing, text_push};
@@ -305,7 +306,10 @@ async fn the_report_reads_a_deployments_table() {
             outcome: "unanswered".into(),
             text: text.into(),
         };
-        table.keep(&question, now / 1000 + 3600).await.unwrap();
+        table
+            .keep(&question, EpochSecs(now / 1000 + 3600))
+            .await
+            .unwrap();
     }
     let dir = std::env::temp_dir().join(format!("kefu-report-aws-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -8,6 +8,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
+use crate::clock::{EpochMillis, EpochSecs};
 use crate::job::Job;
 use crate::rules::{MediaSource, RuleSet};
 use crate::wechat_types::{AccessToken, ApiError, FetchedToken, Outbound, TokenKind};
@@ -37,12 +38,12 @@ pub struct Claim {
     pub key: String,
     /// Who claims: a random id per attempt, so only the owner can release.
     pub attempt: String,
-    /// Now, in ms since the epoch.
-    pub now: i64,
-    /// The claim may be taken over after this (ms since the epoch): the attempt crashed.
-    pub lease_until: i64,
-    /// When the store may forget the entry (seconds since the epoch, a DynamoDB TTL).
-    pub expires_at: i64,
+    /// Now.
+    pub now: EpochMillis,
+    /// The claim may be taken over after this: the attempt crashed.
+    pub lease_until: EpochMillis,
+    /// When the store may forget the entry (a DynamoDB TTL).
+    pub expires_at: EpochSecs,
 }
 
 /// What `receive` answered a push with, kept on its claim so that WeChat's retry of the same
@@ -93,8 +94,8 @@ pub trait PushLedger: Send + Sync + fmt::Debug {
     /// reached the user).
     async fn begin_send(&self, key: &str, attempt: &str) -> Result<bool, PortError>;
     /// Marks the entry handled for good (the sender, once it has sent), keeping its answer.
-    async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError>;
-    /// Records that `key` belongs to `holder` until `expires_at` (s), unless it still belongs to
+    async fn mark_done(&self, key: &str, expires_at: EpochSecs) -> Result<(), PortError>;
+    /// Records that `key` belongs to `holder` until `expires_at`, unless it still belongs to
     /// another: returns false then. The same holder again is fine (a retry or a redelivery).
     /// Serves two rules: a (timestamp, nonce) pair, `nonce#{appid}#{timestamp}#{nonce}`, signs
     /// one message (the holder: the push's ledger key); a user is welcomed once per interval,
@@ -103,8 +104,8 @@ pub trait PushLedger: Send + Sync + fmt::Debug {
         &self,
         key: &str,
         holder: &str,
-        now: i64,
-        expires_at: i64,
+        now: EpochMillis,
+        expires_at: EpochSecs,
     ) -> Result<bool, PortError>;
 }
 
@@ -169,13 +170,13 @@ pub struct AskedQuestion {
     pub text: String,
 }
 
-/// Where unanswered and suggested questions are kept, each until `expires_at` (s since the
-/// epoch; a TTL on every item). One small write per kept question; answered ones write
+/// Where unanswered and suggested questions are kept, each until `expires_at` (a TTL on every
+/// item). One small write per kept question; answered ones write
 /// nothing. Keeping the same question again (a redelivered job: same app, time and asker)
 /// replaces it.
 #[async_trait]
 pub trait QuestionLog: Send + Sync + fmt::Debug {
-    async fn keep(&self, question: &AskedQuestion, expires_at: i64) -> Result<(), PortError>;
+    async fn keep(&self, question: &AskedQuestion, expires_at: EpochSecs) -> Result<(), PortError>;
     /// The questions kept from `from_ms` to `to_ms` (of `appid`, or of every app), oldest
     /// first, as read at `now_ms` (expired ones left out).
     async fn asked(
@@ -203,24 +204,23 @@ pub trait RuleSource: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredToken {
     pub token: AccessToken,
-    /// ms since the epoch.
-    pub expires_at: i64,
+    pub expires_at: EpochMillis,
 }
 
 /// Where instances share the access_token, and the lease that lets exactly one of them refresh it.
 #[async_trait]
 pub trait TokenStore: Send + Sync + fmt::Debug {
     async fn read(&self, appid: &str) -> Result<Option<StoredToken>, PortError>;
-    /// Takes the refresh lease until `until` (ms), but only while the stored token needs a
+    /// Takes the refresh lease until `until`, but only while the stored token needs a
     /// refresh (none, or it expires at or before `stale_at`) and no other owner holds a live
     /// lease: an instance that read before another's refresh landed must not refresh again.
     async fn try_lease(
         &self,
         appid: &str,
         owner: &str,
-        now: i64,
-        until: i64,
-        stale_at: i64,
+        now: EpochMillis,
+        until: EpochMillis,
+        stale_at: EpochMillis,
     ) -> Result<bool, PortError>;
     /// Stores a fresh token and clears the refresh lease.
     async fn store(&self, appid: &str, token: &StoredToken) -> Result<(), PortError>;
@@ -272,13 +272,18 @@ pub trait QuotaStore: Send + Sync + fmt::Debug {
 /// media_ids of uploaded images, by content hash, valid for less than WeChat's 3 days.
 #[async_trait]
 pub trait MediaCache: Send + Sync + fmt::Debug {
-    async fn get(&self, appid: &str, hash: &str, now: i64) -> Result<Option<String>, PortError>;
+    async fn get(
+        &self,
+        appid: &str,
+        hash: &str,
+        now: EpochMillis,
+    ) -> Result<Option<String>, PortError>;
     async fn put(
         &self,
         appid: &str,
         hash: &str,
         media_id: &str,
-        expires_at: i64,
+        expires_at: EpochMillis,
     ) -> Result<(), PortError>;
     async fn forget(&self, appid: &str, hash: &str) -> Result<(), PortError>;
 }
@@ -327,4 +332,9 @@ pub trait WeChatApi: Send + Sync + fmt::Debug {
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Milliseconds since the Unix epoch.
     fn now_millis(&self) -> i64;
+
+    /// Now, as an instant that carries its unit.
+    fn now(&self) -> EpochMillis {
+        EpochMillis(self.now_millis())
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kefu::clock::ManualClock;
+use kefu::clock::{EpochMillis, EpochSecs, ManualClock};
 use kefu::compose::MemoryStack;
 use kefu::local::StaticRules;
 use kefu::ports::{Claim, Clock, HandoffRegistry, PortError, PushLedger};
@@ -124,9 +124,9 @@ async fn a_crashed_attempt_is_taken_over_once_its_lease_runs_out() {
     let crashed = Claim {
         key,
         attempt: "crashed".into(),
-        now: NOW,
-        lease_until: NOW + 4_000,
-        expires_at: NOW / 1000 + 60,
+        now: EpochMillis(NOW),
+        lease_until: EpochMillis(NOW + 4_000),
+        expires_at: EpochSecs(NOW / 1000 + 60),
     };
     stack.table.claim(&crashed).await.unwrap();
 

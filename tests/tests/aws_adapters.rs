@@ -9,6 +9,7 @@
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use kefu::aws::{DynamoTable, SqsQueue, SsmRules, load_secrets};
+use kefu::clock::{EpochMillis, EpochSecs};
 use kefu::job::Job;
 use kefu::local::MemoryTable;
 use kefu::ports::{Answer, Claim, ClaimOutcome, HandoffRegistry, JobQueue, PushLedger, RuleSource};
@@ -48,9 +49,9 @@ fn claim(key: &str, attempt: &str, now: i64) -> Claim {
     Claim {
         key: key.to_owned(),
         attempt: attempt.to_owned(),
-        now,
-        lease_until: now + LEASE_MS,
-        expires_at: now / 1000 + KEEP_S,
+        now: EpochMillis(now),
+        lease_until: EpochMillis(now + LEASE_MS),
+        expires_at: EpochSecs(now / 1000 + KEEP_S),
     }
 }
 
@@ -191,7 +192,10 @@ async fn answer_scenario(ledger: &dyn PushLedger) {
         "at any spacing within the TTL"
     );
     ledger.accept(&key, "a4", Answer::Success).await.unwrap();
-    ledger.mark_done(&key, T / 1000 + KEEP_S).await.unwrap();
+    ledger
+        .mark_done(&key, EpochSecs(T / 1000 + KEEP_S))
+        .await
+        .unwrap();
     assert_eq!(
         ledger.claim(&at("a5", T + 20 * LEASE_MS)).await.unwrap(),
         ClaimOutcome::Handled(Answer::Transfer),
@@ -260,7 +264,10 @@ async fn ledger_done_push_stays_handled_after_the_lease_ran_out() {
     let key = push_key();
     table.claim(&claim(&key, "owner", T)).await.unwrap();
 
-    table.mark_done(&key, T / 1000 + KEEP_S).await.unwrap();
+    table
+        .mark_done(&key, EpochSecs(T / 1000 + KEEP_S))
+        .await
+        .unwrap();
     let late_retry = table
         .claim(&claim(&key, "late", T + 10 * LEASE_MS))
         .await
@@ -281,7 +288,10 @@ async fn ledger_mark_done_without_a_claim_records_the_push_as_handled() {
     let table = table().await;
     let key = push_key();
 
-    table.mark_done(&key, T / 1000 + KEEP_S).await.unwrap();
+    table
+        .mark_done(&key, EpochSecs(T / 1000 + KEEP_S))
+        .await
+        .unwrap();
     let claim_after = table.claim(&claim(&key, "a1", T)).await.unwrap();
 
     assert_eq!(claim_after, ClaimOutcome::Handled(Answer::Success));
@@ -291,18 +301,18 @@ async fn ledger_mark_done_without_a_claim_records_the_push_as_handled() {
 async fn ledger_entry_past_its_expires_at_can_be_claimed_again() {
     let table = table().await;
     let key = push_key();
-    let expires_at = T / 1000 + 60;
+    let expires_at = EpochSecs(T / 1000 + 60);
     table.claim(&claim(&key, "a1", T)).await.unwrap();
     table.mark_done(&key, expires_at).await.unwrap();
 
     // moto, like DynamoDB before its lazy deletion, still holds the item: the claim's own
     // condition must treat it as gone.
     let before_expiry = table
-        .claim(&claim(&key, "a2", (expires_at - 1) * 1000))
+        .claim(&claim(&key, "a2", (expires_at.0 - 1) * 1000))
         .await
         .unwrap();
     let after_expiry = table
-        .claim(&claim(&key, "a3", (expires_at + 1) * 1000))
+        .claim(&claim(&key, "a3", (expires_at.0 + 1) * 1000))
         .await
         .unwrap();
 
@@ -316,7 +326,7 @@ async fn ledger_pending_entry_past_its_expires_at_can_be_claimed_despite_a_live_
     let key = push_key();
     // A claim kept for less time than its lease (a misconfiguration, but the store may drop it).
     let short = Claim {
-        expires_at: T / 1000 + 5,
+        expires_at: EpochSecs(T / 1000 + 5),
         ..claim(&key, "a1", T)
     };
     table.claim(&short).await.unwrap();

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use kefu::aws::DynamoTable;
+use kefu::clock::{EpochMillis, EpochSecs};
 use kefu::job::Job;
 use kefu::local::MemoryTable;
 use kefu::ports::{MediaCache, QuotaStore, QuotaWindow, StoredToken, TokenStore};
@@ -51,35 +52,48 @@ async fn a_hundred_instances_on_dynamodb_make_one_token_call() {
 async fn the_token_lease_excludes_others_until_it_runs_out_and_stale_tokens_expire_only_if_current()
 {
     let table = table().await;
-    let stale = |now: i64| now + 300_000;
+    let at = EpochMillis;
+    let stale = |now: i64| EpochMillis(now + 300_000);
     assert!(
         table
-            .try_lease("wx1", "a", NOW, NOW + 10_000, stale(NOW))
+            .try_lease("wx1", "a", at(NOW), at(NOW + 10_000), stale(NOW))
             .await
             .unwrap()
     );
     assert!(
         !table
-            .try_lease("wx1", "b", NOW + 1, NOW + 10_001, stale(NOW + 1))
+            .try_lease("wx1", "b", at(NOW + 1), at(NOW + 10_001), stale(NOW + 1))
             .await
             .unwrap(),
         "a holds it"
     );
     assert!(
         table
-            .try_lease("wx1", "b", NOW + 10_001, NOW + 20_000, stale(NOW + 10_001))
+            .try_lease(
+                "wx1",
+                "b",
+                at(NOW + 10_001),
+                at(NOW + 20_000),
+                stale(NOW + 10_001)
+            )
             .await
             .unwrap(),
         "a's lease ran out"
     );
     let first = StoredToken {
         token: AccessToken::new("token-1"),
-        expires_at: NOW + 7_200_000,
+        expires_at: EpochMillis(NOW + 7_200_000),
     };
     table.store("wx1", &first).await.unwrap();
     assert!(
         !table
-            .try_lease("wx1", "c", NOW + 10_002, NOW + 20_000, stale(NOW + 10_002))
+            .try_lease(
+                "wx1",
+                "c",
+                at(NOW + 10_002),
+                at(NOW + 20_000),
+                stale(NOW + 10_002)
+            )
             .await
             .unwrap(),
         "a fresh token needs no refresh: whoever read before it landed must not refresh again"
@@ -89,8 +103,8 @@ async fn the_token_lease_excludes_others_until_it_runs_out_and_stale_tokens_expi
             .try_lease(
                 "wx1",
                 "c",
-                NOW + 6_900_001,
-                NOW + 6_910_000,
+                at(NOW + 6_900_001),
+                at(NOW + 6_910_000),
                 stale(NOW + 6_900_001)
             )
             .await
@@ -116,7 +130,10 @@ async fn the_token_lease_excludes_others_until_it_runs_out_and_stale_tokens_expi
             .await
             .unwrap()
     );
-    assert_eq!(table.read("wx1").await.unwrap().unwrap().expires_at, 0);
+    assert_eq!(
+        table.read("wx1").await.unwrap().unwrap().expires_at,
+        EpochMillis(0)
+    );
     assert_eq!(table.read("wx-unknown").await.unwrap(), None);
 }
 
@@ -325,27 +342,36 @@ async fn concurrent_reservations_never_exceed_the_quota() {
 #[tokio::test]
 async fn media_ids_are_cached_until_they_expire() {
     let table = table().await;
-    assert_eq!(table.get("wx1", "hash", NOW).await.unwrap(), None);
+    assert_eq!(
+        table.get("wx1", "hash", EpochMillis(NOW)).await.unwrap(),
+        None
+    );
     table
-        .put("wx1", "hash", "media-1", NOW + 1_000)
+        .put("wx1", "hash", "media-1", EpochMillis(NOW + 1_000))
         .await
         .unwrap();
     assert_eq!(
-        table.get("wx1", "hash", NOW).await.unwrap(),
+        table.get("wx1", "hash", EpochMillis(NOW)).await.unwrap(),
         Some("media-1".into())
     );
     assert_eq!(
-        table.get("wx1", "hash", NOW + 1_000).await.unwrap(),
+        table
+            .get("wx1", "hash", EpochMillis(NOW + 1_000))
+            .await
+            .unwrap(),
         None,
         "expired"
     );
     table.forget("wx1", "hash").await.unwrap();
     table
-        .put("wx1", "hash", "media-2", NOW + 1_000)
+        .put("wx1", "hash", "media-2", EpochMillis(NOW + 1_000))
         .await
         .unwrap();
     table.forget("wx1", "hash").await.unwrap();
-    assert_eq!(table.get("wx1", "hash", NOW).await.unwrap(), None);
+    assert_eq!(
+        table.get("wx1", "hash", EpochMillis(NOW)).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -398,12 +424,21 @@ async fn kept_questions_read_back_by_day_and_app_on_dynamodb_as_in_memory() {
     let kept = [
         (
             question("wx1", NOW - 2 * day, "发票怎么开"),
-            NOW / 1000 + 86_400,
+            EpochSecs(NOW / 1000 + 86_400),
         ),
-        (question("wx1", NOW, "钱能退吗"), NOW / 1000 + 86_400),
-        (question("wx2", NOW + 1, "我要退钱"), NOW / 1000 + 86_400),
+        (
+            question("wx1", NOW, "钱能退吗"),
+            EpochSecs(NOW / 1000 + 86_400),
+        ),
+        (
+            question("wx2", NOW + 1, "我要退钱"),
+            EpochSecs(NOW / 1000 + 86_400),
+        ),
         // Already expired, not yet deleted by the TTL.
-        (question("wx1", NOW + 2, "过期了"), NOW / 1000 - 1),
+        (
+            question("wx1", NOW + 2, "过期了"),
+            EpochSecs(NOW / 1000 - 1),
+        ),
     ];
     let stores: [&dyn QuestionLog; 2] = [&dynamo, &memory];
     for store in stores {

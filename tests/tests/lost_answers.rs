@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kefu::aws::DynamoTable;
-use kefu::clock::ManualClock;
+use kefu::clock::{EpochMillis, EpochSecs, ManualClock};
 use kefu::local::{MemoryQueue, StaticRules};
 use kefu::ports::{Answer, Claim, ClaimOutcome, Clock, PushLedger, QuotaStore, QuotaWindow};
 use kefu::protocol::{Format, Mode};
@@ -34,9 +34,9 @@ fn claim(key: &str, attempt: &str) -> Claim {
     Claim {
         key: key.to_owned(),
         attempt: attempt.to_owned(),
-        now: NOW,
-        lease_until: NOW + 4_000,
-        expires_at: NOW / 1000 + 3600,
+        now: EpochMillis(NOW),
+        lease_until: EpochMillis(NOW + 4_000),
+        expires_at: EpochSecs(NOW / 1000 + 3600),
     }
 }
 

@@ -885,6 +885,7 @@ fn the_deadline_is_lambdas_instant_or_an_emulators_duration() {
 /// Real time: ~10 s (the least room a message may start with, less the send call's).
 #[tokio::test]
 async fn a_token_wait_that_would_outlast_the_deadline_hands_the_job_back_in_time() {
+    use kefu::clock::EpochMillis;
     use kefu::ports::TokenStore;
     let rig = rig(text_rules(1)).await;
     rig.sandbox.user_message("o1");
@@ -892,7 +893,13 @@ async fn a_token_wait_that_would_outlast_the_deadline_hands_the_job_back_in_time
     // still, so the lease never runs out): a waiter would look for ~23 s.
     assert!(
         rig.table
-            .try_lease(sample::APPID, "other", NOW, NOW + 600_000, NOW + 300_000)
+            .try_lease(
+                sample::APPID,
+                "other",
+                EpochMillis(NOW),
+                EpochMillis(NOW + 600_000),
+                EpochMillis(NOW + 300_000)
+            )
             .await
             .unwrap()
     );

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 
 use super::describe;
 use super::table::{DynamoTable, applied, condition_failed, n, number, s};
+use crate::clock::{EpochMillis, EpochSecs};
 use crate::ports::{Answer, Claim, ClaimOutcome, PortError, PushLedger};
 
 const PENDING: &str = "pending";
@@ -30,16 +31,16 @@ impl PushLedger for DynamoTable {
             .item("sk", s("push"))
             .item("state", s(PENDING))
             .item("attempt", s(&claim.attempt))
-            .item("lease_until", n(claim.lease_until))
-            .item("expires_at", n(claim.expires_at))
+            .item("lease_until", n(claim.lease_until.0))
+            .item("expires_at", n(claim.expires_at.0))
             .condition_expression(
                 "attribute_not_exists(pk) OR expires_at <= :now_s \
                  OR (#state = :pending AND (lease_until < :now OR attempt = :attempt))",
             )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":pending", s(PENDING))
-            .expression_attribute_values(":now", n(claim.now))
-            .expression_attribute_values(":now_s", n(claim.now / 1000))
+            .expression_attribute_values(":now", n(claim.now.0))
+            .expression_attribute_values(":now_s", n(claim.now.secs().0))
             .expression_attribute_values(":attempt", s(&claim.attempt))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -51,7 +52,7 @@ impl PushLedger for DynamoTable {
                     Some(PutItemError::ConditionalCheckFailedException(e)) => e.item(),
                     _ => None,
                 };
-                Ok(found(old, claim.now))
+                Ok(found(old, claim.now.0))
             }
             Err(err) => Err(PortError::new("claim push", describe(&err))),
         }
@@ -61,8 +62,8 @@ impl PushLedger for DynamoTable {
         &self,
         key: &str,
         holder: &str,
-        now: i64,
-        expires_at: i64,
+        now: EpochMillis,
+        expires_at: EpochSecs,
     ) -> Result<bool, PortError> {
         let result = self
             .client()
@@ -71,12 +72,12 @@ impl PushLedger for DynamoTable {
             .item("pk", s(key))
             .item("sk", s("once"))
             .item("holder", s(holder))
-            .item("expires_at", n(expires_at))
+            .item("expires_at", n(expires_at.0))
             .condition_expression(
                 "attribute_not_exists(pk) OR holder = :holder OR expires_at <= :now_s",
             )
             .expression_attribute_values(":holder", s(holder))
-            .expression_attribute_values(":now_s", n(now / 1000))
+            .expression_attribute_values(":now_s", n(now.secs().0))
             .send()
             .await;
         applied(result, "hold key")
@@ -138,7 +139,7 @@ impl PushLedger for DynamoTable {
         applied(result, "release claim").map(|_| ())
     }
 
-    async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError> {
+    async fn mark_done(&self, key: &str, expires_at: EpochSecs) -> Result<(), PortError> {
         self.client()
             .update_item()
             .table_name(self.table())
@@ -147,7 +148,7 @@ impl PushLedger for DynamoTable {
             .update_expression("SET #state = :done, expires_at = :exp REMOVE attempt, lease_until")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":done", s(DONE))
-            .expression_attribute_values(":exp", n(expires_at))
+            .expression_attribute_values(":exp", n(expires_at.0))
             .send()
             .await
             .map_err(|err| PortError::new("mark push done", describe(&err)))?;

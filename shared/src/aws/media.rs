@@ -4,11 +4,17 @@ use async_trait::async_trait;
 
 use super::describe;
 use super::table::{DynamoTable, n, number, s};
+use crate::clock::EpochMillis;
 use crate::ports::{MediaCache, PortError};
 
 #[async_trait]
 impl MediaCache for DynamoTable {
-    async fn get(&self, appid: &str, hash: &str, now: i64) -> Result<Option<String>, PortError> {
+    async fn get(
+        &self,
+        appid: &str,
+        hash: &str,
+        now: EpochMillis,
+    ) -> Result<Option<String>, PortError> {
         let item = self
             .client()
             .get_item()
@@ -20,7 +26,7 @@ impl MediaCache for DynamoTable {
             .map_err(|err| PortError::new("read media id", describe(&err)))?
             .item;
         Ok(item.and_then(|item| {
-            let expires = number(&item, "media_expires")?;
+            let expires = EpochMillis(number(&item, "media_expires")?);
             (expires > now).then(|| item.get("media_id")?.as_s().ok().cloned())?
         }))
     }
@@ -30,7 +36,7 @@ impl MediaCache for DynamoTable {
         appid: &str,
         hash: &str,
         media_id: &str,
-        expires_at: i64,
+        expires_at: EpochMillis,
     ) -> Result<(), PortError> {
         self.client()
             .put_item()
@@ -38,8 +44,8 @@ impl MediaCache for DynamoTable {
             .item("pk", s(format!("media#{appid}#{hash}")))
             .item("sk", s("media"))
             .item("media_id", s(media_id))
-            .item("media_expires", n(expires_at))
-            .item("expires_at", n(expires_at / 1000))
+            .item("media_expires", n(expires_at.0))
+            .item("expires_at", n(expires_at.secs().0))
             .send()
             .await
             .map_err(|err| PortError::new("store media id", describe(&err)))?;

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::describe;
 use super::table::{DynamoTable, n, number, s};
+use crate::clock::{EpochMillis, EpochSecs};
 use crate::learn::{day_of, days_between};
 use crate::ports::{AskedQuestion, PortError, QuestionLog};
 
@@ -17,8 +18,8 @@ fn sort_key(appid: &str, at_ms: i64, asker: &str) -> String {
     format!("{appid}#{at_ms:013}#{asker}")
 }
 
-fn question(item: &HashMap<String, AttributeValue>, now_s: i64) -> Option<AskedQuestion> {
-    if number(item, "expires_at").is_some_and(|at| at <= now_s) {
+fn question(item: &HashMap<String, AttributeValue>, now: EpochSecs) -> Option<AskedQuestion> {
+    if number(item, "expires_at").is_some_and(|at| EpochSecs(at) <= now) {
         return None;
     }
     let sk = item.get("sk")?.as_s().ok()?;
@@ -38,7 +39,7 @@ fn question(item: &HashMap<String, AttributeValue>, now_s: i64) -> Option<AskedQ
 
 #[async_trait]
 impl QuestionLog for DynamoTable {
-    async fn keep(&self, question: &AskedQuestion, expires_at: i64) -> Result<(), PortError> {
+    async fn keep(&self, question: &AskedQuestion, expires_at: EpochSecs) -> Result<(), PortError> {
         self.client()
             .put_item()
             .table_name(self.table())
@@ -49,7 +50,7 @@ impl QuestionLog for DynamoTable {
             )
             .item("outcome", s(question.outcome.as_str()))
             .item("text", s(question.text.as_str()))
-            .item("expires_at", n(expires_at))
+            .item("expires_at", n(expires_at.0))
             .send()
             .await
             .map_err(|err| PortError::new("keep question", describe(&err)))?;
@@ -89,7 +90,7 @@ impl QuestionLog for DynamoTable {
                 found.extend(
                     page.items()
                         .iter()
-                        .filter_map(|item| question(item, now_ms / 1000))
+                        .filter_map(|item| question(item, EpochMillis(now_ms).secs()))
                         .filter(|q| q.at_ms >= from_ms && q.at_ms <= to_ms),
                 );
                 match page.last_evaluated_key {

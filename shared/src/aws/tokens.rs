@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use super::describe;
 use super::table::{DynamoTable, applied, n, number, s};
+use crate::clock::EpochMillis;
 use crate::ports::{PortError, StoredToken, TokenStore};
 use crate::wechat_types::AccessToken;
 
@@ -26,7 +27,7 @@ impl TokenStore for DynamoTable {
             let token = item.get("token")?.as_s().ok()?.clone();
             Some(StoredToken {
                 token: AccessToken::new(token),
-                expires_at: number(&item, "token_expires")?,
+                expires_at: EpochMillis(number(&item, "token_expires")?),
             })
         }))
     }
@@ -35,9 +36,9 @@ impl TokenStore for DynamoTable {
         &self,
         appid: &str,
         owner: &str,
-        now: i64,
-        until: i64,
-        stale_at: i64,
+        now: EpochMillis,
+        until: EpochMillis,
+        stale_at: EpochMillis,
     ) -> Result<bool, PortError> {
         let result = self
             .client()
@@ -51,9 +52,9 @@ impl TokenStore for DynamoTable {
                  AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner)",
             )
             .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":stale_at", n(stale_at))
+            .expression_attribute_values(":until", n(until.0))
+            .expression_attribute_values(":now", n(now.0))
+            .expression_attribute_values(":stale_at", n(stale_at.0))
             .send()
             .await;
         applied(result, "lease token refresh")
@@ -70,7 +71,7 @@ impl TokenStore for DynamoTable {
             )
             .expression_attribute_names("#token", "token")
             .expression_attribute_values(":token", s(token.token.expose()))
-            .expression_attribute_values(":expires", n(token.expires_at))
+            .expression_attribute_values(":expires", n(token.expires_at.0))
             .send()
             .await
             .map_err(|err| PortError::new("store token", describe(&err)))?;

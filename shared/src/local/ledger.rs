@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::table::{Entry, MemoryTable, State};
+use crate::clock::{EpochMillis, EpochSecs};
 use crate::ports::{Answer, Claim, ClaimOutcome, PortError, PushLedger};
 
 #[async_trait]
@@ -11,7 +12,7 @@ impl PushLedger for MemoryTable {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, PortError> {
         self.count();
         let mut pushes = self.lock_pushes();
-        let now_secs = claim.now / 1000;
+        let now_secs = claim.now.secs();
         let found = match pushes.get(&claim.key) {
             None => None,
             Some(entry) if entry.expires_at <= now_secs => None,
@@ -60,14 +61,14 @@ impl PushLedger for MemoryTable {
         &self,
         key: &str,
         holder: &str,
-        now: i64,
-        expires_at: i64,
+        now: EpochMillis,
+        expires_at: EpochSecs,
     ) -> Result<bool, PortError> {
         self.count();
         let mut nonces = self.lock_nonces();
         let free = match nonces.get(key) {
             None => true,
-            Some((held_by, expires)) => held_by == holder || *expires <= now / 1000,
+            Some((held_by, expires)) => held_by == holder || *expires <= now.secs(),
         };
         if free {
             nonces.insert(key.to_owned(), (holder.to_owned(), expires_at));
@@ -135,7 +136,7 @@ impl PushLedger for MemoryTable {
         Ok(())
     }
 
-    async fn mark_done(&self, key: &str, expires_at: i64) -> Result<(), PortError> {
+    async fn mark_done(&self, key: &str, expires_at: EpochSecs) -> Result<(), PortError> {
         self.count();
         let mut pushes = self.lock_pushes();
         let answer = match pushes.get(key).map(|e| &e.state) {

@@ -3,11 +3,17 @@
 use async_trait::async_trait;
 
 use super::table::MemoryTable;
+use crate::clock::EpochMillis;
 use crate::ports::{MediaCache, PortError};
 
 #[async_trait]
 impl MediaCache for MemoryTable {
-    async fn get(&self, appid: &str, hash: &str, now: i64) -> Result<Option<String>, PortError> {
+    async fn get(
+        &self,
+        appid: &str,
+        hash: &str,
+        now: EpochMillis,
+    ) -> Result<Option<String>, PortError> {
         self.count();
         Ok(self
             .lock_state()
@@ -22,7 +28,7 @@ impl MediaCache for MemoryTable {
         appid: &str,
         hash: &str,
         media_id: &str,
-        expires_at: i64,
+        expires_at: EpochMillis,
     ) -> Result<(), PortError> {
         self.count();
         self.lock_state()

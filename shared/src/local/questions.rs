@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 
 use super::table::MemoryTable;
+use crate::clock::{EpochMillis, EpochSecs};
 use crate::ports::{AskedQuestion, PortError, QuestionLog};
 
 #[async_trait]
 impl QuestionLog for MemoryTable {
-    async fn keep(&self, question: &AskedQuestion, expires_at: i64) -> Result<(), PortError> {
+    async fn keep(&self, question: &AskedQuestion, expires_at: EpochSecs) -> Result<(), PortError> {
         self.count();
         self.lock_questions().insert(
             (
@@ -32,7 +33,7 @@ impl QuestionLog for MemoryTable {
             .lock_questions()
             .values()
             .filter(|(q, expires_at)| {
-                *expires_at > now_ms / 1000
+                *expires_at > EpochMillis(now_ms).secs()
                     && appid.is_none_or(|a| a == q.appid)
                     && q.at_ms >= from_ms
                     && q.at_ms <= to_ms

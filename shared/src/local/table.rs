@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::clock::{EpochMillis, EpochSecs};
 use crate::policy::quota::QuotaState;
 use crate::ports::{Answer, AskedQuestion, StoredToken};
 
@@ -14,12 +15,12 @@ use crate::ports::{Answer, AskedQuestion, StoredToken};
 pub(super) enum State {
     Pending {
         attempt: String,
-        lease_until: i64,
+        lease_until: EpochMillis,
     },
     /// A send going out (`begin_send`): never taken over, `Abandoned` once its lease is over.
     Sending {
         attempt: String,
-        lease_until: i64,
+        lease_until: EpochMillis,
     },
     Accepted {
         attempt: String,
@@ -33,7 +34,7 @@ pub(super) enum State {
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
     pub(super) state: State,
-    pub(super) expires_at: i64,
+    pub(super) expires_at: EpochSecs,
 }
 
 /// The send core's items (tokens, quotas, media ids).
@@ -41,13 +42,13 @@ pub(super) struct Entry {
 pub(super) struct SendState {
     pub(super) tokens: HashMap<String, TokenItem>,
     pub(super) quotas: HashMap<String, QuotaState>,
-    pub(super) media: HashMap<String, (String, i64)>,
+    pub(super) media: HashMap<String, (String, EpochMillis)>,
 }
 
 #[derive(Debug, Default)]
 pub(super) struct TokenItem {
     pub(super) token: Option<StoredToken>,
-    pub(super) lease: Option<(String, i64)>,
+    pub(super) lease: Option<(String, EpochMillis)>,
 }
 
 #[derive(Debug, Default)]
@@ -56,16 +57,16 @@ pub struct MemoryTable {
     /// Per `{appid}#{openid}`: (the decision's time, held until), both ms.
     pub(super) handoffs: Mutex<HashMap<String, (i64, i64)>>,
     /// (timestamp, nonce) pairs: the message each signed, and when the entry expires (s).
-    nonces: Mutex<HashMap<String, (String, i64)>>,
+    nonces: Mutex<HashMap<String, (String, EpochSecs)>>,
     send: Mutex<SendState>,
     /// FAQ suggestions offered, per `{appid}#{openid}`: the entry ids and until when (ms).
     suggestions: Mutex<HashMap<String, (Vec<String>, i64)>>,
-    /// Kept questions by (app, time, asker): the question and its TTL (s).
+    /// Kept questions by (app, time, asker): the question and its TTL.
     questions: Mutex<QuestionMap>,
     calls: AtomicUsize,
 }
 
-type QuestionMap = BTreeMap<(String, i64, String), (AskedQuestion, i64)>;
+type QuestionMap = BTreeMap<(String, i64, String), (AskedQuestion, EpochSecs)>;
 
 impl MemoryTable {
     pub fn new() -> Self {
@@ -90,7 +91,9 @@ impl MemoryTable {
         self.calls.fetch_add(1, Ordering::SeqCst);
     }
 
-    pub(super) fn lock_nonces(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, i64)>> {
+    pub(super) fn lock_nonces(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (String, EpochSecs)>> {
         self.nonces.lock().unwrap_or_else(|p| p.into_inner())
     }
 

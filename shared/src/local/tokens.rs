@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::table::MemoryTable;
+use crate::clock::EpochMillis;
 use crate::ports::{PortError, StoredToken, TokenStore};
 use crate::wechat_types::AccessToken;
 
@@ -22,9 +23,9 @@ impl TokenStore for MemoryTable {
         &self,
         appid: &str,
         owner: &str,
-        now: i64,
-        until: i64,
-        stale_at: i64,
+        now: EpochMillis,
+        until: EpochMillis,
+        stale_at: EpochMillis,
     ) -> Result<bool, PortError> {
         self.count();
         let mut state = self.lock_state();
@@ -63,7 +64,7 @@ impl TokenStore for MemoryTable {
         if &stored.token != failed {
             return Ok(false);
         }
-        stored.expires_at = 0;
+        stored.expires_at = EpochMillis(0);
         Ok(true)
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub use error::ReceiveError;
 
-use crate::clock::{millis, secs};
+use crate::clock::{EpochMillis, EpochSecs, millis, secs};
 use crate::job::{Job, ledger_key};
 use crate::learn;
 use crate::metrics;
@@ -244,9 +244,9 @@ impl Receiver {
         let claim = Claim {
             key,
             attempt: random_id()?,
-            now,
-            lease_until: now.saturating_add(millis(self.settings.claim_lease)),
-            expires_at: (now / 1000).saturating_add(secs(self.settings.ledger_ttl)),
+            now: EpochMillis(now),
+            lease_until: EpochMillis(now) + self.settings.claim_lease,
+            expires_at: EpochMillis(now).secs() + self.settings.ledger_ttl,
         };
         match self.claim(&claim).await? {
             ClaimOutcome::Claimed => {}
@@ -317,11 +317,12 @@ impl Receiver {
         }
         let key = freshness::nonce_key(query);
         // Kept as long as the pair could pass the freshness check, plus a margin.
-        let expires_at = (now / 1000).saturating_add(secs(self.settings.freshness) * 2 + 60);
+        let kept = secs(self.settings.freshness) * 2 + 60;
+        let expires_at = EpochSecs(EpochMillis(now).secs().0.saturating_add(kept));
         if self
             .deps
             .ledger
-            .hold_once(&key, message, now, expires_at)
+            .hold_once(&key, message, EpochMillis(now), expires_at)
             .await?
         {
             Ok(())
@@ -343,7 +344,7 @@ impl Receiver {
                 return Ok(outcome);
             }
             tokio::time::sleep(IN_PROGRESS_POLL).await;
-            claim.now = self.deps.clock.now_millis();
+            claim.now = self.deps.clock.now();
         }
     }
 

@@ -13,7 +13,7 @@ use super::errcode::{ErrorClass, classify};
 use super::outcome::SendFailure;
 use super::render::{image_of, render};
 use super::{MEDIA_REUSE, Sender};
-use crate::clock::millis;
+use crate::clock::{EpochMillis, millis};
 use crate::rules::{MediaSource, ReplyMessage};
 use crate::wechat_types::{AccessToken, ApiError};
 
@@ -114,7 +114,7 @@ impl Sender {
         if let Some(media_id) = self
             .deps
             .media
-            .get(&self.appid, &hash, now)
+            .get(&self.appid, &hash, EpochMillis(now))
             .await
             .map_err(SendFailure::Media)?
         {
@@ -140,7 +140,7 @@ impl Sender {
                 &self.appid,
                 &hash,
                 &media_id,
-                now.saturating_add(millis(MEDIA_REUSE)),
+                EpochMillis(now) + MEDIA_REUSE,
             )
             .await
             .map_err(SendFailure::Media)?;

@@ -12,7 +12,7 @@ use super::errcode::{ErrorClass, classify, classify_send};
 use super::outcome::{DropReason, JobOutcome, Retry, SendFailure, Silence};
 use super::render::{self, Placeholders};
 use super::{SUGGESTION_TTL, Sender, quota};
-use crate::clock::{millis, secs};
+use crate::clock::{EpochMillis, millis};
 use crate::job::Job;
 use crate::learn::{self, Held, Outcome};
 use crate::metrics;
@@ -175,11 +175,11 @@ impl Sender {
             // own slot, so its redelivery still sends (its sends' claims keep that to once) and
             // does not move the slot's end.
             let key = format!("welcome#{}#{}", self.appid, job.openid);
-            let until = (job.received_at / 1000).saturating_add(secs(self.welcome_interval));
+            let until = EpochMillis(job.received_at).secs() + self.welcome_interval;
             if !self
                 .deps
                 .ledger
-                .hold_once(&key, &job.key, now, until)
+                .hold_once(&key, &job.key, EpochMillis(now), until)
                 .await?
             {
                 return Ok(JobOutcome::Nothing(Silence::WelcomedRecently));
@@ -240,9 +240,9 @@ impl Sender {
             // One per send and delivery of the job: a redelivery is another attempt, the SDK
             // repeating this write is not. It also names the send's quota reservation.
             attempt: format!("{send_key}@{now}"),
-            now,
-            lease_until: now.saturating_add(millis(SEND_LEASE)),
-            expires_at: (now / 1000).saturating_add(secs(LEDGER_TTL)),
+            now: EpochMillis(now),
+            lease_until: EpochMillis(now) + SEND_LEASE,
+            expires_at: EpochMillis(now).secs() + LEDGER_TTL,
         };
         match self.deps.ledger.claim(&claim).await? {
             ClaimOutcome::Claimed => {}
@@ -426,7 +426,7 @@ impl Sender {
             outcome: outcome.name().to_owned(),
             text: learn::kept_text(content),
         };
-        let expires_at = (job.received_at / 1000).saturating_add(secs(self.questions_kept));
+        let expires_at = EpochMillis(job.received_at).secs() + self.questions_kept;
         if let Err(err) = self.deps.questions.keep(&question, expires_at).await {
             tracing::warn!(reason = %err, "keeping the question for the report failed");
         }
@@ -467,7 +467,7 @@ impl Sender {
     async fn finish(&self, key: &str, now: i64) -> Result<(), PortError> {
         self.deps
             .ledger
-            .mark_done(key, (now / 1000).saturating_add(secs(LEDGER_TTL)))
+            .mark_done(key, EpochMillis(now).secs() + LEDGER_TTL)
             .await
     }
 

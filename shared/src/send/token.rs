@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-use crate::clock::millis;
+use crate::clock::{EpochMillis, millis};
 use crate::ports::{Clock, PortError, StoredToken, TokenStore, WeChatApi};
 use crate::wechat_types::{AccessToken, ApiError, TokenKind};
 
@@ -85,18 +85,24 @@ impl TokenProvider {
             {
                 return Ok(self.remember(stored.clone()).await);
             }
-            let lease_until = now.saturating_add(millis(LEASE));
-            let stale_at = now.saturating_add(millis(REFRESH_AHEAD));
+            let lease_until = EpochMillis(now) + LEASE;
+            let stale_at = EpochMillis(now) + REFRESH_AHEAD;
             if self
                 .store
-                .try_lease(&self.appid, &self.owner, now, lease_until, stale_at)
+                .try_lease(
+                    &self.appid,
+                    &self.owner,
+                    EpochMillis(now),
+                    lease_until,
+                    stale_at,
+                )
                 .await?
             {
                 return self.refresh(now).await;
             }
             // Someone else is refreshing: the current token, if still valid, serves meanwhile.
             if let Some(stored) = stored
-                && stored.expires_at > now
+                && stored.expires_at > EpochMillis(now)
             {
                 return Ok(stored.token);
             }
@@ -122,7 +128,7 @@ impl TokenProvider {
         let fetched = self.api.fetch_token(self.kind, false).await?;
         let token = StoredToken {
             token: fetched.token,
-            expires_at: now.saturating_add(fetched.expires_in.saturating_mul(1000)),
+            expires_at: EpochMillis(now.saturating_add(fetched.expires_in.saturating_mul(1000))),
         };
         self.store.store(&self.appid, &token).await?;
         tracing::info!(expires_in = fetched.expires_in, "access_token refreshed");
@@ -137,7 +143,7 @@ impl TokenProvider {
 }
 
 fn fresh(token: &StoredToken, now: i64) -> bool {
-    token.expires_at.saturating_sub(now) > millis(REFRESH_AHEAD)
+    token.expires_at.0.saturating_sub(now) > millis(REFRESH_AHEAD)
 }
 
 /// The pause before look `look + 1`, before jitter: exponential, capped.
