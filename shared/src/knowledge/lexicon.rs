@@ -15,6 +15,13 @@ pub const SYNONYMS: &[&[&str]] = &[
         "钱退",
         "退回钱",
         "退宽",
+        "钱能退",
+        "钱可以退",
+        "钱能不能退",
+        "钱会退",
+        "钱怎么退",
+        "能退钱",
+        "可以退钱",
     ],
     &[
         "多久",
@@ -221,6 +228,31 @@ pub const SMALL_TALK: &[&str] = &[
     "没有",
     "测试",
     "test",
+];
+
+/// Words that mark a message as chit-chat with the bot, whatever else it says: never answered
+/// from the knowledge base (「今天天气怎么样」「你是机器人吗」「讲个笑话」).
+pub const CHATTER: &[&str] = &[
+    "天气",
+    "好热",
+    "好冷",
+    "笑话",
+    "机器人",
+    "你是谁",
+    "你叫什么",
+    "你多大",
+    "你几岁",
+    "无聊",
+    "嘻嘻",
+    "哈哈",
+    "呵呵",
+    "晚安",
+    "早安",
+    "想你",
+    "爱你",
+    "谈恋爱",
+    "吃饭了吗",
+    "吃了吗",
 ];
 
 /// Traditional characters common in customer-service questions, with their simplified forms,

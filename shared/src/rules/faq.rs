@@ -38,7 +38,7 @@ pub struct Faq {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub synonyms: Vec<Vec<String>>,
     /// An entry is answered when its score (0–1) is at least this and clearly ahead of the
-    /// next (default 0.25). Higher: fewer answers, fewer wrong ones.
+    /// next (default 0.3). Higher: fewer answers, fewer wrong ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer_threshold: Option<f32>,
     /// Entries scoring at least this (0–1) are offered as 「您是不是想问」 suggestions when none
