@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use kefu::aws::NewApp;
+use kefu::protocol::AppId;
 use kefu::secret::SecretString;
 use serde::Deserialize;
 
@@ -41,7 +42,7 @@ enum AppsCommand {
     Add {
         /// The mini program's AppID (wx and 16 letters or digits).
         #[arg(value_parser = parse_appid)]
-        appid: String,
+        appid: AppId,
         /// A JSON file {"token": …, "encoding_aes_key": …, "app_secret": …}, or - for stdin
         /// (leave encoding_aes_key out for a plaintext-only app).
         #[arg(long)]
@@ -54,7 +55,7 @@ enum AppsCommand {
     /// Stop serving an app: deletes its secrets and its own rules.
     Remove {
         #[arg(value_parser = parse_appid)]
-        appid: String,
+        appid: AppId,
     },
 }
 
@@ -68,18 +69,13 @@ struct SecretsFile {
 }
 
 /// An AppID as WeChat issues them: `wx` and 16 letters or digits.
-fn parse_appid(text: &str) -> Result<String, String> {
-    let well_formed = text.len() == 18
-        && text.starts_with("wx")
-        && text.chars().all(|c| c.is_ascii_alphanumeric());
-    if well_formed {
-        Ok(text.to_owned())
-    } else {
-        Err(format!(
+fn parse_appid(text: &str) -> Result<AppId, String> {
+    AppId::parse(text).map_err(|_| {
+        format!(
             "{:?} is not an AppID: wx and 16 letters or digits (小程序后台 → 开发 → 开发设置)",
             text.chars().take(40).collect::<String>()
-        ))
-    }
+        )
+    })
 }
 
 pub async fn apps(args: &AppsArgs) -> anyhow::Result<String> {
@@ -123,7 +119,7 @@ pub async fn apps(args: &AppsArgs) -> anyhow::Result<String> {
             secrets,
             kms_key,
         } => {
-            let app = read_secrets(appid, secrets)?;
+            let app = read_secrets(appid.as_str(), secrets)?;
             let written = aws.add_app(path, &app, kms_key.as_deref()).await?;
             Ok(paint(
                 &format!(
@@ -134,7 +130,7 @@ pub async fn apps(args: &AppsArgs) -> anyhow::Result<String> {
             ))
         }
         AppsCommand::Remove { appid } => {
-            let removed = aws.remove_app(path, appid).await?;
+            let removed = aws.remove_app(path, appid.as_str()).await?;
             anyhow::ensure!(!removed.is_empty(), "no app {appid} under {path}");
             Ok(paint(
                 &format!("✓ {appid} removed: {}", removed.join(", ")),

@@ -15,8 +15,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use kefu::apps::is_appid;
-use kefu::protocol::{AesKey, Credentials, Token};
+use kefu::protocol::{AesKey, AppId, Credentials, Token};
 use kefu::secret::SecretString;
 use serde::Deserialize;
 
@@ -92,7 +91,7 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<App>> {
     for (n, entry) in file.apps.into_iter().enumerate() {
         let at = format!("--apps {}: apps[{n}]", path.display());
         anyhow::ensure!(
-            is_appid(&entry.appid),
+            AppId::parse(&entry.appid).is_ok(),
             "{at}: appid {:?} is not an AppID (wx and 16 letters or digits)",
             entry.appid.chars().take(40).collect::<String>()
         );
@@ -164,23 +163,23 @@ mod tests {
             ),
             (
                 "twice",
-                r#"{"apps": [{"appid": "wxa", "token": "t", "app_secret": "s"},
-                             {"appid": "wxa", "token": "t", "app_secret": "s"}]}"#,
-                "apps[1] (wxa): appid listed twice",
+                r#"{"apps": [{"appid": "wxaaaaaaaaaaaaaaaa", "token": "t", "app_secret": "s"},
+                             {"appid": "wxaaaaaaaaaaaaaaaa", "token": "t", "app_secret": "s"}]}"#,
+                "apps[1] (wxaaaaaaaaaaaaaaaa): appid listed twice",
             ),
             (
                 "key",
-                r#"{"apps": [{"appid": "wxa", "token": "t", "app_secret": "s", "encoding_aes_key": "short-secret"}]}"#,
-                "apps[0] (wxa): encoding_aes_key: the EncodingAESKey is 12 characters, it must be 43",
+                r#"{"apps": [{"appid": "wxaaaaaaaaaaaaaaaa", "token": "t", "app_secret": "s", "encoding_aes_key": "short-secret"}]}"#,
+                "apps[0] (wxaaaaaaaaaaaaaaaa): encoding_aes_key: the EncodingAESKey is 12 characters, it must be 43",
             ),
             (
                 "rules",
-                r#"{"apps": [{"appid": "wxa", "token": "t", "app_secret": "s", "rules": "nope.json"}]}"#,
+                r#"{"apps": [{"appid": "wxaaaaaaaaaaaaaaaa", "token": "t", "app_secret": "s", "rules": "nope.json"}]}"#,
                 "nope.json does not exist",
             ),
             (
                 "shape",
-                r#"{"apps": [{"appid": "wxa", "token": "top-secret-token", "app_secret": 5}]}"#,
+                r#"{"apps": [{"appid": "wxaaaaaaaaaaaaaaaa", "token": "top-secret-token", "app_secret": 5}]}"#,
                 "not an apps file (line 1",
             ),
         ] {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Args;
 use kefu::aws::{AppParameter, Aws, StoredSecrets, app_parameter};
 use kefu::ports::{RuleSource as _, WeChatApi as _};
+use kefu::protocol::settings::AppId;
 use kefu::protocol::{AesKey, Signature, Token};
 use kefu::rules::Severity;
 use kefu::secret::SecretString;
@@ -201,10 +202,7 @@ fn check_appid(appid: &str) -> Check {
             format!("none given: --appid or KEFU_APPID (the AppID in {SETTINGS})"),
         );
     }
-    let well_formed = appid.len() == 18
-        && appid.starts_with("wx")
-        && appid.chars().all(|c| c.is_ascii_alphanumeric());
-    if well_formed {
+    if AppId::parse(appid).is_ok() {
         Check::new("appid", Status::Ok, appid)
     } else {
         Check::new(

@@ -110,7 +110,7 @@ impl Store {
             None => Ok(self.path.trim_end_matches('/').to_owned()),
             Some(appid) => {
                 anyhow::ensure!(
-                    kefu::apps::is_appid(appid),
+                    kefu::protocol::AppId::parse(appid).is_ok(),
                     "--appid {:?} is not an AppID (wx and 16 letters or digits)",
                     appid.chars().take(40).collect::<String>()
                 );

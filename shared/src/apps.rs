@@ -27,6 +27,7 @@ use async_trait::async_trait;
 
 use crate::clock::millis;
 use crate::ports::{Clock, PortError};
+use crate::protocol::AppId;
 
 /// An appid not in a listing this old takes the listing again (an app just added).
 pub const RELIST_ON_MISS: Duration = Duration::from_secs(30);
@@ -63,11 +64,10 @@ pub trait AppSource<T>: Send + Sync + fmt::Debug {
     async fn build(&self, appid: &str, listed: Listed) -> Result<Option<T>, PortError>;
 }
 
-/// Whether `text` can be an appid: what WeChat issues (`wx` and 16 letters or digits) and, for
-/// tests and samples, any 1–32 ASCII letters, digits and `_`. Anything else is never looked up
-/// (it is not a parameter name either).
+/// Whether `text` is an AppID ([`AppId`]: `wx` and 16 letters or digits). Anything else is
+/// never looked up (it is not a parameter name either).
 pub fn is_appid(text: &str) -> bool {
-    (1..=32).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    AppId::parse(text).is_ok()
 }
 
 /// The apps, each served by a `T`.
@@ -369,6 +369,12 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
 
+    /// AppIDs of WeChat's form (`wx` and 16 letters or digits): only those are looked up.
+    const A: &str = "wxAAAAAAAAAAAAAAAA";
+    const B: &str = "wxBBBBBBBBBBBBBBBB";
+    const C: &str = "wxCCCCCCCCCCCCCCCC";
+    const D: &str = "wxDDDDDDDDDDDDDDDD";
+
     /// Apps named in a list that tests change; counts listings and builds; fails on demand.
     #[derive(Debug, Default)]
     struct Source {
@@ -428,7 +434,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_default_app_answers_both_paths_and_others_come_from_the_source() {
-        let source = Source::with(&["wxA"]);
+        let source = Source::with(&[A]);
         let clock = Arc::new(ManualClock::at(1_000_000));
         let apps = apps(&source, &clock);
         assert_eq!(*apps.get(None).await.unwrap().unwrap(), "default");
@@ -436,67 +442,90 @@ mod tests {
             *apps.get(Some("wxdefault")).await.unwrap().unwrap(),
             "default"
         );
-        assert_eq!(*apps.get(Some("wxA")).await.unwrap().unwrap(), "served wxA");
-        assert!(apps.get(Some("wxB")).await.unwrap().is_none());
+        assert_eq!(
+            *apps.get(Some(A)).await.unwrap().unwrap(),
+            format!("served {A}")
+        );
+        assert!(apps.get(Some(B)).await.unwrap().is_none());
         // Served from memory until the ttl runs out, found or not.
-        apps.get(Some("wxA")).await.unwrap();
-        apps.get(Some("wxB")).await.unwrap();
+        apps.get(Some(A)).await.unwrap();
+        apps.get(Some(B)).await.unwrap();
         assert_eq!(source.listings.load(Ordering::SeqCst), 1);
         assert_eq!(source.builds.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
     async fn appids_not_listed_cost_no_build_and_one_listing_per_ttl() {
-        let source = Source::with(&["wxA"]);
+        let source = Source::with(&[A]);
         let clock = Arc::new(ManualClock::at(1_000_000));
         let apps = apps(&source, &clock);
         for n in 0..5000 {
-            assert!(apps.get(Some(&format!("wx{n}"))).await.unwrap().is_none());
+            assert!(
+                apps.get(Some(&format!("wx{n:016}")))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
         }
         assert_eq!(source.listings.load(Ordering::SeqCst), 1);
         assert_eq!(source.builds.load(Ordering::SeqCst), 0);
         clock.advance(61_000);
-        assert!(apps.get(Some("wx1")).await.unwrap().is_none());
+        assert!(
+            apps.get(Some("wx0000000000000001"))
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(source.listings.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
     async fn an_app_just_added_is_served_before_the_ttl_at_one_listing_per_while() {
-        let source = Source::with(&["wxA"]);
+        let source = Source::with(&[A]);
         let clock = Arc::new(ManualClock::at(1_000_000));
         let apps = apps(&source, &clock);
-        assert!(apps.get(Some("wxB")).await.unwrap().is_none());
-        source.apps.lock().unwrap().push(("wxB".into(), true));
+        assert!(apps.get(Some(B)).await.unwrap().is_none());
+        source.apps.lock().unwrap().push((B.into(), true));
         clock.advance(10_000);
         for n in 0..100 {
-            assert!(apps.get(Some(&format!("wx{n}"))).await.unwrap().is_none());
+            assert!(
+                apps.get(Some(&format!("wx{n:016}")))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
         }
         assert!(
-            apps.get(Some("wxB")).await.unwrap().is_none(),
+            apps.get(Some(B)).await.unwrap().is_none(),
             "listed 10 s ago"
         );
         assert_eq!(source.listings.load(Ordering::SeqCst), 1);
         clock.advance(21_000);
         assert!(
-            apps.get(Some("wxB")).await.unwrap().is_some(),
+            apps.get(Some(B)).await.unwrap().is_some(),
             "31 s: listed again"
         );
         for n in 0..100 {
-            assert!(apps.get(Some(&format!("wx{n}"))).await.unwrap().is_none());
+            assert!(
+                apps.get(Some(&format!("wx{n:016}")))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
         }
         assert_eq!(source.listings.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
     async fn concurrent_lookups_wait_for_one_listing() {
-        let source = Source::with(&["wxA"]);
+        let source = Source::with(&[A]);
         source.slow_list.store(true, Ordering::SeqCst);
         let clock = Arc::new(ManualClock::at(1_000_000));
         let apps = Arc::new(apps(&source, &clock));
         let mut tasks = tokio::task::JoinSet::new();
         for n in 0..20 {
             let apps = apps.clone();
-            tasks.spawn(async move { apps.get(Some(&format!("wx{n}"))).await.unwrap() });
+            tasks.spawn(async move { apps.get(Some(&format!("wx{n:016}"))).await.unwrap() });
         }
         while let Some(found) = tasks.join_next().await {
             assert!(found.unwrap().is_none());
@@ -506,81 +535,84 @@ mod tests {
 
     #[tokio::test]
     async fn added_and_removed_apps_take_effect_after_the_ttl() {
-        let source = Source::with(&["wxA"]);
+        let source = Source::with(&[A]);
         let clock = Arc::new(ManualClock::at(1_000_000));
         let apps = apps(&source, &clock);
-        assert!(apps.get(Some("wxA")).await.unwrap().is_some());
-        assert!(apps.get(Some("wxB")).await.unwrap().is_none());
-        *source.apps.lock().unwrap() = vec![("wxB".into(), true)];
-        assert!(
-            apps.get(Some("wxA")).await.unwrap().is_some(),
-            "until the ttl"
-        );
+        assert!(apps.get(Some(A)).await.unwrap().is_some());
+        assert!(apps.get(Some(B)).await.unwrap().is_none());
+        *source.apps.lock().unwrap() = vec![(B.into(), true)];
+        assert!(apps.get(Some(A)).await.unwrap().is_some(), "until the ttl");
         clock.advance(61_000);
-        assert!(apps.get(Some("wxA")).await.unwrap().is_none(), "removed");
-        assert!(apps.get(Some("wxB")).await.unwrap().is_some(), "added");
+        assert!(apps.get(Some(A)).await.unwrap().is_none(), "removed");
+        assert!(apps.get(Some(B)).await.unwrap().is_some(), "added");
     }
 
     #[tokio::test]
     async fn a_failed_lookup_keeps_a_known_app_and_fails_an_unknown_one() {
-        let source = Source::with(&["wxA", "wxC"]);
+        let source = Source::with(&[A, C]);
         let clock = Arc::new(ManualClock::at(1_000_000));
         let apps = apps(&source, &clock);
-        assert!(apps.get(Some("wxA")).await.unwrap().is_some());
+        assert!(apps.get(Some(A)).await.unwrap().is_some());
         // The listing fails: the last one stands; the build fails: the last app stands.
         source.failing_list.store(true, Ordering::SeqCst);
         source.failing_build.store(true, Ordering::SeqCst);
         clock.advance(61_000);
-        assert_eq!(*apps.get(Some("wxA")).await.unwrap().unwrap(), "served wxA");
-        assert!(apps.get(Some("wxC")).await.is_err(), "never built");
-        assert!(apps.get(Some("wxD")).await.unwrap().is_none(), "not listed");
+        assert_eq!(
+            *apps.get(Some(A)).await.unwrap().unwrap(),
+            format!("served {A}")
+        );
+        assert!(apps.get(Some(C)).await.is_err(), "never built");
+        assert!(apps.get(Some(D)).await.unwrap().is_none(), "not listed");
         // Only the listing recovers: a build failing still keeps the app.
         source.failing_list.store(false, Ordering::SeqCst);
         clock.advance(61_000);
-        assert_eq!(*apps.get(Some("wxA")).await.unwrap().unwrap(), "served wxA");
+        assert_eq!(
+            *apps.get(Some(A)).await.unwrap().unwrap(),
+            format!("served {A}")
+        );
         // Asked again only after a short while, not at every use.
         let builds = source.builds.load(Ordering::SeqCst);
-        apps.get(Some("wxA")).await.unwrap();
+        apps.get(Some(A)).await.unwrap();
         assert_eq!(source.builds.load(Ordering::SeqCst), builds);
     }
 
     #[tokio::test]
     async fn a_failed_first_listing_fails_lookups_without_asking_at_every_use() {
-        let source = Source::with(&["wxA"]);
+        let source = Source::with(&[A]);
         source.failing_list.store(true, Ordering::SeqCst);
         let clock = Arc::new(ManualClock::at(1_000_000));
         let apps = apps(&source, &clock);
         for _ in 0..10 {
-            assert!(apps.get(Some("wxA")).await.is_err());
+            assert!(apps.get(Some(A)).await.is_err());
         }
         assert_eq!(source.listings.load(Ordering::SeqCst), 1);
         source.failing_list.store(false, Ordering::SeqCst);
         clock.advance(6_000);
-        assert!(apps.get(Some("wxA")).await.unwrap().is_some());
+        assert!(apps.get(Some(A)).await.unwrap().is_some());
     }
 
     #[tokio::test]
     async fn an_app_listed_but_not_ready_is_a_failure_not_a_removal() {
         let source = Arc::new(Source::default());
-        *source.apps.lock().unwrap() = vec![("wxA".into(), false)];
+        *source.apps.lock().unwrap() = vec![(A.into(), false)];
         let clock = Arc::new(ManualClock::at(1_000_000));
         let apps = apps(&source, &clock);
-        assert!(apps.get(Some("wxA")).await.is_err());
+        assert!(apps.get(Some(A)).await.is_err());
         assert_eq!(source.builds.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]
     async fn a_slow_source_is_bounded_by_the_lookup_timeout() {
-        let source = Source::with(&["wxA"]);
+        let source = Source::with(&[A]);
         let clock = Arc::new(ManualClock::at(1_000_000));
         let apps = apps(&source, &clock).with_lookup_timeout(Duration::from_millis(50));
-        assert!(apps.get(Some("wxA")).await.unwrap().is_some());
+        assert!(apps.get(Some(A)).await.unwrap().is_some());
         source.slow_list.store(true, Ordering::SeqCst);
         clock.advance(61_000);
         let started = std::time::Instant::now();
-        assert!(apps.get(Some("wxA")).await.unwrap().is_some(), "kept");
+        assert!(apps.get(Some(A)).await.unwrap().is_some(), "kept");
         // The failed listing is not asked again at once: the last one answers.
-        assert!(apps.get(Some("wxB")).await.unwrap().is_none());
+        assert!(apps.get(Some(B)).await.unwrap().is_none());
         assert!(
             started.elapsed() < Duration::from_millis(250),
             "{:?}",
@@ -593,7 +625,15 @@ mod tests {
         let source = Arc::new(Source::default());
         let clock = Arc::new(ManualClock::at(1_000_000));
         let apps = apps(&source, &clock);
-        for bad in ["", "wx/../push", "wx a", &"w".repeat(33), "wx%2F"] {
+        for bad in [
+            "",
+            "wx/../push",
+            "wx a",
+            &"w".repeat(33),
+            "wx%2F",
+            "wx1",
+            "app_1",
+        ] {
             assert!(apps.get(Some(bad)).await.unwrap().is_none(), "{bad:?}");
         }
         assert_eq!(source.listings.load(Ordering::SeqCst), 0);
@@ -603,9 +643,9 @@ mod tests {
     #[tokio::test]
     async fn without_a_source_only_the_given_apps_are_served() {
         let clock = Arc::new(ManualClock::at(0));
-        let apps: Apps<String> = Apps::new(clock).with_app("wxA", Arc::new("a".into()));
+        let apps: Apps<String> = Apps::new(clock).with_app(A, Arc::new("a".into()));
         assert!(apps.get(None).await.unwrap().is_none(), "no /wechat app");
-        assert!(apps.get(Some("wxA")).await.unwrap().is_some());
-        assert!(apps.get(Some("wxB")).await.unwrap().is_none());
+        assert!(apps.get(Some(A)).await.unwrap().is_some());
+        assert!(apps.get(Some(B)).await.unwrap().is_none());
     }
 }

@@ -13,6 +13,7 @@
 //! - `push.rs`: opening a push — URL verification (GET), verify → decrypt → parse (POST).
 //! - `passive.rs`: passive replies (`success`, `transfer_customer_service`, sealed in safe mode).
 //! - `simulate.rs`: pushes as WeChat sends them, for `kefu push`, `kefu event` and the tests.
+//! - `settings.rs`: an app's AppID ([`AppId`]), with its one rule.
 
 pub mod aes_frame;
 pub mod message;
@@ -20,6 +21,7 @@ pub mod passive;
 pub mod push;
 mod raw;
 mod read;
+pub mod settings;
 pub mod signature;
 pub mod simulate;
 mod xml;
@@ -27,4 +29,5 @@ mod xml;
 pub use aes_frame::{AesKey, CryptoError};
 pub use message::{Event, Format, Message, MessageKind, MsgId, ParseError, SubscribeItem};
 pub use push::{Credentials, Mode, OpenedPush, PushError, PushQuery};
+pub use settings::AppId;
 pub use signature::{Signature, Token};
