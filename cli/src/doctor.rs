@@ -12,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Args;
 use kefu::aws::{AppParameter, Aws, StoredSecrets, app_parameter};
 use kefu::ports::{RuleSource as _, WeChatApi as _};
-use kefu::protocol::settings::AppId;
-use kefu::protocol::{AesKey, Signature, Token};
+use kefu::protocol::settings::{self, AesKeyProblem, AppId, AppSecretProblem};
+use kefu::protocol::{Signature, Token};
 use kefu::rules::Severity;
 use kefu::secret::SecretString;
 use kefu::wechat_api::{DEFAULT_BASE_URL, WeChatClient};
@@ -358,17 +358,8 @@ fn inspect_secrets(stored: &StoredSecrets, holds: Holds) -> (Status, String, Usa
             Ok(Some(token)) => {
                 let length = token.chars().count();
                 facts.push(format!("token {length} characters"));
-                if token.trim() != token {
-                    problems.push("token has spaces around it".to_owned());
-                } else if !(3..=32).contains(&length) {
-                    problems.push(format!(
-                        "token is {length} characters: WeChat's Token is 3 to 32 letters and digits"
-                    ));
-                } else if !token.chars().all(|c| c.is_ascii_alphanumeric()) {
-                    problems.push(
-                        "token has characters other than letters and digits, which WeChat's Token cannot have"
-                            .to_owned(),
-                    );
+                if let Err(problem) = settings::check_token(token) {
+                    problems.push(format!("token {problem}"));
                 }
                 if !token.is_empty() {
                     usable.token = Some(Token::new(SecretString::new(token)));
@@ -386,16 +377,14 @@ fn inspect_secrets(stored: &StoredSecrets, holds: Holds) -> (Status, String, Usa
             Ok(Some(key)) => {
                 let length = key.chars().count();
                 facts.push(format!("encoding_aes_key {length} characters"));
-                if length != 43 {
-                    problems.push(format!(
+                match settings::check_encoding_aes_key(key) {
+                    Ok(_) => {}
+                    Err(AesKeyProblem::Length(length)) => problems.push(format!(
                         "encoding_aes_key is {length} characters, it must be 43 (as 消息推送 shows it)"
-                    ));
-                } else if !key.chars().all(|c| c.is_ascii_alphanumeric()) {
-                    problems.push(
-                        "encoding_aes_key has characters other than letters and digits".to_owned(),
-                    );
-                } else if let Err(err) = AesKey::from_encoding_aes_key(key) {
-                    problems.push(format!("encoding_aes_key: {err}"));
+                    )),
+                    Err(AesKeyProblem::Key(err)) => {
+                        problems.push(format!("encoding_aes_key: {err}"));
+                    }
                 }
             }
         }
@@ -408,12 +397,14 @@ fn inspect_secrets(stored: &StoredSecrets, holds: Holds) -> (Status, String, Usa
             Ok(Some(secret)) => {
                 let length = secret.chars().count();
                 facts.push(format!("app_secret {length} characters"));
-                if secret.trim() != secret {
-                    problems.push("app_secret has spaces around it".to_owned());
-                } else if length != 32 || !secret.chars().all(|c| c.is_ascii_hexdigit()) {
-                    warnings.push(format!(
+                match settings::check_app_secret(secret) {
+                    Ok(()) => {}
+                    Err(AppSecretProblem::Spaces) => {
+                        problems.push("app_secret has spaces around it".to_owned());
+                    }
+                    Err(AppSecretProblem::Form(length)) => warnings.push(format!(
                         "app_secret is {length} characters; {SETTINGS} shows a 32-character hexadecimal AppSecret"
-                    ));
+                    )),
                 }
                 if !secret.is_empty() {
                     usable.app_secret = Some(SecretString::new(secret));

@@ -13,7 +13,8 @@
 //! - `push.rs`: opening a push — URL verification (GET), verify → decrypt → parse (POST).
 //! - `passive.rs`: passive replies (`success`, `transfer_customer_service`, sealed in safe mode).
 //! - `simulate.rs`: pushes as WeChat sends them, for `kefu push`, `kefu event` and the tests.
-//! - `settings.rs`: an app's AppID ([`AppId`]), with its one rule.
+//! - `settings.rs`: an app's AppID ([`AppId`]), Token, EncodingAESKey and AppSecret, each
+//!   with its one rule.
 
 pub mod aes_frame;
 pub mod message;
