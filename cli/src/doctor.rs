@@ -4,6 +4,11 @@
 //! Parameter Store, the push URL answering a signed GET as WeChat's verification sends it, and
 //! an access_token fetch (WeChat's errcodes told in words, the API IP whitelist above all).
 //!
+//! With `--token`, only the push URL is checked, signed with that Token: Parameter Store is
+//! not read and no AWS is needed (a running `kefu dev`, a tunnel to it). When AWS cannot be
+//! reached at all, that is one check ("AWS") with what is missing and how to give it, not the
+//! same failure once per parameter.
+//!
 //! The token is fetched from `stable_token` without `force_refresh`, which hands out the token
 //! already current: the deployment's own token is neither replaced nor cut short.
 
@@ -20,7 +25,7 @@ use kefu::wechat_api::{DEFAULT_BASE_URL, WeChatClient};
 use kefu::wechat_types::{ApiError, TokenKind};
 use serde::Serialize;
 
-use crate::aws_args::{AwsArgs, condense};
+use crate::aws_args::{AwsArgs, condense, explain, tell};
 use crate::paint::{Colour, paint};
 
 /// WeChat gives the push URL this long to answer.
@@ -57,6 +62,11 @@ pub struct DoctorArgs {
     /// verify it; not checked when not given.
     #[arg(long, env = "KEFU_PUSH_URL", value_parser = crate::dev::parse_http_url)]
     url: Option<String>,
+    /// The Token to sign the push URL check with, instead of the push secrets' (e.g.
+    /// kefu-sample-token for a running `kefu dev`): Parameter Store is then not read, and no AWS
+    /// is needed.
+    #[arg(long, hide_env_values = true)]
+    token: Option<SecretString>,
     /// The WeChat API to fetch the access_token from.
     #[arg(long, env = "WECHAT_API_BASE", default_value = DEFAULT_BASE_URL,
           value_parser = crate::dev::parse_http_url)]
@@ -110,48 +120,37 @@ impl Check {
 }
 
 pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<String> {
-    let aws = args.aws.connect().await;
     let mut checks = Vec::new();
 
     let appid = args.appid.as_deref().map(str::trim).unwrap_or_default();
-    let appid_check = check_appid(appid);
+    let appid_check = if appid.is_empty() && args.token.is_some() {
+        Check::new(
+            "appid",
+            Status::Skip,
+            "not checked: none given (--appid; the push URL check needs none)",
+        )
+    } else {
+        check_appid(appid)
+    };
     let appid_ok = appid_check.status == Status::Ok;
     checks.push(appid_check);
 
-    let (push_parameter, api_parameter, rules_path) = match &args.apps_path {
-        None => (
-            args.push_secrets_parameter.clone(),
-            args.api_secrets_parameter.clone(),
-            args.rules_path.clone(),
-        ),
-        Some(apps_path) => {
-            anyhow::ensure!(
-                appid_ok,
-                "--apps-path checks one app: give its AppID with --appid (wx and 16 letters or digits)"
-            );
-            let own_rules = app_parameter(apps_path, appid, AppParameter::Rules);
-            let has_own = aws
-                .rules(&own_rules)
-                .fetch()
-                .await
-                .is_ok_and(|found| !found.is_empty());
-            (
-                app_parameter(apps_path, appid, AppParameter::Push),
-                app_parameter(apps_path, appid, AppParameter::Api),
-                if has_own {
-                    own_rules
-                } else {
-                    args.rules_path.clone()
-                },
-            )
+    let (token, app_secret, api_parameter) = match &args.token {
+        Some(token) => {
+            let not_read = "not read: --token given (Parameter Store is not read)";
+            checks.push(Check::new(Holds::Push.name(), Status::Skip, not_read));
+            checks.push(Check::new(Holds::Api.name(), Status::Skip, not_read));
+            checks.push(Check::new("rules", Status::Skip, not_read));
+            (Some(Token::new(token.clone())), None, None)
+        }
+        None => {
+            let (read, token, app_secret, api_parameter) =
+                parameter_store(args, appid, appid_ok).await?;
+            checks.extend(read);
+            (token, app_secret, Some(api_parameter))
         }
     };
-    let (push_check, push) = check_secrets(&aws, &push_parameter, Holds::Push).await;
-    checks.push(push_check);
-    let (api_check, api) = check_secrets(&aws, &api_parameter, Holds::Api).await;
-    checks.push(api_check);
-    checks.push(check_rules(&aws, &rules_path).await);
-    checks.push(match (&args.url, push.token.as_ref()) {
+    checks.push(match (&args.url, token.as_ref()) {
         (None, _) => Check::new(
             "push URL",
             Status::Skip,
@@ -160,18 +159,25 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<String> {
         (Some(_), None) => Check::new(
             "push URL",
             Status::Skip,
-            "not checked: the push secrets have no usable token to sign with",
+            "not checked: no usable token from the push secrets to sign with (--token gives one)",
         ),
         (Some(url), Some(token)) => check_push_url(url, token).await,
     });
-    checks.push(match (appid_ok, api.app_secret) {
-        (false, _) => Check::new("access_token", Status::Skip, "not fetched: no valid AppID"),
-        (true, None) => Check::new(
+    checks.push(match (appid_ok, app_secret, api_parameter) {
+        (false, _, _) => Check::new("access_token", Status::Skip, "not fetched: no valid AppID"),
+        (true, _, None) => Check::new(
+            "access_token",
+            Status::Skip,
+            "not fetched: with --token the AppSecret is not read",
+        ),
+        (true, None, Some(_)) => Check::new(
             "access_token",
             Status::Skip,
             "not fetched: no app_secret from the API secrets",
         ),
-        (true, Some(secret)) => check_token(&args.wechat_api, appid, secret, &api_parameter).await,
+        (true, Some(secret), Some(parameter)) => {
+            check_token(&args.wechat_api, appid, secret, &parameter).await
+        }
     });
 
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
@@ -258,8 +264,79 @@ impl Holds {
     }
 }
 
-async fn check_secrets(aws: &Aws, parameter: &str, holds: Holds) -> (Check, Usable) {
-    match aws.stored_secrets_if_any(parameter).await {
+/// The checks of what Parameter Store holds: the two secrets parameters and the rules. When
+/// AWS cannot be reached at all (no credentials, no region, nothing at the endpoint), that is
+/// said once, as its own check, and the three are not read. Returns the checks, the Token and
+/// AppSecret found, and the API secrets parameter.
+async fn parameter_store(
+    args: &DoctorArgs,
+    appid: &str,
+    appid_ok: bool,
+) -> anyhow::Result<(Vec<Check>, Option<Token>, Option<SecretString>, String)> {
+    let aws = args.aws.connect().await;
+    let (push_parameter, api_parameter, rules_path) = match &args.apps_path {
+        None => (
+            args.push_secrets_parameter.clone(),
+            args.api_secrets_parameter.clone(),
+            args.rules_path.clone(),
+        ),
+        Some(apps_path) => {
+            anyhow::ensure!(
+                appid_ok,
+                "--apps-path checks one app: give its AppID with --appid (wx and 16 letters or digits)"
+            );
+            let own_rules = app_parameter(apps_path, appid, AppParameter::Rules);
+            let has_own = aws
+                .rules(&own_rules)
+                .fetch()
+                .await
+                .is_ok_and(|found| !found.is_empty());
+            (
+                app_parameter(apps_path, appid, AppParameter::Push),
+                app_parameter(apps_path, appid, AppParameter::Api),
+                if has_own {
+                    own_rules
+                } else {
+                    args.rules_path.clone()
+                },
+            )
+        }
+    };
+    let first = aws.stored_secrets_if_any(&push_parameter).await;
+    if let Err(err) = &first
+        && let Some(trouble) = explain(&condense(&err.to_string()))
+        && trouble.everywhere
+    {
+        let not_read = "not read: no access to AWS (above)";
+        let checks = vec![
+            Check::new("AWS", Status::Fail, trouble.told),
+            Check::new(Holds::Push.name(), Status::Skip, not_read),
+            Check::new(Holds::Api.name(), Status::Skip, not_read),
+            Check::new("rules", Status::Skip, not_read),
+        ];
+        return Ok((checks, None, None, api_parameter));
+    }
+    let (push_check, push) = secrets_check(first, &push_parameter, Holds::Push);
+    let (api_check, api) = secrets_check(
+        aws.stored_secrets_if_any(&api_parameter).await,
+        &api_parameter,
+        Holds::Api,
+    );
+    let rules_check = check_rules(&aws, &rules_path).await;
+    Ok((
+        vec![push_check, api_check, rules_check],
+        push.token,
+        api.app_secret,
+        api_parameter,
+    ))
+}
+
+fn secrets_check(
+    read: Result<Option<StoredSecrets>, kefu::ports::PortError>,
+    parameter: &str,
+    holds: Holds,
+) -> (Check, Usable) {
+    match read {
         Ok(Some(stored)) => {
             let (status, detail, usable) = inspect_secrets(&stored, holds);
             (
@@ -280,7 +357,7 @@ async fn check_secrets(aws: &Aws, parameter: &str, holds: Holds) -> (Check, Usab
             Usable::default(),
         ),
         Err(err) => (
-            Check::new(holds.name(), Status::Fail, condense(&err.to_string())),
+            Check::new(holds.name(), Status::Fail, tell(&err.to_string())),
             Usable::default(),
         ),
     }
@@ -457,7 +534,7 @@ async fn check_rules(aws: &Aws, path: &str) -> Check {
             return Check::new(
                 "rules",
                 Status::Fail,
-                format!("{path}: {}", condense(&err.to_string())),
+                format!("{path}: {}", tell(&err.to_string())),
             );
         }
     };

@@ -111,7 +111,7 @@ fn main() -> ExitCode {
                 Err(err) => fail(&format!("error: writing to stdout: {err}")),
             }
         }
-        Err(err) => fail(&aws_args::condense(&format!("error: {err:#}"))),
+        Err(err) => fail(&aws_args::tell(&format!("error: {err:#}"))),
     }
 }
 

@@ -410,3 +410,74 @@ async fn one_app_of_several_is_checked_under_the_apps_path() {
         "its own rules: {text}"
     );
 }
+
+/// `kefu doctor` with no AWS configuration at all: no keys, no profile, no region, the instance
+/// metadata service off, and an AWS endpoint where nothing listens — any AWS call would fail.
+fn doctor_without_aws(args: &[&str]) -> Output {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kefu"));
+    command.arg("doctor").args(args).current_dir(ROOT);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AWS_") || name.starts_with("KEFU_") || name == "WECHAT_API_BASE" {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("HOME", std::env::temp_dir().join("kefu-doctor-no-aws-home"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// `--token` checks a push URL (a running `kefu dev`, a tunnel to it) without reading
+/// Parameter Store: the secrets and rules checks are skipped, no AWS is needed.
+#[test]
+fn token_checks_a_local_url_without_parameter_store() {
+    let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], false);
+    let url = format!("{}/wechat", dev.base);
+    let out = doctor_without_aws(&["--url", &url, "--token", "kefu-sample-token"]);
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let push = line(&text, "push URL");
+    assert!(
+        push.starts_with(&format!(
+            "! push URL: {url} answered the signed GET with its echostr"
+        )),
+        "{text}"
+    );
+    for name in ["push secrets", "API secrets", "rules"] {
+        assert!(
+            line(&text, name).starts_with(&format!("- {name}: not read: --token given")),
+            "{text}"
+        );
+    }
+    assert!(
+        line(&text, "appid").starts_with("- appid: not checked"),
+        "{text}"
+    );
+    assert!(!text.contains("AWS"), "{text}");
+    assert_eq!(text.lines().last(), Some("no problems found"));
+
+    // A Token that is not kefu dev's is refused, and said so.
+    let out = doctor_without_aws(&["--url", &url, "--token", "anotherToken2026"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        line(&text, "push URL").starts_with(&format!(
+            "✗ push URL: {url} refused the signed GET: HTTP 403"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("anotherToken2026"), "{text}");
+}

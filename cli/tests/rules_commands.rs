@@ -345,7 +345,9 @@ fn aws_errors_are_one_line_and_profile_and_region_are_accepted() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(
-        stderr.starts_with("error: read rules: dispatch failure"),
+        stderr.starts_with(
+            "error: read rules: nothing answers at http://127.0.0.1:9 (AWS_ENDPOINT_URL)"
+        ),
         "{stderr}"
     );
     assert!(
