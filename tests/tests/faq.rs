@@ -11,11 +11,11 @@ use std::time::Duration;
 use kefu::clock::ManualClock;
 use kefu::compose::MemoryStack;
 use kefu::local::{MemoryTable, StaticRules};
-use kefu::protocol::simulate::{self, Header, Payload, Signer};
-use kefu::protocol::{Format, Mode, Token};
+use kefu::protocol::{Format, Mode};
 use kefu::receive::{PushRequest, ReceiveSettings};
 use kefu::rules::RuleSet;
 use kefu::sample;
+use kefu_tests::pushes::{Framing, text_push};
 use kefu_tests::send_rig::{NOW, SendRig, job};
 use serde_json::json;
 
@@ -118,36 +118,15 @@ async fn rules_come_first_and_an_entry_may_hand_the_user_to_an_agent() {
         Duration::from_secs(30),
     );
     let receiver = stack.receiver(ReceiveSettings::new(sample::credentials()));
-    let token = Token::new(sample::TOKEN);
-    let key = kefu::protocol::AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).unwrap();
     let push = |content: &str, msg_id: u64| {
-        let header = Header {
-            to_user_name: sample::ORIGINAL_ID.into(),
-            from_user_name: sample::OPENID.into(),
-            create_time: NOW / 1000,
-        };
-        let payload = Payload::Text {
-            content: content.into(),
-            msg_id,
-        };
-        let plain = simulate::render(&header, &payload, Format::Json);
-        let signer = Signer {
-            token: &token,
-            key: Some(&key),
-            appid: sample::APPID,
-        };
         let nonce = format!("n{msg_id}");
-        simulate::seal_push(
-            &signer,
-            &header,
-            &plain,
-            Format::Json,
-            Mode::Safe,
-            &(NOW / 1000).to_string(),
-            &nonce,
-            &[7; 16],
-        )
-        .unwrap()
+        let framing = Framing {
+            mode: Mode::Safe,
+            format: Format::Json,
+            timestamp: NOW / 1000,
+            nonce: &nonce,
+        };
+        text_push(sample::OPENID, content, msg_id, framing)
     };
     for (content, msg_id) in [("你们服务太差了，我要投诉！", 40), ("人工", 41)] {
         let push = push(content, msg_id);
