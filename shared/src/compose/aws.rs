@@ -176,7 +176,7 @@ impl AppSource<Receiver> for AppReceivers {
 
     async fn build(&self, appid: &str, listed: Listed) -> Result<Option<Receiver>, PortError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let rules = app_rules(
+        let AppParts { secrets, rules } = match app_parts(
             &self.aws,
             &self.config,
             &self.apps_path,
@@ -184,17 +184,13 @@ impl AppSource<Receiver> for AppReceivers {
             listed,
             &self.shared,
             &clock,
-        );
-        let (secrets, loaded) = tokio::join!(
-            self.aws
-                .app_secrets(&self.apps_path, appid, AppParameter::Push),
-            rules.get(),
-        );
-        let Some(secrets) = secrets? else {
-            return Ok(None);
+            AppParameter::Push,
+        )
+        .await?
+        {
+            Some(parts) => parts,
+            None => return Ok(None),
         };
-        // Never an app without its rules: the caller keeps the last good one.
-        loaded?;
         let parameter = app_parameter(&self.apps_path, appid, AppParameter::Push);
         receiver_for(
             &self.aws,
@@ -373,7 +369,7 @@ impl AppSource<Sender> for AppSenders {
 
     async fn build(&self, appid: &str, listed: Listed) -> Result<Option<Sender>, PortError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let rules = app_rules(
+        let AppParts { secrets, rules } = match app_parts(
             &self.aws,
             &self.config,
             &self.apps_path,
@@ -381,17 +377,13 @@ impl AppSource<Sender> for AppSenders {
             listed,
             &self.shared,
             &clock,
-        );
-        let (secrets, loaded) = tokio::join!(
-            self.aws
-                .app_secrets(&self.apps_path, appid, AppParameter::Api),
-            rules.get(),
-        );
-        let Some(secrets) = secrets? else {
-            return Ok(None);
+            AppParameter::Api,
+        )
+        .await?
+        {
+            Some(parts) => parts,
+            None => return Ok(None),
         };
-        // Never an app without its rules: the caller keeps the last good one.
-        loaded?;
         let api = api_client(&self.config, appid, &secrets)
             .map_err(|err| PortError::new("load app", err))?;
         let parts = SenderParts {
@@ -477,6 +469,35 @@ fn app_rules(
         clock.clone(),
         config.rules_ttl,
     ))
+}
+
+/// What either function builds an app of: its secrets (`which` of them) and its rules, loaded.
+struct AppParts {
+    secrets: Secrets,
+    rules: Arc<RuleCache>,
+}
+
+/// Reads an app's `which` secrets and loads its rules at once; none if the secrets parameter
+/// is not there (the app is not served), an error if the rules cannot be loaded: never an app
+/// without its rules (the caller keeps the last good one).
+#[allow(clippy::too_many_arguments)]
+async fn app_parts(
+    aws: &Aws,
+    config: &Config,
+    apps_path: &str,
+    appid: &str,
+    listed: Listed,
+    shared: &Arc<RuleCache>,
+    clock: &Arc<dyn Clock>,
+    which: AppParameter,
+) -> Result<Option<AppParts>, PortError> {
+    let rules = app_rules(aws, config, apps_path, appid, listed, shared, clock);
+    let (secrets, loaded) = tokio::join!(aws.app_secrets(apps_path, appid, which), rules.get());
+    let Some(secrets) = secrets? else {
+        return Ok(None);
+    };
+    loaded?;
+    Ok(Some(AppParts { secrets, rules }))
 }
 
 /// The apps under `apps_path` (names only), each listed if `ready` says so from the leaves it
