@@ -70,9 +70,17 @@ pub struct FaqEntry {
     pub not: Option<OneOrMany>,
 }
 
-/// The index, built on first use (the rules' load validates and builds it).
+/// The index and each entry's `not` words normalised, built on first use (the rules' load
+/// validates and builds them), so a decision normalises only the message.
 #[derive(Debug, Clone, Default)]
-struct IndexCell(OnceLock<Arc<Index>>);
+struct IndexCell(OnceLock<Arc<Compiled>>);
+
+#[derive(Debug)]
+struct Compiled {
+    index: Index,
+    /// Per entry, its `not` words as `normalize` leaves them.
+    not: Vec<Vec<String>>,
+}
 
 impl PartialEq for IndexCell {
     fn eq(&self, _: &Self) -> bool {
@@ -125,13 +133,30 @@ impl Faq {
 
     /// The index (built now if it was not).
     pub fn index(&self) -> &Index {
+        &self.compiled().index
+    }
+
+    fn compiled(&self) -> &Compiled {
         self.index.0.get_or_init(|| {
             let questions: Vec<Vec<&str>> = self
                 .entries
                 .iter()
                 .map(|e| e.questions.iter().map(String::as_str).collect())
                 .collect();
-            Arc::new(Index::build(&questions, Lexicon::new(&self.synonyms)))
+            let not = self
+                .entries
+                .iter()
+                .map(|e| {
+                    e.not
+                        .iter()
+                        .flat_map(|words| words.iter().map(normalize))
+                        .collect()
+                })
+                .collect();
+            Arc::new(Compiled {
+                index: Index::build(&questions, Lexicon::new(&self.synonyms)),
+                not,
+            })
         })
     }
 
@@ -141,16 +166,15 @@ impl Faq {
         if let Some(n) = choice(&plain) {
             return FaqDecision::Choice(n);
         }
+        let compiled = self.compiled();
         let excluded = |n: usize| {
-            self.entries.get(n).is_some_and(|entry| {
-                entry
-                    .not
-                    .as_ref()
-                    .is_some_and(|words| words.iter().any(|w| plain.contains(&normalize(w))))
-            })
+            compiled
+                .not
+                .get(n)
+                .is_some_and(|words| words.iter().any(|w| plain.contains(w.as_str())))
         };
         let entry = |score: Score| self.entries.get(score.entry).map(|e| (e, score.score));
-        match knowledge::decide(self.index(), text, self.thresholds(), excluded) {
+        match knowledge::decide(&compiled.index, text, self.thresholds(), excluded) {
             Verdict::Answer { best, runner_up } => match entry(best) {
                 Some((entry_found, score)) => FaqDecision::Answer {
                     entry: entry_found,
@@ -260,5 +284,31 @@ pub fn choice(plain: &str) -> Option<usize> {
     match (chars.next(), chars.next()) {
         (Some(c @ '1'..='9'), None) => c.to_digit(10).map(|d| d as usize),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::rules::{FaqDecision, RuleSet};
+
+    #[test]
+    fn an_entry_is_never_chosen_for_a_message_with_one_of_its_not_words() {
+        let rules = RuleSet::from_json(
+            r#"{"faq": {"entries": [
+                {"id": "refund", "questions": ["怎么申请退款", "如何退款"], "not": ["运费", "ＰＯＳＴ"],
+                 "action": {"reply": [{"type": "text", "content": "退款"}]}}
+            ]}}"#,
+        )
+        .unwrap();
+        let faq = rules.faq.as_ref().unwrap();
+        let id = |text: &str| match faq.decide(text) {
+            FaqDecision::Answer { entry, .. } => Some(entry.id.clone()),
+            _ => None,
+        };
+        assert_eq!(id("怎么申请退款").as_deref(), Some("refund"));
+        assert_eq!(id("运费怎么申请退款"), None);
+        // Written full-width and upper case, matched as the message is normalised.
+        assert_eq!(id("post怎么申请退款"), None);
     }
 }
