@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use super::faq::FaqDecision;
+use super::faq::{Faq, FaqDecision};
 use super::model::{Action, Condition, Match, OneOrMany, ReplyMessage, Rule, RuleSet};
 use crate::protocol::{Event, Message, MessageKind};
 
@@ -264,80 +264,24 @@ impl RuleSet {
             }
         }
         let mut faq_decision = None;
+        let mut faq_note = None;
         if let (Some(faq), Some(text)) = (&self.faq, text_of(message)) {
             let decision = faq.decide(text);
-            let answer = match &decision {
-                FaqDecision::Answer {
-                    entry,
-                    score,
-                    runner_up,
-                } => {
-                    let words = faq.shared_words(text, entry);
-                    let runner = runner_up.map_or(String::new(), |(r, s)| {
-                        format!("; runner-up {} ({s:.2})", r.id)
-                    });
-                    Some((
-                        Cow::Borrowed(&entry.action),
-                        format!(
-                            "faq entry {} (score {score:.2}{runner}; shared words: {})",
-                            entry.id,
-                            if words.is_empty() {
-                                "none shown".to_owned()
-                            } else {
-                                words.join(" ")
-                            }
-                        ),
-                    ))
-                }
-                FaqDecision::Suggest(candidates) => {
-                    let entries: Vec<_> = candidates.iter().map(|(e, _)| *e).collect();
-                    let listed: Vec<String> = candidates
-                        .iter()
-                        .map(|(e, s)| format!("{} ({s:.2})", e.id))
-                        .collect();
-                    Some((
-                        Cow::Owned(Action::Send(vec![ReplyMessage::Text {
-                            content: faq.suggestion_text(&entries),
-                        }])),
-                        format!("faq unsure: suggests {}", listed.join(", ")),
-                    ))
-                }
-                FaqDecision::Choice(n) => Some((
-                    // The reply function answers with the suggestion's entry, if one was
-                    // offered; this is the default's answer otherwise.
-                    self.default_at(now)
-                        .0
-                        .map_or_else(|| Cow::Owned(Action::Send(Vec::new())), Cow::Borrowed),
-                    format!("a number ({n}): the answer to a suggestion, if one was offered"),
-                )),
-                FaqDecision::Nothing(_) => None,
-            };
-            let faq_why = match &decision {
-                FaqDecision::Nothing(why) => Some(*why),
-                _ => None,
-            };
-            faq_decision = Some(decision);
-            if let Some((action, why)) = answer {
+            if let Some((action, why)) = self.faq_answer(faq, text, &decision, now) {
                 return Decision {
                     rule: None,
                     action: Some(action),
                     why,
                     passed_over,
-                    faq: faq_decision,
+                    faq: Some(decision),
                 };
             }
-            if let Some(faq_why) = faq_why {
-                let (action, why) = self.default_at(now);
-                return Decision {
-                    rule: None,
-                    action: action.map(Cow::Borrowed),
-                    why: format!("{why} (faq: {faq_why})"),
-                    passed_over,
-                    faq: faq_decision,
-                };
+            if let FaqDecision::Nothing(why) = &decision {
+                faq_note = Some(*why);
             }
+            faq_decision = Some(decision);
         }
-        let (action, why) = if let MessageKind::Event(event) = &message.kind {
+        let (action, mut why) = if let MessageKind::Event(event) = &message.kind {
             (
                 None,
                 format!(
@@ -348,12 +292,73 @@ impl RuleSet {
         } else {
             self.default_at(now)
         };
+        if let Some(note) = faq_note {
+            why = format!("{why} (faq: {note})");
+        }
         Decision {
             rule: None,
             action: action.map(Cow::Borrowed),
             why,
             passed_over,
             faq: faq_decision,
+        }
+    }
+
+    /// What the knowledge base's `decision` for `text` does, and why: the entry's action, a
+    /// suggestion, or (a number) the default's until the reply function finds the pick; none
+    /// when it answers nothing.
+    fn faq_answer<'r>(
+        &'r self,
+        faq: &'r Faq,
+        text: &str,
+        decision: &FaqDecision<'r>,
+        now: i64,
+    ) -> Option<(Cow<'r, Action>, String)> {
+        match decision {
+            FaqDecision::Answer {
+                entry,
+                score,
+                runner_up,
+            } => {
+                let words = faq.shared_words(text, entry);
+                let runner = runner_up.map_or(String::new(), |(r, s)| {
+                    format!("; runner-up {} ({s:.2})", r.id)
+                });
+                Some((
+                    Cow::Borrowed(&entry.action),
+                    format!(
+                        "faq entry {} (score {score:.2}{runner}; shared words: {})",
+                        entry.id,
+                        if words.is_empty() {
+                            "none shown".to_owned()
+                        } else {
+                            words.join(" ")
+                        }
+                    ),
+                ))
+            }
+            FaqDecision::Suggest(candidates) => {
+                let entries: Vec<_> = candidates.iter().map(|(e, _)| *e).collect();
+                let listed: Vec<String> = candidates
+                    .iter()
+                    .map(|(e, s)| format!("{} ({s:.2})", e.id))
+                    .collect();
+                Some((
+                    Cow::Owned(Action::Send(vec![ReplyMessage::Text {
+                        content: faq.suggestion_text(&entries),
+                    }])),
+                    format!("faq unsure: suggests {}", listed.join(", ")),
+                ))
+            }
+            FaqDecision::Choice(n) => Some((
+                // The reply function answers with the suggestion's entry, if one was offered;
+                // this is the default's answer otherwise.
+                self.default_at(now)
+                    .0
+                    .map_or_else(|| Cow::Owned(Action::Send(Vec::new())), Cow::Borrowed),
+                format!("a number ({n}): the answer to a suggestion, if one was offered"),
+            )),
+            FaqDecision::Nothing(_) => None,
         }
     }
 
