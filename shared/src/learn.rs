@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::knowledge::lexicon::{SMALL_TALK, STOP_WORDS};
+use crate::knowledge::lexicon::{SMALL_TALK, without_stop_words};
 use crate::knowledge::normalize::normalize;
+use crate::knowledge::tokens::Token;
 use crate::rules::{Faq, FaqDecision};
 
 /// Why the automatic answer to a user message was held back.
@@ -156,29 +157,44 @@ pub fn days_between(from_ms: i64, to_ms: i64) -> Vec<String> {
 
 /// The characters that say something in `text`: normalised, function words left out.
 fn content_chars(text: &str) -> BTreeSet<char> {
-    let mut plain = normalize(text);
-    for word in STOP_WORDS {
-        if plain.contains(word) {
-            plain = plain.replace(word, " ");
+    without_stop_words(normalize(text))
+        .chars()
+        .filter(|c| *c != ' ')
+        .collect()
+}
+
+/// What a question says, as [`similarity`] compares it: its content characters, and the
+/// matcher's tokens after its synonyms.
+struct Said {
+    chars: BTreeSet<char>,
+    tokens: BTreeSet<Token>,
+}
+
+impl Said {
+    fn of(faq: &Faq, text: &str) -> Self {
+        Self {
+            chars: content_chars(text),
+            tokens: faq.index().lexicon().tokens(text).into_iter().collect(),
         }
     }
-    plain.chars().filter(|c| *c != ' ').collect()
+
+    fn alike(&self, other: &Self) -> f32 {
+        fn dice<T: Ord>(a: &BTreeSet<T>, b: &BTreeSet<T>) -> f32 {
+            if a.is_empty() || b.is_empty() {
+                return 0.0;
+            }
+            let shared = a.intersection(b).count() as f32;
+            2.0 * shared / (a.len() + b.len()) as f32
+        }
+        dice(&self.chars, &other.chars).max(dice(&self.tokens, &other.tokens))
+    }
 }
 
 /// How alike two questions are (0–1): the overlap of what they say, as characters (「退钱」
 /// and 「钱能退吗」 say the same) and as the matcher's tokens after its synonyms (「退钱」 and
 /// 「怎么退款」), whichever is higher.
 pub fn similarity(faq: &Faq, a: &str, b: &str) -> f32 {
-    fn dice<T: Ord>(a: &BTreeSet<T>, b: &BTreeSet<T>) -> f32 {
-        if a.is_empty() || b.is_empty() {
-            return 0.0;
-        }
-        let shared = a.intersection(b).count() as f32;
-        2.0 * shared / (a.len() + b.len()) as f32
-    }
-    let lexicon = faq.index().lexicon();
-    let tokens = |t: &str| lexicon.tokens(t).into_iter().collect::<BTreeSet<_>>();
-    dice(&content_chars(a), &content_chars(b)).max(dice(&tokens(a), &tokens(b)))
+    Said::of(faq, a).alike(&Said::of(faq, b))
 }
 
 /// Two questions at least this alike are one group.
@@ -200,16 +216,21 @@ pub fn group(faq: &Faq, texts: &[&str]) -> Vec<Vec<usize>> {
     // Greedy: the most asked question not yet grouped leads a group and takes every other
     // question alike enough to it (to the leader only: chaining through members would merge
     // 「点多少钱可以免运费」 with 「想加盟你们要多少钱」 by way of a third).
+    // What each says, worked out once: every pair is compared.
+    let said: Vec<Said> = distinct
+        .iter()
+        .map(|(text, _)| Said::of(faq, text))
+        .collect();
     let mut taken = vec![false; distinct.len()];
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (lead, (lead_text, _)) in distinct.iter().enumerate() {
+    for (lead, lead_said) in said.iter().enumerate() {
         if taken.get(lead).copied().unwrap_or(true) {
             continue;
         }
         let mut members = vec![lead];
-        for (other, (other_text, _)) in distinct.iter().enumerate().skip(lead + 1) {
+        for (other, other_said) in said.iter().enumerate().skip(lead + 1) {
             if !taken.get(other).copied().unwrap_or(true)
-                && similarity(faq, lead_text, other_text) >= GROUP_SIMILARITY
+                && lead_said.alike(other_said) >= GROUP_SIMILARITY
             {
                 members.push(other);
             }

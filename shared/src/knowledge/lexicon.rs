@@ -176,6 +176,16 @@ pub const STOP_WORDS: &[&str] = &[
     "哎",
 ];
 
+/// `text` with each function word replaced by a space (so that no pair spans where one was).
+pub fn without_stop_words(mut text: String) -> String {
+    for word in STOP_WORDS {
+        if text.contains(word) {
+            text = text.replace(word, " ");
+        }
+    }
+    text
+}
+
 /// Whole messages that are only small talk: never answered from the knowledge base.
 pub const SMALL_TALK: &[&str] = &[
     "在吗",

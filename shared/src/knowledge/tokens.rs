@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::lexicon::{STOP_WORDS, SYNONYMS};
+use super::lexicon::{SYNONYMS, without_stop_words};
 use super::normalize::{is_cjk, normalize};
 
 /// A token: a character, a pair of characters, or an ASCII word, as a 64-bit key.
@@ -100,13 +100,7 @@ impl Lexicon {
 
     /// The content of `text`: canonical, with the function words removed.
     pub fn content(&self, text: &str) -> String {
-        let mut text = self.canonical(text);
-        for word in STOP_WORDS {
-            if text.contains(word) {
-                text = text.replace(word, " ");
-            }
-        }
-        text
+        without_stop_words(self.canonical(text))
     }
 
     /// The tokens of `text` (deduplicated, unordered).
