@@ -17,6 +17,7 @@ pub mod dev_process;
 pub mod lossy_proxy;
 pub mod pushes;
 pub mod send_rig;
+pub mod two_apps;
 
 use std::collections::BTreeMap;
 

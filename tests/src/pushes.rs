@@ -73,3 +73,10 @@ pub fn app_text_push(
     )
     .expect("a sample push seals")
 }
+
+/// Now, in seconds since the epoch: the `timestamp` of a push sent now.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

@@ -11,44 +11,30 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use kefu::apps::Apps;
 use kefu::assets::Images;
-use kefu::aws::{Aws, NewApp, ParameterBudget};
+use kefu::aws::{Aws, ParameterBudget};
 use kefu::clock::SystemClock;
 use kefu::protocol::simulate::SimulatedPush;
 use kefu::protocol::{Format, Mode};
 use kefu::receive::Receiver;
-use kefu::secret::SecretString;
 use kefu::send::Sender;
 use kefu_sandbox::Sandbox;
-use kefu_tests::aws::{
-    self, clients, create_queue, create_table, put_parameter, put_secure_parameter, unique,
-};
+use kefu_tests::aws::{self, clients, put_secure_parameter, unique};
 use kefu_tests::lossy_proxy::{LossyProxy, THROTTLED};
-use kefu_tests::pushes::{AppKeys, Framing, app_text_push};
+use kefu_tests::pushes::{AppKeys, Framing, app_text_push, now_secs};
+use kefu_tests::two_apps::{self, A, B, SECRET_A, SECRET_B, new_app};
 use serde_json::json;
 
-const A: AppKeys<'static> = AppKeys {
-    appid: "wxa1a1a1a1a1a1a1a1",
-    token: "token-of-app-a",
-    encoding_aes_key: "ERITFBUWFxgZGhscHR4fICEiIyQlJicoKSorLC0uLzA",
-};
-const B: AppKeys<'static> = AppKeys {
-    appid: "wxb2b2b2b2b2b2b2b2",
-    token: "token-of-app-b",
-    encoding_aes_key: "IiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/QEE",
-};
 /// An app the tests add (or half add) while the functions run.
 const C: AppKeys<'static> = AppKeys {
     appid: "wxc3c3c3c3c3c3c3c3",
     token: "token-of-app-c",
     encoding_aes_key: kefu::sample::ENCODING_AES_KEY,
 };
-const SECRET_A: &str = "secret-of-app-a-0123456789abcdef";
-const SECRET_B: &str = "secret-of-app-b-0123456789abcdef";
 const SECRET_C: &str = "secret-of-app-c-0123456789abcdef";
 const USER: &str = "oLookupUser";
 
@@ -67,49 +53,10 @@ struct Stack {
     _server: tokio::task::JoinHandle<()>,
 }
 
-fn new_app(app: AppKeys<'_>, secret: &str) -> NewApp {
-    NewApp {
-        appid: app.appid.to_owned(),
-        token: SecretString::new(app.token),
-        encoding_aes_key: Some(SecretString::new(app.encoding_aes_key)),
-        app_secret: SecretString::new(secret),
-    }
-}
-
 /// Apps A (the shared rules) and B (rules of its own), looked up again after `ttl_seconds`.
 async fn stack(ttl_seconds: u64) -> Stack {
     let clients = clients().await;
-    let table = create_table(&clients.dynamodb).await;
-    let queue_url = create_queue(&clients.sqs, false).await;
-    let prefix = unique("/kefu-lookups");
-    let apps_path = format!("{prefix}/apps");
-    let shared = json!({
-        "rules": [{"name": "human", "match": {"exact": "人工"}, "action": "transfer"}],
-        "default": {"reply": [{"type": "text", "content": "收到"}]}
-    });
-    put_parameter(
-        &clients.ssm,
-        &format!("{prefix}/rules"),
-        &shared.to_string(),
-    )
-    .await;
-    let own = json!({
-        "rules": [{"name": "human", "match": {"exact": "人工"}, "action": "transfer"}],
-        "default": {"reply": [{"type": "text", "content": "B 收到"}]}
-    });
-    put_parameter(
-        &clients.ssm,
-        &format!("{apps_path}/{}/rules", B.appid),
-        &own.to_string(),
-    )
-    .await;
-    let direct = Aws::from_config(&aws::sdk_config().await);
-    for (app, secret) in [(A, SECRET_A), (B, SECRET_B)] {
-        direct
-            .add_app(&apps_path, &new_app(app, secret), None)
-            .await
-            .unwrap();
-    }
+    let deployment = two_apps::deploy(&clients, "/kefu-lookups").await;
 
     let sandbox = Sandbox::new(A.appid, SECRET_A, Arc::new(SystemClock))
         .with_app(B.appid, SECRET_B)
@@ -119,14 +66,7 @@ async fn stack(ttl_seconds: u64) -> Stack {
         .serve("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let env = [
-        ("KEFU_APPS_PATH", apps_path.clone()),
-        ("KEFU_APPS_TTL_SECONDS", ttl_seconds.to_string()),
-        ("KEFU_TABLE", table),
-        ("KEFU_QUEUE_URL", queue_url.clone()),
-        ("KEFU_RULES_PATH", format!("{prefix}/rules")),
-        ("WECHAT_API_BASE", format!("http://{addr}")),
-    ];
+    let env = deployment.env(ttl_seconds, &format!("http://{addr}"));
     let config = aws::function_config(&env);
     let proxy = LossyProxy::start(&aws::endpoint()).await;
     let aws_via_proxy = Aws::from_config(&aws::sdk_config_at(&proxy.url()).await);
@@ -147,17 +87,10 @@ async fn stack(ttl_seconds: u64) -> Stack {
         sandbox,
         sqs: clients.sqs,
         ssm: clients.ssm,
-        queue_url,
-        apps_path,
+        queue_url: deployment.queue_url,
+        apps_path: deployment.apps_path,
         _server: server,
     }
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 fn push(app: AppKeys<'_>, content: &str, msg_id: u64) -> SimulatedPush {

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use kefu::aws::Aws;
 use kefu::clock::SystemClock;
@@ -21,7 +20,7 @@ use kefu::sample;
 use kefu_sandbox::Sandbox;
 use kefu_tests::aws::{self, clients, create_queue, create_table, put_parameter, unique};
 use kefu_tests::lossy_proxy::LossyProxy;
-use kefu_tests::pushes::{Framing, text_push};
+use kefu_tests::pushes::{Framing, now_secs, text_push};
 
 /// Requests by operation (`DynamoDB.PutItem`, …), from the proxy's record.
 fn tally(targets: Vec<String>) -> BTreeMap<String, usize> {
@@ -38,13 +37,6 @@ fn tally(targets: Vec<String>) -> BTreeMap<String, usize> {
 
 fn expected(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 struct Stack {

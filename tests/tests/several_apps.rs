@@ -8,35 +8,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use kefu::apps::Apps;
 use kefu::assets::Images;
-use kefu::aws::{Aws, NewApp};
+use kefu::aws::Aws;
 use kefu::clock::SystemClock;
 use kefu::protocol::simulate::SimulatedPush;
 use kefu::protocol::{Format, Mode};
 use kefu::receive::Receiver;
-use kefu::secret::SecretString;
 use kefu::send::Sender;
 use kefu_sandbox::Sandbox;
-use kefu_tests::aws::{self, clients, create_queue, create_table, put_parameter, unique};
-use kefu_tests::pushes::{AppKeys, Framing, app_text_push};
+use kefu_tests::aws::{self, clients};
+use kefu_tests::pushes::{AppKeys, Framing, app_text_push, now_secs};
+use kefu_tests::two_apps::{self, A, B, SECRET_A, SECRET_B};
 use serde_json::json;
 
-const A: AppKeys<'static> = AppKeys {
-    appid: "wxa1a1a1a1a1a1a1a1",
-    token: "token-of-app-a",
-    encoding_aes_key: "ERITFBUWFxgZGhscHR4fICEiIyQlJicoKSorLC0uLzA",
-};
-const B: AppKeys<'static> = AppKeys {
-    appid: "wxb2b2b2b2b2b2b2b2",
-    token: "token-of-app-b",
-    encoding_aes_key: "IiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/QEE",
-};
-const SECRET_A: &str = "secret-of-app-a-0123456789abcdef";
-const SECRET_B: &str = "secret-of-app-b-0123456789abcdef";
 /// One user who uses both mini programs: an openid is per app, so this is two users.
 const USER: &str = "oSameOpenidInBothApps";
 
@@ -53,42 +40,10 @@ struct Stack {
 
 async fn stack() -> Stack {
     let clients = clients().await;
-    let table = create_table(&clients.dynamodb).await;
-    let queue_url = create_queue(&clients.sqs, false).await;
-    let prefix = unique("/kefu-apps");
-    let apps_path = format!("{prefix}/apps");
-    let shared = json!({
-        "rules": [{"name": "human", "match": {"exact": "人工"}, "action": "transfer"}],
-        "default": {"reply": [{"type": "text", "content": "收到"}]}
-    });
-    put_parameter(
-        &clients.ssm,
-        &format!("{prefix}/rules"),
-        &shared.to_string(),
-    )
-    .await;
-    // App B has rules of its own; app A falls back to the shared ones.
-    let own = json!({
-        "rules": [{"name": "human", "match": {"exact": "人工"}, "action": "transfer"}],
-        "default": {"reply": [{"type": "text", "content": "B 收到"}]}
-    });
-    put_parameter(
-        &clients.ssm,
-        &format!("{apps_path}/{}/rules", B.appid),
-        &own.to_string(),
-    )
-    .await;
-    // Written as `kefu apps add` writes them.
+    // Written as `kefu apps add` writes them; app B has rules of its own, app A falls back to
+    // the shared ones.
+    let deployment = two_apps::deploy(&clients, "/kefu-apps").await;
     let aws = Aws::from_config(&aws::sdk_config().await);
-    for (app, secret) in [(A, SECRET_A), (B, SECRET_B)] {
-        let new = NewApp {
-            appid: app.appid.to_owned(),
-            token: SecretString::new(app.token),
-            encoding_aes_key: Some(SecretString::new(app.encoding_aes_key)),
-            app_secret: SecretString::new(secret),
-        };
-        aws.add_app(&apps_path, &new, None).await.unwrap();
-    }
 
     let sandbox =
         Sandbox::new(A.appid, SECRET_A, Arc::new(SystemClock)).with_app(B.appid, SECRET_B);
@@ -99,14 +54,7 @@ async fn stack() -> Stack {
         .unwrap();
     // No KEFU_APPID: a deployment of several apps only. Apps are looked up at every use
     // (ttl 0), so removing one shows at once.
-    let env = [
-        ("KEFU_APPS_PATH", apps_path.clone()),
-        ("KEFU_APPS_TTL_SECONDS", "0".to_owned()),
-        ("KEFU_TABLE", table),
-        ("KEFU_QUEUE_URL", queue_url.clone()),
-        ("KEFU_RULES_PATH", format!("{prefix}/rules")),
-        ("WECHAT_API_BASE", format!("http://{addr}")),
-    ];
+    let env = deployment.env(0, &format!("http://{addr}"));
     let config = aws::function_config(&env);
     let receivers = kefu::compose::aws::receivers(&aws, &config).await.unwrap();
     let images = Images::Folder(kefu_tests::send_rig::ASSETS.into());
@@ -121,17 +69,10 @@ async fn stack() -> Stack {
         sandbox,
         sqs: clients.sqs,
         ssm: clients.ssm,
-        queue_url,
-        apps_path,
+        queue_url: deployment.queue_url,
+        apps_path: deployment.apps_path,
         _server: server,
     }
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// `content` from USER to `app`, message `msg_id`, signed with `app`'s credentials.
