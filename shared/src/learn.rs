@@ -4,6 +4,7 @@
 //! of kept questions by similarity that `kefu report` shows. Pure.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -108,24 +109,51 @@ pub fn kept_text(text: &str) -> String {
     text.trim().chars().take(MAX_KEPT_CHARS).collect()
 }
 
+/// The key of the hash that stands for a user in a kept question. Key material: its `Debug`
+/// shows none of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AskerKey(Vec<u8>);
+
+impl fmt::Debug for AskerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AskerKey(redacted)")
+    }
+}
+
+impl AskerKey {
+    /// Derived from an app secret (never the secret itself): the same on every instance, so a
+    /// redelivered job replaces its own kept question.
+    pub fn from_app_secret(secret: &str) -> Self {
+        let mut mac = hmac(secret.as_bytes());
+        mac.update(b"kefu asker key v1");
+        Self(mac.finalize().into_bytes().to_vec())
+    }
+
+    /// A key of this process's own (an instance without the app's secret, e.g. a test).
+    pub fn random() -> Self {
+        let mut key = vec![0u8; 32];
+        if getrandom::fill(&mut key).is_err() {
+            key = std::process::id().to_le_bytes().to_vec();
+        }
+        Self(key)
+    }
+}
+
+/// HMAC-SHA256 keyed by `key` (HMAC takes a key of any length).
+fn hmac(key: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(&[0]).expect("any key length"))
+}
+
 /// What stands for the user in a kept question: HMAC-SHA256 of the openid, keyed by `key`
 /// (derived from the app's AppSecret where deployed), cut to 16 hex digits. It tells users
 /// apart within the kept window; without the key nobody can tell whose question it is.
-pub fn asker(key: &[u8], openid: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(&[0]).expect("any key length"));
+pub fn asker(key: &AskerKey, openid: &str) -> String {
+    let mut mac = hmac(&key.0);
     mac.update(b"kefu asked v1\0");
     mac.update(openid.as_bytes());
     let digest = mac.finalize().into_bytes();
     hex::encode(digest.get(..8).unwrap_or(&[]))
-}
-
-/// The key of the asker hash derived from an app secret (never the secret itself).
-pub fn asker_key(secret: &str) -> Vec<u8> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(&[0]).expect("any key length"));
-    mac.update(b"kefu asker key v1");
-    mac.finalize().into_bytes().to_vec()
 }
 
 /// The UTC day of `ms` (since the epoch), `YYYY-MM-DD`: the partition of kept questions.
@@ -286,13 +314,17 @@ mod tests {
 
     #[test]
     fn the_asker_is_a_keyed_hash_of_the_openid() {
-        let key = asker_key("secret");
+        let key = AskerKey::from_app_secret("secret");
         let a = asker(&key, "oUser1");
         assert_eq!(a.len(), 16);
         assert_eq!(a, asker(&key, "oUser1"));
         assert_ne!(a, asker(&key, "oUser2"));
-        assert_ne!(a, asker(&asker_key("other secret"), "oUser1"));
+        assert_ne!(
+            a,
+            asker(&AskerKey::from_app_secret("other secret"), "oUser1")
+        );
         assert!(!a.contains("oUser1"));
+        assert_eq!(format!("{key:?}"), "AskerKey(redacted)");
     }
 
     #[test]

@@ -315,7 +315,9 @@ fn learning(sender: Sender, config: &Config, secrets: &Secrets) -> Sender {
         .with_welcome_interval(config.welcome_interval)
         .with_questions_kept(config.questions_kept);
     match &secrets.app_secret {
-        Some(secret) => sender.with_asker_key(crate::learn::asker_key(secret.expose())),
+        Some(secret) => {
+            sender.with_asker_key(crate::learn::AskerKey::from_app_secret(secret.expose()))
+        }
         None => sender,
     }
 }

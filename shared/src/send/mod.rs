@@ -28,6 +28,7 @@ use std::time::Duration;
 pub use errcode::ErrorClass;
 pub use outcome::{DropReason, JobOutcome, Retry, Silence};
 
+use crate::learn::AskerKey;
 use crate::ports::{
     Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuestionLog, QuotaStore,
     SuggestionStore, WeChatApi,
@@ -71,7 +72,7 @@ pub struct Sender {
     /// How long unanswered and suggested questions are kept (zero: none are).
     questions_kept: Duration,
     /// The key of the hash that stands for a user in a kept question (`learn::asker`).
-    asker_key: Vec<u8>,
+    asker_key: AskerKey,
 }
 
 /// How long unanswered and suggested questions are kept by default (`KEFU_UNANSWERED_DAYS`).
@@ -84,7 +85,7 @@ impl Sender {
             deps,
             welcome_interval: WELCOME_INTERVAL,
             questions_kept: QUESTIONS_KEPT,
-            asker_key: random_key(),
+            asker_key: AskerKey::random(),
         }
     }
 
@@ -96,7 +97,7 @@ impl Sender {
 
     /// Hashes the users of kept questions with `key` (`learn::asker_key` of the AppSecret where
     /// deployed: the same on every instance, so a redelivered job replaces its question).
-    pub fn with_asker_key(mut self, key: Vec<u8>) -> Self {
+    pub fn with_asker_key(mut self, key: AskerKey) -> Self {
         self.asker_key = key;
         self
     }
@@ -106,13 +107,4 @@ impl Sender {
         self.welcome_interval = interval;
         self
     }
-}
-
-/// A key of this process's own (an instance without the app's secret, e.g. a test).
-fn random_key() -> Vec<u8> {
-    let mut key = vec![0u8; 32];
-    if getrandom::fill(&mut key).is_err() {
-        key = std::process::id().to_le_bytes().to_vec();
-    }
-    key
 }
