@@ -6,11 +6,11 @@
 //! | layer | modules |
 //! | --- | --- |
 //! | composition root | `compose` (AWS and in-memory wiring, side by side), `config` (the environment it composes from, adapters' defaults included) |
-//! | adapters | `aws` (DynamoDB, SQS, SSM), `local` (in memory), `wechat_api` (reqwest), `assets` (images) |
+//! | adapters | `aws` (DynamoDB, SQS, SSM, EventBridge), `local` (in memory), `wechat_api` (reqwest), `assets` (images) |
 //! | core | `receive` (the push path), `send` (the send core), `apps` (the apps served), `rule_cache` |
 //! | pure send policy | `policy` (send windows, error codes, rendering, the time budget: read by the core and the stores) |
 //! | ports | `ports` (small async traits speaking domain types), `clock` |
-//! | pure domain | `rules` (model, matching, Parameter Store layout), `knowledge` (the FAQ matcher), `learn` (outcomes, kept questions, grouping), `job` (the queue's message), `sample` (the documented sample deployment) |
+//! | pure domain | `rules` (model, matching, Parameter Store layout), `knowledge` (the FAQ matcher), `learn` (outcomes, kept questions, grouping), `events` (what kefu publishes: kinds, ids, payloads), `job` (the queue's message), `sample` (the documented sample deployment) |
 //! | vocabulary | `protocol` (WeChat's push wire format, pure), `wechat_types` (the WeChat API's) |
 //! | support | `secret`, `logging`, `metrics`, `tls` |
 //!
@@ -24,6 +24,7 @@ pub mod aws;
 pub mod clock;
 pub mod compose;
 pub mod config;
+pub mod events;
 pub mod job;
 pub mod knowledge;
 pub mod learn;

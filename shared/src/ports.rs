@@ -9,6 +9,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::clock::{EpochMillis, EpochSecs};
+use crate::events::Event;
 use crate::job::Job;
 use crate::rules::{MediaSource, RuleSet};
 use crate::wechat_types::{AccessToken, ApiError, FetchedToken, Outbound, TokenKind};
@@ -192,6 +193,21 @@ pub trait QuestionLog: Send + Sync + fmt::Debug {
 #[async_trait]
 pub trait JobQueue: Send + Sync + fmt::Debug {
     async fn enqueue(&self, job: &Job) -> Result<(), PortError>;
+}
+
+/// Where kefu's events go (`events.rs`): an EventBridge bus, memory (`kefu dev`, tests), or
+/// nowhere (events off).
+#[async_trait]
+pub trait EventPublisher: Send + Sync + fmt::Debug {
+    /// Publishes `events` (any number: the adapter batches them as its service takes them),
+    /// retrying the entries the service did not accept a bounded number of times. An error says
+    /// how many were not published; those already accepted stay published.
+    async fn publish(&self, events: &[Event]) -> Result<(), PortError>;
+    /// Whether events go anywhere: false for the publisher that is off, so that nothing is
+    /// built (nor claimed) for it.
+    fn is_on(&self) -> bool {
+        true
+    }
 }
 
 /// Where the rules come from.

@@ -7,6 +7,7 @@
 
 pub mod apps;
 pub mod budget;
+pub mod events;
 pub mod handoffs;
 pub mod ledger;
 pub mod media;
@@ -21,6 +22,7 @@ pub mod tokens;
 
 pub use apps::{AppParameter, NewApp, app_parameter};
 pub use budget::ParameterBudget;
+pub use events::EventBus;
 pub use queue::{SqsConsumer, SqsQueue};
 pub use rules::{Published, SsmRules};
 pub use secrets::{Secrets, StoredSecrets, fetch_secrets, load_secrets};
@@ -32,6 +34,7 @@ pub struct Aws {
     pub(crate) dynamodb: aws_sdk_dynamodb::Client,
     pub(crate) sqs: aws_sdk_sqs::Client,
     pub(crate) ssm: aws_sdk_ssm::Client,
+    pub(crate) eventbridge: aws_sdk_eventbridge::Client,
 }
 
 impl Aws {
@@ -49,6 +52,7 @@ impl Aws {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             ssm: aws_sdk_ssm::Client::new(sdk),
+            eventbridge: aws_sdk_eventbridge::Client::new(sdk),
         }
     }
 
@@ -65,6 +69,11 @@ impl Aws {
     /// The table every store port lives on.
     pub fn table(&self, name: &str) -> DynamoTable {
         DynamoTable::new(self.dynamodb.clone(), name)
+    }
+
+    /// The EventBridge bus kefu's events go to (`KEFU_EVENT_BUS`).
+    pub fn event_bus(&self, bus: &str) -> EventBus {
+        EventBus::new(self.eventbridge.clone(), bus)
     }
 
     /// The queue of reply jobs, for `receive`.

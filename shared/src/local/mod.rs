@@ -4,6 +4,7 @@
 //! to it, so tests can assert how many round trips a path would cost on AWS. Wiring them
 //! together is `compose::memory`'s job.
 
+pub mod events;
 pub mod handoffs;
 pub mod ledger;
 pub mod media;
@@ -15,6 +16,7 @@ pub mod suggestions;
 pub mod table;
 pub mod tokens;
 
+pub use events::{MemoryEvents, NoEvents};
 pub use queue::MemoryQueue;
 pub use rules::StaticRules;
 pub use table::MemoryTable;
