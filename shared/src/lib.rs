@@ -10,7 +10,7 @@
 //! | core | `receive` (the push path), `send` (the send core), `apps` (the apps served), `rule_cache` |
 //! | pure send policy | `policy` (send windows, error codes, rendering, the time budget: read by the core and the stores) |
 //! | ports | `ports` (small async traits speaking domain types), `clock` |
-//! | pure domain | `rules` (model, matching, Parameter Store layout), `knowledge` (the FAQ matcher), `learn` (outcomes, kept questions, grouping), `events` (what kefu publishes: kinds, ids, payloads), `job` (the queue's message), `sample` (the documented sample deployment) |
+//! | pure domain | `rules` (model, matching, Parameter Store layout), `knowledge` (the FAQ matcher), `learn` (outcomes, kept questions, grouping), `events` (what kefu publishes: kinds, ids, payloads), `job` (the queue's message), `outbox` (the outbox's command), `sample` (the documented sample deployment) |
 //! | vocabulary | `protocol` (WeChat's push wire format, pure), `wechat_types` (the WeChat API's) |
 //! | support | `secret`, `logging`, `metrics`, `tls` |
 //!
@@ -31,6 +31,7 @@ pub mod learn;
 pub mod local;
 pub mod logging;
 pub mod metrics;
+pub mod outbox;
 pub mod policy;
 pub mod ports;
 pub mod protocol;

@@ -283,6 +283,19 @@ pub trait QuotaStore: Send + Sync + fmt::Debug {
     /// Gives back a reservation whose send failed before reaching the user, in every window
     /// that counted it; repeating it gives back nothing more.
     async fn refund(&self, appid: &str, openid: &str, reservation: &str) -> Result<(), PortError>;
+    /// The user's windows as stored (one read): what `send::quota::standing` tells the window
+    /// and the allowance left from (an outbox send refused says why; `kefu user` shows it).
+    async fn windows(&self, appid: &str, openid: &str) -> Result<QuotaWindows, PortError>;
+}
+
+/// A user's send windows as stored: when each opened (ms since the epoch, if ever) and how many
+/// sends it has counted since.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuotaWindows {
+    pub message_at: Option<i64>,
+    pub message_sends: usize,
+    pub enter_at: Option<i64>,
+    pub enter_sends: usize,
 }
 
 /// media_ids of uploaded images, by content hash, valid for less than WeChat's 3 days.

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use super::describe;
 use super::table::{DynamoTable, applied, condition_failed, n, s};
 use crate::policy::quota;
-use crate::ports::{PortError, QuotaStore, QuotaWindow};
+use crate::ports::{PortError, QuotaStore, QuotaWindow, QuotaWindows};
 
 /// Quota items live as long as the longest window, plus a day.
 const QUOTA_TTL_SECS: i64 = 3 * 24 * 3600;
@@ -159,6 +159,20 @@ impl QuotaStore for DynamoTable {
             .await
             .map_err(|err| PortError::new("refund quota", describe(&err)))?;
         Ok(())
+    }
+
+    async fn windows(&self, appid: &str, openid: &str) -> Result<QuotaWindows, PortError> {
+        let item = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key("pk", s(format!("quota#{appid}#{openid}")))
+            .key("sk", s("quota"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| PortError::new("read quota", describe(&err)))?;
+        Ok(state(item.item()).windows())
     }
 }
 

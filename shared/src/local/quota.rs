@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::table::MemoryTable;
-use crate::ports::{PortError, QuotaStore, QuotaWindow};
+use crate::ports::{PortError, QuotaStore, QuotaWindow, QuotaWindows};
 
 #[async_trait]
 impl QuotaStore for MemoryTable {
@@ -51,5 +51,15 @@ impl QuotaStore for MemoryTable {
             quota.refund(reservation);
         }
         Ok(())
+    }
+
+    async fn windows(&self, appid: &str, openid: &str) -> Result<QuotaWindows, PortError> {
+        self.count();
+        Ok(self
+            .lock_state()
+            .quotas
+            .get(&format!("{appid}#{openid}"))
+            .map(|quota| quota.windows())
+            .unwrap_or_default())
     }
 }

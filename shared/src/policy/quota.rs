@@ -17,7 +17,7 @@
 //! reservations made since it opened); the quota scenarios in `tests/tests/dynamodb_stores.rs`
 //! run on both stores.
 
-use crate::ports::QuotaWindow;
+use crate::ports::{QuotaWindow, QuotaWindows};
 use crate::protocol::{Event, Message, MessageKind};
 
 pub const MESSAGE_WINDOW_MS: i64 = 48 * 3600 * 1000;
@@ -176,6 +176,57 @@ impl QuotaState {
         for window in WINDOWS {
             self.sends_mut(window).retain(|r| r != reservation);
         }
+    }
+
+    /// The windows as the stores report them (counts, not names).
+    pub fn windows(&self) -> QuotaWindows {
+        QuotaWindows {
+            message_at: self.message_at,
+            message_sends: self.message_sends.len(),
+            enter_at: self.enter_at,
+            enter_sends: self.enter_sends.len(),
+        }
+    }
+}
+
+/// Where a user stands at an instant: the window a send would be counted in (the open one that
+/// stays open longest, with room or not) and the sends left before WeChat refuses one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// The open window that closes last, and when it closes (ms); none: every window is closed
+    /// (WeChat answers 45015).
+    pub open: Option<(QuotaWindow, i64)>,
+    /// Sends allowed now (0 with a window open: the allowance is spent, WeChat answers 45047).
+    pub remaining: u32,
+}
+
+/// Where the user of `windows` stands at `now`, by the same rules as [`QuotaState::available`].
+pub fn standing(windows: &QuotaWindows, now: i64) -> Standing {
+    let of = |window| match window {
+        QuotaWindow::Message => (windows.message_at, windows.message_sends),
+        QuotaWindow::Enter => (windows.enter_at, windows.enter_sends),
+    };
+    let open: Vec<(QuotaWindow, i64, usize)> = WINDOWS
+        .into_iter()
+        .filter_map(|window| {
+            let (at, sends) = of(window);
+            let at = at.filter(|at| *at > now.saturating_sub(length(window)))?;
+            Some((window, at.saturating_add(length(window)), sends))
+        })
+        .collect();
+    let remaining = open
+        .iter()
+        .map(|(window, _, sends)| {
+            u32::try_from(sends.to_owned()).map_or(0, |sends| limit(*window).saturating_sub(sends))
+        })
+        .max()
+        .unwrap_or(0);
+    Standing {
+        open: open
+            .iter()
+            .max_by_key(|(_, closes, _)| *closes)
+            .map(|(window, closes, _)| (*window, *closes)),
+        remaining,
     }
 }
 
@@ -356,6 +407,42 @@ mod tests {
             "a redelivery of the first"
         );
         assert!(!q.open(QuotaWindow::Message, T, "push-b", T));
+    }
+
+    #[test]
+    fn standing_tells_a_closed_window_from_a_spent_allowance() {
+        let mut q = QuotaState::default();
+        assert_eq!(standing(&q.windows(), T).open, None, "never written");
+        q.open(QuotaWindow::Message, T, "push-1", T);
+        for _ in 0..3 {
+            q.reserve(T, &next());
+        }
+        let now = standing(&q.windows(), T + 1);
+        assert_eq!(
+            now.open,
+            Some((QuotaWindow::Message, T + MESSAGE_WINDOW_MS))
+        );
+        assert_eq!(now.remaining, 2);
+        for _ in 0..2 {
+            q.reserve(T, &next());
+        }
+        assert_eq!(
+            standing(&q.windows(), T + 1).remaining,
+            0,
+            "spent, still open"
+        );
+        let later = standing(&q.windows(), T + MESSAGE_WINDOW_MS);
+        assert_eq!((later.open, later.remaining), (None, 0), "closed");
+        // Entering restores two for a minute, as `available` allows them.
+        q.open(QuotaWindow::Enter, T + 10, "push-2", T + 10);
+        let entered = standing(&q.windows(), T + 20);
+        assert_eq!(entered.remaining, 2);
+        assert_eq!(
+            entered.remaining as usize,
+            (0..5)
+                .filter(|_| q.reserve(T + 20, &next()).is_some())
+                .count()
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `batch.rs` | one SQS batch: jobs grouped by user, run concurrently, which records SQS retries |
 //! | `sequence.rs` | one job's sends: claim → quota → deliver → settle |
+//! | `outbox.rs` | business systems' commands (the outbox queue) through the same sends |
 //! | `delivery.rs` | one message out: image upload, access_token, the call, one stale-token retry |
 //! | `token.rs` | the shared access_token under a refresh lease |
 //! | `outcome.rs` | what became of a job, and why one is retried |
@@ -16,6 +17,7 @@
 mod batch;
 pub use batch::run_batch;
 mod delivery;
+mod outbox;
 mod outcome;
 mod sequence;
 pub mod token;
@@ -27,6 +29,7 @@ use std::time::Duration;
 
 pub use errcode::ErrorClass;
 pub use outcome::{DropReason, JobOutcome, Retry, Silence};
+pub use outbox::{OutboxRecord, OutboxSettings, run_outbox_batch};
 
 use crate::learn::AskerKey;
 use crate::ports::{

@@ -20,13 +20,24 @@ use crate::ports::{AskedQuestion, Claim, ClaimOutcome, MediaError, PortError};
 use crate::protocol::{Event, MessageKind};
 use crate::rules::{Action, FaqDecision, FaqEntry, ReplyMessage, RuleSet, TimeZone};
 
-/// What became of one message.
-enum Step {
+/// What became of one message (the outbox tells its commands' outcomes from it).
+pub(super) enum Step {
     Sent,
-    Skipped,
-    /// Skipped: over the user's quota (ours, or WeChat's refusal for it).
-    OverQuota,
+    Skipped(Skip),
+    /// Skipped: over the user's quota: ours (`None`), or WeChat's refusal for it (what WeChat
+    /// said).
+    OverQuota(Option<String>),
     MaybeSent,
+}
+
+/// Why a message was skipped.
+pub(super) enum Skip {
+    /// Sent or settled by an earlier delivery, or being sent by another right now.
+    Handled,
+    /// Refused for good (the send, or its image).
+    Refused,
+    /// A transient failure outlasted its window: given up, not sent.
+    GivenUp,
 }
 
 /// Why WeChat refused a send for good.
@@ -200,10 +211,14 @@ impl Sender {
                     left: messages.len() - n,
                 });
             }
-            match self.send_one(&job, n, message, deadline).await? {
+            let send_key = format!("send#{}#{n}", job.key);
+            match self
+                .send_one(&job.openid, send_key, message, deadline)
+                .await?
+            {
                 Step::Sent => sent += 1,
-                Step::Skipped => skipped += 1,
-                Step::OverQuota => {
+                Step::Skipped(_) => skipped += 1,
+                Step::OverQuota(_) => {
                     skipped += 1;
                     over_quota += 1;
                 }
@@ -225,16 +240,16 @@ impl Sender {
         })
     }
 
-    /// Claims, reserves, delivers and settles message `n` of `job`.
-    async fn send_one(
+    /// Claims (as `send_key`: `send#{push key}#{n}` for message `n` of a job), reserves,
+    /// delivers and settles one message to `openid`.
+    pub(super) async fn send_one(
         &self,
-        job: &Job,
-        n: usize,
+        openid: &str,
+        send_key: String,
         message: &ReplyMessage,
         deadline: i64,
     ) -> Result<Step, Retry> {
         let now = self.deps.clock.now_millis();
-        let send_key = format!("send#{}#{n}", job.key);
         let claim = Claim {
             key: send_key.clone(),
             // One per send and delivery of the job: a redelivery is another attempt, the SDK
@@ -256,13 +271,15 @@ impl Sender {
                 return Ok(Step::MaybeSent);
             }
             // Sent (or settled) by an earlier delivery, or being sent by another right now.
-            ClaimOutcome::Handled(_) | ClaimOutcome::InProgress => return Ok(Step::Skipped),
+            ClaimOutcome::Handled(_) | ClaimOutcome::InProgress => {
+                return Ok(Step::Skipped(Skip::Handled));
+            }
         }
         let reservation = &claim.attempt;
         let window = match self
             .deps
             .quota
-            .reserve(&self.appid, &job.openid, now, reservation)
+            .reserve(&self.appid, openid, now, reservation)
             .await
         {
             Ok(Some(window)) => window,
@@ -270,7 +287,7 @@ impl Sender {
                 tracing::info!(send = %send_key, "send skipped: over the user's quota");
                 metrics::count("quota_skipped");
                 self.settle(&send_key, now).await;
-                return Ok(Step::OverQuota);
+                return Ok(Step::OverQuota(None));
             }
             Err(err) => {
                 // Nothing was sent: free the claim so the redelivery can send.
@@ -285,18 +302,18 @@ impl Sender {
             Ok(true) => {}
             Ok(false) => {
                 // Our lease ran out and another delivery took the send over: it is theirs.
-                self.refund(&job.openid, reservation).await;
-                return Ok(Step::Skipped);
+                self.refund(openid, reservation).await;
+                return Ok(Step::Skipped(Skip::Handled));
             }
             Err(err) => {
-                self.give_back(&claim, &job.openid).await;
+                self.give_back(&claim, openid).await;
                 return Err(err.into());
             }
         }
 
         let mut retries = 0;
         loop {
-            let failure = match self.deliver(&job.openid, message, deadline).await {
+            let failure = match self.deliver(openid, message, deadline).await {
                 Ok(()) => {
                     self.settle(&send_key, now).await;
                     return Ok(Step::Sent);
@@ -307,12 +324,12 @@ impl Sender {
                 Verdict::Refused(refusal) => {
                     tracing::warn!(send = %send_key, reason = %failure, "send refused for good");
                     if refusal.count() {
-                        self.refund(&job.openid, reservation).await;
+                        self.refund(openid, reservation).await;
                     }
                     self.settle(&send_key, now).await;
                     return Ok(match refusal {
-                        Refusal::Quota => Step::OverQuota,
-                        _ => Step::Skipped,
+                        Refusal::Quota => Step::OverQuota(Some(failure.to_string())),
+                        _ => Step::Skipped(Skip::Refused),
                     });
                 }
                 Verdict::MaybeSent => {
@@ -323,7 +340,7 @@ impl Sender {
                     return Ok(Step::MaybeSent);
                 }
                 Verdict::Retry if budget::can_wait_for_redelivery(window) => {
-                    self.give_back(&claim, &job.openid).await;
+                    self.give_back(&claim, openid).await;
                     return Err(Retry::Send {
                         send: send_key,
                         source: failure,
@@ -345,9 +362,9 @@ impl Sender {
                     tracing::warn!(send = %send_key, reason = %failure,
                         "send given up: its window closes before a redelivery could send it");
                     metrics::count("send_abandoned");
-                    self.refund(&job.openid, reservation).await;
+                    self.refund(openid, reservation).await;
                     self.settle(&send_key, now).await;
-                    return Ok(Step::Skipped);
+                    return Ok(Step::Skipped(Skip::GivenUp));
                 }
             }
         }
@@ -441,7 +458,7 @@ impl Sender {
     /// Marks a send settled (sent, or refused for good). If even that fails, the send is not
     /// undone and the job not retried: its claim stays `sending`, which a redelivery skips
     /// within the lease and settles as maybe sent after it, never sending twice.
-    async fn settle(&self, send_key: &str, now: i64) {
+    pub(super) async fn settle(&self, send_key: &str, now: i64) {
         if let Err(err) = self.finish(send_key, now).await {
             tracing::warn!(send = %send_key, reason = %err, "marking the send done failed");
         }

@@ -1,0 +1,401 @@
+//! The outbox: business systems' commands (`crate::outbox::Command`) run by the same send core
+//! as the replies — each message claimed as `send#outbox#{appid}#{key}#{n}`, reserved against
+//! the user's quota (no command opens a window: only the user's own messages do), delivered
+//! with the app's access_token, and settled. A batch of commands runs as a batch of jobs does:
+//! one user's commands in order, the users concurrently, only the failures retried.
+//!
+//! Every message of a command ends in exactly one outcome, which its key keeps: sent, or
+//! settled with a reason (`not_after` passed, too old, held by an agent, the window closed, the
+//! allowance spent, refused, a duplicate). An outcome decided before the send (held, expired)
+//! is settled in the ledger too, so a later command with the same key does not send what was
+//! held back: one key, one outcome.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::budget::{LEDGER_TTL, MESSAGE_ROOM, SEND_LEASE};
+use super::outcome::Retry;
+use super::sequence::{Skip, Step};
+use super::{Sender, quota};
+use crate::apps::Apps;
+use crate::clock::{EpochMillis, millis};
+use crate::metrics;
+use crate::outbox::{
+    Command, CommandOutcome, DuringHandoff, MAX_COMMAND_AGE_MS, MessageOutcome, Settled,
+};
+use crate::ports::{Claim, ClaimOutcome};
+
+/// One outbox record of an SQS batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRecord {
+    /// SQS's message id (what a partial batch response names).
+    pub id: String,
+    pub body: String,
+    /// When SQS took the command (its `SentTimestamp`, ms), if known.
+    pub queued_at: Option<i64>,
+}
+
+/// How the deployment runs outbox commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxSettings {
+    /// Whether an agent's hold holds a command back, unless the command says
+    /// (`KEFU_OUTBOX_DURING_HANDOFF`).
+    pub during_handoff: DuringHandoff,
+}
+
+/// Why a message goes unsent before any send is tried.
+fn unsendable(
+    command: &Command,
+    queued_at: Option<i64>,
+    now: i64,
+    held: bool,
+    settings: OutboxSettings,
+) -> Option<Settled> {
+    if queued_at.is_some_and(|at| now.saturating_sub(at) > MAX_COMMAND_AGE_MS) {
+        return Some(Settled::TooOld);
+    }
+    if command.expired(now) {
+        return Some(Settled::NotAfterPassed);
+    }
+    if held && command.during_handoff(settings.during_handoff) == DuringHandoff::Hold {
+        return Some(Settled::HeldByAgent);
+    }
+    None
+}
+
+impl Sender {
+    /// Runs one outbox command (an SQS message body) of this sender's app; `queued_at` is when
+    /// SQS took it. No send starts that could not finish before `deadline` (ms since the
+    /// epoch). A body that is not a command, or one for another app, is dropped.
+    pub async fn run_command(
+        &self,
+        body: &str,
+        queued_at: Option<i64>,
+        deadline: i64,
+        settings: OutboxSettings,
+    ) -> Result<CommandOutcome, Retry> {
+        let command = match Command::from_json(body) {
+            Ok(command) if command.appid == self.appid => command,
+            Ok(command) => {
+                return Ok(dropped(format!(
+                    "command for appid {}, not {}",
+                    command.appid, self.appid
+                )));
+            }
+            Err(err) => return Ok(dropped(err.to_string())),
+        };
+        let now = self.deps.clock.now_millis();
+        let held = command.during_handoff(settings.during_handoff) == DuringHandoff::Hold
+            && self
+                .deps
+                .handoffs
+                .held_until(&self.appid, &command.openid)
+                .await?
+                .is_some_and(|until| until > now);
+        let before = unsendable(&command, queued_at, now, held, settings);
+
+        let mut outcomes = Vec::with_capacity(command.messages.len());
+        for (n, message) in command.messages.iter().enumerate() {
+            let send_key = command.send_key(n);
+            let outcome = match &before {
+                Some(reason) => self.settle_unsent(&send_key, reason.clone()).await?,
+                None => {
+                    if self
+                        .deps
+                        .clock
+                        .now_millis()
+                        .saturating_add(millis(MESSAGE_ROOM))
+                        > deadline
+                    {
+                        // What went out is settled; the redelivery sends the rest.
+                        return Err(Retry::Deadline {
+                            left: command.messages.len() - n,
+                        });
+                    }
+                    let step = self
+                        .send_one(&command.openid, send_key.clone(), message, deadline)
+                        .await?;
+                    self.outcome_of(&command, step).await
+                }
+            };
+            match &outcome {
+                MessageOutcome::Sent => {
+                    tracing::info!(send = %send_key, "outbox message sent");
+                    metrics::count("outbox_sent");
+                }
+                MessageOutcome::Settled(reason) => {
+                    tracing::info!(send = %send_key, reason = reason.name(), errcode = ?reason.errcode(),
+                        "outbox message settled: {reason}");
+                    metrics::count("outbox_settled");
+                }
+            }
+            outcomes.push(outcome);
+        }
+        Ok(CommandOutcome::Ran(outcomes))
+    }
+
+    /// What a step of the send core means for an outbox message.
+    async fn outcome_of(&self, command: &Command, step: Step) -> MessageOutcome {
+        MessageOutcome::Settled(match step {
+            Step::Sent => return MessageOutcome::Sent,
+            Step::MaybeSent => Settled::MaybeSent,
+            Step::Skipped(Skip::Handled) => Settled::Duplicate,
+            Step::Skipped(Skip::Refused) => Settled::Refused,
+            Step::Skipped(Skip::GivenUp) => Settled::GivenUp,
+            Step::OverQuota(Some(told)) => Settled::RefusedForQuota(told),
+            Step::OverQuota(None) => {
+                // Ours: one read tells a closed window from a spent allowance.
+                match self.deps.quota.windows(&self.appid, &command.openid).await {
+                    Ok(windows) => {
+                        let now = self.deps.clock.now_millis();
+                        if quota::standing(&windows, now).open.is_some() {
+                            Settled::AllowanceSpent
+                        } else {
+                            Settled::WindowClosed
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(reason = %err, "reading the quota to tell why failed");
+                        Settled::AllowanceSpent
+                    }
+                }
+            }
+        })
+    }
+
+    /// Settles a message that is not to be sent (held back, expired), claiming its key first
+    /// so that the key keeps this outcome: a later command with it sends nothing.
+    async fn settle_unsent(
+        &self,
+        send_key: &str,
+        reason: Settled,
+    ) -> Result<MessageOutcome, Retry> {
+        let now = self.deps.clock.now_millis();
+        let claim = Claim {
+            key: send_key.to_owned(),
+            attempt: format!("{send_key}@{now}"),
+            now: EpochMillis(now),
+            lease_until: EpochMillis(now) + SEND_LEASE,
+            expires_at: EpochMillis(now).secs() + LEDGER_TTL,
+        };
+        Ok(MessageOutcome::Settled(
+            match self.deps.ledger.claim(&claim).await? {
+                ClaimOutcome::Claimed => {
+                    self.settle(send_key, now).await;
+                    reason
+                }
+                ClaimOutcome::Abandoned => {
+                    self.settle(send_key, now).await;
+                    Settled::MaybeSent
+                }
+                ClaimOutcome::Handled(_) | ClaimOutcome::InProgress => Settled::Duplicate,
+            },
+        ))
+    }
+}
+
+fn dropped(reason: String) -> CommandOutcome {
+    tracing::warn!(reason = %reason, "outbox command dropped");
+    metrics::count("outbox_dropped");
+    CommandOutcome::Dropped(reason)
+}
+
+/// Runs the outbox records of one SQS batch, each by the sender of its command's app, and
+/// returns the ids of those to retry. One user's commands run in order (and stop behind a
+/// failure, as jobs do); users run concurrently. A command for an app the deployment does not
+/// serve is dropped and counted (`outbox_dropped_unknown_app`), as is a body that is not a
+/// command (`outbox_dropped`); if the app could not be looked up, it is retried.
+pub async fn run_outbox_batch(
+    apps: &Arc<Apps<Sender>>,
+    records: Vec<OutboxRecord>,
+    deadline: i64,
+    settings: OutboxSettings,
+) -> Vec<String> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut held = HashMap::new();
+    for (appid, commands) in by_user(records) {
+        let apps = Arc::clone(apps);
+        let ids: Vec<String> = commands.iter().map(|r| r.id.clone()).collect();
+        let task = tasks.spawn(async move {
+            let mut failed = Vec::new();
+            for record in commands {
+                if !failed.is_empty() {
+                    failed.push(record.id);
+                    continue;
+                }
+                let Some(appid) = &appid else {
+                    // Not a command: read again for the reason, dropped.
+                    if let Err(err) = Command::from_json(&record.body) {
+                        tracing::warn!(message_id = %record.id, reason = %err, "outbox command dropped");
+                    }
+                    metrics::count("outbox_dropped");
+                    continue;
+                };
+                let sender = match apps.get(Some(appid)).await {
+                    Ok(Some(sender)) => sender,
+                    Ok(None) => {
+                        tracing::warn!(message_id = %record.id, appid = %appid,
+                            "outbox command for an app this deployment does not serve: dropped");
+                        metrics::count("outbox_dropped_unknown_app");
+                        continue;
+                    }
+                    Err(err) => {
+                        tracing::warn!(message_id = %record.id, reason = %err,
+                            "app lookup failed; outbox command will be retried");
+                        metrics::count("outbox_retried");
+                        failed.push(record.id);
+                        continue;
+                    }
+                };
+                if let Err(err) = sender
+                    .run_command(&record.body, record.queued_at, deadline, settings)
+                    .await
+                {
+                    tracing::warn!(message_id = %record.id, reason = %err, "outbox command will be retried");
+                    metrics::count("outbox_retried");
+                    failed.push(record.id);
+                }
+            }
+            failed
+        });
+        held.insert(task.id(), ids);
+    }
+    let mut failures = Vec::new();
+    while let Some(result) = tasks.join_next_with_id().await {
+        match result {
+            Ok((_, failed)) => failures.extend(failed),
+            Err(err) => {
+                tracing::error!(reason = %err, "an outbox task panicked; its records will be retried");
+                failures.extend(held.remove(&err.id()).unwrap_or_default());
+            }
+        }
+    }
+    failures
+}
+
+/// The records grouped by user (of an app), in arrival order within a user; a body that is
+/// not a command is a group of its own, without an app.
+fn by_user(records: Vec<OutboxRecord>) -> Vec<(Option<String>, Vec<OutboxRecord>)> {
+    let mut groups: Vec<(Option<String>, Vec<OutboxRecord>)> = Vec::new();
+    let mut index: HashMap<(Option<String>, String), usize> = HashMap::new();
+    for record in records {
+        let user = match Command::from_json(&record.body) {
+            Ok(command) => (Some(command.appid), command.openid),
+            Err(_) => (None, format!("?{}", record.id)),
+        };
+        let appid = user.0.clone();
+        let slot = *index.entry(user).or_insert_with(|| {
+            groups.push((appid, Vec::new()));
+            groups.len() - 1
+        });
+        if let Some((_, commands)) = groups.get_mut(slot) {
+            commands.push(record);
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const APPID: &str = "wx0123456789abcdef";
+
+    fn command(not_after: Option<i64>, during: Option<DuringHandoff>) -> Command {
+        let mut command = Command::new(
+            APPID,
+            "o1",
+            vec![crate::rules::ReplyMessage::Text {
+                content: "hi".into(),
+            }],
+            "k",
+        )
+        .unwrap();
+        command.not_after = not_after;
+        command.during_handoff = during;
+        command
+    }
+
+    #[test]
+    fn what_keeps_a_command_from_being_sent_comes_in_this_order() {
+        let hold = OutboxSettings::default();
+        let send = OutboxSettings {
+            during_handoff: DuringHandoff::Send,
+        };
+        let now = 10_000_000;
+        assert_eq!(
+            unsendable(&command(None, None), None, now, false, hold),
+            None
+        );
+        assert_eq!(
+            unsendable(&command(None, None), None, now, true, hold),
+            Some(Settled::HeldByAgent)
+        );
+        assert_eq!(
+            unsendable(&command(None, None), None, now, true, send),
+            None,
+            "the deployment sends during a hand-off"
+        );
+        assert_eq!(
+            unsendable(
+                &command(None, Some(DuringHandoff::Hold)),
+                None,
+                now,
+                true,
+                send
+            ),
+            Some(Settled::HeldByAgent),
+            "the command's own choice wins"
+        );
+        assert_eq!(
+            unsendable(&command(Some(9_999), None), None, now, true, hold),
+            Some(Settled::NotAfterPassed)
+        );
+        assert_eq!(
+            unsendable(
+                &command(Some(9_999), None),
+                Some(now - MAX_COMMAND_AGE_MS - 1),
+                now,
+                true,
+                hold
+            ),
+            Some(Settled::TooOld)
+        );
+    }
+
+    #[test]
+    fn one_users_commands_stay_together_in_order() {
+        let record = |id: &str, openid: &str| OutboxRecord {
+            id: id.into(),
+            body: Command::new(
+                APPID,
+                openid,
+                vec![crate::rules::ReplyMessage::Text {
+                    content: "x".into(),
+                }],
+                id,
+            )
+            .unwrap()
+            .to_json(),
+            queued_at: None,
+        };
+        let bad = OutboxRecord {
+            id: "bad".into(),
+            body: "{".into(),
+            queued_at: None,
+        };
+        let groups = by_user(vec![
+            record("a", "o1"),
+            record("b", "o2"),
+            bad,
+            record("c", "o1"),
+        ]);
+        let ids: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|(_, records)| records.iter().map(|r| r.id.as_str()).collect())
+            .collect();
+        assert_eq!(ids, vec![vec!["a", "c"], vec!["b"], vec!["bad"]]);
+        assert_eq!(groups[2].0, None);
+    }
+}
