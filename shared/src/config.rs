@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::outbox::DuringHandoff;
 use crate::protocol::Format;
 use crate::wechat_api::DEFAULT_BASE_URL;
 use crate::wechat_types::TokenKind;
@@ -63,6 +64,12 @@ pub struct Config {
     /// `KEFU_ASSETS_DIR` (default `$LAMBDA_TASK_ROOT/assets`, else `assets`): images shipped
     /// with the deployment.
     pub assets_dir: PathBuf,
+    /// `KEFU_OUTBOX_QUEUE_ARN` (read by `reply`): the outbox queue; records from it are
+    /// commands (`crate::outbox`), any other record a reply job.
+    pub outbox_queue_arn: Option<String>,
+    /// `KEFU_OUTBOX_DURING_HANDOFF` (`hold`, the default, or `send`): whether an agent's hold on
+    /// a user holds back the outbox commands that do not say.
+    pub outbox_during_handoff: DuringHandoff,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -211,6 +218,13 @@ impl Config {
                 });
             }
         };
+        let outbox_during_handoff = match get("KEFU_OUTBOX_DURING_HANDOFF") {
+            None => DuringHandoff::default(),
+            Some(v) => DuringHandoff::parse(&v).ok_or(ConfigError::Invalid {
+                name: "KEFU_OUTBOX_DURING_HANDOFF",
+                expected: "hold or send",
+            })?,
+        };
         let assets_dir = get("KEFU_ASSETS_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -238,6 +252,8 @@ impl Config {
             wechat_api_base: get("WECHAT_API_BASE").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
             token_kind,
             assets_dir,
+            outbox_queue_arn: get("KEFU_OUTBOX_QUEUE_ARN"),
+            outbox_during_handoff,
         };
         config.check_apart()?;
         Ok(config)
@@ -313,6 +329,33 @@ mod tests {
                 })
             ));
         }
+    }
+
+    #[test]
+    fn outbox_commands_are_held_during_a_handoff_unless_told() {
+        let config = Config::from_lookup(env(BASE)).unwrap();
+        assert_eq!(config.outbox_during_handoff, DuringHandoff::Hold);
+        assert_eq!(config.outbox_queue_arn, None);
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("KEFU_OUTBOX_DURING_HANDOFF", "send"),
+            ("KEFU_OUTBOX_QUEUE_ARN", "arn:aws:sqs:us-east-1:1:outbox"),
+        ]);
+        let config = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(config.outbox_during_handoff, DuringHandoff::Send);
+        assert_eq!(
+            config.outbox_queue_arn.as_deref(),
+            Some("arn:aws:sqs:us-east-1:1:outbox")
+        );
+        let mut bad = BASE.to_vec();
+        bad.push(("KEFU_OUTBOX_DURING_HANDOFF", "later"));
+        assert!(matches!(
+            Config::from_lookup(env(&bad)),
+            Err(ConfigError::Invalid {
+                name: "KEFU_OUTBOX_DURING_HANDOFF",
+                ..
+            })
+        ));
     }
 
     #[test]

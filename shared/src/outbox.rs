@@ -276,15 +276,16 @@ pub enum Settled {
 }
 
 impl Settled {
-    /// The reason's name in logs, metrics and events (`not_after`, `window_closed`, …).
+    /// The reason's name in logs and events (`not_after`, `window_closed`, …): the names a
+    /// reply's `reply.settled` uses (`events::Settled`), and two of the outbox's own.
     pub fn name(&self) -> &'static str {
         match self {
             Self::NotAfterPassed => "not_after",
             Self::TooOld => "too_old",
             Self::WindowClosed => "window_closed",
-            Self::AllowanceSpent => "allowance_spent",
-            Self::RefusedForQuota(_) => "refused_for_quota",
-            Self::HeldByAgent => "held_by_agent",
+            Self::AllowanceSpent => "over_quota",
+            Self::RefusedForQuota(_) => "refused_quota",
+            Self::HeldByAgent => "held",
             Self::Duplicate => "duplicate",
             Self::Refused => "refused",
             Self::GivenUp => "given_up",

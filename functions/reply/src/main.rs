@@ -15,11 +15,17 @@ async fn main() -> Result<(), Error> {
     let aws = kefu::aws::Aws::connect().await;
     let images = Images::Shipped(reply::SHIPPED_ASSETS);
     let apps = Arc::new(kefu::compose::aws::senders(&aws, &config, images).await?);
-    let apps = &apps;
+    let sources = reply::Sources {
+        outbox_arn: config.outbox_queue_arn.clone(),
+        outbox: kefu::send::OutboxSettings {
+            during_handoff: config.outbox_during_handoff,
+        },
+    };
+    let (apps, sources) = (&apps, &sources);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let now = kefu::ports::Clock::now_millis(&kefu::clock::SystemClock);
         let deadline = reply::deadline(event.context.deadline, now);
-        Ok::<_, Error>(reply::handle(apps, event.payload, deadline).await)
+        Ok::<_, Error>(reply::handle_sources(apps, sources, event.payload, deadline).await)
     }))
     .await
 }

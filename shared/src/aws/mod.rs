@@ -11,6 +11,7 @@ pub mod events;
 pub mod handoffs;
 pub mod ledger;
 pub mod media;
+pub mod outbox;
 pub mod questions;
 pub mod queue;
 pub mod quota;
@@ -23,6 +24,7 @@ pub mod tokens;
 pub use apps::{AppParameter, NewApp, app_parameter};
 pub use budget::ParameterBudget;
 pub use events::EventBus;
+pub use outbox::SqsOutbox;
 pub use queue::{SqsConsumer, SqsQueue};
 pub use rules::{Published, SsmRules};
 pub use secrets::{Secrets, StoredSecrets, fetch_secrets, load_secrets};
@@ -79,6 +81,11 @@ impl Aws {
     /// The queue of reply jobs, for `receive`.
     pub fn queue(&self, url: &str) -> SqsQueue {
         SqsQueue::new(self.sqs.clone(), url)
+    }
+
+    /// The outbox queue at `url`, as a producer writes to it (`kefu send`).
+    pub fn outbox(&self, url: &str) -> SqsOutbox {
+        SqsOutbox::new(self.sqs.clone(), url)
     }
 
     /// The queue of reply jobs, read as the event source mapping reads it (`kefu dev --aws`).
