@@ -679,29 +679,109 @@ fn reply_consumes_the_job_queue_reporting_partial_batch_failures() {
         .values()
         .filter(|event| event["Type"].as_str() == Some("SQS"))
         .collect();
-    assert_eq!(sqs.len(), 1, "ReplyFunction has one SQS event source");
-    let source = &sqs[0]["Properties"];
-    assert_eq!(expr(&source["Queue"]), get_att("JobQueue.Arn"));
-    let response_types: Vec<&str> = items(&source["FunctionResponseTypes"])
-        .into_iter()
-        .filter_map(Value::as_str)
+    assert_eq!(
+        sqs.len(),
+        2,
+        "ReplyFunction has two SQS event sources: the jobs and the outbox"
+    );
+    let queues: Vec<Expr> = sqs
+        .iter()
+        .map(|s| expr(&s["Properties"]["Queue"]))
         .collect();
+    assert_eq!(
+        queues,
+        [get_att("JobQueue.Arn"), get_att("OutboxQueue.Arn")],
+        "the jobs first (the scaling check reads the first)"
+    );
+    for (queue, source) in ["JobQueue", "OutboxQueue"].into_iter().zip(&sqs) {
+        let source = &source["Properties"];
+        let response_types: Vec<&str> = items(&source["FunctionResponseTypes"])
+            .into_iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(
+            response_types.contains(&"ReportBatchItemFailures"),
+            "{queue}: without ReportBatchItemFailures one failed job redelivers its whole batch \
+             (FunctionResponseTypes: {response_types:?})"
+        );
+
+        // AWS recommends six times the function's timeout; below one timeout the stack fails.
+        let reply = timeout(&template, "ReplyFunction");
+        let visibility = properties(&template, queue)["VisibilityTimeout"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{queue} sets VisibilityTimeout"));
+        assert!(
+            Duration::from_secs(visibility) >= reply * 6,
+            "{queue}'s VisibilityTimeout ({visibility} s) is below 6 × ReplyFunction's Timeout \
+             ({reply:?})"
+        );
+    }
+}
+
+#[test]
+fn the_outbox_has_its_dead_letters_its_alarm_and_a_producer_policy_that_only_sends() {
+    let template = template();
+    let redrive = &properties(&template, "OutboxQueue")["RedrivePolicy"];
+    assert_eq!(
+        expr(&redrive["deadLetterTargetArn"]),
+        get_att("OutboxDeadLetterQueue.Arn")
+    );
+    assert_eq!(
+        resource(&template, "OutboxDeadLetterQueue")["Type"].as_str(),
+        Some("AWS::SQS::Queue")
+    );
+    // No command outlives the send keys the ledger keeps, and none is dropped by the queue
+    // before the reply function would settle it as too old.
+    let retention = properties(&template, "OutboxQueue")["MessageRetentionPeriod"]
+        .as_u64()
+        .expect("OutboxQueue sets MessageRetentionPeriod");
+    let retention = Duration::from_secs(retention);
+    assert!(retention < kefu::send::budget::LEDGER_TTL, "{retention:?}");
     assert!(
-        response_types.contains(&"ReportBatchItemFailures"),
-        "without ReportBatchItemFailures one failed job redelivers its whole batch \
-         (FunctionResponseTypes: {response_types:?})"
+        retention.as_millis() >= u128::try_from(kefu::outbox::MAX_COMMAND_AGE_MS).unwrap(),
+        "{retention:?}"
+    );
+    let alarm = properties(&template, "OutboxDeadLetterAlarm");
+    assert_eq!(
+        expr(&items(&alarm["Dimensions"])[0]["Value"]),
+        get_att("OutboxDeadLetterQueue.QueueName")
     );
 
-    // AWS recommends six times the function's timeout; below one timeout the stack fails.
-    let reply = timeout(&template, "ReplyFunction");
-    let visibility = properties(&template, "JobQueue")["VisibilityTimeout"]
-        .as_u64()
-        .expect("JobQueue sets VisibilityTimeout");
-    assert!(
-        Duration::from_secs(visibility) >= reply * 6,
-        "JobQueue's VisibilityTimeout ({visibility} s) is below 6 × ReplyFunction's Timeout \
-         ({reply:?})"
+    let policy = resource(&template, "OutboxProducerPolicy");
+    assert_eq!(policy["Type"].as_str(), Some("AWS::IAM::ManagedPolicy"));
+    let statements = items(&policy["Properties"]["PolicyDocument"]["Statement"]);
+    assert_eq!(statements.len(), 1, "one statement: {statements:?}");
+    let statement = statements[0];
+    assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+    let actions: Vec<Expr> = items(&statement["Action"]).into_iter().map(expr).collect();
+    assert_eq!(actions, [Expr::Literal("sqs:SendMessage".into())]);
+    let resources: Vec<Expr> = items(&statement["Resource"])
+        .into_iter()
+        .map(expr)
+        .collect();
+    assert_eq!(resources, [get_att("OutboxQueue.Arn")]);
+    assert!(statement.get("Condition").is_none());
+    let outputs = &template["Outputs"];
+    assert_eq!(
+        expr(&outputs["OutboxProducerPolicyArn"]["Value"]),
+        Expr::Ref("OutboxProducerPolicy".into())
     );
+    assert_eq!(
+        expr(&outputs["OutboxQueueUrl"]["Value"]),
+        Expr::Ref("OutboxQueue".into())
+    );
+
+    // Outbox batches take at most two of reply's reserved concurrency.
+    let events = properties(&template, "ReplyFunction")["Events"]
+        .as_mapping()
+        .unwrap();
+    let outbox = events
+        .values()
+        .find(|e| expr(&e["Properties"]["Queue"]) == get_att("OutboxQueue.Arn"))
+        .unwrap();
+    let (when, then, _) = if_parts(&outbox["Properties"]["ScalingConfig"]).expect("ScalingConfig");
+    assert_eq!(when, "ReservesReply");
+    assert_eq!(then["MaximumConcurrency"].as_u64(), Some(2));
 }
 
 #[test]
@@ -857,6 +937,11 @@ fn resolve(template: &Value, value: &Value) -> String {
                 format!("{name}-physical-id")
             }
         },
+        Expr::GetAtt(path) => {
+            let (name, _) = path.split_once('.').unwrap_or((&path, ""));
+            resource(template, name);
+            format!("{path}-value")
+        }
         other => panic!("environment value {other:?}: no rule to resolve it"),
     }
 }
@@ -905,6 +990,13 @@ fn the_functions_environment_satisfies_the_configuration() {
         );
         // By default a stack of the apps under AppsPath only; AppId adds one at PushPath.
         assert_eq!(config.appid, None, "{function}");
+        if function == "ReplyFunction" {
+            assert_eq!(
+                config.outbox_queue_arn.as_deref(),
+                Some("OutboxQueue.Arn-value"),
+                "reply tells outbox records by the outbox queue's ARN"
+            );
+        }
         assert_eq!(
             config.apps_path.as_deref(),
             template["Parameters"]["AppsPath"]["Default"].as_str(),
@@ -1120,7 +1212,7 @@ fn replies_are_not_held_back_by_a_batching_window() {
 #[test]
 fn alarms_notify_the_alarm_topic_and_logs_are_kept_for_a_set_time() {
     let template = template();
-    for alarm in ["DeadLetterAlarm", "PushErrorAlarm"] {
+    for alarm in ["DeadLetterAlarm", "OutboxDeadLetterAlarm", "PushErrorAlarm"] {
         let actions: Vec<Expr> = items(&properties(&template, alarm)["AlarmActions"])
             .into_iter()
             .map(expr)
