@@ -129,6 +129,7 @@ fn answer_text(action: &Action) -> Option<String> {
 fn not_only_text(action: &Action) -> Option<String> {
     let what = match action {
         Action::Transfer => "transfer (hands the user to an agent)".to_owned(),
+        Action::Hook(_) => "hook (answered by the team's own system)".to_owned(),
         Action::Send(messages) => {
             let others: Vec<&str> = messages
                 .iter()
@@ -375,6 +376,7 @@ fn read_entries(rows: &[Row], faq: &Faq) -> Result<Vec<Imported>, String> {
                     answer_ignored = Some(match &old.action {
                         Action::Transfer => "a transfer",
                         Action::Send(_) => "not only text",
+                        Action::Hook(_) => "a hook",
                     });
                 }
                 old.action.clone()
@@ -437,7 +439,7 @@ fn read_entries(rows: &[Row], faq: &Faq) -> Result<Vec<Imported>, String> {
 /// The text an entry whose answer is not only text is exported with: its text messages.
 fn not_texts(action: &Action) -> String {
     match action {
-        Action::Transfer => String::new(),
+        Action::Transfer | Action::Hook(_) => String::new(),
         Action::Send(messages) => messages
             .iter()
             .filter_map(|m| match m {

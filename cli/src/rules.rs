@@ -296,6 +296,7 @@ pub(crate) fn summary(rules: &RuleSet) -> String {
             Some(Action::Send(messages)) =>
                 format!("a default reply of {} message(s)", messages.len()),
             Some(Action::Transfer) => "default: transfer".to_owned(),
+            Some(Action::Hook(_)) => "a default hook".to_owned(),
             None => "no default".to_owned(),
         }
     )

@@ -8,8 +8,10 @@
 //! | `errcode.rs` | what a failed call means (refresh, retry, give up) |
 //! | `render.rs` | a rule's reply message → WeChat's custom/send body |
 //! | `budget.rs` | the time arithmetic: deadline, leases, timeouts, job age |
+//! | `hook.rs` | a hook's request, answer, signature and the answer kept for redeliveries |
 
 pub mod budget;
 pub mod errcode;
+pub mod hook;
 pub mod quota;
 pub mod render;

@@ -271,8 +271,14 @@ fn missing(name: &str) -> String {
 }
 
 fn missing_images(action: &Action, image_exists: &dyn Fn(&str) -> bool) -> Vec<String> {
-    let Action::Send(messages) = action else {
-        return Vec::new();
+    let messages = match action {
+        Action::Send(messages) => messages,
+        // A hook's fallback is sent as written; its answer's images are checked when it comes.
+        Action::Hook(hook) => match &hook.fallback {
+            Some(fallback) => fallback,
+            None => return Vec::new(),
+        },
+        Action::Transfer => return Vec::new(),
     };
     messages
         .iter()

@@ -367,6 +367,7 @@ impl RuleSet {
         let what = |action: Option<&Action>| match action {
             Some(Action::Transfer) => "the default transfers",
             Some(Action::Send(_)) => "the default reply",
+            Some(Action::Hook(_)) => "the default hook",
             None => "there is no default: nothing sent",
         };
         let Some(schedule) = &self.default_schedule else {
@@ -385,6 +386,7 @@ impl RuleSet {
         let what = match (openness.open, action) {
             (false, Some(Action::Transfer)) => "default_otherwise transfers",
             (false, Some(Action::Send(_))) => "default_otherwise reply",
+            (false, Some(Action::Hook(_))) => "default_otherwise hook",
             (false, None) => "no default_otherwise: nothing sent",
             (true, action) => what(action),
         };
@@ -430,7 +432,8 @@ impl RuleSet {
             Some((Some("faq-choice"), _)) => Route::Enqueue {
                 rule: Some("faq-choice"),
             },
-            Some((rule, Action::Send(_))) => Route::Enqueue { rule },
+            // A hook is called by the reply function, like a reply is sent by it.
+            Some((rule, Action::Send(_) | Action::Hook(_))) => Route::Enqueue { rule },
             _ => Route::Ignore,
         }
     }

@@ -27,6 +27,7 @@ pub mod checks;
 pub mod explain;
 pub mod faq;
 pub mod fragments;
+pub mod hook;
 pub mod matching;
 pub mod model;
 pub mod schedule;
@@ -35,6 +36,7 @@ pub mod template;
 pub use checks::{Finding, Severity};
 pub use explain::{Explanation, PassedOver};
 pub use faq::{Faq, FaqDecision, FaqEntry};
+pub use hook::{Hook, HookTarget};
 pub use matching::Route;
 pub use model::{
     Action, Condition, Match, MediaSource, ReplyMessage, Rule, RuleError, RuleSet, ScheduleRef,

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::faq::Faq;
+use super::hook::Hook;
 use super::schedule::{OpenHours, Schedule, TimeZone};
 use super::template;
 
@@ -261,6 +262,9 @@ pub enum Action {
     // Written `{"reply": [...]}`: the rules' word for a rule's answer.
     #[serde(rename = "reply")]
     Send(Vec<ReplyMessage>),
+    /// Ask the team's own system (an HTTPS endpoint or a Lambda function) and send what it
+    /// answers, or the hook's fallback (`rules::hook`).
+    Hook(Box<Hook>),
 }
 
 /// One message sent through custom/send.
@@ -473,9 +477,15 @@ fn validate_match(when: &Match, at: &str) -> Result<(), String> {
 }
 
 pub(super) fn validate_action(action: &Action) -> Result<(), String> {
-    let Action::Send(messages) = action else {
-        return Ok(());
-    };
+    match action {
+        Action::Transfer => Ok(()),
+        Action::Send(messages) => validate_replies(messages),
+        Action::Hook(hook) => hook.validate(),
+    }
+}
+
+/// A reply's 1–5 messages, each sendable as written.
+pub(super) fn validate_replies(messages: &[ReplyMessage]) -> Result<(), String> {
     if messages.is_empty() || messages.len() > MAX_MESSAGES_PER_REPLY {
         return Err(format!(
             "reply has {} messages; it must have 1 to {MAX_MESSAGES_PER_REPLY}",
