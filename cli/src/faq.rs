@@ -86,7 +86,9 @@ enum FaqCommand {
 pub fn faq(args: &FaqArgs) -> anyhow::Result<String> {
     match &args.command {
         FaqCommand::Eval { file, misses } => eval(file, *misses),
-        FaqCommand::AddQuestion { entry, text, rules } => add_question(entry, text, rules),
+        FaqCommand::AddQuestion { entry, text, rules } => {
+            Ok(add_question(entry, text, rules)?.line().to_owned())
+        }
         FaqCommand::Import {
             file,
             into,
@@ -451,43 +453,99 @@ fn not_texts(action: &Action) -> String {
     }
 }
 
-fn add_question(id: &str, text: &str, file: &Path) -> anyhow::Result<String> {
+/// What [`add_question`] did; either way, the line to show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Added {
+    /// Written; the line says what the FAQ now decides for the question.
+    Written(String),
+    /// The entry already has it (as the matcher normalises it): nothing written.
+    Already(String),
+}
+
+impl Added {
+    pub fn line(&self) -> &str {
+        match self {
+            Self::Written(line) | Self::Already(line) => line,
+        }
+    }
+}
+
+/// Why [`add_question`] wrote nothing: what was asked (the first four: the caller's to fix),
+/// the file as it is, or reading and writing it.
+#[derive(Debug)]
+pub enum NotAdded {
+    /// The question is empty, or only punctuation.
+    NoWords(String),
+    /// No entry of that id (the line lists the ids).
+    UnknownEntry(String),
+    /// Another entry already has the question.
+    OtherEntry(String),
+    /// With the question the rules would not be valid.
+    Invalid(String),
+    /// The file is not rules, or has no `faq` section.
+    File(String),
+    /// Reading or writing the file failed.
+    Io(anyhow::Error),
+}
+
+impl std::fmt::Display for NotAdded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoWords(line)
+            | Self::UnknownEntry(line)
+            | Self::OtherEntry(line)
+            | Self::Invalid(line)
+            | Self::File(line) => f.write_str(line),
+            Self::Io(err) => write!(f, "{err:#}"),
+        }
+    }
+}
+
+impl std::error::Error for NotAdded {}
+
+/// Adds `text` as a similar question of entry `id` of the rules file `file`: `kefu faq
+/// add-question`, and the report page of `kefu dev`. The result is validated before it is
+/// written (atomically, so that a watcher never reads half).
+pub fn add_question(id: &str, text: &str, file: &Path) -> Result<Added, NotAdded> {
     let text = text.trim();
-    anyhow::ensure!(
-        !normalize(text).is_empty(),
-        "the question {text:?} has no words"
-    );
-    let json =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let rules = RuleSet::from_json(&json).with_context(|| file.display().to_string())?;
+    if normalize(text).is_empty() {
+        return Err(NotAdded::NoWords(format!(
+            "the question {text:?} has no words"
+        )));
+    }
+    let json = std::fs::read_to_string(file)
+        .with_context(|| format!("reading {}", file.display()))
+        .map_err(NotAdded::Io)?;
+    let rules = RuleSet::from_json(&json)
+        .map_err(|e| NotAdded::File(format!("{}: {e}", file.display())))?;
     let faq = rules
         .faq
         .as_deref()
-        .with_context(|| format!("{} has no faq section", file.display()))?;
+        .ok_or_else(|| NotAdded::File(format!("{} has no faq section", file.display())))?;
     let Some(entry) = faq.entry(id) else {
         let ids: Vec<&str> = faq.entries.iter().map(|e| e.id.as_str()).collect();
-        anyhow::bail!(
+        return Err(NotAdded::UnknownEntry(format!(
             "{}: no FAQ entry {id:?} (the entries: {})",
             file.display(),
             ids.join(", ")
-        );
+        )));
     };
     let plain = normalize(text);
     if entry.questions.iter().any(|q| normalize(q) == plain) {
-        return Ok(format!(
+        return Ok(Added::Already(format!(
             "{id} already has {text:?}; {} left as it is",
             file.display()
-        ));
+        )));
     }
     if let Some(other) = faq
         .entries
         .iter()
         .find(|e| e.id != id && e.questions.iter().any(|q| normalize(q) == plain))
     {
-        anyhow::bail!(
+        return Err(NotAdded::OtherEntry(format!(
             "{text:?} is already a question of entry {}: one question answers one entry",
             other.id
-        );
+        )));
     }
     let entries: Vec<FaqEntry> = faq
         .entries
@@ -502,14 +560,16 @@ fn add_question(id: &str, text: &str, file: &Path) -> anyhow::Result<String> {
         .collect();
     let mut result = rules.clone();
     result.faq = Some(Box::new(faq.with_entries(entries)));
-    let written = format!("{}\n", serde_json::to_string_pretty(&result)?);
+    let written = serde_json::to_string_pretty(&result)
+        .map(|json| format!("{json}\n"))
+        .map_err(|e| NotAdded::Io(e.into()))?;
     let checked = RuleSet::from_json(&written).map_err(|e| {
-        anyhow::anyhow!(
+        NotAdded::Invalid(format!(
             "with {text:?} the rules are not valid, {} is unchanged: {e}",
             file.display()
-        )
+        ))
     })?;
-    write_atomically(file, &written)?;
+    write_atomically(file, &written).map_err(NotAdded::Io)?;
     let now = match checked.faq.as_deref().map(|faq| faq.decide(text)) {
         Some(FaqDecision::Answer { entry, score, .. }) => {
             format!("the FAQ now answers it with {} ({score:.2})", entry.id)
@@ -524,11 +584,11 @@ fn add_question(id: &str, text: &str, file: &Path) -> anyhow::Result<String> {
         ),
         _ => "the FAQ still does not answer it".to_owned(),
     };
-    Ok(format!(
+    Ok(Added::Written(format!(
         "{}: {id} + {text:?} ({} questions); {now}",
         file.display(),
         entry.questions.len() + 1
-    ))
+    )))
 }
 
 /// Writes `text` to `path` through a temporary file beside it: a reader never sees half.

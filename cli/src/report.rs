@@ -5,20 +5,19 @@
 //! entries that answer most, and the top unanswered questions grouped by similarity (the FAQ
 //! matcher's normalisation and synonyms), each group with its count, up to three examples and
 //! the FAQ entry it comes closest to — what to add as a similar question next
-//! (`kefu faq add-question`).
+//! (`kefu faq add-question`; on the page `kefu dev` serves, a button per group:
+//! `dev/report.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
 use kefu::learn;
-use kefu::ports::{AskedQuestion, QuestionLog};
-use kefu::rule_cache::RuleCache;
-use kefu::rules::{Faq, RuleSet};
+use kefu::ports::{AskedQuestion, QuestionLog as _};
+use kefu::rules::{Faq, FaqDecision, RuleSet};
 use serde::{Deserialize, Serialize};
 
 use crate::aws_args::AwsArgs;
@@ -97,9 +96,14 @@ pub struct Group {
     pub examples: Vec<String>,
     /// `unanswered`, `suggested`, … and how many of each.
     pub outcomes: BTreeMap<String, usize>,
-    /// The FAQ entry the most asked text comes closest to, and its score.
+    /// The FAQ entry the most asked text comes closest to (shares a word with, else the one
+    /// the matcher suggests for it), and its score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closest: Option<(String, f32)>,
+    /// The entry the FAQ answers the most asked text with now (after a question was added),
+    /// and its score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_now: Option<(String, f32)>,
 }
 
 /// What `kefu report` shows.
@@ -134,6 +138,15 @@ pub struct Report {
     pub groups: Vec<Group>,
     /// How many groups there are in all (`groups` lists the top ones).
     pub group_count: usize,
+    /// The ids of the FAQ's entries the groups were compared with.
+    #[serde(default)]
+    pub entries: Vec<String>,
+    /// The rules file that FAQ is read from, when it is a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_file: Option<String>,
+    /// The Parameter Store path it is read from, for a deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_path: Option<String>,
 }
 
 /// Builds the report from the questions kept and, when known, every outcome counted
@@ -165,6 +178,9 @@ pub fn build(
             .len(),
         groups: Vec::new(),
         group_count: 0,
+        entries: faq.entries.iter().map(|e| e.id.clone()).collect(),
+        rules_file: None,
+        rules_path: None,
     };
     for q in questions {
         *report.kept.entry(q.outcome.clone()).or_default() += 1;
@@ -234,16 +250,31 @@ pub fn build(
                     examples.push(text);
                 }
             }
-            let closest = examples
-                .first()
-                .and_then(|lead| learn::closest_entry(faq, lead))
-                .map(|(id, score)| (id.to_owned(), (score * 100.0).round() / 100.0));
+            let rounded = |score: f32| (score * 100.0).round() / 100.0;
+            let lead = examples.first().map_or("", String::as_str);
+            let decision = faq.decide(lead);
+            // The entry sharing a word with it, else the one the matcher suggests for it.
+            let closest = learn::closest_entry(faq, lead)
+                .or_else(|| match &decision {
+                    FaqDecision::Suggest(candidates) => candidates
+                        .first()
+                        .map(|(entry, score)| (entry.id.as_str(), *score)),
+                    _ => None,
+                })
+                .map(|(id, score)| (id.to_owned(), rounded(score)));
+            let answered_now = match &decision {
+                FaqDecision::Answer { entry, score, .. } => {
+                    Some((entry.id.clone(), rounded(*score)))
+                }
+                _ => None,
+            };
             Group {
                 count: members.len(),
                 askers: askers.len(),
                 examples,
                 outcomes,
                 closest,
+                answered_now,
             }
         })
         .collect();
@@ -380,9 +411,48 @@ pub fn text(report: &Report) -> String {
     }
     let _ = write!(
         out,
-        "add one as a similar question: kefu faq add-question ENTRY \"text\" --rules FILE"
+        "add one as a similar question: {}",
+        add_command("ENTRY", "text", report)
     );
+    if let Some(path) = &report.rules_path {
+        let _ = write!(out, "\n{}", deployment_steps(path));
+    }
     out
+}
+
+/// `kefu faq add-question ENTRY 'text' --rules FILE`, quoted for a shell.
+fn add_command(entry: &str, text: &str, report: &Report) -> String {
+    format!(
+        "kefu faq add-question {} {} --rules {}",
+        shell_word(entry),
+        shell_word(text),
+        report
+            .rules_file
+            .as_deref()
+            .map_or_else(|| "RULES.json".to_owned(), shell_word)
+    )
+}
+
+/// For rules in Parameter Store: where the file comes from and where it goes.
+fn deployment_steps(path: &str) -> String {
+    let path = shell_word(path);
+    format!(
+        "the rules are in Parameter Store: kefu rules pull --path {path} -o RULES.json first, then kefu rules push RULES.json --path {path}"
+    )
+}
+
+/// `text` as one shell word: as it is when nothing in it is special to a shell, else in single
+/// quotes (a quote in it as `'\''`).
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain && !text.chars().any(char::is_whitespace) {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 pub async fn report(args: &ReportArgs) -> anyhow::Result<String> {
@@ -393,7 +463,7 @@ pub async fn report(args: &ReportArgs) -> anyhow::Result<String> {
         None => from_table(args, from_ms, to_ms).await?,
     };
     if let Some(file) = &args.html {
-        std::fs::write(file, html(&report))
+        std::fs::write(file, html(&report, &Page::File))
             .with_context(|| format!("writing {}", file.display()))?;
     }
     if args.json {
@@ -407,7 +477,7 @@ pub async fn report(args: &ReportArgs) -> anyhow::Result<String> {
     }
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -470,7 +540,7 @@ async fn from_table(args: &ReportArgs, from_ms: i64, to_ms: i64) -> anyhow::Resu
         .table(table)
         .asked(args.appid.as_deref(), from_ms, to_ms, to_ms)
         .await?;
-    Ok(build(
+    let mut report = build(
         &format!("table {table}"),
         (from_ms, to_ms),
         args.appid.as_deref(),
@@ -478,7 +548,10 @@ async fn from_table(args: &ReportArgs, from_ms: i64, to_ms: i64) -> anyhow::Resu
         None,
         &faq,
         args.top,
-    ))
+    );
+    report.rules_file = args.rules.as_ref().map(|f| f.display().to_string());
+    report.rules_path = args.rules_path.clone().filter(|_| args.rules.is_none());
+    Ok(report)
 }
 
 fn rules_file_faq(file: &std::path::Path) -> anyhow::Result<Faq> {
@@ -488,124 +561,43 @@ fn rules_file_faq(file: &std::path::Path) -> anyhow::Result<Faq> {
     Ok(rules.faq.as_deref().cloned().unwrap_or_default())
 }
 
-/// What `kefu dev` serves at `/report.json` (and `/report`): its questions kept in memory,
-/// every outcome counted since it started, and each app's rules.
-#[derive(Debug, Clone)]
-pub struct DevReport {
-    pub questions: Arc<dyn QuestionLog>,
-    /// The apps served and their rules (the first's FAQ when no app is asked for).
-    pub apps: Vec<(String, Arc<RuleCache>)>,
-}
-
-#[derive(Debug, Deserialize)]
-struct DevQuery {
-    from_ms: Option<i64>,
-    to_ms: Option<i64>,
-    appid: Option<String>,
-    top: Option<usize>,
-}
-
-impl DevReport {
-    /// The routes: `GET /report.json` (what `kefu report --dev` reads) and `GET /report` (the
-    /// same as a page).
-    pub fn routes(self) -> axum::Router {
-        use axum::extract::{Query, State};
-        use axum::response::{Html, IntoResponse, Response};
-        use axum::routing::get;
-        async fn json(State(dev): State<DevReport>, Query(q): Query<DevQuery>) -> Response {
-            match dev.build(q).await {
-                Ok(report) => axum::Json(report).into_response(),
-                Err(err) => (
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    err.to_string(),
-                )
-                    .into_response(),
-            }
-        }
-        async fn page(State(dev): State<DevReport>, Query(q): Query<DevQuery>) -> Response {
-            match dev.build(q).await {
-                Ok(report) => Html(html(&report)).into_response(),
-                Err(err) => (
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    err.to_string(),
-                )
-                    .into_response(),
-            }
-        }
-        axum::Router::new()
-            .route("/report.json", get(json))
-            .route("/report", get(page))
-            .with_state(self)
-    }
-
-    async fn build(&self, q: DevQuery) -> anyhow::Result<Report> {
-        let to_ms = q.to_ms.unwrap_or_else(now_ms);
-        let from_ms = q.from_ms.unwrap_or(to_ms - 7 * 86_400_000);
-        let rules = self
-            .apps
-            .iter()
-            .find(|(appid, _)| q.appid.as_ref().is_none_or(|a| a == appid))
-            .or(self.apps.first())
-            .map(|(_, rules)| rules.clone());
-        let faq = match rules {
-            Some(rules) => rules
-                .get()
-                .await?
-                .faq
-                .as_deref()
-                .cloned()
-                .unwrap_or_default(),
-            None => Faq::default(),
-        };
-        let questions = self
-            .questions
-            .asked(q.appid.as_deref(), from_ms, to_ms, to_ms)
-            .await?;
-        let counted = kefu::metrics::tally();
-        let served: Vec<&str> = self.apps.iter().map(|(a, _)| a.as_str()).collect();
-        let counted: Vec<_> = counted
-            .into_iter()
-            .filter(|(app, ..)| served.contains(&app.as_str()))
-            .collect();
-        Ok(build(
-            "kefu dev (messages since it started)",
-            (from_ms, to_ms),
-            q.appid.as_deref(),
-            &questions,
-            Some(&counted),
-            &faq,
-            q.top.unwrap_or(20),
-        ))
-    }
-}
-
 /// HTML-escaped text.
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-/// Horizontal bars as inline SVG: one row per (label, value).
+/// Where the page is shown, which decides what each group offers.
+#[derive(Debug, Clone, Copy)]
+pub enum Page<'a> {
+    /// A file (`--html`), read offline: each group shows the command that adds its question.
+    File,
+    /// Served by `kefu dev` at `/report`: each group has a form that adds its question to the
+    /// rules file (`POST /report/add-question`); `added`: the entry one was just added to.
+    Live { added: Option<&'a str> },
+}
+
+/// Horizontal bars as inline SVG, as wide as the page: one row per (label, value, note).
 fn bars(rows: &[(String, f64, String)]) -> String {
     let max = rows.iter().map(|(_, v, _)| *v).fold(0.0, f64::max);
     let height = 24 * rows.len().max(1);
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"{height}\" role=\"img\">"
+        "<svg class=\"bars\" viewBox=\"0 0 640 {height}\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\">"
     );
     for (n, (label, value, note)) in rows.iter().enumerate() {
         let y = n * 24;
-        let width = if max > 0.0 { value / max * 380.0 } else { 0.0 };
+        let width = if max > 0.0 { value / max * 300.0 } else { 0.0 };
         let _ = write!(
             svg,
             "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text>\
-             <rect x=\"230\" y=\"{}\" width=\"{width:.1}\" height=\"16\" fill=\"#07c160\"/>\
-             <text x=\"{:.1}\" y=\"{}\" font-size=\"12\">{}</text>",
+             <rect x=\"220\" y=\"{}\" width=\"{width:.1}\" height=\"16\" rx=\"3\" fill=\"#07c160\"/>\
+             <text x=\"{:.1}\" y=\"{}\" font-size=\"12\" class=\"note\">{}</text>",
             y + 16,
             escape(label),
             y + 3,
-            236.0 + width,
+            226.0 + width,
             y + 16,
             escape(note)
         );
@@ -614,12 +606,133 @@ fn bars(rows: &[(String, f64, String)]) -> String {
     svg
 }
 
+/// One group of questions as a card: how often, by how many users, its examples, the entry it
+/// comes closest to, and how to add one of its questions to an entry.
+fn group_card(report: &Report, page: &Page<'_>, n: usize, group: &Group, most: usize) -> String {
+    let mut card = format!("<li class=\"group\" id=\"g{}\">", n + 1);
+    let outcomes: Vec<String> = group
+        .outcomes
+        .iter()
+        .map(|(outcome, count)| format!("{outcome} {count}"))
+        .collect();
+    let _ = write!(
+        card,
+        "<div class=\"ghead\"><b>{}×</b> <span class=\"muted\">by {} user{} · {}</span></div>\
+         <svg class=\"share\" viewBox=\"0 0 100 4\" preserveAspectRatio=\"none\" role=\"img\">\
+         <rect width=\"{:.1}\" height=\"4\" rx=\"1\" fill=\"#fa5151\"/></svg>",
+        group.count,
+        group.askers,
+        if group.askers == 1 { "" } else { "s" },
+        escape(&outcomes.join(", ")),
+        group.count as f64 / most.max(1) as f64 * 100.0
+    );
+    let examples: Vec<String> = group
+        .examples
+        .iter()
+        .map(|e| format!("<span class=\"q\">「{}」</span>", escape(e)))
+        .collect();
+    let _ = write!(card, "<p class=\"examples\">{}</p>", examples.join(" "));
+    match (&group.answered_now, &group.closest) {
+        (Some((id, score)), _) => {
+            let _ = write!(
+                card,
+                "<p class=\"now\">✓ the FAQ answers it now: <b>{}</b> ({score:.2})</p>",
+                escape(id)
+            );
+        }
+        (None, Some((id, score))) => {
+            let _ = write!(
+                card,
+                "<p class=\"closest\">closest entry: <b>{}</b> ({score:.2})</p>",
+                escape(id)
+            );
+        }
+        (None, None) => card.push_str("<p class=\"closest muted\">no FAQ entry close</p>"),
+    }
+    let lead = group.examples.first().map_or("", String::as_str);
+    let entry = group
+        .closest
+        .as_ref()
+        .map_or("ENTRY", |(id, _)| id.as_str());
+    match page {
+        _ if report.entries.is_empty() => {
+            card.push_str(
+                "<p class=\"muted\">The rules have no FAQ entries to add it to (docs/faq.md).</p>",
+            );
+        }
+        Page::Live { .. } if report.rules_file.is_some() => {
+            card.push_str("<form class=\"add\" method=\"post\" action=\"/report/add-question\">");
+            if let Some(appid) = &report.appid {
+                let _ = write!(
+                    card,
+                    "<input type=\"hidden\" name=\"appid\" value=\"{}\">",
+                    escape(appid)
+                );
+            }
+            card.push_str("<label>Add <select name=\"text\">");
+            for example in &group.examples {
+                let _ = write!(card, "<option>{}</option>", escape(example));
+            }
+            card.push_str("</select></label> <label>as a similar question of <select name=\"entry\" required>");
+            if group.closest.is_none() {
+                card.push_str("<option value=\"\" selected disabled>pick an entry…</option>");
+            }
+            for id in &report.entries {
+                let selected =
+                    if Some(id.as_str()) == group.closest.as_ref().map(|(c, _)| c.as_str()) {
+                        " selected"
+                    } else {
+                        ""
+                    };
+                let _ = write!(
+                    card,
+                    "<option value=\"{0}\"{selected}>{0}</option>",
+                    escape(id)
+                );
+            }
+            card.push_str("</select></label> <button type=\"submit\">Add</button></form>");
+        }
+        _ => {
+            let _ = write!(
+                card,
+                "<p class=\"command\"><code>{}</code></p>",
+                escape(&add_command(entry, lead, report))
+            );
+        }
+    }
+    card.push_str("</li>");
+    card
+}
+
+/// The page's style: system fonts with the Chinese ones named (PingFang, YaHei, Noto, WenQuanYi),
+/// readable from a phone's width up, light or dark as the system is.
+const STYLE: &str = "\
+:root{color-scheme:light dark;--fg:#1f2328;--muted:#656d76;--line:#d8dee4;--card:#f6f8fa;--bg:#fff;--accent:#07c160}\
+@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9198a1;--line:#30363d;--card:#161b22;--bg:#0d1117}}\
+*{box-sizing:border-box}\
+body{font-family:system-ui,-apple-system,\"Segoe UI\",\"PingFang SC\",\"Hiragino Sans GB\",\"Microsoft YaHei\",\"Noto Sans CJK SC\",\"Source Han Sans SC\",\"WenQuanYi Micro Hei\",sans-serif;\
+color:var(--fg);background:var(--bg);margin:0 auto;padding:1rem;max-width:60rem;line-height:1.5}\
+h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin:1.6rem 0 .6rem}\
+.muted,.sub{color:var(--muted)}.sub{margin:0 0 1rem}\
+svg{display:block;width:100%;height:auto}svg text{fill:var(--fg)}svg .note{fill:var(--muted)}\
+.notice{background:#07c16022;border-left:4px solid var(--accent);padding:.6rem .9rem;border-radius:6px}\
+ol.groups{list-style:none;padding:0;margin:0}\
+.group{border:1px solid var(--line);border-radius:12px;padding:.7rem 1rem;margin:.7rem 0;background:var(--card)}\
+.ghead b{font-size:1.3rem;margin-right:.3rem}\
+svg.share{height:4px;margin:.3rem 0 .5rem;background:var(--line);border-radius:2px}\
+.examples{margin:.2rem 0;font-size:1.05rem}.q{display:inline-block;margin-right:.3rem}\
+.closest,.now{margin:.2rem 0}.now{color:var(--accent)}\
+form.add{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.4rem 0 0}\
+select,button{font:inherit;max-width:100%}\
+button{background:var(--accent);color:#fff;border:0;border-radius:6px;padding:.3rem .9rem;cursor:pointer}\
+code{font-size:.9em;word-break:break-all;background:var(--bg);padding:.1rem .3rem;border-radius:4px}";
+
 /// The report as one self-contained page: no script, no CDN, charts as inline SVG.
-pub fn html(report: &Report) -> String {
+pub fn html(report: &Report, page: &Page<'_>) -> String {
     let mut body = String::new();
     let _ = write!(
         body,
-        "<h1>kefu report</h1><p>{}, {} → {}, {}</p>",
+        "<h1>kefu report</h1><p class=\"sub\">{}, {} → {}, {}</p>",
         escape(&report.source),
         when(report.from_ms),
         when(report.to_ms),
@@ -630,6 +743,22 @@ pub fn html(report: &Report) -> String {
                 .map_or_else(|| "every app".to_owned(), |a| format!("app {a}"))
         )
     );
+    let mut head = String::new();
+    if let Page::Live { added: Some(entry) } = page {
+        let _ = write!(
+            body,
+            "<p class=\"notice\">Added to <b>{}</b>. kefu dev re-reads the rules file within 2 s; this page reloads in 4 s to show it.</p>",
+            escape(entry)
+        );
+        let _ = write!(
+            head,
+            "<meta http-equiv=\"refresh\" content=\"4;url=/report{}\">",
+            report
+                .appid
+                .as_deref()
+                .map_or_else(String::new, |a| format!("?appid={}", escape(a)))
+        );
+    }
     match report.messages {
         Some(total) => {
             let rows: Vec<(String, f64, String)> = report
@@ -672,49 +801,31 @@ pub fn html(report: &Report) -> String {
     let total: usize = report.kept.values().sum();
     let _ = write!(
         body,
-        "<h2>top unanswered questions</h2><p>{total} kept from {} users, {} groups</p>",
-        report.askers, report.group_count
+        "<h2>top unanswered questions</h2><p class=\"muted\">{total} kept from {} user{}, in {} group{} by similarity</p>",
+        report.askers,
+        if report.askers == 1 { "" } else { "s" },
+        report.group_count,
+        if report.group_count == 1 { "" } else { "s" },
     );
     if !report.groups.is_empty() {
-        let rows: Vec<(String, f64, String)> = report
-            .groups
-            .iter()
-            .map(|g| {
-                (
-                    g.examples.first().cloned().unwrap_or_default(),
-                    g.count as f64,
-                    g.count.to_string(),
-                )
-            })
-            .collect();
-        body.push_str(&bars(&rows));
-        body.push_str("<table><tr><th>#</th><th>asked</th><th>users</th><th>examples</th><th>closest FAQ entry</th></tr>");
-        for (n, g) in report.groups.iter().enumerate() {
-            let examples: Vec<String> = g
-                .examples
-                .iter()
-                .map(|e| format!("「{}」", escape(e)))
-                .collect();
-            let closest = g.closest.as_ref().map_or_else(
-                || "—".to_owned(),
-                |(id, score)| format!("{} ({score:.2})", escape(id)),
-            );
+        if let Some(path) = &report.rules_path {
             let _ = write!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{closest}</td></tr>",
-                n + 1,
-                g.count,
-                g.askers,
-                examples.join(" ")
+                "<p class=\"muted\">{}</p>",
+                escape(&deployment_steps(path))
             );
         }
-        body.push_str("</table><p>Add one as a similar question: <code>kefu faq add-question ENTRY \"text\" --rules FILE</code></p>");
+        let most = report.groups.iter().map(|g| g.count).max().unwrap_or(1);
+        body.push_str("<ol class=\"groups\">");
+        for (n, group) in report.groups.iter().enumerate() {
+            body.push_str(&group_card(report, page, n, group, most));
+        }
+        body.push_str("</ol>");
     }
     format!(
-        "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>kefu report</title>\
-         <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:60em}}\
-         table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}}</style>\
-         </head><body>{body}</body></html>\n"
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}\
+         <title>kefu report</title><style>{STYLE}</style></head><body>{body}</body></html>\n"
     )
 }
 
@@ -806,7 +917,7 @@ mod tests {
             shown.contains("「我要退钱」 「退钱」 「钱能退吗」"),
             "{shown}"
         );
-        let page = html(&report);
+        let page = html(&report, &Page::File);
         assert!(page.contains("<svg"));
         for outside in ["<script", "src=", "<link", "@import"] {
             assert!(!page.contains(outside), "{outside} in the page");

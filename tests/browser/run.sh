@@ -57,12 +57,12 @@ KEFU_DEV_URL="http://127.0.0.1:$PORT" KEFU_RULES_FILE="$RULES" KEFU_DEV_LOG="$LO
     CHROMIUM="$CHROMIUM" SCREENSHOT="$OUT/kefu-dev-chat.png" \
     node tests/browser/chat.mjs || status=$?
 if ((status == 0)); then
-    KEFU_DEV_URL="http://127.0.0.1:$PORT" CHROMIUM="$CHROMIUM" SCREENSHOT="$OUT/kefu-dev-report.png" \
-        node tests/browser/report.mjs || status=$?
+    KEFU_DEV_URL="http://127.0.0.1:$PORT" KEFU_RULES_FILE="$RULES" CHROMIUM="$CHROMIUM" \
+        SCREENSHOT="$OUT/kefu-dev-report.png" node tests/browser/report.mjs || status=$?
 fi
 if ((status != 0)); then
     echo "--- kefu dev's output ($LOG):" >&2
     tail -n 40 "$LOG" >&2 || true
     fail "the chat window (or report page) test failed"
 fi
-echo "browser test passed in $((SECONDS - started)) s; screenshots: $OUT/kefu-dev-chat.png, $OUT/kefu-dev-chat-390.png, $OUT/kefu-dev-report.png"
+echo "browser test passed in $((SECONDS - started)) s; screenshots: $OUT/kefu-dev-chat.png, $OUT/kefu-dev-chat-390.png, $OUT/kefu-dev-report.png, $OUT/kefu-dev-report-390.png"

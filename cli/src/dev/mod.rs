@@ -15,6 +15,7 @@
 //! | `conversation.rs` | the chat window's API: events, and pushes made as WeChat |
 //! | `log.rs` | the functions' log events as human-readable lines |
 //! | `rules_watch.rs` | the rules file checked at start and watched while you edit it |
+//! | `report.rs` | the report at `/report` and `/report.json`, and adding a question from it |
 //! | `console.rs` | the banner, one line per event, the replies as they are sent |
 
 mod console;
@@ -25,6 +26,7 @@ mod log;
 mod on_aws;
 mod page;
 mod queue;
+mod report;
 mod rules_watch;
 mod timeline;
 
@@ -172,16 +174,22 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
             .unwrap_or_default(),
         hold_minutes: HOLD_MINUTES,
     };
-    let report = crate::report::DevReport {
+    let report = report::DevReport {
         questions: stack.questions.clone(),
-        apps: stack
-            .apps
-            .iter()
-            .map(|app| {
-                let appid = app.receiver.settings().credentials.appid.clone();
-                (appid, app.rules.clone())
-            })
-            .collect(),
+        apps: Arc::new(
+            stack
+                .apps
+                .iter()
+                .map(|app| report::ReportApp {
+                    appid: app.receiver.settings().credentials.appid.clone(),
+                    rules: app.rules.clone(),
+                    file: app.rules_file.as_ref().map(|(file, _)| file.clone()),
+                    origin: app.rules_origin.clone(),
+                })
+                .collect(),
+        ),
+        timeline: timeline.clone(),
+        writing: Arc::default(),
     };
     let app = stack
         .sandbox
