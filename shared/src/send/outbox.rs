@@ -173,7 +173,7 @@ impl Sender {
         let now = self.deps.clock.now_millis();
         let claim = Claim {
             key: send_key.to_owned(),
-            attempt: format!("{send_key}@{now}"),
+            attempt: super::sequence::attempt(send_key, now),
             now: EpochMillis(now),
             lease_until: EpochMillis(now) + SEND_LEASE,
             expires_at: EpochMillis(now).secs() + LEDGER_TTL,

@@ -252,9 +252,9 @@ impl Sender {
         let now = self.deps.clock.now_millis();
         let claim = Claim {
             key: send_key.clone(),
-            // One per send and delivery of the job: a redelivery is another attempt, the SDK
-            // repeating this write is not. It also names the send's quota reservation.
-            attempt: format!("{send_key}@{now}"),
+            // One per send and delivery: a redelivery is another attempt, the SDK repeating
+            // this write is not. It also names the send's quota reservation.
+            attempt: attempt(&send_key, now),
             now: EpochMillis(now),
             lease_until: EpochMillis(now) + SEND_LEASE,
             expires_at: EpochMillis(now).secs() + LEDGER_TTL,
@@ -493,6 +493,21 @@ impl Sender {
         self.refund(openid, &claim.attempt).await;
         self.release(claim).await;
     }
+}
+
+/// A name for one attempt at a send: its key, the instant and 8 random bytes. Two deliveries
+/// in the same millisecond (two outbox commands with one key, in two batches) are two
+/// attempts: a name made of the key and the instant alone let both claim the send as their
+/// own, and both send.
+pub(super) fn attempt(send_key: &str, now: i64) -> String {
+    let mut random = [0u8; 8];
+    if getrandom::fill(&mut random).is_err() {
+        // Without OS randomness, a counter still tells this process's attempts apart.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        random = n.to_le_bytes();
+    }
+    format!("{send_key}@{now}#{}", hex::encode(random))
 }
 
 /// What a failed delivery means. Pure.

@@ -1,0 +1,302 @@
+//! The outbox on moto and the WeChat sandbox: commands put on a real SQS queue by the
+//! producer's adapter (`aws::SqsOutbox`, what `kefu send` and a business system do), taken off
+//! it as the event source mapping takes them (batches of 10, with `SentTimestamp`), run by the
+//! reply function's handler (`reply::handle_sources`) with every store on DynamoDB; sends are
+//! counted in the sandbox, which keeps WeChat's own count of each user's window.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use kefu::aws::{Aws, DynamoTable};
+use kefu::outbox::{Command, CommandOutcome, MessageOutcome, Settled};
+use kefu::ports::{Clock as _, HandoffRegistry};
+use kefu::rules::ReplyMessage;
+use kefu::sample;
+use kefu::send::OutboxSettings;
+use kefu_tests::aws::{self, clients, create_queue, create_table};
+use kefu_tests::send_rig::{SendRig, job};
+use reply::Sources;
+use serde_json::json;
+
+type Rig = SendRig<DynamoTable>;
+
+const OUTBOX_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:kefu-outbox";
+const JOBS_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:kefu-jobs";
+
+struct Stack {
+    rig: Rig,
+    aws: Aws,
+    sqs: aws_sdk_sqs::Client,
+    outbox_url: String,
+    sources: Sources,
+}
+
+/// A table and an outbox queue on moto; rules that answer nothing (a user's message opens their
+/// window and spends none of it).
+async fn stack() -> Stack {
+    let clients = clients().await;
+    let table = create_table(&clients.dynamodb).await;
+    let outbox_url = create_queue(&clients.sqs, false).await;
+    let rig = SendRig::start(
+        Arc::new(DynamoTable::new(clients.dynamodb.clone(), table)),
+        &json!({"rules": []}),
+    )
+    .await;
+    Stack {
+        rig,
+        aws: Aws::from_config(&aws::sdk_config().await),
+        sqs: clients.sqs,
+        outbox_url,
+        sources: Sources {
+            outbox_arn: Some(OUTBOX_ARN.into()),
+            outbox: OutboxSettings::default(),
+        },
+    }
+}
+
+fn text_command(openid: &str, key: &str, text: &str) -> Command {
+    Command::new(
+        sample::APPID,
+        openid,
+        vec![ReplyMessage::Text {
+            content: text.into(),
+        }],
+        key,
+    )
+    .unwrap()
+}
+
+/// An SQS event of `records` (`(source ARN, message id, body, SentTimestamp)`).
+fn event(records: &[(&str, String, String, String)]) -> SqsEvent {
+    let records: Vec<_> = records
+        .iter()
+        .map(|(arn, id, body, sent)| {
+            json!({"messageId": id, "body": body, "eventSource": "aws:sqs", "eventSourceARN": arn,
+                   "attributes": {"SentTimestamp": sent}})
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+impl Stack {
+    /// The users write: a job each (their windows open, at kefu and in the sandbox).
+    async fn users_write(&self, openids: &[String]) {
+        let now = self.rig.clock.now_millis();
+        for (n, openid) in openids.iter().enumerate() {
+            self.rig.sandbox.user_message(openid);
+            let body = job(openid, "在吗", 1000 + n as u64, now);
+            let records = [(JOBS_ARN, format!("job-{n}"), body, now.to_string())];
+            let response = reply::handle_sources(
+                &self.rig.apps(),
+                &self.sources,
+                event(&records),
+                self.rig.deadline(),
+            )
+            .await;
+            assert!(response.batch_item_failures.is_empty());
+        }
+    }
+
+    /// Every command on the outbox queue, as the event source mapping would hand them over
+    /// (batches of up to 10, deleted once taken), each `(id, body, SentTimestamp)`.
+    async fn take(&self) -> Vec<Vec<(String, String, String)>> {
+        let mut batches = Vec::new();
+        loop {
+            let messages = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.outbox_url)
+                .max_number_of_messages(10)
+                .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default();
+            if messages.is_empty() {
+                return batches;
+            }
+            let mut batch = Vec::new();
+            for message in messages {
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.outbox_url)
+                    .receipt_handle(message.receipt_handle.clone().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+                let sent = message
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+                    .cloned()
+                    .unwrap_or_default();
+                batch.push((message.message_id.unwrap(), message.body.unwrap(), sent));
+            }
+            batches.push(batch);
+        }
+    }
+
+    /// Runs one batch of outbox records through the handler; the ids to retry.
+    async fn run(&self, batch: &[(String, String, String)]) -> Vec<String> {
+        let records: Vec<_> = batch
+            .iter()
+            .map(|(id, body, sent)| (OUTBOX_ARN, id.clone(), body.clone(), sent.clone()))
+            .collect();
+        reply::handle_sources(
+            &self.rig.apps(),
+            &self.sources,
+            event(&records),
+            self.rig.deadline(),
+        )
+        .await
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect()
+    }
+
+    /// Messages the sandbox received, by user.
+    fn sends(&self) -> BTreeMap<String, usize> {
+        let mut sends = BTreeMap::new();
+        for message in self.rig.sandbox.messages() {
+            let openid = message.body["touser"].as_str().unwrap_or("").to_owned();
+            *sends.entry(openid).or_insert(0) += 1;
+        }
+        sends
+    }
+}
+
+#[tokio::test]
+async fn a_command_twice_and_its_redelivery_send_once() {
+    let stack = stack().await;
+    let openid = "o-outbox-twice".to_owned();
+    stack.users_write(std::slice::from_ref(&openid)).await;
+    let outbox = stack.aws.outbox(&stack.outbox_url);
+    let command = text_command(&openid, "refund-8812", "您的退款已到账");
+    outbox.send(&command).await.unwrap();
+    outbox.send(&command).await.unwrap();
+    let batches = stack.take().await;
+    let records: Vec<_> = batches.into_iter().flatten().collect();
+    assert_eq!(records.len(), 2, "two SQS messages");
+    // Each in a batch of its own, the second while the first is still running.
+    let (a, b) = tokio::join!(stack.run(&records[..1]), stack.run(&records[1..]));
+    assert!(a.is_empty() && b.is_empty());
+    assert_eq!(stack.sends().get(&openid), Some(&1));
+    // The first delivered again after its send (its delete was lost).
+    assert!(stack.run(&records[..1]).await.is_empty());
+    assert_eq!(stack.sends().get(&openid), Some(&1), "one send");
+    assert!(
+        stack.rig.sandbox.counts().keys().all(|code| *code == 0),
+        "{:?}",
+        stack.rig.sandbox.counts()
+    );
+}
+
+#[tokio::test]
+async fn a_command_for_a_closed_window_is_settled_unsent_with_the_reason() {
+    let stack = stack().await;
+    let command = text_command("o-outbox-never-wrote", "notice-1", "您的订单已发货");
+    let outcome = stack
+        .rig
+        .sender
+        .run_command(
+            &command.to_json(),
+            None,
+            stack.rig.deadline(),
+            OutboxSettings::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        CommandOutcome::Ran(vec![MessageOutcome::Settled(Settled::WindowClosed)])
+    );
+    assert!(stack.rig.sandbox.messages().is_empty());
+    assert!(stack.rig.sandbox.counts().is_empty(), "WeChat never asked");
+}
+
+#[tokio::test]
+async fn a_hand_off_holds_a_command_back_by_default() {
+    let stack = stack().await;
+    let openid = "o-outbox-held".to_owned();
+    stack.users_write(std::slice::from_ref(&openid)).await;
+    let now = stack.rig.clock.now_millis();
+    stack
+        .rig
+        .table
+        .record(sample::APPID, &openid, now, now + 30 * 60 * 1000)
+        .await
+        .unwrap();
+    let outbox = stack.aws.outbox(&stack.outbox_url);
+    outbox
+        .send(&text_command(&openid, "held-1", "held"))
+        .await
+        .unwrap();
+    let mut notice = text_command(&openid, "notice-1", "退款已到账");
+    notice.during_handoff = Some(kefu::outbox::DuringHandoff::Send);
+    outbox.send(&notice).await.unwrap();
+    for batch in stack.take().await {
+        assert!(stack.run(&batch).await.is_empty());
+    }
+    let texts: Vec<String> = stack
+        .rig
+        .sandbox
+        .messages()
+        .iter()
+        .map(|m| m.body["text"]["content"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        ["退款已到账"],
+        "held back, but the notice that says send"
+    );
+}
+
+#[tokio::test]
+async fn a_burst_of_500_commands_for_50_users_honours_each_users_allowance_exactly() {
+    let stack = Arc::new(stack().await);
+    let users: Vec<String> = (0..50).map(|n| format!("o-outbox-burst-{n:02}")).collect();
+    stack.users_write(&users).await;
+    let outbox = stack.aws.outbox(&stack.outbox_url);
+    for round in 0..10 {
+        for openid in &users {
+            let command = text_command(openid, &format!("burst-{openid}-{round}"), "通知");
+            outbox.send(&command).await.unwrap();
+        }
+    }
+    let batches = stack.take().await;
+    assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 500);
+    // Four invocations at a time, as concurrent batches of the event source: one user's
+    // commands in several batches race for the same allowance.
+    let mut failures = Vec::new();
+    for group in batches.chunks(4) {
+        let mut runs = tokio::task::JoinSet::new();
+        for batch in group.iter().cloned() {
+            let stack = Arc::clone(&stack);
+            runs.spawn(async move { stack.run(&batch).await });
+        }
+        while let Some(failed) = runs.join_next().await {
+            failures.extend(failed.unwrap());
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?}");
+    let sends = stack.sends();
+    assert_eq!(sends.len(), 50, "every user got some");
+    for openid in &users {
+        assert_eq!(
+            sends.get(openid),
+            Some(&5),
+            "{openid}: WeChat's five, exactly"
+        );
+    }
+    assert!(
+        stack.rig.sandbox.counts().keys().all(|code| *code == 0),
+        "WeChat refused nothing (kefu settled the rest itself): {:?}",
+        stack.rig.sandbox.counts()
+    );
+}
