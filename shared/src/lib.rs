@@ -6,7 +6,7 @@
 //! | layer | modules |
 //! | --- | --- |
 //! | composition root | `compose` (AWS and in-memory wiring, side by side), `config` (the environment it composes from, adapters' defaults included) |
-//! | adapters | `aws` (DynamoDB, SQS, SSM, EventBridge), `local` (in memory), `wechat_api` (reqwest), `assets` (images) |
+//! | adapters | `aws` (DynamoDB, SQS, SSM, EventBridge), `local` (in memory), `wechat_api` (reqwest), `assets` (images), `hooks` (rules' HTTPS hooks, reqwest) |
 //! | core | `receive` (the push path), `send` (the send core), `apps` (the apps served), `rule_cache` |
 //! | pure send policy | `policy` (send windows, error codes, rendering, the time budget: read by the core and the stores) |
 //! | ports | `ports` (small async traits speaking domain types), `clock` |
@@ -16,7 +16,7 @@
 //!
 //! `tests/tests/layering.rs` holds this table against the imports, with the rules beside it:
 //! the adapters import no core (what they share with it is a port or pure policy), the AWS SDK
-//! is named only in `aws/`, reqwest only in `wechat_api/`, `assets` and `tls`.
+//! is named only in `aws/`, reqwest only in `wechat_api/`, `hooks/`, `assets` and `tls`.
 
 pub mod apps;
 pub mod assets;
@@ -25,6 +25,7 @@ pub mod clock;
 pub mod compose;
 pub mod config;
 pub mod events;
+pub mod hooks;
 pub mod job;
 pub mod knowledge;
 pub mod learn;

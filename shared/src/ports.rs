@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use crate::clock::{EpochMillis, EpochSecs};
 use crate::events::Event;
 use crate::job::Job;
-use crate::rules::{MediaSource, RuleSet};
+use crate::rules::{HookTarget, MediaSource, RuleSet};
 use crate::wechat_types::{AccessToken, ApiError, FetchedToken, Outbound, TokenKind};
 
 /// A failed call to a store, queue or parameter source. The message names the operation and the
@@ -354,6 +354,54 @@ pub trait WeChatApi: Send + Sync + fmt::Debug {
         file_name: &str,
         bytes: Vec<u8>,
     ) -> Result<String, ApiError>;
+}
+
+/// Why a hook gave no answer kefu could read. The message never carries the answer's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HookFailure {
+    /// The endpoint answered a status other than 2xx (a redirect included: never followed).
+    #[error("answered HTTP {0}")]
+    Status(u16),
+    /// No answer within the wait.
+    #[error("no answer within {0} ms")]
+    Timeout(u64),
+    /// The answer weighed more than kefu reads (it stopped reading there).
+    #[error("answer over {0} bytes")]
+    TooLarge(usize),
+    /// The call failed (connection, TLS, the function's own error, no such hook configured).
+    #[error("{0}")]
+    Call(String),
+}
+
+/// Calls a rule's hook: an HTTPS endpoint (signed) or a Lambda function (synchronous invoke).
+#[async_trait]
+pub trait HookCaller: Send + Sync + fmt::Debug {
+    /// Sends `body` (the request JSON, whose id is `id`) to `target` and returns the answer's
+    /// bytes (at most `policy::hook::MAX_ANSWER_BYTES`), waiting at most `wait`.
+    async fn call(
+        &self,
+        target: HookTarget<'_>,
+        id: &str,
+        body: &[u8],
+        wait: std::time::Duration,
+    ) -> Result<Vec<u8>, HookFailure>;
+}
+
+/// What was decided for a job's hook (`policy::hook::Kept`, as JSON), kept beside its send
+/// claims until `expires_at` so that a redelivery does not call the hook again.
+#[async_trait]
+pub trait HookAnswers: Send + Sync + fmt::Debug {
+    /// The decision kept under `key`, if one is (and has not expired at `now`).
+    async fn kept(&self, key: &str, now: EpochMillis) -> Result<Option<String>, PortError>;
+    /// Keeps `decision` under `key` unless one is kept already; returns the one kept (the
+    /// first write wins, so two deliveries running at once send the same answer).
+    async fn keep(
+        &self,
+        key: &str,
+        decision: &str,
+        now: EpochMillis,
+        expires_at: EpochSecs,
+    ) -> Result<String, PortError>;
 }
 
 /// The wall clock, injected so that leases, TTLs and quotas can be tested (`clock.rs` has the

@@ -28,9 +28,9 @@ const CORE: &[&str] = &[
     "job",
 ];
 /// The adapters and the composition root: what the core must not know.
-const ADAPTERS: &[&str] = &["aws", "local", "wechat_api", "compose", "assets"];
+const ADAPTERS: &[&str] = &["aws", "local", "wechat_api", "compose", "assets", "hooks"];
 /// The adapters implement ports; the core above the ports is not theirs to import.
-const ADAPTER_IMPLS: &[&str] = &["aws", "local", "wechat_api", "assets"];
+const ADAPTER_IMPLS: &[&str] = &["aws", "local", "wechat_api", "assets", "hooks"];
 const CORE_ABOVE_PORTS: &[&str] = &["receive", "send", "apps", "rule_cache"];
 
 /// Where an external crate may be named: (what it is, whether a name is it, where it may be).
@@ -44,7 +44,7 @@ const CRATE_RULES: &[CrateRule] = &[
     (
         "reqwest",
         |name| name == "reqwest",
-        &["wechat_api/", "assets.rs", "tls.rs"],
+        &["wechat_api/", "hooks/", "assets.rs", "tls.rs"],
     ),
     (
         "the Lambda runtime",

@@ -72,6 +72,7 @@ fn grants(function: &str) -> Grants {
             "api",
             &[
                 "send#*",
+                "hook#*",
                 "token#*",
                 "quota#*",
                 "media#*",

@@ -9,6 +9,7 @@ pub mod apps;
 pub mod budget;
 pub mod events;
 pub mod handoffs;
+pub mod hook_answers;
 pub mod ledger;
 pub mod media;
 pub mod outbox;

@@ -12,6 +12,7 @@
 //! | access_token | `token#{appid}` | `token` | `TokenStore` (`tokens.rs`) |
 //! | quota | `quota#{appid}#{openid}` | `quota` | `QuotaStore` (`quota.rs`) |
 //! | media id | `media#{appid}#{content hash}` | `media` | `MediaCache` (`media.rs`) |
+//! | a job's hook decision (its answer, or the fallback) | `hook#{push key}` | `hook` | `HookAnswers` (`hook_answers.rs`) |
 //! | FAQ suggestions offered | `suggest#{appid}#{openid}` | `suggest` | `SuggestionStore` (`suggestions.rs`) |
 //! | question kept for the report (unanswered or suggested; text, outcome, keyed hash of the user) | `asked#{YYYY-MM-DD}` | `{appid}#{at ms}#{asker}` | `QuestionLog` (`questions.rs`) |
 //! | (never written) | `connect` | `connect` | the cold start's first request (`Aws::open_connections`) |

@@ -6,6 +6,7 @@
 
 pub mod events;
 pub mod handoffs;
+pub mod hook_answers;
 pub mod ledger;
 pub mod media;
 pub mod questions;

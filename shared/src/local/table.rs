@@ -63,6 +63,8 @@ pub struct MemoryTable {
     suggestions: Mutex<HashMap<String, (Vec<String>, i64)>>,
     /// Kept questions by (app, time, asker): the question and its TTL.
     questions: Mutex<QuestionMap>,
+    /// What was decided for each job's hook (`hook#{push key}`): the decision and its TTL.
+    hook_answers: Mutex<HashMap<String, (String, EpochSecs)>>,
     calls: AtomicUsize,
 }
 
@@ -101,6 +103,14 @@ impl MemoryTable {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<String>, i64)>> {
         self.suggestions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn lock_hook_answers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (String, EpochSecs)>> {
+        self.hook_answers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(super) fn lock_questions(&self) -> std::sync::MutexGuard<'_, QuestionMap> {

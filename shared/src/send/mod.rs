@@ -7,6 +7,7 @@
 //! | `batch.rs` | one SQS batch: jobs grouped by user, run concurrently, which records SQS retries |
 //! | `sequence.rs` | one job's sends: claim → quota → deliver → settle |
 //! | `outbox.rs` | business systems' commands (the outbox queue) through the same sends |
+//! | `hook.rs` | a hook action: called once per job, its answer (or the fallback) kept, typing while it thinks |
 //! | `delivery.rs` | one message out: image upload, access_token, the call, one stale-token retry |
 //! | `token.rs` | the shared access_token under a refresh lease |
 //! | `outcome.rs` | what became of a job, and why one is retried |
@@ -17,6 +18,7 @@
 mod batch;
 pub use batch::run_batch;
 mod delivery;
+mod hook;
 mod outbox;
 mod outcome;
 mod sequence;
@@ -28,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use errcode::ErrorClass;
+pub use hook::Hooks;
 pub use outcome::{DropReason, JobOutcome, Retry, Silence};
 pub use outbox::{OutboxRecord, OutboxSettings, run_outbox_batch};
 
@@ -76,6 +79,8 @@ pub struct Sender {
     questions_kept: Duration,
     /// The key of the hash that stands for a user in a kept question (`learn::asker`).
     asker_key: AskerKey,
+    /// What hook actions are called with; none: they send their fallback.
+    hooks: Option<hook::Hooks>,
 }
 
 /// How long unanswered and suggested questions are kept by default (`KEFU_UNANSWERED_DAYS`).
@@ -89,6 +94,7 @@ impl Sender {
             welcome_interval: WELCOME_INTERVAL,
             questions_kept: QUESTIONS_KEPT,
             asker_key: AskerKey::random(),
+            hooks: None,
         }
     }
 

@@ -134,7 +134,8 @@ impl Sender {
         let mut outcome = Outcome::of(
             decision.rule.map(|(_, rule)| rule.name.as_str()),
             decision.faq.as_ref(),
-            matches!(action.as_deref(), Some(Action::Send(m)) if !m.is_empty()),
+            matches!(action.as_deref(), Some(Action::Send(m)) if !m.is_empty())
+                || matches!(action.as_deref(), Some(Action::Hook(_))),
         );
         match &decision.faq {
             // 「2」 after 「您是不是想问：1. … 2. …」: the entry picked, if one was offered.
@@ -168,6 +169,22 @@ impl Sender {
                     .iter()
                     .map(|message| render::fill(message, &placeholders))
                     .collect::<Vec<_>>()
+            }
+            Some(Action::Hook(hook)) => {
+                let zone = rules.zone().unwrap_or_else(|_| TimeZone::shanghai());
+                let placeholders = Placeholders::new(&job.message, &zone, job.received_at);
+                let matched = super::hook::matched(&outcome);
+                let messages = self
+                    .hook_messages(&job, hook, &matched, &rules, &placeholders, deadline)
+                    .await?;
+                if messages.is_empty() {
+                    // The hook answered {"reply": []}, or failed with nothing to fall back on.
+                    if user_message {
+                        self.count_outcome(&outcome);
+                    }
+                    return Ok(JobOutcome::Nothing(Silence::NoReplyRule));
+                }
+                messages
             }
             _ => {
                 if user_message {
@@ -394,7 +411,7 @@ impl Sender {
         Ok(match picked {
             Some(
                 entry @ FaqEntry {
-                    action: action @ Action::Send(_),
+                    action: action @ (Action::Send(_) | Action::Hook(_)),
                     ..
                 },
             ) => {

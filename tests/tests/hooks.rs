@@ -1,0 +1,460 @@
+//! Hook actions end to end: the send core calls a real HTTP hook on loopback (small servers
+//! here, answering, failing, slow, huge) through the real `HookClient`, and sends through the
+//! WeChat sandbox. What is checked: the answer is sent; a failure of every kind sends the
+//! fallback, once; a redelivery after the hook answered does not call it again; the request is
+//! signed and carries the id a redelivery repeats; a wait past 1 s shows "typing…".
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kefu::compose::{SenderParts, sender_on_table};
+use kefu::hooks::HookClient;
+use kefu::local::{MemoryTable, StaticRules};
+use kefu::policy::hook::{UserForm, signature};
+use kefu::ports::Clock;
+use kefu::rule_cache::RuleCache;
+use kefu::rules::RuleSet;
+use kefu::sample;
+use kefu::secret::SecretString;
+use kefu::send::{Hooks, JobOutcome, Sender};
+use kefu::wechat_types::TokenKind;
+use kefu_tests::send_rig::{ASSETS, NOW, SendRig, client, job};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const SECRET: &str = "hook-secret-for-tests";
+
+/// How a test hook answers.
+#[derive(Debug, Clone)]
+enum Behaviour {
+    Answer(Value),
+    Status(u16),
+    Garbage,
+    /// 10 MB of JSON-looking bytes.
+    Huge,
+    Slow(Duration, Value),
+}
+
+/// What a test hook received.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug)]
+struct TestHook {
+    url: String,
+    calls: Arc<AtomicUsize>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+/// A minimal HTTP/1.1 server on loopback behaving as told, one request per connection.
+async fn test_hook(behaviour: Behaviour) -> TestHook {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let (c, r) = (calls.clone(), received.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (c, r, behaviour) = (c.clone(), r.clone(), behaviour.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let headers: Vec<(String, String)> = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+                    .collect();
+                let length: usize = headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                while buf.len() < head_end + length {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                c.fetch_add(1, Ordering::SeqCst);
+                r.lock().unwrap().push(Received {
+                    headers,
+                    body: buf[head_end..].to_vec(),
+                });
+                let reply = |status: &str, body: &[u8]| {
+                    let mut out = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    out.extend_from_slice(body);
+                    out
+                };
+                let out = match behaviour {
+                    Behaviour::Answer(v) => reply("200 OK", v.to_string().as_bytes()),
+                    Behaviour::Status(code) => reply(&format!("{code} Oops"), b"{}"),
+                    Behaviour::Garbage => reply("200 OK", b"<html>not json</html>"),
+                    Behaviour::Slow(wait, v) => {
+                        tokio::time::sleep(wait).await;
+                        reply("200 OK", v.to_string().as_bytes())
+                    }
+                    Behaviour::Huge => {
+                        // No length announced: the reader must stop on its own.
+                        let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"reply\":[{\"type\":\"text\",\"content\":\"";
+                        let _ = stream.write_all(head).await;
+                        let block = vec![b'a'; 64 * 1024];
+                        for _ in 0..160 {
+                            if stream.write_all(&block).await.is_err() {
+                                return;
+                            }
+                        }
+                        b"\"}]}".to_vec()
+                    }
+                };
+                let _ = stream.write_all(&out).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    TestHook {
+        url,
+        calls,
+        received,
+    }
+}
+
+fn rules(url: &str, timeout_ms: u64) -> Value {
+    json!({
+        "rules": [{"name": "order", "match": {"contains": "订单"},
+                   "action": {"hook": {"url": url, "timeout_ms": timeout_ms,
+                              "fallback": [{"type": "text", "content": "查询繁忙，请稍后再试"}]}}}],
+        "default": {"reply": [{"type": "text", "content": "收到"}]}
+    })
+}
+
+/// A sender calling hooks with the real client (signed with [`SECRET`]), on the rig's sandbox.
+fn hook_sender(rig: &SendRig<MemoryTable>, rules: &Value, label: &str) -> Sender {
+    let clock: Arc<dyn Clock> = rig.clock.clone();
+    let set = RuleSet::from_json(&rules.to_string()).expect("valid rules");
+    let sender = sender_on_table(
+        rig.table.clone(),
+        SenderParts {
+            appid: sample::APPID.to_owned(),
+            api: client(&rig.base, sample::APP_SECRET, Duration::from_secs(5)),
+            reader: Arc::new(
+                kefu::assets::AssetReader::new(ASSETS, Duration::from_secs(5)).unwrap(),
+            ),
+            rules: Arc::new(RuleCache::new(
+                Arc::new(StaticRules::new(set)),
+                clock.clone(),
+                Duration::from_secs(30),
+            )),
+            clock: clock.clone(),
+            token_kind: TokenKind::Stable,
+            owner: "instance-1".into(),
+        },
+    );
+    sender.with_hooks(Hooks {
+        caller: Arc::new(HookClient::new(Some(SecretString::new(SECRET)), clock).unwrap()),
+        answers: rig.table.clone(),
+        users: UserForm::Openid,
+        generated_label: label.to_owned(),
+    })
+}
+
+async fn rig() -> SendRig<MemoryTable> {
+    SendRig::start(Arc::new(MemoryTable::new()), &json!({"rules": []})).await
+}
+
+fn texts(rig: &SendRig<MemoryTable>) -> Vec<String> {
+    rig.sandbox
+        .messages()
+        .iter()
+        .map(|m| m.body["text"]["content"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_hooks_answer_is_sent_and_the_request_is_signed() {
+    let rig = rig().await;
+    let hook = test_hook(Behaviour::Answer(json!({"reply": [
+        {"type": "text", "content": "订单 A1024 已发货，顺丰 SF123456"}]})))
+    .await;
+    let sender = hook_sender(&rig, &rules(&hook.url, 2000), "");
+    rig.sandbox.user_message("o-user");
+    let outcome = sender
+        .run(
+            &job("o-user", "我的订单 A1024 到哪了", 1, NOW),
+            rig.deadline(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, JobOutcome::Done { sent: 1, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(texts(&rig), ["订单 A1024 已发货，顺丰 SF123456"]);
+
+    let received = hook.received.lock().unwrap()[0].clone();
+    let request: Value = serde_json::from_slice(&received.body).unwrap();
+    assert_eq!(request["app"], sample::APPID);
+    assert_eq!(request["openid"], "o-user");
+    assert_eq!(request["message"]["type"], "text");
+    assert_eq!(request["message"]["content"], "我的订单 A1024 到哪了");
+    assert_eq!(request["matched"], json!({"rule": "order"}));
+    let id = received.header("webhook-id").unwrap();
+    assert_eq!(request["id"], id);
+    let timestamp: i64 = received
+        .header("webhook-timestamp")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(timestamp, rig.clock.now_millis() / 1000);
+    assert_eq!(
+        received.header("webhook-signature").unwrap(),
+        signature(SECRET.as_bytes(), id, timestamp, &received.body)
+    );
+    assert_ne!(
+        received.header("webhook-signature").unwrap(),
+        signature(b"another secret", id, timestamp, &received.body)
+    );
+}
+
+#[tokio::test]
+async fn a_redelivery_after_the_hook_answered_sends_from_what_was_kept() {
+    let rig = rig().await;
+    let hook = test_hook(Behaviour::Answer(json!({"reply": [
+        {"type": "text", "content": "积分 1200"}, {"type": "text", "content": "可兑换 12 元"}]})))
+    .await;
+    let sender = hook_sender(&rig, &rules(&hook.url, 2000), "");
+    rig.sandbox.user_message("o-user");
+    let body = job("o-user", "订单积分", 2, NOW);
+    sender.run(&body, rig.deadline()).await.unwrap();
+    // SQS delivers the same job again (the first run's delete was lost).
+    let again = sender.run(&body, rig.deadline()).await.unwrap();
+    assert!(
+        matches!(
+            again,
+            JobOutcome::Done {
+                sent: 0,
+                skipped: 2,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+    assert_eq!(
+        hook.calls.load(Ordering::SeqCst),
+        1,
+        "the hook is called once"
+    );
+    assert_eq!(texts(&rig), ["积分 1200", "可兑换 12 元"]);
+
+    // A second sender (another instance) running the redelivery does not call it either.
+    let other = hook_sender(&rig, &rules(&hook.url, 2000), "");
+    other.run(&body, rig.deadline()).await.unwrap();
+    assert_eq!(hook.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(rig.sandbox.messages().len(), 2);
+}
+
+#[tokio::test]
+async fn a_hook_past_its_timeout_gets_the_fallback_once() {
+    let rig = rig().await;
+    let hook = test_hook(Behaviour::Slow(
+        Duration::from_secs(3),
+        json!({"reply": [{"type": "text", "content": "too late"}]}),
+    ))
+    .await;
+    let sender = hook_sender(&rig, &rules(&hook.url, 300), "");
+    rig.sandbox.user_message("o-user");
+    let body = job("o-user", "订单呢", 3, NOW);
+    let started = std::time::Instant::now();
+    sender.run(&body, rig.deadline()).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    sender.run(&body, rig.deadline()).await.unwrap();
+    assert_eq!(texts(&rig), ["查询繁忙，请稍后再试"]);
+    assert_eq!(
+        hook.calls.load(Ordering::SeqCst),
+        1,
+        "the fallback decision is kept too"
+    );
+}
+
+#[tokio::test]
+async fn errors_garbage_and_huge_answers_get_the_fallback() {
+    for behaviour in [
+        Behaviour::Status(500),
+        Behaviour::Status(302),
+        Behaviour::Garbage,
+        Behaviour::Huge,
+        Behaviour::Answer(json!({"reply": [{"type": "text", "content": ""}]})),
+        Behaviour::Answer(json!({"reply": [{"type": "video", "url": "x"}]})),
+    ] {
+        let rig = rig().await;
+        let hook = test_hook(behaviour.clone()).await;
+        let sender = hook_sender(&rig, &rules(&hook.url, 3000), "");
+        rig.sandbox.user_message("o-user");
+        let started = std::time::Instant::now();
+        sender
+            .run(&job("o-user", "订单", 4, NOW), rig.deadline())
+            .await
+            .unwrap();
+        assert_eq!(texts(&rig), ["查询繁忙，请稍后再试"], "{behaviour:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{behaviour:?} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_empty_reply_sends_nothing_and_a_generated_answer_is_labelled() {
+    let rig = rig().await;
+    let hook = test_hook(Behaviour::Answer(json!({"reply": []}))).await;
+    let sender = hook_sender(&rig, &rules(&hook.url, 2000), "");
+    rig.sandbox.user_message("o-user");
+    let outcome = sender
+        .run(&job("o-user", "订单", 5, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, JobOutcome::Nothing(_)), "{outcome:?}");
+    assert!(rig.sandbox.messages().is_empty());
+
+    let hook = test_hook(Behaviour::Answer(json!({"reply": [
+        {"type": "text", "content": "您的订单预计明天送达"}], "generated": true})))
+    .await;
+    let sender = hook_sender(&rig, &rules(&hook.url, 2000), "以上内容由 AI 生成");
+    sender
+        .run(&job("o-user", "订单", 6, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(texts(&rig), ["您的订单预计明天送达\n以上内容由 AI 生成"]);
+}
+
+#[tokio::test]
+async fn a_slow_hook_shows_typing_and_its_answer_is_sent() {
+    let rig = rig().await;
+    let hook = test_hook(Behaviour::Slow(
+        Duration::from_millis(1500),
+        json!({"reply": [{"type": "text", "content": "查到了"}]}),
+    ))
+    .await;
+    let sender = hook_sender(&rig, &rules(&hook.url, 4000), "");
+    rig.sandbox.user_message("o-user");
+    sender
+        .run(&job("o-user", "订单", 7, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(texts(&rig), ["查到了"]);
+    // errcode 0: the send and the typing call.
+    assert_eq!(rig.sandbox.counts().get(&0), Some(&2), "typing was shown");
+
+    // A quick one shows none.
+    let quick = test_hook(Behaviour::Answer(
+        json!({"reply": [{"type": "text", "content": "好"}]}),
+    ))
+    .await;
+    let sender = hook_sender(&rig, &rules(&quick.url, 4000), "");
+    rig.sandbox.user_message("o-other");
+    sender
+        .run(&job("o-other", "订单", 8, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(rig.sandbox.counts().get(&0), Some(&3));
+}
+
+#[tokio::test]
+async fn a_hook_nobody_answers_and_a_held_user_get_no_call() {
+    let rig = rig().await;
+    // Nothing listens there (a port just closed).
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap()
+    };
+    let sender = hook_sender(&rig, &rules(&format!("http://{closed}/hook"), 2000), "");
+    rig.sandbox.user_message("o-user");
+    sender
+        .run(&job("o-user", "订单", 9, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(texts(&rig), ["查询繁忙，请稍后再试"]);
+
+    let hook = test_hook(Behaviour::Answer(
+        json!({"reply": [{"type": "text", "content": "x"}]}),
+    ))
+    .await;
+    let sender = hook_sender(&rig, &rules(&hook.url, 2000), "");
+    use kefu::ports::HandoffRegistry;
+    rig.table
+        .record(sample::APPID, "o-held", NOW, NOW + 3_600_000)
+        .await
+        .unwrap();
+    rig.sandbox.user_message("o-held");
+    sender
+        .run(&job("o-held", "订单", 10, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        hook.calls.load(Ordering::SeqCst),
+        0,
+        "a held user's hook is not called"
+    );
+}
+
+#[tokio::test]
+async fn the_wait_is_cut_to_what_the_deadline_leaves() {
+    let rig = rig().await;
+    let hook = test_hook(Behaviour::Answer(
+        json!({"reply": [{"type": "text", "content": "x"}]}),
+    ))
+    .await;
+    let sender = hook_sender(&rig, &rules(&hook.url, 2000), "");
+    rig.sandbox.user_message("o-user");
+    // 16 s (the sends' room) and 50 ms: too little to wait for a hook.
+    let deadline = rig.clock.now_millis() + 16_050;
+    let retried = sender.run(&job("o-user", "订单", 11, NOW), deadline).await;
+    assert!(retried.is_err(), "{retried:?}");
+    assert_eq!(hook.calls.load(Ordering::SeqCst), 0);
+    // The redelivery, with time, calls it.
+    sender
+        .run(&job("o-user", "订单", 11, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(hook.calls.load(Ordering::SeqCst), 1);
+}
