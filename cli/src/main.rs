@@ -22,6 +22,8 @@ mod push;
 mod push_args;
 mod report;
 mod rules;
+mod send;
+mod user;
 
 use std::process::ExitCode;
 
@@ -59,6 +61,10 @@ enum Command {
     Report(report::ReportArgs),
     /// List, add and remove the mini programs a deployment serves at /wechat/{appid}.
     Apps(apps::AppsArgs),
+    /// Put a message for a user on the outbox (the deployment's, or a running kefu dev's).
+    Send(send::SendArgs),
+    /// Where a user stands: their send window, the sends left, a human agent's hold.
+    User(user::UserArgs),
     /// Write a signed API Gateway event (for `sam local invoke -e`, `cargo lambda invoke`).
     Event(event::EventArgs),
     /// Check a deployment's configuration: AppID, secrets, rules, the push URL, the access_token.
@@ -91,6 +97,8 @@ fn main() -> ExitCode {
         Command::Rules(args) => runtime().and_then(|rt| rt.block_on(rules::rules(&args))),
         Command::Apps(args) => runtime().and_then(|rt| rt.block_on(apps::apps(&args))),
         Command::Report(args) => runtime().and_then(|rt| rt.block_on(report::report(&args))),
+        Command::Send(args) => runtime().and_then(|rt| rt.block_on(send::send(&args))),
+        Command::User(args) => runtime().and_then(|rt| rt.block_on(user::user(&args))),
         Command::Sign(args) => crypto::sign(&args),
         Command::Decrypt(args) => crypto::decrypt(&args),
         Command::Encrypt(args) => crypto::encrypt(&args),

@@ -167,14 +167,17 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
     }
     banner.push(("plaintext", super::plaintext_line(args.allow_plaintext)));
     banner.push(("stores", "embedded (in memory)".to_owned()));
+    let senders = Arc::new(senders);
     Ok(DevStack {
         apps,
         several: args.apps.is_some(),
         handoffs: stack.table.clone(),
         questions: stack.table.clone(),
+        senders: senders.clone(),
+        quota: stack.table.clone(),
         queue_loop: Box::pin(queue::run_embedded(
             stack.queue,
-            Arc::new(senders),
+            senders,
             sandbox.clone(),
             args.wechat_api.is_none(),
         )),

@@ -24,6 +24,7 @@ mod embedded;
 mod http;
 mod log;
 mod on_aws;
+mod outbox;
 mod page;
 mod queue;
 mod report;
@@ -36,11 +37,13 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
+use kefu::apps::Apps;
 use kefu::local::StaticRules;
-use kefu::ports::{HandoffRegistry, QuestionLog};
+use kefu::ports::{HandoffRegistry, QuestionLog, QuotaStore};
 use kefu::receive::Receiver;
 use kefu::rule_cache::RuleCache;
 use kefu::secret::SecretString;
+use kefu::send::Sender;
 use kefu_sandbox::Sandbox;
 
 use crate::aws_args::AwsArgs;
@@ -120,6 +123,10 @@ struct DevStack {
     handoffs: Arc<dyn HandoffRegistry>,
     /// Where the reply side keeps unanswered and suggested questions (`/report`).
     questions: Arc<dyn QuestionLog>,
+    /// The apps' senders (the outbox runs its commands with them).
+    senders: Arc<Apps<Sender>>,
+    /// The users' send windows (`kefu user --dev`).
+    quota: Arc<dyn QuotaStore>,
     /// The reply function's side: takes jobs off the queue and runs them.
     queue_loop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     banner: Vec<(&'static str, String)>,
@@ -196,6 +203,12 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
         .router()
         .merge(page::routes())
         .merge(report.routes())
+        .merge(outbox::routes(outbox::DevOutbox {
+            senders: stack.senders.clone(),
+            quota: stack.quota.clone(),
+            handoffs: stack.handoffs.clone(),
+            first_appid: first_appid.clone(),
+        }))
         .merge(conversation::routes(first.clone(), info));
     let app = if stack.several {
         app.route(

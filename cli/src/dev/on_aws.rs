@@ -72,6 +72,8 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
         config.rules_ttl,
     ));
     let to_sandbox = args.wechat_api.is_none();
+    // Where the sends' windows are counted: the table, or memory beside the sandbox.
+    let mut quota: Arc<dyn kefu::ports::QuotaStore> = Arc::new(aws.table(&config.table));
     let sender = if live && to_sandbox {
         // The sandbox's token and bookkeeping stay in memory; only the rules are the real ones.
         let memory = MemoryStack::new(
@@ -85,6 +87,7 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
             kefu::secret::SecretString::new(app_secret.clone()),
             CALL_TIMEOUT,
         )?);
+        quota = memory.table.clone();
         Arc::new(sender_on_table(
             memory.table,
             SenderParts {
@@ -152,6 +155,8 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
         several: false,
         handoffs: Arc::new(aws.table(&config.table)),
         questions: Arc::new(aws.table(&config.table)),
+        senders: senders.clone(),
+        quota,
         queue_loop: Box::pin(queue::poll_sqs(
             aws.consumer(&queue_url),
             senders,
