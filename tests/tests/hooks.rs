@@ -37,11 +37,15 @@ enum Behaviour {
     /// 10 MB of JSON-looking bytes.
     Huge,
     Slow(Duration, Value),
+    /// A Lambda function that threw: 200 with `X-Amz-Function-Error`.
+    FunctionError,
 }
 
 /// What a test hook received.
 #[derive(Debug, Clone)]
 struct Received {
+    /// The request line's target.
+    path: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -108,7 +112,14 @@ async fn test_hook(behaviour: Behaviour) -> TestHook {
                     buf.extend_from_slice(&chunk[..n]);
                 }
                 c.fetch_add(1, Ordering::SeqCst);
+                let path = head
+                    .lines()
+                    .next()
+                    .and_then(|l| l.split(' ').nth(1))
+                    .unwrap_or_default()
+                    .to_owned();
                 r.lock().unwrap().push(Received {
+                    path,
                     headers,
                     body: buf[head_end..].to_vec(),
                 });
@@ -125,6 +136,16 @@ async fn test_hook(behaviour: Behaviour) -> TestHook {
                     Behaviour::Answer(v) => reply("200 OK", v.to_string().as_bytes()),
                     Behaviour::Status(code) => reply(&format!("{code} Oops"), b"{}"),
                     Behaviour::Garbage => reply("200 OK", b"<html>not json</html>"),
+                    Behaviour::FunctionError => {
+                        let body = br#"{"errorMessage":"boom","errorType":"Error"}"#;
+                        let mut out = format!(
+                            "HTTP/1.1 200 OK\r\nx-amz-function-error: Unhandled\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .into_bytes();
+                        out.extend_from_slice(body);
+                        out
+                    }
                     Behaviour::Slow(wait, v) => {
                         tokio::time::sleep(wait).await;
                         reply("200 OK", v.to_string().as_bytes())
@@ -457,4 +478,76 @@ async fn the_wait_is_cut_to_what_the_deadline_leaves() {
         .await
         .unwrap();
     assert_eq!(hook.calls.load(Ordering::SeqCst), 1);
+}
+
+const FUNCTION: &str = "arn:aws:lambda:ap-east-1:123456789012:function:orders";
+
+/// A sender whose Lambda hooks go to `endpoint` (a stand-in speaking the Invoke API).
+fn lambda_sender(rig: &SendRig<MemoryTable>, endpoint: &str) -> Sender {
+    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+    let rules = json!({"rules": [{"name": "points", "match": {"contains": "积分"},
+        "action": {"hook": {"lambda": FUNCTION, "timeout_ms": 2000,
+                            "fallback": [{"type": "text", "content": "积分查询暂不可用"}]}}}]});
+    let sender = hook_sender(rig, &rules, "");
+    let clock: Arc<dyn Clock> = rig.clock.clone();
+    let credentials = SharedCredentialsProvider::new(Credentials::new(
+        "AKIDHOOKTEST",
+        "hook-test-secret-key",
+        None,
+        None,
+        "tests",
+    ));
+    sender.with_hooks(Hooks {
+        caller: Arc::new(HookClient::new(None, clock).unwrap().with_lambda(
+            kefu::hooks::LambdaInvoker::new(credentials, Some(endpoint.to_owned())),
+        )),
+        answers: rig.table.clone(),
+        users: UserForm::Openid,
+        generated_label: String::new(),
+    })
+}
+
+#[tokio::test]
+async fn a_lambda_hook_is_invoked_synchronously_and_signed() {
+    let rig = rig().await;
+    let function = test_hook(Behaviour::Answer(json!({"reply": [
+        {"type": "text", "content": "您的积分：1200"}]})))
+    .await;
+    let endpoint = function.url.trim_end_matches("/hook").to_owned();
+    let sender = lambda_sender(&rig, &endpoint);
+    rig.sandbox.user_message("o-user");
+    sender
+        .run(&job("o-user", "我的积分", 21, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(texts(&rig), ["您的积分：1200"]);
+    let received = function.received.lock().unwrap()[0].clone();
+    assert_eq!(
+        received.path,
+        "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aap-east-1%3A123456789012%3Afunction%3Aorders/invocations"
+    );
+    assert_eq!(
+        received.header("x-amz-invocation-type"),
+        Some("RequestResponse")
+    );
+    let authorization = received.header("authorization").unwrap();
+    assert!(
+        authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDHOOKTEST/")
+            && authorization.contains("/ap-east-1/lambda/aws4_request"),
+        "{authorization}"
+    );
+    assert!(!authorization.contains("hook-test-secret-key"));
+    assert!(received.header("x-amz-date").is_some());
+    let request: Value = serde_json::from_slice(&received.body).unwrap();
+    assert_eq!(request["matched"], json!({"rule": "points"}));
+
+    // A function that throws gets the fallback.
+    let failing = test_hook(Behaviour::FunctionError).await;
+    let sender = lambda_sender(&rig, failing.url.trim_end_matches("/hook"));
+    rig.sandbox.user_message("o-other");
+    sender
+        .run(&job("o-other", "我的积分", 22, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(texts(&rig), ["您的积分：1200", "积分查询暂不可用"]);
 }

@@ -1,9 +1,18 @@
 //! The `HookCaller` adapter: calls a rule's hook. An HTTPS endpoint is POSTed the request with
 //! reqwest (rustls, certificates verified against the web's roots, redirects never followed,
 //! the answer read up to `MAX_ANSWER_BYTES` and no further), signed with the deployment's hook
-//! secret (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,…`).
-//! Lambda hooks are not called by this build yet: they get their fallback, with the reason
-//! logged. `kefu dev --hook-url` sends every hook to one URL ([`HookClient::redirected_to`]).
+//! secret (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,…`);
+//! a Lambda function is invoked synchronously (`lambda.rs`, the Invoke API signed with SigV4).
+//! `kefu dev --hook-url` sends every hook to one URL ([`HookClient::redirected_to`]).
+//!
+//! | file | concern |
+//! | --- | --- |
+//! | `mod.rs` | the client: which target, the HTTPS call, the bounded read |
+//! | `lambda.rs` | a Lambda hook: the Invoke call, signed |
+
+pub mod lambda;
+
+pub use lambda::LambdaInvoker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +26,13 @@ use crate::ports::{Clock, HookCaller, HookFailure};
 use crate::rules::HookTarget;
 use crate::secret::SecretString;
 
-/// Calls hooks over HTTPS.
+/// Calls hooks over HTTPS, and Lambda hooks with a [`LambdaInvoker`] if one is given.
 #[derive(Debug, Clone)]
 pub struct HookClient {
     http: reqwest::Client,
     /// The key of the HTTPS calls' signature (none: unsigned, `kefu dev` without one).
     secret: Option<SecretString>,
+    lambda: Option<Arc<LambdaInvoker>>,
     /// Every hook goes here instead (`kefu dev --hook-url`).
     redirect: Option<String>,
     clock: Arc<dyn Clock>,
@@ -40,9 +50,16 @@ impl HookClient {
         Ok(Self {
             http,
             secret: secret.filter(|s| !s.is_empty()),
+            lambda: None,
             redirect: None,
             clock,
         })
+    }
+
+    /// Invokes Lambda hooks with `invoker` (without one they fail, and get their fallback).
+    pub fn with_lambda(mut self, invoker: LambdaInvoker) -> Self {
+        self.lambda = Some(Arc::new(invoker));
+        self
     }
 
     /// Sends every hook, HTTPS or Lambda, to `url` (`kefu dev --hook-url`).
@@ -146,10 +163,12 @@ impl HookCaller for HookClient {
         }
         match target {
             HookTarget::Url(url) => self.post(url, id, body, wait).await,
-            HookTarget::Lambda(_) => Err(HookFailure::Call(
-                "Lambda hooks are not called by this build (use a url, or kefu dev --hook-url)"
-                    .into(),
-            )),
+            HookTarget::Lambda(arn) => match &self.lambda {
+                Some(lambda) => lambda.invoke(&self.http, arn, body, wait).await,
+                None => Err(HookFailure::Call(
+                    "Lambda hooks are not invoked here (no AWS credentials configured)".into(),
+                )),
+            },
         }
     }
 }
