@@ -253,3 +253,122 @@ async fn one_push_costs_these_aws_requests_end_to_end() {
         ])
     );
 }
+
+/// What one outbox command costs (one text message, a user whose window is open): the
+/// producer's request, and the reply function's for the command, a duplicate of it, and one
+/// for a user whose window is closed. docs/benchmarks.md's outbox table rests on these.
+#[tokio::test]
+async fn one_outbox_send_costs_these_aws_requests() {
+    use kefu::apps::Apps;
+    use kefu::outbox::Command;
+    use kefu::rules::ReplyMessage;
+    use kefu::send::{OutboxRecord, OutboxSettings, run_outbox_batch};
+
+    let stack = stack().await;
+    let sender = Arc::new(
+        kefu::compose::aws::sender(&stack.aws, &stack.config)
+            .await
+            .unwrap(),
+    );
+    let deadline = SystemClock.now_millis() + 30_000;
+    // The user writes; their job fetches the access_token and opens their window.
+    stack.sandbox.user_message("oOutbox1");
+    let job = kefu_tests::send_rig::job("oOutbox1", "你好", 11, SystemClock.now_millis());
+    assert!(
+        sender
+            .run_batch(vec![("j".into(), job)], deadline)
+            .await
+            .is_empty()
+    );
+    stack.proxy.take_seen();
+    let apps = Arc::new(Apps::single(
+        sample::APPID,
+        sender.clone(),
+        Arc::new(SystemClock),
+    ));
+    let command = |openid: &str, key: &str| {
+        Command::new(
+            sample::APPID,
+            openid,
+            vec![ReplyMessage::Text {
+                content: "您的退款已到账".into(),
+            }],
+            key,
+        )
+        .unwrap()
+    };
+    let run = |id: &str, command: &Command| {
+        let records = vec![OutboxRecord {
+            id: id.into(),
+            body: command.to_json(),
+            queued_at: Some(SystemClock.now_millis()),
+        }];
+        run_outbox_batch(&apps, records, deadline, OutboxSettings::default())
+    };
+
+    // The producer: one SendMessage (here to the job queue, as any queue).
+    let first = command("oOutbox1", "refund-1");
+    stack
+        .aws
+        .outbox(&stack.queue_url)
+        .send(&first)
+        .await
+        .unwrap();
+    let producer = tally(stack.proxy.take_seen());
+    take_jobs(&stack).await;
+
+    assert!(run("m1", &first).await.is_empty());
+    let sent = tally(stack.proxy.take_seen());
+    assert!(run("m2", &first).await.is_empty());
+    let duplicate = tally(stack.proxy.take_seen());
+    assert!(
+        run("m3", &command("oOutboxClosed", "notice-1"))
+            .await
+            .is_empty()
+    );
+    let closed = tally(stack.proxy.take_seen());
+    let texts: Vec<_> = stack
+        .sandbox
+        .messages()
+        .iter()
+        .filter(|m| m.body["touser"] == "oOutbox1")
+        .map(|m| m.body["text"]["content"].clone())
+        .collect();
+    assert_eq!(
+        texts,
+        ["收到", "您的退款已到账"],
+        "the reply, then the command, once"
+    );
+
+    println!("outbox producer:        {producer:?}");
+    println!("outbox command sent:    {sent:?}");
+    println!("outbox duplicate:       {duplicate:?}");
+    println!("outbox window closed:   {closed:?}");
+
+    assert_eq!(producer, expected(&[("SQS.SendMessage", 1)]));
+    // The hand-off hold (GetItem), the send claim (PutItem), the reservation, the send marked
+    // going out, then settled (UpdateItem × 3): a command opens no window.
+    assert_eq!(
+        sent,
+        expected(&[
+            ("DynamoDB.GetItem", 1),
+            ("DynamoDB.PutItem", 1),
+            ("DynamoDB.UpdateItem", 3),
+        ])
+    );
+    // The hold, and the claim, which finds the send settled.
+    assert_eq!(
+        duplicate,
+        expected(&[("DynamoDB.GetItem", 1), ("DynamoDB.PutItem", 1)])
+    );
+    // The hold, the claim, the reservation refused, the windows read to tell why (closed, not
+    // spent), the claim settled.
+    assert_eq!(
+        closed,
+        expected(&[
+            ("DynamoDB.GetItem", 2),
+            ("DynamoDB.PutItem", 1),
+            ("DynamoDB.UpdateItem", 2),
+        ])
+    );
+}
