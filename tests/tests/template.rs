@@ -1320,3 +1320,71 @@ fn the_dashboard_shows_every_outcome_of_a_user_message() {
         );
     }
 }
+
+#[test]
+fn reply_invokes_only_the_named_hook_functions_and_reads_only_the_hook_secret() {
+    let template = template();
+    for parameter in ["HookFunctionArns", "HookSecretParameterName"] {
+        assert_eq!(
+            template["Parameters"][parameter]["Default"].as_str(),
+            Some(""),
+            "{parameter}: none unless the operator names them"
+        );
+    }
+    for (policy, condition, action, resource_is) in [
+        (
+            "ReplyHookInvokePolicy",
+            "HasHookFunctions",
+            "lambda:InvokeFunction",
+            Expr::Ref("HookFunctionArns".into()),
+        ),
+        (
+            "ReplyHookSecretPolicy",
+            "HasHookSecret",
+            "ssm:GetParameter",
+            sub(&format!("{SSM_PARAMETER}${{HookSecretParameterName}}")),
+        ),
+    ] {
+        let resource = resource(&template, policy);
+        assert_eq!(resource["Type"].as_str(), Some("AWS::IAM::Policy"));
+        assert_eq!(resource["Condition"].as_str(), Some(condition), "{policy}");
+        let properties = &resource["Properties"];
+        let roles: Vec<Expr> = items(&properties["Roles"]).into_iter().map(expr).collect();
+        assert_eq!(roles, [Expr::Ref("ReplyFunctionRole".into())], "{policy}");
+        let statements = items(&properties["PolicyDocument"]["Statement"]);
+        assert_eq!(statements.len(), 1, "{policy}");
+        let statement = statements[0];
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+        let actions: Vec<Expr> = items(&statement["Action"]).into_iter().map(expr).collect();
+        assert_eq!(actions, [Expr::Literal(action.into())], "{policy}");
+        assert_eq!(expr(&statement["Resource"]), resource_is, "{policy}");
+        let defined = serde_norway::to_string(&template["Conditions"][condition]).unwrap();
+        let parameter = match resource_is {
+            Expr::Ref(name) => name,
+            _ => "HookSecretParameterName".into(),
+        };
+        assert!(defined.contains(&parameter), "{condition}: {defined}");
+    }
+    // No other grant lets a function invoke Lambda (the Lambda::Permission resources let API
+    // Gateway invoke receive: not a grant to a function).
+    for function in ["ReceiveFunction", "ReplyFunction"] {
+        for statement in function_statements(&template, function) {
+            let text = serde_norway::to_string(statement).unwrap();
+            assert!(!text.contains("lambda:"), "{function}: {text}");
+        }
+    }
+    let resources = template["Resources"].as_mapping().unwrap();
+    for (name, resource) in resources {
+        let kind = resource["Type"].as_str().unwrap_or_default();
+        if kind.starts_with("AWS::IAM::") && name.as_str() != Some("ReplyHookInvokePolicy") {
+            let text = serde_norway::to_string(resource).unwrap();
+            assert!(!text.contains("lambda:"), "{name:?}: {text}");
+        }
+    }
+    // The function reads what the policies grant.
+    let environment = &properties(&template, "ReplyFunction")["Environment"]["Variables"];
+    assert_eq!(
+        expr(&environment["KEFU_HOOK_SECRET_PARAMETER"]),
+        Expr::Ref("HookSecretParameterName".into())
+    );
+}
