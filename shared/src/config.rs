@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::events::UserForm;
 use crate::outbox::DuringHandoff;
 use crate::protocol::Format;
 use crate::wechat_api::DEFAULT_BASE_URL;
@@ -70,6 +71,13 @@ pub struct Config {
     /// `KEFU_OUTBOX_DURING_HANDOFF` (`hold`, the default, or `send`): whether an agent's hold on
     /// a user holds back the outbox commands that do not say.
     pub outbox_during_handoff: DuringHandoff,
+    /// `KEFU_EVENT_BUS`: the EventBridge bus (name or ARN) kefu's events go to; unset or empty,
+    /// events are off. Both functions read it: `receive` sends every push it claims on to
+    /// `reply`, which publishes.
+    pub event_bus: Option<String>,
+    /// `KEFU_EVENT_OPENID` (`hashed`, the default, or `clear`): how the user's openid appears
+    /// in events.
+    pub event_openid: UserForm,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -233,6 +241,13 @@ impl Config {
                     |root| PathBuf::from(root).join("assets"),
                 )
             });
+        let event_openid = match get("KEFU_EVENT_OPENID") {
+            None => UserForm::default(),
+            Some(v) => UserForm::parse(&v).ok_or(ConfigError::Invalid {
+                name: "KEFU_EVENT_OPENID",
+                expected: "hashed or clear",
+            })?,
+        };
         let config = Self {
             appid,
             apps_path,
@@ -254,6 +269,8 @@ impl Config {
             assets_dir,
             outbox_queue_arn: get("KEFU_OUTBOX_QUEUE_ARN"),
             outbox_during_handoff,
+            event_bus: get("KEFU_EVENT_BUS").map(|bus| bus.trim().to_owned()),
+            event_openid,
         };
         config.check_apart()?;
         Ok(config)
@@ -353,6 +370,30 @@ mod tests {
             Config::from_lookup(env(&bad)),
             Err(ConfigError::Invalid {
                 name: "KEFU_OUTBOX_DURING_HANDOFF",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn events_are_off_unless_a_bus_is_named_and_hash_the_openid_unless_told() {
+        let config = Config::from_lookup(env(BASE)).unwrap();
+        assert_eq!(config.event_bus, None);
+        assert_eq!(config.event_openid, UserForm::Hashed);
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("KEFU_EVENT_BUS", " kefu-events "),
+            ("KEFU_EVENT_OPENID", "clear"),
+        ]);
+        let config = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(config.event_bus.as_deref(), Some("kefu-events"));
+        assert_eq!(config.event_openid, UserForm::Clear);
+        let mut pairs = BASE.to_vec();
+        pairs.extend([("KEFU_EVENT_BUS", ""), ("KEFU_EVENT_OPENID", "plain")]);
+        assert!(matches!(
+            Config::from_lookup(env(&pairs)),
+            Err(ConfigError::Invalid {
+                name: "KEFU_EVENT_OPENID",
                 ..
             })
         ));

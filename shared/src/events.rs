@@ -372,7 +372,7 @@ pub enum Settled {
     /// The user's window is closed (no message from them within 48 h): an outbox send.
     WindowClosed,
     /// WeChat refused it for the quota or the window (45015, 45047).
-    RefusedQuota { errcode: i64 },
+    RefusedQuota { errcode: Option<i64> },
     /// WeChat refused it for good (bad openid, bad data, no permission).
     Refused { errcode: Option<i64> },
     /// The image could not be had (refused by media/upload, or not there).
@@ -401,8 +401,7 @@ impl Settled {
 
     pub fn errcode(&self) -> Option<i64> {
         match self {
-            Self::RefusedQuota { errcode } => Some(*errcode),
-            Self::Refused { errcode } => *errcode,
+            Self::RefusedQuota { errcode } | Self::Refused { errcode } => *errcode,
             _ => None,
         }
     }
@@ -520,7 +519,13 @@ mod tests {
             about: Some("m".into()),
         };
         let sent = about.reply_sent(&send, 1, "text");
-        let settled = about.reply_settled(&send, 2, &Settled::RefusedQuota { errcode: 45015 });
+        let settled = about.reply_settled(
+            &send,
+            2,
+            &Settled::RefusedQuota {
+                errcode: Some(45015),
+            },
+        );
         assert_eq!(sent.id, settled.id);
         assert_eq!(settled.detail()["reason"], "refused_quota");
         assert_eq!(settled.detail()["errcode"], 45015);

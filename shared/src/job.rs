@@ -23,6 +23,40 @@ pub struct Job {
     /// When `receive` accepted the push, ms since the epoch.
     pub received_at: i64,
     pub message: Message,
+    /// What `receive` established about the push besides its message, for the events the
+    /// reply side publishes (written only when events are on; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
+}
+
+/// What `receive` knows of a push that the reply side cannot work out again: whether receive
+/// answered it itself, and how it moved the hand-off hold. With events on, every push claimed
+/// reaches the reply side as a job, so that its events are published there, after the ack.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// `receive` answered the push itself (a transfer, or nothing to say): the reply side
+    /// publishes its events and sends nothing.
+    #[serde(default)]
+    pub answered: bool,
+    /// The hold this push moved, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<HandoffChange>,
+}
+
+/// How a push moved the hand-off hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum HandoffChange {
+    /// Held until `until_ms`: by a transfer rule (`by` its name, no `kf_account`), or by an
+    /// agent's session event (`by` the event's name).
+    Started {
+        by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kf_account: Option<String>,
+        until_ms: i64,
+    },
+    /// The agent closed the session.
+    Ended { kf_account: String },
 }
 
 /// Why a queue body is not a job this worker can run.
@@ -43,7 +77,14 @@ impl Job {
             openid: message.from_user_name.clone(),
             received_at,
             message,
+            notice: None,
         }
+    }
+
+    /// The same job carrying `notice`.
+    pub fn with_notice(mut self, notice: Option<Notice>) -> Self {
+        self.notice = notice;
+        self
     }
 
     /// Whether the job, as JSON, fits the queue ([`MAX_JOB_BYTES`]).

@@ -162,6 +162,73 @@ pub async fn create_queue(client: &aws_sdk_sqs::Client, fifo: bool) -> String {
         .unwrap_or_else(|| panic!("create queue {name}: no queue URL in the answer"))
 }
 
+/// Creates an EventBridge bus whose rule sends every kefu event (`source` `kefu.…`) to a new
+/// SQS queue, as the README's example does; returns the bus's name and the queue's URL.
+///
+/// # Panics
+/// When the bus, the rule, the queue or the target cannot be created.
+pub async fn create_event_bus_to_queue(
+    eventbridge: &aws_sdk_eventbridge::Client,
+    sqs: &aws_sdk_sqs::Client,
+) -> (String, String) {
+    let bus = unique("kefu-events");
+    eventbridge
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create event bus {bus}: {}", describe(&e)));
+    let queue_url = create_queue(sqs, false).await;
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("queue ARN of {queue_url}: {}", describe(&e)))
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_else(|| panic!("queue ARN of {queue_url}: not in the answer"));
+    let rule = format!("{bus}-all");
+    eventbridge
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source": [{"prefix": "kefu."}]}"#)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put rule {rule}: {}", describe(&e)));
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("queue")
+        .arn(queue_arn)
+        .build()
+        .unwrap_or_else(|e| panic!("target: {e}"));
+    eventbridge
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(target)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put targets {rule}: {}", describe(&e)));
+    (bus, queue_url)
+}
+
+/// The events a rule delivered to the queue at `queue_url`, as EventBridge wrote them
+/// (`source`, `detail-type`, `detail`, …), received and deleted.
+///
+/// # Panics
+/// When the queue cannot be read or a body is not JSON.
+pub async fn take_events(client: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json::Value> {
+    take_jobs(client, queue_url)
+        .await
+        .into_iter()
+        .map(|(_, body)| {
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("an event, not {body}: {e}"))
+        })
+        .collect()
+}
+
 /// Every job on the queue as `(message id, body)`, received and deleted until a receive comes
 /// back empty: what the event source mapping would hand the reply function.
 ///

@@ -21,8 +21,9 @@ use crate::assets::{AssetReader, Images};
 use crate::aws::{AppParameter, Aws, ParameterBudget, Secrets, SsmRules, app_parameter};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
+use crate::local::NoEvents;
 use crate::policy::budget::CALL_TIMEOUT;
-use crate::ports::{Clock, MediaReader, PortError};
+use crate::ports::{Clock, EventPublisher, MediaReader, PortError};
 use crate::protocol::{AesKey, Credentials, CryptoError, Token};
 use crate::receive::{ReceiveDeps, ReceiveSettings, Receiver};
 use crate::rule_cache::RuleCache;
@@ -141,6 +142,7 @@ fn receiver_for(
     settings.format = config.format;
     settings.require_encryption = require_encryption;
     settings.freshness = config.timestamp_window;
+    settings.events = config.event_bus.is_some();
     let table = Arc::new(aws.table(&config.table));
     let deps = ReceiveDeps {
         ledger: table.clone(),
@@ -301,6 +303,7 @@ async fn sender_with_rules(
     };
     Ok(learning(
         sender_on_table(Arc::new(aws.table(&config.table)), parts),
+        aws,
         config,
         &secrets,
     ))
@@ -310,10 +313,12 @@ async fn sender_with_rules(
 /// kept, and the key of the hash that stands for their users — derived from the app's
 /// AppSecret, which only this function can read: the same on every instance (a redelivered
 /// job replaces its question), and without it the table does not tell whose question it is.
-fn learning(sender: Sender, config: &Config, secrets: &Secrets) -> Sender {
+/// The same key hashes the user in events, which go to `KEFU_EVENT_BUS` if it is set.
+fn learning(sender: Sender, aws: &Aws, config: &Config, secrets: &Secrets) -> Sender {
     let sender = sender
         .with_welcome_interval(config.welcome_interval)
-        .with_questions_kept(config.questions_kept);
+        .with_questions_kept(config.questions_kept)
+        .with_events(events(aws, config), config.event_openid);
     match &secrets.app_secret {
         Some(secret) => {
             sender.with_asker_key(crate::learn::AskerKey::from_app_secret(secret.expose()))
@@ -399,9 +404,18 @@ impl AppSource<Sender> for AppSenders {
         };
         Ok(Some(learning(
             sender_on_table(Arc::new(self.aws.table(&self.config.table)), parts),
+            &self.aws,
             &self.config,
             &secrets,
         )))
+    }
+}
+
+/// Where the events go: the bus `KEFU_EVENT_BUS` names, or nowhere.
+fn events(aws: &Aws, config: &Config) -> Arc<dyn EventPublisher> {
+    match &config.event_bus {
+        Some(bus) => Arc::new(aws.event_bus(bus)),
+        None => Arc::new(NoEvents),
     }
 }
 

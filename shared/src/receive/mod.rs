@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use error::ReceiveError;
 
 use crate::clock::{EpochMillis, EpochSecs, millis, secs};
-use crate::job::{Job, ledger_key};
+use crate::job::{HandoffChange, Job, Notice, ledger_key};
 use crate::learn;
 use crate::metrics;
 use crate::ports::{Answer, Claim, ClaimOutcome, Clock, HandoffRegistry, JobQueue, PushLedger};
@@ -53,6 +53,10 @@ pub struct ReceiveSettings {
     pub ledger_ttl: Duration,
     /// How long auto-replies stay off after a hand-off to a human agent.
     pub handoff_hold: Duration,
+    /// Events are on (`KEFU_EVENT_BUS`): every push is claimed and reaches the reply side as a
+    /// job, a transfer's and an unanswered one's too (`job::Notice`), so that its events are
+    /// published there, after the ack.
+    pub events: bool,
 }
 
 impl ReceiveSettings {
@@ -67,6 +71,7 @@ impl ReceiveSettings {
             in_progress_wait: Duration::from_millis(1500),
             ledger_ttl: Duration::from_secs(3 * 24 * 3600),
             handoff_hold: Duration::from_secs(30 * 60),
+            events: false,
         }
     }
 }
@@ -238,7 +243,11 @@ impl Receiver {
                 let silent = learn::Outcome::Silent;
                 metrics::outcome(appid, silent.name(), silent.id());
             }
-            return Ok((PushResponse::success(), Outcome::Ignored));
+            // With events on, the push is claimed and goes to the reply side all the same, for
+            // its `message.received` (once, whatever WeChat retries).
+            if !self.settings.events {
+                return Ok((PushResponse::success(), Outcome::Ignored));
+            }
         }
 
         let claim = Claim {
@@ -358,13 +367,46 @@ impl Receiver {
         session: bool,
         now: i64,
     ) -> Result<(PushResponse, Outcome), ReceiveError> {
-        if session {
-            self.follow_session(&opened.message, now).await?;
-        }
+        let handoff = if session {
+            self.follow_session(&opened.message, now).await?
+        } else {
+            None
+        };
+        // With events on, what receive answered itself goes to the reply side too, as a job
+        // that sends nothing (`Notice::answered`).
+        let events = self.settings.events;
         match route {
+            Route::Ignore if events => {
+                let notice = Notice {
+                    answered: true,
+                    handoff,
+                };
+                self.enqueue(opened, now, Some(notice)).await?;
+                Ok((PushResponse::success(), Outcome::Ignored))
+            }
             Route::Ignore => Ok((PushResponse::success(), Outcome::Ignored)),
-            Route::Transfer { .. } => self.transfer(query, &opened, now).await,
-            _ => self.enqueue(opened, now).await,
+            Route::Transfer { rule } => {
+                let answer = self.transfer(query, &opened, now).await?;
+                if events {
+                    let notice = Notice {
+                        answered: true,
+                        handoff: Some(HandoffChange::Started {
+                            by: rule.to_owned(),
+                            kf_account: None,
+                            until_ms: now.saturating_add(millis(self.settings.handoff_hold)),
+                        }),
+                    };
+                    self.enqueue(opened, now, Some(notice)).await?;
+                }
+                Ok(answer)
+            }
+            _ => {
+                let notice = handoff.filter(|_| events).map(|handoff| Notice {
+                    answered: false,
+                    handoff: Some(handoff),
+                });
+                self.enqueue(opened, now, notice).await
+            }
         }
     }
 
@@ -372,8 +414,10 @@ impl Receiver {
         &self,
         opened: OpenedPush,
         now: i64,
+        notice: Option<Notice>,
     ) -> Result<(PushResponse, Outcome), ReceiveError> {
-        let job = Job::new(&self.settings.credentials.appid, opened.message, now);
+        let job =
+            Job::new(&self.settings.credentials.appid, opened.message, now).with_notice(notice);
         if !job.fits_the_queue() {
             return Err(ReceiveError::JobTooLarge);
         }
@@ -385,20 +429,42 @@ impl Receiver {
     /// `kf_create_session` and `kf_switch_session` hold the user for the hand-off time from
     /// now, `kf_close_session` ends the hold at once (automatic replies resume). Each decision
     /// carries the event's CreateTime: one older than the stored decision is not applied.
-    async fn follow_session(&self, message: &Message, now: i64) -> Result<(), ReceiveError> {
+    /// Returns the change made, if one was.
+    async fn follow_session(
+        &self,
+        message: &Message,
+        now: i64,
+    ) -> Result<Option<HandoffChange>, ReceiveError> {
         let MessageKind::Event(event) = &message.kind else {
-            return Ok(());
+            return Ok(None);
         };
         let appid = &self.settings.credentials.appid;
         let openid = message.openid();
         let at = message.create_time.saturating_mul(1000);
-        let applied = match event {
-            Event::KfCreateSession { .. } | Event::KfSwitchSession { .. } => {
+        let (applied, change) = match event {
+            Event::KfCreateSession { kf_account }
+            | Event::KfSwitchSession {
+                to_kf_account: kf_account,
+                ..
+            } => {
                 let until = now.saturating_add(millis(self.settings.handoff_hold));
-                self.deps.handoffs.record(appid, openid, at, until).await?
+                let change = HandoffChange::Started {
+                    by: event.name().to_owned(),
+                    kf_account: Some(kf_account.clone()),
+                    until_ms: until,
+                };
+                (
+                    self.deps.handoffs.record(appid, openid, at, until).await?,
+                    change,
+                )
             }
-            Event::KfCloseSession { .. } => self.deps.handoffs.end(appid, openid, at).await?,
-            _ => return Ok(()),
+            Event::KfCloseSession { kf_account, .. } => (
+                self.deps.handoffs.end(appid, openid, at).await?,
+                HandoffChange::Ended {
+                    kf_account: kf_account.clone(),
+                },
+            ),
+            _ => return Ok(None),
         };
         if applied {
             tracing::info!(
@@ -411,7 +477,7 @@ impl Receiver {
                 "session event older than the hold's last change: not applied"
             );
         }
-        Ok(())
+        Ok(applied.then_some(change))
     }
 
     async fn transfer(

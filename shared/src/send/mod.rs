@@ -7,6 +7,7 @@
 //! | `batch.rs` | one SQS batch: jobs grouped by user, run concurrently, which records SQS retries |
 //! | `sequence.rs` | one job's sends: claim → quota → deliver → settle |
 //! | `outbox.rs` | business systems' commands (the outbox queue) through the same sends |
+//! | `events.rs` | the events a job's run tells (message.received, reply.sent/settled, …), published at its end |
 //! | `hook.rs` | a hook action: called once per job, its answer (or the fallback) kept, typing while it thinks |
 //! | `delivery.rs` | one message out: image upload, access_token, the call, one stale-token retry |
 //! | `token.rs` | the shared access_token under a refresh lease |
@@ -18,6 +19,7 @@
 mod batch;
 pub use batch::run_batch;
 mod delivery;
+mod events;
 mod hook;
 mod outbox;
 mod outcome;
@@ -31,8 +33,8 @@ use std::time::Duration;
 
 pub use errcode::ErrorClass;
 pub use hook::Hooks;
-pub use outcome::{DropReason, JobOutcome, Retry, Silence};
 pub use outbox::{OutboxRecord, OutboxSettings, run_outbox_batch};
+pub use outcome::{DropReason, JobOutcome, Retry, Silence};
 
 use crate::learn::AskerKey;
 use crate::ports::{
@@ -81,6 +83,8 @@ pub struct Sender {
     asker_key: AskerKey,
     /// What hook actions are called with; none: they send their fallback.
     hooks: Option<hook::Hooks>,
+    /// Where its events go; none while events are off (`Sender::with_events`).
+    events: Option<events::Emitter>,
 }
 
 /// How long unanswered and suggested questions are kept by default (`KEFU_UNANSWERED_DAYS`).
@@ -95,6 +99,7 @@ impl Sender {
             questions_kept: QUESTIONS_KEPT,
             asker_key: AskerKey::random(),
             hooks: None,
+            events: None,
         }
     }
 

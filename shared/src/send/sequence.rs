@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use super::budget::{self, LEDGER_TTL, MAX_JOB_AGE, MESSAGE_ROOM, SEND_LEASE};
 use super::errcode::{ErrorClass, classify, classify_send};
+use super::events::Gathered;
 use super::outcome::{DropReason, JobOutcome, Retry, SendFailure, Silence};
 use super::render::{self, Placeholders};
 use super::{SUGGESTION_TTL, Sender, quota};
 use crate::clock::{EpochMillis, millis};
-use crate::job::Job;
+use crate::job::{HandoffChange, Job};
 use crate::learn::{self, Held, Outcome};
 use crate::metrics;
 use crate::ports::{AskedQuestion, Claim, ClaimOutcome, MediaError, PortError};
@@ -86,6 +87,20 @@ impl Sender {
     /// Runs one job (an SQS message body), starting no send that could not finish before
     /// `deadline` (ms since the epoch).
     pub async fn run(&self, body: &str, deadline: i64) -> Result<JobOutcome, Retry> {
+        let mut gathered = Gathered::default();
+        let result = self.run_gathering(body, deadline, &mut gathered).await;
+        // Published after the sends, whatever became of them: never in the way of a reply.
+        self.emit(gathered, result.is_ok(), deadline).await;
+        result
+    }
+
+    /// `run`, gathering the events of what it does.
+    async fn run_gathering(
+        &self,
+        body: &str,
+        deadline: i64,
+        gathered: &mut Gathered,
+    ) -> Result<JobOutcome, Retry> {
         let job = match Job::from_json(body) {
             Ok(job) if job.appid == self.appid => job,
             Ok(job) => {
@@ -99,16 +114,36 @@ impl Sender {
         let now = self.deps.clock.now_millis();
         let age = now.saturating_sub(job.received_at);
         if age > millis(MAX_JOB_AGE) {
-            return Ok(self.dropped(DropReason::Expired {
+            let reason = DropReason::Expired {
                 age: Duration::from_millis(u64::try_from(age).unwrap_or(u64::MAX)),
-            }));
+            };
+            self.gather_dropped(gathered, &job, &reason.to_string());
+            return Ok(self.dropped(reason));
         }
+        self.gather_job(gathered, &job);
 
         if let Some((window, at)) = quota::opened_by(&job.message, now) {
             self.deps
                 .quota
                 .open(&self.appid, &job.openid, window, at, &job.key, now)
                 .await?;
+        }
+
+        // With events on, receive sends on the pushes it answered itself, for their events
+        // only (it counted their outcome).
+        if let Some(notice) = job.notice.as_ref().filter(|notice| notice.answered) {
+            let transferred = matches!(
+                notice.handoff,
+                Some(HandoffChange::Started {
+                    kf_account: None,
+                    ..
+                })
+            );
+            if transferred {
+                return Ok(JobOutcome::Nothing(Silence::AgentHoldsSession));
+            }
+            self.gather_question(gathered, &job, &Outcome::Silent);
+            return Ok(JobOutcome::Nothing(Silence::NoReplyRule));
         }
 
         // An agent's hold silences the automatic answers to the user's own messages; an event
@@ -160,6 +195,7 @@ impl Sender {
         }
         if user_message {
             self.keep_question(&job, &outcome).await;
+            self.gather_question(gathered, &job, &outcome);
         }
         let messages = match action.as_deref() {
             Some(Action::Send(messages)) if !messages.is_empty() => {
@@ -229,10 +265,11 @@ impl Sender {
                 });
             }
             let send_key = format!("send#{}#{n}", job.key);
-            match self
-                .send_one(&job.openid, send_key, message, deadline)
-                .await?
-            {
+            let step = self
+                .send_one(&job.openid, send_key.clone(), message, deadline)
+                .await?;
+            self.gather_step(gathered, &job, n, &send_key, message, &step);
+            match step {
                 Step::Sent => sent += 1,
                 Step::Skipped(_) => skipped += 1,
                 Step::OverQuota(_) => {
