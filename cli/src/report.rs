@@ -106,6 +106,84 @@ pub struct Group {
     pub answered_now: Option<(String, f32)>,
 }
 
+/// What `kefu dev` counted since it started: every user message by (app, outcome, id), and by
+/// (hour, app, outcome) — `kefu::metrics::tally` and `tally_by_hour`.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub outcomes: Vec<kefu::metrics::Counted>,
+    pub hours: Vec<kefu::metrics::Hourly>,
+}
+
+/// Messages (or kept questions) by outcome per hour or per day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverTime {
+    /// What is counted: `messages` (every outcome: `kefu dev`) or `kept questions` (a
+    /// deployment's table: unanswered and suggested).
+    pub of: String,
+    /// 3 600 000 (hours: when the span is under two days) or 86 400 000 (days).
+    pub bucket_ms: i64,
+    /// Oldest first, one per hour or day of the span, empty ones too.
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub start_ms: i64,
+    /// By outcome; outcomes with none left out.
+    pub counts: BTreeMap<String, u64>,
+}
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// Counts `(at_ms, outcome, n)` per hour, or per day when the span — from the first count (or
+/// `from_ms`, whichever is later) to `to_ms` — is two days or more; at least the last 12 hours
+/// or 7 days of the period.
+fn over_time<'a>(
+    of: &str,
+    (from_ms, to_ms): (i64, i64),
+    points: impl Iterator<Item = (i64, &'a str, u64)> + Clone,
+) -> OverTime {
+    let points = points.filter(|(at, ..)| (from_ms..=to_ms).contains(at));
+    let Some(first) = points.clone().map(|(at, ..)| at).min() else {
+        return OverTime {
+            of: of.to_owned(),
+            bucket_ms: HOUR_MS,
+            buckets: Vec::new(),
+        };
+    };
+    let bucket_ms = if to_ms - first < 2 * DAY_MS {
+        HOUR_MS
+    } else {
+        DAY_MS
+    };
+    // At least 12 hours or 7 days (within the period), so that one busy hour is one bar of
+    // several rather than the whole chart.
+    let floor = |ms: i64| ms.div_euclid(bucket_ms) * bucket_ms;
+    let least = if bucket_ms == HOUR_MS { 12 } else { 7 };
+    let start = floor(first)
+        .min(floor(to_ms) - (least - 1) * bucket_ms)
+        .max(floor(from_ms));
+    let mut buckets: Vec<Bucket> = (start..=to_ms)
+        .step_by(usize::try_from(bucket_ms).unwrap_or(usize::MAX))
+        .map(|start_ms| Bucket {
+            start_ms,
+            counts: BTreeMap::new(),
+        })
+        .collect();
+    for (at, outcome, n) in points {
+        let slot = usize::try_from((at - start).div_euclid(bucket_ms)).unwrap_or(usize::MAX);
+        if let Some(bucket) = buckets.get_mut(slot) {
+            *bucket.counts.entry(outcome.to_owned()).or_default() += n;
+        }
+    }
+    OverTime {
+        of: of.to_owned(),
+        bucket_ms,
+        buckets,
+    }
+}
+
 /// What `kefu report` shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -134,6 +212,9 @@ pub struct Report {
     pub kept: BTreeMap<String, usize>,
     /// How many users asked them.
     pub askers: usize,
+    /// Messages by outcome per hour or day (`kefu dev`), or the kept questions (a deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_time: Option<OverTime>,
     /// The kept questions grouped by similarity, largest first.
     pub groups: Vec<Group>,
     /// How many groups there are in all (`groups` lists the top ones).
@@ -149,14 +230,14 @@ pub struct Report {
     pub rules_path: Option<String>,
 }
 
-/// Builds the report from the questions kept and, when known, every outcome counted
-/// (`(app, outcome, id, count)`, as `kefu::metrics::tally` gives them).
+/// Builds the report from the questions kept and, when known (`kefu dev`), every outcome
+/// counted.
 pub fn build(
     source: &str,
     (from_ms, to_ms): (i64, i64),
     appid: Option<&str>,
     questions: &[AskedQuestion],
-    counted: Option<&[kefu::metrics::Counted]>,
+    counted: Option<&Tally>,
     faq: &Faq,
     top: usize,
 ) -> Report {
@@ -171,6 +252,7 @@ pub fn build(
         handoff_rate: None,
         quota_refusals: None,
         kept: BTreeMap::new(),
+        over_time: None,
         askers: questions
             .iter()
             .map(|q| q.asker.as_str())
@@ -185,8 +267,26 @@ pub fn build(
     for q in questions {
         *report.kept.entry(q.outcome.clone()).or_default() += 1;
     }
+    let period = (from_ms, to_ms);
+    report.over_time = Some(match counted {
+        Some(tally) => over_time(
+            "messages",
+            period,
+            tally
+                .hours
+                .iter()
+                .filter(|(_, app, ..)| appid.is_none_or(|a| a == app))
+                .map(|(hour, _, outcome, n)| (*hour, outcome.as_str(), *n)),
+        ),
+        None => over_time(
+            "kept questions",
+            period,
+            questions.iter().map(|q| (q.at_ms, q.outcome.as_str(), 1)),
+        ),
+    });
     if let Some(counted) = counted {
         let counted: Vec<_> = counted
+            .outcomes
             .iter()
             .filter(|(app, ..)| appid.is_none_or(|a| a == app))
             .collect();
@@ -365,6 +465,33 @@ pub fn text(report: &Report) -> String {
                 "\nmessages by outcome: CloudWatch metric `messages` (the stack's dashboard); the table keeps only the questions below"
             );
         }
+    }
+    if let Some(over) = report.over_time.as_ref().filter(|o| !o.buckets.is_empty()) {
+        let unit = if over.bucket_ms < DAY_MS {
+            "hour"
+        } else {
+            "day"
+        };
+        let skip = over.buckets.len().saturating_sub(12);
+        let listed: Vec<String> = over
+            .buckets
+            .iter()
+            .skip(skip)
+            .map(|b| {
+                format!(
+                    "{} {}",
+                    bucket_label(b.start_ms, over.bucket_ms),
+                    b.counts.values().sum::<u64>()
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{} per {unit} (UTC{}): {}",
+            over.of,
+            if skip > 0 { ", the last 12" } else { "" },
+            listed.join(" · ")
+        );
     }
     let kept: Vec<String> = report
         .kept
@@ -579,31 +706,234 @@ pub enum Page<'a> {
     Live { added: Option<&'a str> },
 }
 
-/// Horizontal bars as inline SVG, as wide as the page: one row per (label, value, note).
-fn bars(rows: &[(String, f64, String)]) -> String {
-    let max = rows.iter().map(|(_, v, _)| *v).fold(0.0, f64::max);
-    let height = 24 * rows.len().max(1);
-    let mut svg = format!(
-        "<svg class=\"bars\" viewBox=\"0 0 640 {height}\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\">"
-    );
-    for (n, (label, value, note)) in rows.iter().enumerate() {
-        let y = n * 24;
-        let width = if max > 0.0 { value / max * 300.0 } else { 0.0 };
+/// The colour an outcome is drawn in, the same in the headline, the chart and the bars:
+/// answered green, suggested amber, unanswered red, handed to an agent blue, held back purple.
+fn colour(outcome: &str) -> &'static str {
+    match outcome {
+        "rule" => "#1a7f37",
+        "faq" => "#07c160",
+        "suggested" => "#e3a008",
+        "unanswered" => "#fa5151",
+        "silent" => "#ff9c9c",
+        "transferred" => "#1e80ff",
+        "held_handoff" => "#7cb8ff",
+        "held_quota" => "#8250df",
+        _ => "#8c959f",
+    }
+}
+
+/// Bars as rows of HTML (the labels wrap and stay readable at a phone's width), each bar an
+/// inline SVG: (label, value, what is written after it, colour).
+fn rows(rows: &[(String, f64, String, &str)]) -> String {
+    let max = rows.iter().map(|(_, v, ..)| *v).fold(0.0, f64::max);
+    let mut out = String::from("<div class=\"rows\">");
+    for (label, value, note, colour) in rows {
+        let width = if max > 0.0 { value / max * 100.0 } else { 0.0 };
         let _ = write!(
-            svg,
-            "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text>\
-             <rect x=\"220\" y=\"{}\" width=\"{width:.1}\" height=\"16\" rx=\"3\" fill=\"#07c160\"/>\
-             <text x=\"{:.1}\" y=\"{}\" font-size=\"12\" class=\"note\">{}</text>",
-            y + 16,
+            out,
+            "<div class=\"row\"><span>{}</span><svg class=\"bar\" viewBox=\"0 0 100 10\" preserveAspectRatio=\"none\" aria-hidden=\"true\">\
+             <rect width=\"{width:.1}\" height=\"10\" fill=\"{colour}\"/></svg><span class=\"val\">{}</span></div>",
             escape(label),
-            y + 3,
-            226.0 + width,
-            y + 16,
             escape(note)
         );
     }
+    out.push_str("</div>");
+    out
+}
+
+/// A rate as the headline shows it: `42 %`, `4.2 %` under ten.
+fn headline_rate(rate: Option<f64>) -> String {
+    match rate {
+        Some(r) if r * 100.0 < 9.95 => format!("{:.1} %", r * 100.0),
+        Some(r) => format!("{:.0} %", r * 100.0),
+        None => "–".to_owned(),
+    }
+}
+
+/// The headline row: one card per key figure, (title, figure, below it, colour).
+fn headline(cards: &[(&str, String, String, &str)]) -> String {
+    let mut out = String::from("<section class=\"kpis\">");
+    for (title, figure, below, colour) in cards {
+        let _ = write!(
+            out,
+            "<div class=\"kpi\" style=\"border-top-color:{colour}\"><span>{}</span><b>{}</b><small>{}</small></div>",
+            escape(title),
+            escape(figure),
+            escape(below)
+        );
+    }
+    out.push_str("</section>");
+    out
+}
+
+/// The headline of a report that knows every outcome (`kefu dev`).
+fn headline_of_messages(report: &Report, total: u64) -> String {
+    let count = |outcomes: &[&str]| -> u64 {
+        report
+            .outcomes
+            .iter()
+            .filter(|c| outcomes.contains(&c.outcome.as_str()))
+            .map(|c| c.count)
+            .sum()
+    };
+    let rate = |n: u64| (total > 0).then(|| n as f64 / total as f64);
+    let card = |title, outcomes: &[&str], colour| {
+        let n = count(outcomes);
+        (
+            title,
+            headline_rate(rate(n)),
+            format!("{n} message{}", plural(n)),
+            colour,
+        )
+    };
+    let held = count(&["held_handoff", "held_quota"]);
+    headline(&[
+        (
+            "messages",
+            total.to_string(),
+            format!(
+                "{held} held back · {} over quota",
+                report.quota_refusals.unwrap_or(0)
+            ),
+            "#8c959f",
+        ),
+        card("answered", &["rule", "faq"], colour("faq")),
+        card("suggested", &["suggested"], colour("suggested")),
+        card(
+            "unanswered",
+            &["unanswered", "silent"],
+            colour("unanswered"),
+        ),
+        card("hand-off", &["transferred"], colour("transferred")),
+    ])
+}
+
+/// The headline of a deployment's report: the questions its table keeps.
+fn headline_of_kept(report: &Report) -> String {
+    let total: usize = report.kept.values().sum();
+    let kept = |outcome: &str| report.kept.get(outcome).copied().unwrap_or(0);
+    let share = |n: usize| (total > 0).then(|| n as f64 / total as f64);
+    headline(&[
+        (
+            "questions kept",
+            total.to_string(),
+            format!(
+                "from {} user{}",
+                report.askers,
+                plural(report.askers as u64)
+            ),
+            "#8c959f",
+        ),
+        (
+            "unanswered",
+            kept("unanswered").to_string(),
+            format!("{} of those kept", headline_rate(share(kept("unanswered")))),
+            colour("unanswered"),
+        ),
+        (
+            "suggested",
+            kept("suggested").to_string(),
+            format!("{} of those kept", headline_rate(share(kept("suggested")))),
+            colour("suggested"),
+        ),
+        (
+            "groups",
+            report.group_count.to_string(),
+            "of questions alike".to_owned(),
+            "#1e80ff",
+        ),
+    ])
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// A bucket's start as the chart's axis shows it: `12-07 10:00` (hours) or `12-07` (days).
+fn bucket_label(start_ms: i64, bucket_ms: i64) -> String {
+    let day = learn::day_of(start_ms);
+    let day = day.get(5..).unwrap_or(&day).to_owned();
+    if bucket_ms < DAY_MS {
+        format!("{day} {:02}:00", start_ms.rem_euclid(DAY_MS) / HOUR_MS)
+    } else {
+        day
+    }
+}
+
+/// Stacked bars per hour or day by outcome, as inline SVG stretched to the page's width (no
+/// text inside: the axis and the legend are HTML, readable at any width); each bar's parts
+/// say what they are on hover.
+fn chart(over: &OverTime) -> String {
+    let unit = if over.bucket_ms < DAY_MS {
+        "hour"
+    } else {
+        "day"
+    };
+    let total = |b: &Bucket| b.counts.values().sum::<u64>();
+    let max = over.buckets.iter().map(total).max().unwrap_or(0);
+    if max == 0 {
+        return "<p class=\"muted\">Nothing counted in this period yet.</p>".to_owned();
+    }
+    let shown: Vec<&str> = OUTCOMES
+        .iter()
+        .map(|(o, _)| *o)
+        .filter(|o| over.buckets.iter().any(|b| b.counts.contains_key(*o)))
+        .collect();
+    let n = over.buckets.len();
+    let mut svg = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {} 100\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{} per {unit} by outcome\">\
+         <line class=\"grid\" x1=\"0\" x2=\"{0}\" y1=\"50\" y2=\"50\"/><line class=\"grid\" x1=\"0\" x2=\"{0}\" y1=\"99.5\" y2=\"99.5\"/>",
+        n * 10,
+        escape(&over.of)
+    );
+    for (i, bucket) in over.buckets.iter().enumerate() {
+        let mut bottom = 100.0;
+        for outcome in &shown {
+            let Some(&count) = bucket.counts.get(*outcome) else {
+                continue;
+            };
+            let height = count as f64 / max as f64 * 96.0;
+            bottom -= height;
+            let _ = write!(
+                svg,
+                "<rect x=\"{}\" y=\"{bottom:.2}\" width=\"8\" height=\"{height:.2}\" fill=\"{}\"><title>{} · {}: {count}</title></rect>",
+                i * 10 + 1,
+                colour(outcome),
+                bucket_label(bucket.start_ms, over.bucket_ms),
+                escape(label(outcome)),
+            );
+        }
+    }
     svg.push_str("</svg>");
-    svg
+    let first = over.buckets.first().map(|b| b.start_ms).unwrap_or_default();
+    let last = over.buckets.last().map(|b| b.start_ms).unwrap_or_default();
+    let middle = (n > 2)
+        .then(|| over.buckets.get(n / 2))
+        .flatten()
+        .map(|b| bucket_label(b.start_ms, over.bucket_ms))
+        .unwrap_or_default();
+    let legend: Vec<String> = shown
+        .iter()
+        .map(|o| {
+            format!(
+                "<span><i style=\"background:{}\"></i>{}</span>",
+                colour(o),
+                escape(label(o))
+            )
+        })
+        .collect();
+    format!(
+        "<figure class=\"over\"><div class=\"ymax\">{max} per {unit} at most (UTC)</div>{svg}\
+         <div class=\"xaxis\"><span>{}</span><span>{middle}</span><span>{}</span></div>\
+         <figcaption class=\"legend\">{}</figcaption></figure>",
+        bucket_label(first, over.bucket_ms),
+        if n > 1 {
+            bucket_label(last, over.bucket_ms)
+        } else {
+            String::new()
+        },
+        legend.join("")
+    )
 }
 
 /// One group of questions as a card: how often, by how many users, its examples, the entry it
@@ -712,22 +1042,37 @@ const STYLE: &str = "\
 *{box-sizing:border-box}\
 body{font-family:system-ui,-apple-system,\"Segoe UI\",\"PingFang SC\",\"Hiragino Sans GB\",\"Microsoft YaHei\",\"Noto Sans CJK SC\",\"Source Han Sans SC\",\"WenQuanYi Micro Hei\",sans-serif;\
 color:var(--fg);background:var(--bg);margin:0 auto;padding:1rem;max-width:60rem;line-height:1.5}\
-h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin:1.6rem 0 .6rem}\
+h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin:1.8rem 0 .6rem}\
 .muted,.sub{color:var(--muted)}.sub{margin:0 0 1rem}\
-svg{display:block;width:100%;height:auto}svg text{fill:var(--fg)}svg .note{fill:var(--muted)}\
+svg{display:block}\
 .notice{background:#07c16022;border-left:4px solid var(--accent);padding:.6rem .9rem;border-radius:6px}\
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(8.5rem,1fr));gap:.7rem;margin:1rem 0}\
+.kpi{background:var(--card);border-radius:12px;border-top:5px solid;padding:.6rem .9rem}\
+.kpi span,.kpi small{display:block;color:var(--muted)}.kpi b{display:block;font-size:2rem;line-height:1.2;font-variant-numeric:tabular-nums}\
+figure.over{margin:0}.ymax,.xaxis{color:var(--muted);font-size:.8rem}\
+svg.chart{width:100%;height:11rem;background:var(--card);border-radius:6px}svg .grid{stroke:var(--line);stroke-width:1;vector-effect:non-scaling-stroke}\
+.xaxis{display:flex;justify-content:space-between;gap:.5rem}\
+.legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.85rem;margin-top:.4rem}\
+.legend i{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.3em;vertical-align:-.05em}\
+.row{display:grid;grid-template-columns:minmax(6.5rem,13rem) 1fr minmax(4.5rem,auto);grid-template-areas:\"l b v\";gap:.6rem;align-items:center;margin:.2rem 0}\
+.row>span:first-child{grid-area:l}.row>svg{grid-area:b}.row>.val{grid-area:v}\
+@media (max-width:34rem){.row{grid-template-columns:1fr auto;grid-template-areas:\"l v\" \"b b\";gap:0 .6rem;margin:.45rem 0}}\
+svg.bar{width:100%;height:.9rem}.val{color:var(--muted);font-variant-numeric:tabular-nums;white-space:nowrap;text-align:right}\
 ol.groups{list-style:none;padding:0;margin:0}\
 .group{border:1px solid var(--line);border-radius:12px;padding:.7rem 1rem;margin:.7rem 0;background:var(--card)}\
 .ghead b{font-size:1.3rem;margin-right:.3rem}\
-svg.share{height:4px;margin:.3rem 0 .5rem;background:var(--line);border-radius:2px}\
+svg.share{width:100%;height:4px;margin:.3rem 0 .5rem;background:var(--line);border-radius:2px}\
 .examples{margin:.2rem 0;font-size:1.05rem}.q{display:inline-block;margin-right:.3rem}\
 .closest,.now{margin:.2rem 0}.now{color:var(--accent)}\
 form.add{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.4rem 0 0}\
 select,button{font:inherit;max-width:100%}\
 button{background:var(--accent);color:#fff;border:0;border-radius:6px;padding:.3rem .9rem;cursor:pointer}\
-code{font-size:.9em;word-break:break-all;background:var(--bg);padding:.1rem .3rem;border-radius:4px}";
+code{font-size:.9em;word-break:break-all;background:var(--bg);padding:.1rem .3rem;border-radius:4px}\
+footer{margin-top:2rem;color:var(--muted);font-size:.85rem}";
 
-/// The report as one self-contained page: no script, no CDN, charts as inline SVG.
+/// The report as one self-contained page: no script, no CDN, charts as inline SVG. The key
+/// rates first, then the messages over time, by outcome, what answered most, and the groups
+/// of unanswered questions.
 pub fn html(report: &Report, page: &Page<'_>) -> String {
     let mut body = String::new();
     let _ = write!(
@@ -759,28 +1104,47 @@ pub fn html(report: &Report, page: &Page<'_>) -> String {
                 .map_or_else(String::new, |a| format!("?appid={}", escape(a)))
         );
     }
+    body.push_str(&match report.messages {
+        Some(total) => headline_of_messages(report, total),
+        None => headline_of_kept(report),
+    });
+    if let Some(over) = &report.over_time {
+        let unit = if over.bucket_ms < DAY_MS {
+            "hour"
+        } else {
+            "day"
+        };
+        let what = match report.messages {
+            Some(_) => format!("Messages per {unit}, by outcome"),
+            None => format!("Questions kept per {unit} (unanswered, suggested)"),
+        };
+        let _ = write!(body, "<h2>{what}</h2>{}", chart(over));
+    }
+    let cloudwatch = "The full outcome counts (answered by a rule or the FAQ, suggested, unanswered, handed to an agent, held back) are the CloudWatch metric <code>messages</code> on the stack's dashboard; the table keeps only the questions nobody answered and those the FAQ was unsure about.";
     match report.messages {
         Some(total) => {
-            let rows: Vec<(String, f64, String)> = report
+            let outcome_rows: Vec<(String, f64, String, &str)> = report
                 .outcomes
                 .iter()
+                .filter(|c| c.count > 0)
                 .map(|c| {
                     (
                         label(&c.outcome).to_owned(),
                         c.count as f64,
-                        format!("{} {}", c.count, percent(c.rate).trim()),
+                        format!("{} · {}", c.count, percent(c.rate).trim()),
+                        colour(&c.outcome),
                     )
                 })
                 .collect();
             let _ = write!(
                 body,
-                "<h2>{total} messages by outcome</h2>{}<p>hand-off rate {} · quota refusals {}</p>",
-                bars(&rows),
+                "<h2>{total} messages by outcome</h2>{}<p class=\"muted\">hand-off rate {} · quota refusals {}</p>",
+                rows(&outcome_rows),
                 percent(report.handoff_rate).trim(),
                 report.quota_refusals.unwrap_or(0)
             );
             if !report.top_answers.is_empty() {
-                let rows: Vec<(String, f64, String)> = report
+                let answer_rows: Vec<(String, f64, String, &str)> = report
                     .top_answers
                     .iter()
                     .map(|c| {
@@ -788,24 +1152,25 @@ pub fn html(report: &Report, page: &Page<'_>) -> String {
                             format!("{} {}", c.outcome, c.id.as_deref().unwrap_or("")),
                             c.count as f64,
                             c.count.to_string(),
+                            colour(&c.outcome),
                         )
                     })
                     .collect();
-                let _ = write!(body, "<h2>answered most</h2>{}", bars(&rows));
+                let _ = write!(body, "<h2>answered most</h2>{}", rows(&answer_rows));
             }
         }
-        None => body.push_str(
-            "<p>Messages by outcome: the CloudWatch metric <code>messages</code> (the stack's dashboard).</p>",
-        ),
+        None => {
+            let _ = write!(body, "<p class=\"muted\">{cloudwatch}</p>");
+        }
     }
     let total: usize = report.kept.values().sum();
     let _ = write!(
         body,
         "<h2>top unanswered questions</h2><p class=\"muted\">{total} kept from {} user{}, in {} group{} by similarity</p>",
         report.askers,
-        if report.askers == 1 { "" } else { "s" },
+        plural(report.askers as u64),
         report.group_count,
-        if report.group_count == 1 { "" } else { "s" },
+        plural(report.group_count as u64),
     );
     if !report.groups.is_empty() {
         if let Some(path) = &report.rules_path {
@@ -822,6 +1187,16 @@ pub fn html(report: &Report, page: &Page<'_>) -> String {
         }
         body.push_str("</ol>");
     }
+    let _ = write!(
+        body,
+        "<footer>kefu report · {}{}</footer>",
+        when(report.to_ms),
+        if report.messages.is_none() {
+            ""
+        } else {
+            " · kefu dev counts the messages since it started; a deployment's are the CloudWatch metric messages"
+        }
+    );
     format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}\
@@ -893,14 +1268,34 @@ mod tests {
                 50,
             ),
         ];
+        let tally = Tally {
+            outcomes: counted,
+            hours: vec![
+                (0, "wx1".to_owned(), "faq".to_owned(), 6),
+                (HOUR_MS, "wx1".to_owned(), "unanswered".to_owned(), 3),
+                (HOUR_MS, "wx2".to_owned(), "rule".to_owned(), 50),
+            ],
+        };
         let report = build(
             "test",
-            (0, 1),
+            (0, HOUR_MS + 1),
             Some("wx1"),
             &questions,
-            Some(&counted),
+            Some(&tally),
             &faq,
             20,
+        );
+        let over = report.over_time.as_ref().unwrap();
+        assert_eq!((over.of.as_str(), over.bucket_ms), ("messages", HOUR_MS));
+        assert_eq!(over.buckets.len(), 2);
+        assert_eq!(
+            over.buckets[0].counts,
+            BTreeMap::from([("faq".to_owned(), 6)])
+        );
+        assert_eq!(
+            over.buckets[1].counts,
+            BTreeMap::from([("unanswered".to_owned(), 3)]),
+            "only wx1's"
         );
         assert_eq!(report.messages, Some(10));
         assert_eq!(report.handoff_rate, Some(0.1));
@@ -918,9 +1313,74 @@ mod tests {
             "{shown}"
         );
         let page = html(&report, &Page::File);
-        assert!(page.contains("<svg"));
+        assert!(page.contains("<svg class=\"chart\""), "{page}");
+        assert!(
+            page.contains("<b>60 %</b>"),
+            "answered: 6 of 10 in the headline"
+        );
         for outside in ["<script", "src=", "<link", "@import"] {
             assert!(!page.contains(outside), "{outside} in the page");
         }
+        // From a table: the kept questions over time, and where the outcomes are.
+        let kept = build("table t", (0, 1), None, &questions, None, &faq, 20);
+        assert_eq!(kept.over_time.as_ref().unwrap().of, "kept questions");
+        let page = html(&kept, &Page::File);
+        assert!(page.contains("Questions kept per hour (unanswered, suggested)"));
+        assert!(page.contains("CloudWatch metric <code>messages</code> on the stack's dashboard"));
+        assert!(
+            page.contains("<b>5</b><small>from 4 users</small>"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn over_time_is_per_hour_under_two_days_and_per_day_from_two() {
+        let day = 20_000 * DAY_MS;
+        let hours = over_time(
+            "messages",
+            (day, day + 5 * HOUR_MS),
+            [
+                (day + 10, "faq", 2),
+                (day + 2 * HOUR_MS, "rule", 1),
+                (day - 1, "faq", 9),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(hours.bucket_ms, HOUR_MS);
+        let totals: Vec<u64> = hours
+            .buckets
+            .iter()
+            .map(|b| b.counts.values().sum())
+            .collect();
+        assert_eq!(
+            totals,
+            [2, 0, 1, 0, 0, 0],
+            "empty hours too; before the period left out"
+        );
+        let days = over_time(
+            "kept questions",
+            (day - 7 * DAY_MS, day + HOUR_MS),
+            [
+                (day - 3 * DAY_MS, "unanswered", 1),
+                (day, "suggested", 1),
+                (day + 1, "suggested", 1),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(days.bucket_ms, DAY_MS);
+        let totals: Vec<u64> = days
+            .buckets
+            .iter()
+            .map(|b| b.counts.values().sum())
+            .collect();
+        assert_eq!(totals, [0, 0, 0, 1, 0, 0, 2], "the last 7 days");
+        let hours = over_time("messages", (0, day), [(day - 1, "faq", 1)].into_iter());
+        assert_eq!(hours.buckets.len(), 12, "the last 12 hours");
+        assert_eq!(bucket_label(day + 3 * HOUR_MS, HOUR_MS), "10-04 03:00");
+        assert!(
+            over_time("messages", (0, 1), std::iter::empty())
+                .buckets
+                .is_empty()
+        );
     }
 }

@@ -141,6 +141,21 @@ async fn the_report_counts_what_was_sent_and_groups_the_unanswered_questions() {
     for outcome in ["rule", "faq", "unanswered", "suggested"] {
         assert_eq!(count(outcome), expected(outcome), "{outcome}: {report:#}");
     }
+    // Over time: every message in its hour, by outcome.
+    let over = &report["over_time"];
+    assert_eq!(over["of"], "messages");
+    assert_eq!(over["bucket_ms"], 3_600_000);
+    let charted = |outcome: &str| {
+        over["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b["counts"][outcome].as_u64())
+            .sum::<u64>()
+    };
+    for outcome in ["rule", "faq", "unanswered"] {
+        assert_eq!(charted(outcome), expected(outcome), "{outcome}: {over:#}");
+    }
 
     // From the command, as an operator runs it.
     let (ok, json) = kefu(&["report", "--dev", &dev.base, "--json"]);

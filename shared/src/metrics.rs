@@ -57,6 +57,45 @@ pub fn tally() -> Vec<Counted> {
         .collect()
 }
 
+/// This process's outcomes by hour: (start of the hour in ms, app, outcome) → messages. What
+/// `kefu dev`'s report charts over time; a deployment's are the `messages` metric.
+static HOURS: Mutex<BTreeMap<(i64, String, String), u64>> = Mutex::new(BTreeMap::new());
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Hours older than this are dropped as a new hour starts: a long-lived process keeps a
+/// bounded tally.
+const KEEP_HOURS: i64 = 24 * 31;
+
+/// Messages of one (start of the hour in ms, app, outcome): the last is the count.
+pub type Hourly = (i64, String, String, u64);
+
+/// The outcomes counted in this process, by hour (the last 31 days).
+pub fn tally_by_hour() -> Vec<Hourly> {
+    HOURS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|((hour, app, outcome), n)| (*hour, app.clone(), outcome.clone(), *n))
+        .collect()
+}
+
+/// Counts one message in its hour.
+fn count_hour(
+    hours: &mut BTreeMap<(i64, String, String), u64>,
+    at_ms: i64,
+    app: &str,
+    outcome: &str,
+) {
+    let hour = at_ms.div_euclid(HOUR_MS) * HOUR_MS;
+    let key = (hour, app.to_owned(), outcome.to_owned());
+    if !hours.contains_key(&key) {
+        let oldest = hour - KEEP_HOURS * HOUR_MS;
+        hours.retain(|(h, ..), _| *h > oldest);
+    }
+    *hours.entry(key).or_default() += 1;
+}
+
 /// The metric counting user messages by outcome (`learn::Outcome`).
 pub const MESSAGES: &str = "messages";
 
@@ -70,10 +109,17 @@ pub fn outcome(app: &str, outcome: &str, id: Option<&str>) {
             .entry((app.to_owned(), outcome.to_owned(), id.map(str::to_owned)))
             .or_default() += 1;
     }
+    let now = now_millis();
+    count_hour(
+        &mut HOURS.lock().unwrap_or_else(|p| p.into_inner()),
+        i64::try_from(now).unwrap_or(i64::MAX),
+        app,
+        outcome,
+    );
     if !ENABLED.load(Ordering::Relaxed) {
         return;
     }
-    println!("{}", outcome_line(app, outcome, id, now_millis()));
+    println!("{}", outcome_line(app, outcome, id, now));
 }
 
 fn now_millis() -> u128 {
@@ -118,6 +164,24 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
     use super::*;
+
+    #[test]
+    fn outcomes_are_counted_by_hour_and_old_hours_dropped() {
+        let mut hours = BTreeMap::new();
+        let day = 20_000 * 86_400_000;
+        count_hour(&mut hours, day + 10, "wx1", "faq");
+        count_hour(&mut hours, day + HOUR_MS - 1, "wx1", "faq");
+        count_hour(&mut hours, day + HOUR_MS, "wx1", "faq");
+        count_hour(&mut hours, day + HOUR_MS, "wx1", "unanswered");
+        assert_eq!(hours.get(&(day, "wx1".into(), "faq".into())), Some(&2));
+        assert_eq!(
+            hours.get(&(day + HOUR_MS, "wx1".into(), "faq".into())),
+            Some(&1)
+        );
+        count_hour(&mut hours, day + KEEP_HOURS * HOUR_MS, "wx1", "faq");
+        assert_eq!(hours.len(), 3, "the first hour dropped: {hours:?}");
+        assert!(!hours.keys().any(|(h, ..)| *h == day));
+    }
 
     #[test]
     fn an_outcome_is_one_emf_line_with_bounded_dimensions() {

@@ -1,7 +1,8 @@
 // The report page of `kefu dev` (/report) in chromium, after the chat test has talked to it.
 // A FAQ is written into the rules file; users' questions it does not answer are pushed through
 // /dev/api/push; then the page shows the messages by outcome and the questions grouped, as
-// inline SVG, asking no other host and running no script. Then the loop is closed from the page:
+// inline SVG — the key rates in a headline row, the messages per hour by outcome — asking no other
+// host and running no script. Then the loop is closed from the page:
 // a group's "Add" puts its question into the rules file as a similar question of its closest
 // entry, kefu dev reloads the file, the group shows the FAQ answering it, and the same question
 // asked again is answered by that entry; an entry picked from the list works too, and adding a
@@ -76,6 +77,13 @@ try {
   const text = await page.innerText("body");
   expect(text.includes("messages by outcome"), "no outcomes: " + text);
   expect(text.includes("「我要退」"), "no refund group: " + text);
+  // The key rates first, then the messages over time: one bar per hour, parts by outcome.
+  const kpis = await page.locator(".kpi").allInnerTexts();
+  expect(kpis.length === 5 && ["messages", "answered", "suggested", "unanswered", "hand-off"].every((k, i) => kpis[i].startsWith(k)),
+    "the headline: " + JSON.stringify(kpis));
+  expect(/\d %/.test(kpis[1]), "no answered rate: " + kpis[1]);
+  expect(await page.locator("svg.chart rect").count() > 0, "no bars over time");
+  expect((await page.innerText(".legend")).includes("suggested (FAQ unsure)"), "no legend");
   expect(await page.locator("svg rect").count() > 0, "no bars");
   expect(await page.locator("script").count() === 0, "a script in the page");
   await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::console;
 use super::timeline::{Level, Timeline};
 use crate::faq::{Added, NotAdded, add_question};
-use crate::report::{Page, Report, build, escape, now_ms};
+use crate::report::{Page, Report, Tally, build, escape, now_ms};
 
 /// One app served, as the report sees it.
 #[derive(Debug)]
@@ -105,10 +105,16 @@ impl DevReport {
             .asked(q.appid.as_deref(), from_ms, to_ms, to_ms)
             .await?;
         let served: Vec<&str> = self.apps.iter().map(|a| a.appid.as_str()).collect();
-        let counted: Vec<_> = kefu::metrics::tally()
-            .into_iter()
-            .filter(|(app, ..)| served.contains(&app.as_str()))
-            .collect();
+        let counted = Tally {
+            outcomes: kefu::metrics::tally()
+                .into_iter()
+                .filter(|(app, ..)| served.contains(&app.as_str()))
+                .collect(),
+            hours: kefu::metrics::tally_by_hour()
+                .into_iter()
+                .filter(|(_, app, ..)| served.contains(&app.as_str()))
+                .collect(),
+        };
         let mut report = build(
             "kefu dev (messages since it started)",
             (from_ms, to_ms),
