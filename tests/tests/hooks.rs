@@ -206,8 +206,10 @@ fn hook_sender(rig: &SendRig<MemoryTable>, rules: &Value, label: &str) -> Sender
             owner: "instance-1".into(),
         },
     );
+    // The signature's timestamp is the wall clock's (the hook compares it with its own).
+    let wall: Arc<dyn Clock> = Arc::new(kefu::clock::SystemClock);
     sender.with_hooks(Hooks {
-        caller: Arc::new(HookClient::new(Some(SecretString::new(SECRET)), clock).unwrap()),
+        caller: Arc::new(HookClient::new(Some(SecretString::new(SECRET)), wall).unwrap()),
         answers: rig.table.clone(),
         users: UserForm::Openid,
         generated_label: label.to_owned(),
@@ -261,7 +263,8 @@ async fn the_hooks_answer_is_sent_and_the_request_is_signed() {
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(timestamp, rig.clock.now_millis() / 1000);
+    let wall = kefu::clock::SystemClock.now_millis() / 1000;
+    assert!((wall - 5..=wall).contains(&timestamp), "{timestamp} vs {wall}");
     assert_eq!(
         received.header("webhook-signature").unwrap(),
         signature(SECRET.as_bytes(), id, timestamp, &received.body)
@@ -550,4 +553,125 @@ async fn a_lambda_hook_is_invoked_synchronously_and_signed() {
         .await
         .unwrap();
     assert_eq!(texts(&rig), ["您的积分：1200", "积分查询暂不可用"]);
+}
+
+/// The example hook (examples/order-status-hook), running; killed when dropped.
+struct ExampleHook {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for ExampleHook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn example_hook() -> ExampleHook {
+    use std::io::BufRead;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/order-status-hook/hook.py"
+    );
+    let mut child = std::process::Command::new("python3")
+        .args([script, "--port", "0", "--secret", SECRET])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 runs the example hook");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("the example says where it listens: {line:?}"))
+        .to_owned();
+    ExampleHook { child, url }
+}
+
+/// POSTs `body` to `url` with the given signature headers; the status.
+async fn post_raw(url: &str, headers: &[(&str, String)], body: &[u8]) -> u16 {
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut request = format!(
+        "POST / HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_example_hook_answers_an_order_question_and_refuses_a_tampered_request() {
+    let example = example_hook();
+    let rig = rig().await;
+    let sender = hook_sender(&rig, &rules(&example.url, 3000), "");
+    rig.sandbox.user_message("o-user");
+    sender
+        .run(&job("o-user", "我的订单 A1024 到哪了", 31, NOW), rig.deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(&rig),
+        ["订单 A1024：已发货，顺丰速运 SF1234567890，预计明天送达"]
+    );
+
+    // Signed with the example's secret: accepted. The same signature over another body, or
+    // the body signed with another secret, or a stale timestamp: refused.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let body = br#"{"id":"kefu_1","message":{"type":"text","content":"A1025"}}"#;
+    let signed = |secret: &[u8], ts: i64, body: &[u8]| {
+        vec![
+            ("webhook-id", "kefu_1".to_owned()),
+            ("webhook-timestamp", ts.to_string()),
+            ("webhook-signature", signature(secret, "kefu_1", ts, body)),
+        ]
+    };
+    assert_eq!(post_raw(&example.url, &signed(SECRET.as_bytes(), now, body), body).await, 200);
+    let tampered = br#"{"id":"kefu_1","message":{"type":"text","content":"A1026"}}"#;
+    assert_eq!(
+        post_raw(&example.url, &signed(SECRET.as_bytes(), now, body), tampered).await,
+        401
+    );
+    assert_eq!(post_raw(&example.url, &signed(b"not the secret", now, body), body).await, 401);
+    assert_eq!(
+        post_raw(&example.url, &signed(SECRET.as_bytes(), now - 600, body), body).await,
+        401
+    );
+    assert_eq!(post_raw(&example.url, &[], body).await, 401);
+
+    // kefu's client with another secret is refused too: the user gets the fallback.
+    let clock: Arc<dyn Clock> = Arc::new(kefu::clock::SystemClock);
+    let wrong = HookClient::new(Some(SecretString::new("another secret")), clock).unwrap();
+    use kefu::ports::HookCaller;
+    let refused = wrong
+        .call(
+            kefu::rules::HookTarget::Url(&example.url),
+            "kefu_2",
+            body,
+            Duration::from_secs(2),
+        )
+        .await;
+    assert_eq!(refused, Err(kefu::ports::HookFailure::Status(401)));
 }
