@@ -88,7 +88,8 @@ class Stack:
         params = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
         params.update(AppId=stack["appid"], AppsPath=stack["apps_path"],
                       RulesPath=stack["rules_path"], PushSecretsParameterName=stack["push_secrets"],
-                      ApiSecretsParameterName=stack["api_secrets"])
+                      ApiSecretsParameterName=stack["api_secrets"],
+                      EventBusName=stack.get("event_bus", ""))
         params.update(overrides or {})
         self.params = params
         queue_name = stack["queue_url"].rstrip("/").rsplit("/", 1)[-1]
@@ -304,6 +305,13 @@ def requests_of(call: dict, stack: dict, pk: str) -> list[dict]:
                     for n in body.get("Names", [])]
         if "Name" in body:
             return [dict(action=f"ssm:{op}", resource=parameter(body["Name"]), context={})]
+    if service == "events" and op == "PutEvents":
+        # Authorized once per bus its entries name (a name, or the bus's ARN; none: default).
+        buses = sorted({entry.get("EventBusName") or "default" for entry in body.get("Entries", [])})
+        return [dict(action="events:PutEvents", context={},
+                     resource=bus if bus.startswith("arn:")
+                     else f"arn:{PARTITION}:events:{region}:{ACCOUNT}:event-bus/{bus}")
+                for bus in buses]
     raise ValueError(f"{service} {op}: tests/iam/check.py does not know how AWS authorizes this "
                      f"call; teach requests_of() ({json.dumps(body)[:200]})")
 

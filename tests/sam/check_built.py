@@ -33,6 +33,9 @@ Lambda Runtime API (lambda_runtime.py), against moto and the WeChat sandbox, and
   item failures); a fresh event gets `success`; and with events/env.json every event of
   events/README.md's table gets its row's answer.
 
+The reply function publishes kefu's events (KEFU_EVENT_BUS) to a bus created on moto, whose rule
+sends them to a queue: at least a message.received and a reply.sent must arrive there.
+
 Every AWS call the functions make goes through a recording proxy (aws_recorder.py) to moto, each
 function with its own access key (ACCESS_KEYS); WORK/aws-calls.jsonl holds the calls and
 WORK/stack.json the names of what setup_moto.py created, for tests/iam/check.py to evaluate
@@ -304,11 +307,24 @@ def main() -> None:
         ssm.put_parameter(Name=f"{apps_path}/{second['appid']}/{leaf}", Type="SecureString",
                           Overwrite=True, Value=json.dumps(value))
     env.update(WECHAT_API_BASE=args.sandbox, RUST_LOG="info", KEFU_APPS_PATH=apps_path)
+    # kefu's events (EventBusName): a bus on moto whose rule sends every event to a queue, as
+    # README.md's example does; reply publishes there, so the IAM check evaluates its PutEvents.
+    events_client = session.client("events", endpoint_url=args.moto)
+    sqs_client = session.client("sqs", endpoint_url=args.moto)
+    event_bus = f"kefu-check-events-{secrets.token_hex(4)}"
+    events_client.create_event_bus(Name=event_bus)
+    events_queue = sqs_client.create_queue(QueueName=f"{event_bus}-told")["QueueUrl"]
+    events_client.put_rule(Name=f"{event_bus}-all", EventBusName=event_bus,
+                           EventPattern=json.dumps({"source": [{"prefix": "kefu."}]}))
+    events_client.put_targets(Rule=f"{event_bus}-all", EventBusName=event_bus, Targets=[{
+        "Id": "queue", "Arn": sqs_client.get_queue_attributes(
+            QueueUrl=events_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]}])
     (work / "stack.json").write_text(json.dumps({
         "region": env["AWS_REGION"], "appid": env["KEFU_APPID"], "table": env["KEFU_TABLE"],
         "queue_url": env["KEFU_QUEUE_URL"], "rules_path": env["KEFU_RULES_PATH"],
         "apps_path": apps_path, "push_secrets": env["KEFU_PUSH_SECRETS_PARAMETER"],
         "api_secrets": env["KEFU_API_SECRETS_PARAMETER"], "access_keys": ACCESS_KEYS,
+        "event_bus": event_bus,
     }, indent=2) + "\n", encoding="utf-8")
     recorder = Recorder(args.moto, str(work / "aws-calls.jsonl"))
 
@@ -318,6 +334,9 @@ def main() -> None:
         report(shipped == ["bootstrap"], f"{function}: deployment package", f"holds {shipped}")
         command = ([args.qemu, "-L", "/"] if args.qemu else []) + [str(folder / "bootstrap")]
         own = dict(env, AWS_ENDPOINT_URL=recorder.url, AWS_ACCESS_KEY_ID=ACCESS_KEYS[function])
+        if function == "ReplyFunction":
+            # Reply publishes; receive, left without it here, answers as events/README.md says.
+            own["KEFU_EVENT_BUS"] = event_bus
         return api.start(command, own, str(folder), str(work / f"{function}.log"), name=function)
 
     with recorder, RuntimeApi() as api:
@@ -381,6 +400,20 @@ def main() -> None:
             report(failed == [] and sent == [second["appid"]],
                    "reply fresh job of the second app",
                    f"batchItemFailures {failed}; sandbox got sends from {sent}")
+
+        told = []
+        while True:
+            messages = sqs_client.receive_message(QueueUrl=events_queue, MaxNumberOfMessages=10,
+                                                  WaitTimeSeconds=1).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                told.append(json.loads(message["Body"]))
+                sqs_client.delete_message(QueueUrl=events_queue,
+                                          ReceiptHandle=message["ReceiptHandle"])
+        kinds = sorted({event["detail-type"] for event in told})
+        report({"message.received", "reply.sent"} <= set(kinds),
+               "reply: events on the EventBusName bus", f"{len(told)} events, kinds {kinds}")
 
     check_sam_local_invokes(build, args.moto, work, args.qemu, args.kefu)
 

@@ -77,6 +77,7 @@ fn grants(function: &str) -> Grants {
                 "quota#*",
                 "media#*",
                 "welcome#*",
+                "events#*",
                 "suggest#*",
                 "asked#*",
                 "handoff#*",
@@ -580,6 +581,80 @@ fn kms_decrypt_only_with_a_customer_key_through_ssm_for_the_functions_own_parame
     }
     let condition = serde_norway::to_string(&template["Conditions"]["HasSecretsKmsKey"]).unwrap();
     assert!(condition.contains("SecretsKmsKeyArn"), "{condition}");
+}
+
+#[test]
+fn events_go_to_the_named_bus_only_and_only_reply_may_put_them() {
+    let template = template();
+    let parameter = &template["Parameters"]["EventBusName"];
+    assert_eq!(
+        parameter["Default"].as_str(),
+        Some(""),
+        "events are off unless named"
+    );
+    let condition = serde_norway::to_string(&template["Conditions"]["HasEventBus"]).unwrap();
+    assert!(condition.contains("EventBusName"), "{condition}");
+
+    let policy = resource(&template, "ReplyEventsPolicy");
+    assert_eq!(policy["Type"].as_str(), Some("AWS::IAM::Policy"));
+    assert_eq!(policy["Condition"].as_str(), Some("HasEventBus"));
+    let properties = &policy["Properties"];
+    let roles: Vec<Expr> = items(&properties["Roles"]).into_iter().map(expr).collect();
+    assert_eq!(roles, [Expr::Ref("ReplyFunctionRole".into())]);
+    let statements = items(&properties["PolicyDocument"]["Statement"]);
+    assert_eq!(statements.len(), 1);
+    let statement = statements[0];
+    assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+    let actions: Vec<Expr> = items(&statement["Action"]).into_iter().map(expr).collect();
+    assert_eq!(actions, [Expr::Literal("events:PutEvents".into())]);
+    let resources: Vec<Expr> = items(&statement["Resource"])
+        .into_iter()
+        .map(expr)
+        .collect();
+    assert_eq!(
+        resources,
+        [sub(
+            "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
+        )],
+        "that bus, no other"
+    );
+    assert!(statement.get("NotResource").is_none() && statement.get("NotAction").is_none());
+
+    // No other statement grants an EventBridge action: neither function's own policies, nor
+    // another policy resource.
+    let mut statements: Vec<(String, &Value)> = ["ReceiveFunction", "ReplyFunction"]
+        .into_iter()
+        .flat_map(|f| {
+            function_statements(&template, f)
+                .into_iter()
+                .map(move |s| (f.to_owned(), s))
+        })
+        .collect();
+    for (name, other) in template["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        if other["Type"].as_str() == Some("AWS::IAM::Policy") && name != "ReplyEventsPolicy" {
+            for statement in items(&other["Properties"]["PolicyDocument"]["Statement"]) {
+                statements.push((name.to_owned(), statement));
+            }
+        }
+    }
+    for (owner, statement) in statements {
+        for action in items(&statement["Action"]).into_iter().filter_map(scalar) {
+            assert!(!action.starts_with("events:"), "{owner} grants {action}");
+        }
+    }
+    assert_eq!(
+        expr(&template["Globals"]["Function"]["Environment"]["Variables"]["KEFU_EVENT_BUS"]),
+        Expr::Ref("EventBusName".into())
+    );
+    assert_eq!(
+        expr(&properties_of_reply_env(&template)["KEFU_EVENT_OPENID"]),
+        Expr::Ref("EventOpenId".into())
+    );
+}
+
+fn properties_of_reply_env(template: &Value) -> &Value {
+    &properties(template, "ReplyFunction")["Environment"]["Variables"]
 }
 
 /// A `!If [condition, then, else]`'s three parts.

@@ -8,6 +8,7 @@
 //! | (timestamp, nonce) pair | `nonce#{timestamp}#{nonce}` | `once` | `PushLedger` (`ledger.rs`) |
 //! | last welcome | `welcome#{appid}#{openid}` | `once` | `PushLedger` (`ledger.rs`) |
 //! | send claim | `send#{push key}#{n}` | `push` | `PushLedger` (`ledger.rs`) |
+//! | a job's events told (its first run to finish holds it) | `events#{push key}` | `once` | `PushLedger` (`ledger.rs`) |
 //! | hand-off | `handoff#{appid}#{openid}` | `handoff` | `HandoffRegistry` (`handoffs.rs`) |
 //! | access_token | `token#{appid}` | `token` | `TokenStore` (`tokens.rs`) |
 //! | quota | `quota#{appid}#{openid}` | `quota` | `QuotaStore` (`quota.rs`) |
