@@ -300,3 +300,85 @@ async fn a_burst_of_500_commands_for_50_users_honours_each_users_allowance_exact
         stack.rig.sandbox.counts()
     );
 }
+
+#[tokio::test]
+async fn each_outbox_message_is_told_once_on_the_event_bus() {
+    use kefu::assets::AssetReader;
+    use kefu::aws::EventBus;
+    use kefu::compose::{SenderParts, sender_on_table};
+    use kefu::events::UserForm;
+    use kefu::local::StaticRules;
+    use kefu::rule_cache::RuleCache;
+    use kefu::rules::RuleSet;
+    use kefu::send::budget::CALL_TIMEOUT;
+    use kefu::wechat_types::TokenKind;
+    use kefu_tests::send_rig::{ASSETS, client};
+    use std::time::Duration;
+
+    let stack = stack().await;
+    let eventbridge = aws_sdk_eventbridge::Client::new(&aws::sdk_config().await);
+    let (bus, events_url) = aws::create_event_bus_to_queue(&eventbridge, &stack.sqs).await;
+    let clock: Arc<dyn kefu::ports::Clock> = stack.rig.clock.clone();
+    let rules = RuleSet::from_json(r#"{"rules": []}"#).unwrap();
+    let sender = sender_on_table(
+        stack.rig.table.clone(),
+        SenderParts {
+            appid: sample::APPID.to_owned(),
+            api: client(&stack.rig.base, sample::APP_SECRET, CALL_TIMEOUT),
+            reader: Arc::new(AssetReader::new(ASSETS, Duration::from_secs(5)).unwrap()),
+            rules: Arc::new(RuleCache::new(
+                Arc::new(StaticRules::new(rules)),
+                clock.clone(),
+                Duration::from_secs(30),
+            )),
+            clock: clock.clone(),
+            token_kind: TokenKind::Stable,
+            owner: "instance-events".into(),
+        },
+    )
+    .with_events(Arc::new(EventBus::new(eventbridge, &bus)), UserForm::Clear);
+    let apps = Arc::new(kefu::apps::Apps::single(
+        sample::APPID,
+        Arc::new(sender),
+        clock,
+    ));
+
+    let openid = "o-outbox-events".to_owned();
+    stack.users_write(std::slice::from_ref(&openid)).await;
+    let sent = text_command(&openid, "refund-9", "您的退款已到账").to_json();
+    let closed = text_command("o-outbox-events-silent", "notice-9", "已发货").to_json();
+    let now = stack.rig.clock.now_millis().to_string();
+    // The command, its duplicate, a command for a closed window; then the first delivered again.
+    for records in [
+        vec![
+            (OUTBOX_ARN, "e1".to_owned(), sent.clone(), now.clone()),
+            (OUTBOX_ARN, "e2".to_owned(), sent.clone(), now.clone()),
+            (OUTBOX_ARN, "e3".to_owned(), closed, now.clone()),
+        ],
+        vec![(OUTBOX_ARN, "e1".to_owned(), sent, now)],
+    ] {
+        let response =
+            reply::handle_sources(&apps, &stack.sources, event(&records), stack.rig.deadline())
+                .await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(stack.sends().get(&openid), Some(&1));
+
+    let mut told = aws::take_events(&stack.sqs, &events_url).await;
+    told.sort_by_key(|e| e["detail-type"].as_str().unwrap_or("").to_owned());
+    let kinds: Vec<&str> = told
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["reply.sent", "reply.settled"], "{told:#?}");
+    let sent = &told[0]["detail"];
+    assert_eq!(told[0]["source"], format!("kefu.{}", sample::APPID));
+    assert_eq!(sent["origin"], "outbox");
+    assert_eq!(sent["idempotency_key"], "refund-9");
+    assert_eq!(sent["openid"], openid.as_str());
+    assert_eq!(sent["msgtype"], "text");
+    let settled = &told[1]["detail"];
+    assert_eq!(settled["reason"], "window_closed");
+    assert_eq!(settled["errcode"], 45015);
+    assert_eq!(settled["idempotency_key"], "notice-9");
+}

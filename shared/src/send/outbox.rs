@@ -19,11 +19,13 @@ use super::sequence::{Skip, Step};
 use super::{Sender, quota};
 use crate::apps::Apps;
 use crate::clock::{EpochMillis, millis};
+use crate::events::{self, About, Event, Origin, SendRef, User};
 use crate::metrics;
 use crate::outbox::{
     Command, CommandOutcome, DuringHandoff, MAX_COMMAND_AGE_MS, MessageOutcome, Settled,
 };
 use crate::ports::{Claim, ClaimOutcome};
+use crate::rules::ReplyMessage;
 
 /// One outbox record of an SQS batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,13 +68,32 @@ fn unsendable(
 impl Sender {
     /// Runs one outbox command (an SQS message body) of this sender's app; `queued_at` is when
     /// SQS took it. No send starts that could not finish before `deadline` (ms since the
-    /// epoch). A body that is not a command, or one for another app, is dropped.
+    /// epoch). A body that is not a command, or one for another app, is dropped. With events
+    /// on, each message's outcome is published (`reply.sent`, `reply.settled` with the reason,
+    /// origin `outbox`) once the command has run, a retried one's too for what it settled.
     pub async fn run_command(
         &self,
         body: &str,
         queued_at: Option<i64>,
         deadline: i64,
         settings: OutboxSettings,
+    ) -> Result<CommandOutcome, Retry> {
+        let mut told = Vec::new();
+        let result = self
+            .run_command_telling(body, queued_at, deadline, settings, &mut told)
+            .await;
+        self.tell(told, deadline).await;
+        result
+    }
+
+    /// `run_command`, gathering the events of its messages' outcomes into `told`.
+    async fn run_command_telling(
+        &self,
+        body: &str,
+        queued_at: Option<i64>,
+        deadline: i64,
+        settings: OutboxSettings,
+        told: &mut Vec<Event>,
     ) -> Result<CommandOutcome, Retry> {
         let command = match Command::from_json(body) {
             Ok(command) if command.appid == self.appid => command,
@@ -93,6 +114,7 @@ impl Sender {
                 .await?
                 .is_some_and(|until| until > now);
         let before = unsendable(&command, queued_at, now, held, settings);
+        let user = self.events_on().then(|| self.event_user(&command.openid));
 
         let mut outcomes = Vec::with_capacity(command.messages.len());
         for (n, message) in command.messages.iter().enumerate() {
@@ -129,9 +151,48 @@ impl Sender {
                     metrics::count("outbox_settled");
                 }
             }
+            if let Some(user) = &user {
+                let send = SendRef {
+                    key: &send_key,
+                    n,
+                    origin: Origin::Outbox,
+                    about: Some(command.idempotency_key.clone()),
+                };
+                told.extend(self.outbox_event(user, &send, message, &outcome));
+            }
             outcomes.push(outcome);
         }
         Ok(CommandOutcome::Ran(outcomes))
+    }
+
+    /// The event of one message's outcome: `reply.sent`, or `reply.settled` with the reason's
+    /// name and WeChat's code for it (45015 for a closed window); none for a duplicate (the
+    /// delivery that settled the key told it).
+    fn outbox_event(
+        &self,
+        user: &User,
+        send: &SendRef<'_>,
+        message: &ReplyMessage,
+        outcome: &MessageOutcome,
+    ) -> Option<Event> {
+        let reason = match outcome {
+            MessageOutcome::Sent => return self.send_event(user, send, message, &Step::Sent),
+            MessageOutcome::Settled(Settled::Duplicate) => return None,
+            MessageOutcome::Settled(reason) => reason,
+        };
+        let about = About {
+            appid: &self.appid,
+            user,
+        };
+        let now = self.deps.clock.now_millis();
+        let mut event = about.reply_settled(send, now, &events::Settled::Refused { errcode: None });
+        // The outbox's own reasons (not_after, too_old, window_closed, …) in the same fields.
+        event.fields.insert("reason".into(), reason.name().into());
+        event.fields.remove("errcode");
+        if let Some(errcode) = reason.errcode() {
+            event.fields.insert("errcode".into(), errcode.into());
+        }
+        Some(event)
     }
 
     /// What a step of the send core means for an outbox message.
