@@ -78,6 +78,18 @@ pub struct Config {
     /// `KEFU_EVENT_OPENID` (`hashed`, the default, or `clear`): how the user's openid appears
     /// in events.
     pub event_openid: UserForm,
+    /// `KEFU_HOOK_SECRET_PARAMETER`: the SecureString parameter holding the key HTTPS hook calls
+    /// are signed with (docs/hooks.md); unset or empty, they go unsigned.
+    pub hook_secret_parameter: Option<String>,
+    /// `KEFU_HOOK_OPENID` (`clear`, the default, or `hashed`): whether a hook's request names the
+    /// user by openid or by a keyed hash of it.
+    pub hook_openid_hashed: bool,
+    /// `KEFU_HOOK_GENERATED_LABEL`: added under an answer a hook marks machine-generated (unset:
+    /// nothing is added).
+    pub hook_generated_label: String,
+    /// `AWS_ENDPOINT_URL_LAMBDA` (else `AWS_ENDPOINT_URL`): where Lambda hooks are invoked
+    /// instead of the function's region (a local stand-in, tests).
+    pub lambda_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -248,6 +260,16 @@ impl Config {
                 expected: "hashed or clear",
             })?,
         };
+        let hook_openid_hashed = match get("KEFU_HOOK_OPENID").as_deref().map(str::trim) {
+            None | Some("clear") => false,
+            Some("hashed") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "KEFU_HOOK_OPENID",
+                    expected: "clear or hashed",
+                });
+            }
+        };
         let config = Self {
             appid,
             apps_path,
@@ -271,6 +293,10 @@ impl Config {
             outbox_during_handoff,
             event_bus: get("KEFU_EVENT_BUS").map(|bus| bus.trim().to_owned()),
             event_openid,
+            hook_secret_parameter: get("KEFU_HOOK_SECRET_PARAMETER"),
+            hook_openid_hashed,
+            hook_generated_label: get("KEFU_HOOK_GENERATED_LABEL").unwrap_or_default(),
+            lambda_endpoint: get("AWS_ENDPOINT_URL_LAMBDA").or_else(|| get("AWS_ENDPOINT_URL")),
         };
         config.check_apart()?;
         Ok(config)

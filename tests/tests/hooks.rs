@@ -15,13 +15,15 @@ use kefu::hooks::HookClient;
 use kefu::local::{MemoryTable, StaticRules};
 use kefu::policy::hook::{UserForm, signature};
 use kefu::ports::Clock;
+use kefu::ports::HookAnswers;
 use kefu::rule_cache::RuleCache;
 use kefu::rules::RuleSet;
 use kefu::sample;
 use kefu::secret::SecretString;
 use kefu::send::{Hooks, JobOutcome, Sender};
 use kefu::wechat_types::TokenKind;
-use kefu_tests::send_rig::{ASSETS, NOW, SendRig, client, job};
+use kefu_tests::aws;
+use kefu_tests::send_rig::{ASSETS, NOW, SendRig, Table, client, job};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -185,7 +187,11 @@ fn rules(url: &str, timeout_ms: u64) -> Value {
 }
 
 /// A sender calling hooks with the real client (signed with [`SECRET`]), on the rig's sandbox.
-fn hook_sender(rig: &SendRig<MemoryTable>, rules: &Value, label: &str) -> Sender {
+fn hook_sender<T: Table + HookAnswers + 'static>(
+    rig: &SendRig<T>,
+    rules: &Value,
+    label: &str,
+) -> Sender {
     let clock: Arc<dyn Clock> = rig.clock.clone();
     let set = RuleSet::from_json(&rules.to_string()).expect("valid rules");
     let sender = sender_on_table(
@@ -264,7 +270,10 @@ async fn the_hooks_answer_is_sent_and_the_request_is_signed() {
         .parse()
         .unwrap();
     let wall = kefu::clock::SystemClock.now_millis() / 1000;
-    assert!((wall - 5..=wall).contains(&timestamp), "{timestamp} vs {wall}");
+    assert!(
+        (wall - 5..=wall).contains(&timestamp),
+        "{timestamp} vs {wall}"
+    );
     assert_eq!(
         received.header("webhook-signature").unwrap(),
         signature(SECRET.as_bytes(), id, timestamp, &received.body)
@@ -626,7 +635,10 @@ async fn the_example_hook_answers_an_order_question_and_refuses_a_tampered_reque
     let sender = hook_sender(&rig, &rules(&example.url, 3000), "");
     rig.sandbox.user_message("o-user");
     sender
-        .run(&job("o-user", "我的订单 A1024 到哪了", 31, NOW), rig.deadline())
+        .run(
+            &job("o-user", "我的订单 A1024 到哪了", 31, NOW),
+            rig.deadline(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -648,15 +660,31 @@ async fn the_example_hook_answers_an_order_question_and_refuses_a_tampered_reque
             ("webhook-signature", signature(secret, "kefu_1", ts, body)),
         ]
     };
-    assert_eq!(post_raw(&example.url, &signed(SECRET.as_bytes(), now, body), body).await, 200);
+    assert_eq!(
+        post_raw(&example.url, &signed(SECRET.as_bytes(), now, body), body).await,
+        200
+    );
     let tampered = br#"{"id":"kefu_1","message":{"type":"text","content":"A1026"}}"#;
     assert_eq!(
-        post_raw(&example.url, &signed(SECRET.as_bytes(), now, body), tampered).await,
+        post_raw(
+            &example.url,
+            &signed(SECRET.as_bytes(), now, body),
+            tampered
+        )
+        .await,
         401
     );
-    assert_eq!(post_raw(&example.url, &signed(b"not the secret", now, body), body).await, 401);
     assert_eq!(
-        post_raw(&example.url, &signed(SECRET.as_bytes(), now - 600, body), body).await,
+        post_raw(&example.url, &signed(b"not the secret", now, body), body).await,
+        401
+    );
+    assert_eq!(
+        post_raw(
+            &example.url,
+            &signed(SECRET.as_bytes(), now - 600, body),
+            body
+        )
+        .await,
         401
     );
     assert_eq!(post_raw(&example.url, &[], body).await, 401);
@@ -674,4 +702,72 @@ async fn the_example_hook_answers_an_order_question_and_refuses_a_tampered_reque
         )
         .await;
     assert_eq!(refused, Err(kefu::ports::HookFailure::Status(401)));
+}
+
+#[tokio::test]
+async fn on_dynamodb_the_first_decision_is_kept_and_a_redelivery_does_not_call_again() {
+    use kefu::clock::{EpochMillis, EpochSecs};
+    let sdk = aws::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = kefu::aws::DynamoTable::new(client.clone(), aws::create_table(&client).await);
+    let now = EpochMillis(NOW);
+    let until = EpochSecs(NOW / 1000 + 3600);
+    assert_eq!(table.kept("hook#push#a", now).await.unwrap(), None);
+    assert_eq!(
+        table
+            .keep("hook#push#a", "first", now, until)
+            .await
+            .unwrap(),
+        "first"
+    );
+    assert_eq!(
+        table
+            .keep("hook#push#a", "second", now, until)
+            .await
+            .unwrap(),
+        "first",
+        "the first write wins"
+    );
+    assert_eq!(
+        table.kept("hook#push#a", now).await.unwrap().as_deref(),
+        Some("first")
+    );
+    // Expired (the TTL has not deleted it yet): gone, and a new decision may be kept.
+    let later = EpochMillis(NOW + 3_601_000);
+    assert_eq!(table.kept("hook#push#a", later).await.unwrap(), None);
+    let later_until = EpochSecs(NOW / 1000 + 7200);
+    assert_eq!(
+        table
+            .keep("hook#push#a", "third", later, later_until)
+            .await
+            .unwrap(),
+        "third"
+    );
+
+    let rig = SendRig::start(Arc::new(table), &json!({"rules": []})).await;
+    let hook = test_hook(Behaviour::Answer(json!({"reply": [
+        {"type": "text", "content": "订单 A1024 已发货"}]})))
+    .await;
+    let sender = hook_sender(&rig, &rules(&hook.url, 2000), "");
+    rig.sandbox.user_message("o-user");
+    let body = job("o-user", "订单", 41, NOW);
+    sender.run(&body, rig.deadline()).await.unwrap();
+    sender.run(&body, rig.deadline()).await.unwrap();
+    assert_eq!(hook.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(rig.sandbox.messages().len(), 1);
+
+    // The deployment's hook secret, from its SecureString parameter; Lambda hooks get the
+    // configuration's credentials.
+    let deployment = kefu::aws::Aws::from_config(&sdk);
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let name = format!("/{}/hook-secret", aws::unique("kefu-hooks"));
+    aws::put_secure_parameter(&ssm, &name, SECRET).await;
+    assert_eq!(
+        deployment.hook_secret(&name).await.unwrap().expose(),
+        SECRET
+    );
+    let missing = deployment.hook_secret(&format!("{name}-missing")).await;
+    assert!(missing.is_err());
+    assert!(!format!("{:?}", deployment.hook_secret(&name).await).contains(SECRET));
+    assert!(deployment.lambda_invoker(None).is_some());
 }

@@ -10,6 +10,7 @@ pub mod budget;
 pub mod events;
 pub mod handoffs;
 pub mod hook_answers;
+mod hooks;
 pub mod ledger;
 pub mod media;
 pub mod outbox;
@@ -38,6 +39,8 @@ pub struct Aws {
     pub(crate) sqs: aws_sdk_sqs::Client,
     pub(crate) ssm: aws_sdk_ssm::Client,
     pub(crate) eventbridge: aws_sdk_eventbridge::Client,
+    /// The configuration's credentials, for the calls signed outside a client (Lambda hooks).
+    pub(crate) credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
 }
 
 impl Aws {
@@ -56,6 +59,7 @@ impl Aws {
             sqs: aws_sdk_sqs::Client::new(sdk),
             ssm: aws_sdk_ssm::Client::new(sdk),
             eventbridge: aws_sdk_eventbridge::Client::new(sdk),
+            credentials: sdk.credentials_provider(),
         }
     }
 

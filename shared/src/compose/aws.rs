@@ -21,13 +21,15 @@ use crate::assets::{AssetReader, Images};
 use crate::aws::{AppParameter, Aws, ParameterBudget, Secrets, SsmRules, app_parameter};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
+use crate::hooks::HookClient;
 use crate::local::NoEvents;
 use crate::policy::budget::CALL_TIMEOUT;
+use crate::policy::hook::{UserForm, user_key};
 use crate::ports::{Clock, EventPublisher, MediaReader, PortError};
 use crate::protocol::{AesKey, Credentials, CryptoError, Token};
 use crate::receive::{ReceiveDeps, ReceiveSettings, Receiver};
 use crate::rule_cache::RuleCache;
-use crate::send::Sender;
+use crate::send::{Hooks, Sender};
 use crate::wechat_api::WeChatClient;
 use crate::wechat_types::ApiError;
 
@@ -228,6 +230,7 @@ pub async fn senders(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let reader: Arc<dyn MediaReader> = Arc::new(AssetReader::with_images(images, CALL_TIMEOUT)?);
     let shared = rules(aws, config, &clock);
+    let hooks = hook_client(aws, config).await?;
     let mut apps = Apps::new(clock);
     if let Some(apps_path) = &config.apps_path {
         let source = AppSenders {
@@ -237,13 +240,14 @@ pub async fn senders(
             reader: reader.clone(),
             owner: instance_id(),
             shared: shared.clone(),
+            hooks: hooks.clone(),
         };
         apps = apps.with_source(Arc::new(source), config.apps_ttl);
     }
     match &config.appid {
         Some(appid) => {
             let (sender, ()) = tokio::join!(
-                sender_with_rules(aws, config, reader, shared),
+                sender_with_rules(aws, config, reader, shared, hooks),
                 apps.list_now()
             );
             Ok(apps.with_default(appid, Arc::new(sender?)))
@@ -267,7 +271,8 @@ async fn sender_with_reader(
 ) -> Result<Sender, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let rules = rules(aws, config, &clock);
-    sender_with_rules(aws, config, reader, rules).await
+    let hooks = hook_client(aws, config).await?;
+    sender_with_rules(aws, config, reader, rules, hooks).await
 }
 
 /// The same, with `rules` (the deployment's shared rules, not yet loaded).
@@ -276,6 +281,7 @@ async fn sender_with_rules(
     config: &Config,
     reader: Arc<dyn MediaReader>,
     rules: Arc<RuleCache>,
+    hooks: Arc<HookClient>,
 ) -> Result<Sender, StartupError> {
     let appid = config
         .appid
@@ -302,7 +308,13 @@ async fn sender_with_rules(
         owner: instance_id(),
     };
     Ok(learning(
-        sender_on_table(Arc::new(aws.table(&config.table)), parts),
+        hooked(
+            sender_on_table(Arc::new(aws.table(&config.table)), parts),
+            aws,
+            config,
+            &hooks,
+            &secrets,
+        ),
         aws,
         config,
         &secrets,
@@ -356,6 +368,8 @@ struct AppSenders {
     owner: String,
     /// The deployment's rules, for the apps without their own.
     shared: Arc<RuleCache>,
+    /// What every app's hooks are called with.
+    hooks: Arc<HookClient>,
 }
 
 #[async_trait]
@@ -403,12 +417,58 @@ impl AppSource<Sender> for AppSenders {
             owner: self.owner.clone(),
         };
         Ok(Some(learning(
-            sender_on_table(Arc::new(self.aws.table(&self.config.table)), parts),
+            hooked(
+                sender_on_table(Arc::new(self.aws.table(&self.config.table)), parts),
+                &self.aws,
+                &self.config,
+                &self.hooks,
+                &secrets,
+            ),
             &self.aws,
             &self.config,
             &secrets,
         )))
     }
+}
+
+/// The hooks' client, built once per cold start: HTTPS calls signed with the key at
+/// `KEFU_HOOK_SECRET_PARAMETER` (read now; unsigned without one), Lambda hooks invoked with the
+/// function's credentials.
+async fn hook_client(aws: &Aws, config: &Config) -> Result<Arc<HookClient>, StartupError> {
+    let secret = match &config.hook_secret_parameter {
+        Some(parameter) => Some(aws.hook_secret(parameter).await?),
+        None => None,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let client = HookClient::new(secret, clock).map_err(|e| PortError::new("hook client", e))?;
+    Ok(Arc::new(
+        match aws.lambda_invoker(config.lambda_endpoint.clone()) {
+            Some(invoker) => client.with_lambda(invoker),
+            None => client,
+        },
+    ))
+}
+
+/// The sender calling hooks with `hooks`: decisions kept on the table beside the send claims,
+/// the user named as `KEFU_HOOK_OPENID` says (hashed with a key derived from the AppSecret),
+/// `KEFU_HOOK_GENERATED_LABEL` under machine-generated answers.
+fn hooked(
+    sender: Sender,
+    aws: &Aws,
+    config: &Config,
+    hooks: &Arc<HookClient>,
+    secrets: &Secrets,
+) -> Sender {
+    let users = match (&secrets.app_secret, config.hook_openid_hashed) {
+        (Some(secret), true) => UserForm::Hashed(user_key(secret.expose())),
+        _ => UserForm::Openid,
+    };
+    sender.with_hooks(Hooks {
+        caller: hooks.clone(),
+        answers: Arc::new(aws.table(&config.table)),
+        users,
+        generated_label: config.hook_generated_label.clone(),
+    })
 }
 
 /// Where the events go: the bus `KEFU_EVENT_BUS` names, or nowhere.

@@ -121,6 +121,16 @@ impl<'m> HookRequest<'m> {
     }
 }
 
+/// The key a user's hash in hook requests is made with, derived from the app's AppSecret: the
+/// same on every instance, and unknown to the hook.
+pub fn user_key(app_secret: &str) -> Vec<u8> {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()) else {
+        return Vec::new();
+    };
+    mac.update(b"kefu hook user");
+    mac.finalize().into_bytes().to_vec()
+}
+
 fn hmac_hex(key: &[u8], data: &[u8]) -> String {
     // HMAC takes a key of any length.
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
