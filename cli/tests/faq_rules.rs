@@ -110,7 +110,7 @@ fn test_shows_the_faq_decision_entry_score_runner_up_and_shared_words() {
         "{transfer}"
     );
 
-    let unsure = ok(&["rules", "test", "rules/faq-sample.json", "退款"]);
+    let unsure = ok(&["rules", "test", "rules/faq-sample.json", "关于退款"]);
     assert!(
         unsure.starts_with("faq suggestion: 1 message(s)"),
         "{unsure}"

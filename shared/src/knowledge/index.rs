@@ -11,6 +11,11 @@ use super::tokens::{Kind, Lexicon, Token, kind};
 const PAIR_WEIGHT: f32 = 1.6;
 const CHAR_WEIGHT: f32 = 0.6;
 const WORD_WEIGHT: f32 = 1.6;
+/// A token no entry has counts against a match at this share of the rarest token's weight:
+/// users add words the questions don't have (「急」「找半天了」), and at full weight those sank
+/// right answers below the thresholds; at none, off-topic messages sharing one word would score
+/// as if that word were all they said.
+const UNKNOWN_SHARE: f32 = 0.5;
 /// An entry's score mixes its best question's similarity with how much of the message all its
 /// questions together explain (users combine words from several similar questions), half and
 /// half.
@@ -52,6 +57,9 @@ pub struct Score {
     /// The entry shares a word (two characters or more) with the message, not only single
     /// characters (「服了」 shares 服 with 「服务」 and nothing else).
     pub shares_a_word: bool,
+    /// How much of the entry's most covered question the message has (0..=1, by weight): a
+    /// message that says only a small part of every question is not answered directly.
+    pub covered: f32,
 }
 
 impl Index {
@@ -114,7 +122,7 @@ impl Index {
             postings,
             entry_postings,
             weights,
-            unknown: idf(0.0),
+            unknown: idf(0.0) * UNKNOWN_SHARE,
             entries: entries.len(),
         }
     }
@@ -172,12 +180,18 @@ impl Index {
             }
         }
         let mut best: Vec<Option<Score>> = vec![None; self.entries];
+        let mut covered = vec![0.0f32; self.entries];
         for q in touched {
             let (Some(question), Some(&overlap)) = (self.questions.get(q), shared.get(q)) else {
                 continue;
             };
             let score = similarity(overlap, question.mass, mass);
             let entry = question.entry as usize;
+            if let Some(slot) = covered.get_mut(entry)
+                && question.mass > 0.0
+            {
+                *slot = slot.max((overlap / question.mass).min(1.0));
+            }
             if let Some(slot) = best.get_mut(entry)
                 && slot.is_none_or(|s| s.score < score)
             {
@@ -186,6 +200,7 @@ impl Index {
                     score,
                     question: question.nth as usize,
                     shares_a_word: false,
+                    covered: 0.0,
                 });
             }
         }
@@ -197,6 +212,7 @@ impl Index {
                 let share = explained.get(s.entry).map_or(0.0, |e| (e / mass).min(1.0));
                 s.score = (1.0 - union) * s.score + union * share;
                 s.shares_a_word = words.get(s.entry).copied().unwrap_or(false);
+                s.covered = covered.get(s.entry).copied().unwrap_or(0.0);
                 s
             })
             .collect();

@@ -49,6 +49,9 @@ impl Lexicon {
                 .filter(|w| !w.is_empty())
                 .collect();
             if let Some((canonical, variants)) = group.split_first() {
+                // The canonical word stands for itself too, so that a shorter variant of
+                // another group inside it (「券」 in 「优惠券」) never rewrites it.
+                replacements.push((canonical.clone(), canonical.clone()));
                 for variant in variants {
                     if variant != canonical {
                         replacements.push((variant.clone(), canonical.clone()));
@@ -182,6 +185,14 @@ mod tests {
         assert_eq!(lexicon.content("请问咋退钱？"), "  退款");
         assert_eq!(shown(&lexicon, "请问咋退钱？"), ["款", "退", "退款"]);
         assert_eq!(lexicon.tokens("在吗"), lexicon.tokens("在吗"));
+    }
+
+    #[test]
+    fn a_canonical_word_is_not_rewritten_by_a_shorter_variant_inside_it() {
+        let lexicon = Lexicon::new(&[]);
+        // 「券」 becomes 「优惠券」, but 「优惠券」 itself stays one word.
+        assert_eq!(lexicon.canonical("优惠券怎么用"), "优惠券怎么使用");
+        assert_eq!(lexicon.canonical("券怎么用"), "优惠券怎么使用");
     }
 
     #[test]

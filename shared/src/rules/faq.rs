@@ -108,7 +108,8 @@ impl Faq {
         Thresholds {
             answer: self.answer_threshold.unwrap_or(defaults.answer),
             suggest: self.suggest_threshold.unwrap_or(defaults.suggest),
-            margin: defaults.margin,
+            lead: defaults.lead,
+            coverage: defaults.coverage,
         }
     }
 
