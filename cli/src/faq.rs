@@ -717,8 +717,15 @@ fn eval(file: &Path, misses: bool) -> anyhow::Result<String> {
     )?;
     writeln!(
         out,
-        "{:<22} {:>8} {:>8} {:>10} {:>8} {:>9} {:>12}   first",
-        "method", "right", "wrong", "suggested", "none", "in reach", "off answered"
+        "{:<22} {:>8} {:>8} {:>10} {:>8} {:>9} {:>12} {:>14}   first",
+        "method",
+        "right",
+        "wrong",
+        "suggested",
+        "none",
+        "in reach",
+        "off answered",
+        "off suggested"
     )?;
     let mut missed = Vec::new();
     let first = |text: &str| {
@@ -753,7 +760,7 @@ fn eval(file: &Path, misses: bool) -> anyhow::Result<String> {
         let pct = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
         writeln!(
             out,
-            "{name:<22} {:>7.1}% {:>7.1}% {:>9.1}% {:>7.1}% {:>8.1}% {:>5}/{o} ({:.1}%)   {:.1}%",
+            "{name:<22} {:>7.1}% {:>7.1}% {:>9.1}% {:>7.1}% {:>8.1}% {:>5}/{o} ({:.1}%) {:>8}/{o}   {:.1}%",
             pct(tally.right, q),
             pct(tally.wrong, q),
             pct(tally.suggested_right + tally.suggested_wrong, q),
@@ -761,12 +768,13 @@ fn eval(file: &Path, misses: bool) -> anyhow::Result<String> {
             pct(tally.right + tally.suggested_right, q),
             tally.off_answered,
             pct(tally.off_answered, o),
+            tally.off_suggested,
             pct(tally.first, q),
         )?;
     }
     writeln!(
         out,
-        "(right/wrong: answered directly; suggested: 「您是不是想问」; in reach: right or among the suggestions; off answered: off-topic messages answered directly; first: the expected entry ranked first, as if the best were always answered)"
+        "(right/wrong: answered directly; suggested: 「您是不是想问」; in reach: right or among the suggestions; off answered / suggested: off-topic messages answered directly / given a suggestion; first: the expected entry ranked first, as if the best were always answered)"
     )?;
     if misses {
         for line in missed {

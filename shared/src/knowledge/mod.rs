@@ -41,13 +41,15 @@ impl Default for Thresholds {
             answer: 0.3,
             lead: 0.13,
             coverage: 0.4,
-            suggest: 0.15,
+            suggest: 0.1,
         }
     }
 }
 
 /// Up to this many entries are suggested.
 pub const MAX_SUGGESTIONS: usize = 3;
+/// An entry is suggested only when it scores at least this share of the best one.
+const SUGGEST_SHARE: f32 = 0.5;
 
 /// What the knowledge base says about a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +100,7 @@ pub fn decide(
     if best.score >= thresholds.answer && clear && best.shares_a_word {
         return Verdict::Answer { best, runner_up };
     }
-    let floor = thresholds.suggest.max(best.score * 0.6);
+    let floor = thresholds.suggest.max(best.score * SUGGEST_SHARE);
     let suggested: Vec<Score> = scores
         .iter()
         .copied()

@@ -42,7 +42,7 @@ pub struct Faq {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer_threshold: Option<f32>,
     /// Entries scoring at least this (0–1) are offered as 「您是不是想问」 suggestions when none
-    /// is answered (default 0.15).
+    /// is answered (default 0.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggest_threshold: Option<f32>,
     /// The first line of a suggestion (default 「您是不是想问：」); the numbered standard
