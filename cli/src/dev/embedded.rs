@@ -75,7 +75,8 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
             "the embedded sample rules".to_owned(),
         ),
     };
-    let stack = MemoryStack::new(rules, clock.clone(), RULES_TTL);
+    let stack = MemoryStack::new(rules, clock.clone(), RULES_TTL)
+        .with_hook_caller(super::hooks::caller(args)?);
     // The file's source: the rules watcher hands it each version that passes the checks.
     let rules_file = rules_file.map(|path| (path, stack.rules_source.clone()));
     let first = specs.first().context("no app to serve")?;
@@ -167,6 +168,7 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
     }
     banner.push(("plaintext", super::plaintext_line(args.allow_plaintext)));
     banner.push(("stores", "embedded (in memory)".to_owned()));
+    banner.push(("hooks", super::hooks::banner(args)));
     let senders = Arc::new(senders);
     Ok(DevStack {
         apps,

@@ -21,6 +21,7 @@
 mod console;
 mod conversation;
 mod embedded;
+mod hooks;
 mod http;
 mod log;
 mod on_aws;
@@ -101,6 +102,13 @@ pub struct DevArgs {
     i_know_this_is_live: bool,
     #[command(flatten)]
     aws_args: AwsArgs,
+    /// Send every rule's hook (https or Lambda) to this URL instead, e.g. the example hook:
+    /// http://127.0.0.1:8091/ (examples/order-status-hook).
+    #[arg(long, env = "KEFU_HOOK_URL", value_parser = hooks::parse_hook_url)]
+    hook_url: Option<String>,
+    /// Sign hook calls with this key, as a deployment's HookSecretParameterName does.
+    #[arg(long, env = "KEFU_HOOK_SECRET", hide_env_values = true)]
+    hook_secret: Option<SecretString>,
 }
 
 /// One app `kefu dev` serves.

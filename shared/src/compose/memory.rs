@@ -5,11 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{SenderParts, sender_on_table};
+use crate::clock::SystemClock;
+use crate::hooks::HookClient;
 use crate::local::{MemoryQueue, MemoryTable, StaticRules};
-use crate::ports::{Clock, MediaReader, WeChatApi};
+use crate::policy::hook::UserForm;
+use crate::ports::{Clock, HookCaller, MediaReader, WeChatApi};
 use crate::receive::{ReceiveDeps, ReceiveSettings, Receiver};
 use crate::rule_cache::RuleCache;
-use crate::send::Sender;
+use crate::send::{Hooks, Sender};
 use crate::wechat_types::TokenKind;
 
 /// The in-memory stack: what the push path and the send core share.
@@ -20,7 +23,13 @@ pub struct MemoryStack {
     pub rules_source: Arc<StaticRules>,
     pub rules: Arc<RuleCache>,
     pub clock: Arc<dyn Clock>,
+    /// What the senders call hooks with (the HTTP client, unsigned, by default; none if it
+    /// cannot be built).
+    pub hooks: Option<Arc<dyn HookCaller>>,
 }
+
+/// The label `kefu dev` adds under machine-generated hook answers (the template's default).
+pub const DEV_GENERATED_LABEL: &str = "以上内容由 AI 生成";
 
 impl MemoryStack {
     pub fn new(rules_source: StaticRules, clock: Arc<dyn Clock>, rules_ttl: Duration) -> Self {
@@ -35,7 +44,16 @@ impl MemoryStack {
             )),
             rules_source,
             clock,
+            hooks: HookClient::new(None, Arc::new(SystemClock))
+                .ok()
+                .map(|client| Arc::new(client) as Arc<dyn HookCaller>),
         }
+    }
+
+    /// Hooks are called with `caller` (`kefu dev --hook-url`, `--hook-secret`).
+    pub fn with_hook_caller(mut self, caller: Arc<dyn HookCaller>) -> Self {
+        self.hooks = Some(caller);
+        self
     }
 
     /// The push path on this stack.
@@ -82,7 +100,7 @@ impl MemoryStack {
         owner: &str,
         rules: Arc<RuleCache>,
     ) -> Sender {
-        sender_on_table(
+        let sender = sender_on_table(
             self.table.clone(),
             SenderParts {
                 appid: appid.to_owned(),
@@ -93,6 +111,15 @@ impl MemoryStack {
                 token_kind: TokenKind::Stable,
                 owner: owner.to_owned(),
             },
-        )
+        );
+        match &self.hooks {
+            Some(caller) => sender.with_hooks(Hooks {
+                caller: caller.clone(),
+                answers: self.table.clone(),
+                users: UserForm::Openid,
+                generated_label: DEV_GENERATED_LABEL.to_owned(),
+            }),
+            None => sender,
+        }
     }
 }
