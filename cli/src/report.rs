@@ -984,6 +984,11 @@ fn group_card(report: &Report, page: &Page<'_>, n: usize, group: &Group, most: u
         .closest
         .as_ref()
         .map_or("ENTRY", |(id, _)| id.as_str());
+    // Answered now: the control stays, folded, for the group's other questions.
+    let folded = group.answered_now.is_some() && !report.entries.is_empty();
+    if folded {
+        card.push_str("<details><summary>add another of its questions</summary>");
+    }
     match page {
         _ if report.entries.is_empty() => {
             card.push_str(
@@ -1030,6 +1035,9 @@ fn group_card(report: &Report, page: &Page<'_>, n: usize, group: &Group, most: u
             );
         }
     }
+    if folded {
+        card.push_str("</details>");
+    }
     card.push_str("</li>");
     card
 }
@@ -1063,7 +1071,7 @@ ol.groups{list-style:none;padding:0;margin:0}\
 .ghead b{font-size:1.3rem;margin-right:.3rem}\
 svg.share{width:100%;height:4px;margin:.3rem 0 .5rem;background:var(--line);border-radius:2px}\
 .examples{margin:.2rem 0;font-size:1.05rem}.q{display:inline-block;margin-right:.3rem}\
-.closest,.now{margin:.2rem 0}.now{color:var(--accent)}\
+.closest,.now{margin:.2rem 0}.now{color:var(--accent)}summary{cursor:pointer;color:var(--muted)}\
 form.add{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.4rem 0 0}\
 select,button{font:inherit;max-width:100%}\
 button{background:var(--accent);color:#fff;border:0;border-radius:6px;padding:.3rem .9rem;cursor:pointer}\

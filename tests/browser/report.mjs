@@ -6,7 +6,7 @@
 // a group's "Add" puts its question into the rules file as a similar question of its closest
 // entry, kefu dev reloads the file, the group shows the FAQ answering it, and the same question
 // asked again is answered by that entry; an entry picked from the list works too, and adding a
-// question twice is refused with its reason. Saves a screenshot to target/browser/kefu-dev-report.png
+// question twice, or from another site's page, is refused with its reason. Saves a screenshot to target/browser/kefu-dev-report.png
 // (and -390.png, a phone's width).
 import { createRequire } from "node:module";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -121,6 +121,8 @@ try {
 
   // The same question twice: refused, with the reason, and a way back.
   await page.goto(base + "/report");
+  // The group answered now: its control folded, for its other questions.
+  await card("发票抬头写错了").locator("summary").click();
   await card("发票抬头写错了").locator("button[type=submit]").click();
   const refusal = await page.innerText("body");
   expect(refusal.includes("Not added") && refusal.includes("invoice already has"), "no refusal: " + refusal);
@@ -130,8 +132,14 @@ try {
   });
   const reason = await status.text();
   expect(status.status === 404 && reason.includes("no FAQ entry \"returns\""), "unknown entry: " + status.status + " " + reason);
+  // A form another site's page posts here: refused.
+  const forged = await fetch(base + "/report/add-question", {
+    method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://example.com" },
+    body: "entry=refund&text=" + encodeURIComponent("我要退"),
+  });
+  expect(forged.status === 403, "a cross-site form: " + forged.status);
   await page.click("text=back to the report");
-  console.log("  report page: a picked entry and example added; a duplicate refused (409), an unknown entry 404");
+  console.log("  report page: a picked entry and example added; a duplicate refused (409), an unknown entry 404, another site's form 403");
 
   // A phone's width: nothing clipped sideways.
   await page.setViewportSize({ width: 390, height: 844 });

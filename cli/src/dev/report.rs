@@ -4,7 +4,7 @@
 //! the rules watcher then reloads the file as after any save. A request it cannot do is refused
 //! with a 4xx and its reason (on the page, on the terminal): no such entry, no words, a question
 //! already there, rules that are not a file (Parameter Store: `kefu faq add-question` on a pulled
-//! file, then `kefu rules push`).
+//! file, then `kefu rules push`), a form posted by a page of another site.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -209,7 +209,13 @@ async fn add(State(dev): State<DevReport>, headers: HeaderMap, body: Bytes) -> R
     // The page's form is answered with pages (back to the report, or the reason); anything
     // else with the reason as text.
     let from_page = content_type.starts_with("application/x-www-form-urlencoded");
-    let request = if body.len() > MAX_BODY {
+    let request = if cross_site(&headers) {
+        Err((
+            StatusCode::FORBIDDEN,
+            "a request from another site is refused: add questions from kefu dev's own /report page"
+                .to_owned(),
+        ))
+    } else if body.len() > MAX_BODY {
         Err((
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the request is over {MAX_BODY} bytes"),
@@ -271,6 +277,20 @@ async fn add(State(dev): State<DevReport>, headers: HeaderMap, body: Bytes) -> R
     }
 }
 
+/// A request a page of another site made (a form any page can post to 127.0.0.1): the browser
+/// says so in `Sec-Fetch-Site`, or by an `Origin` that is not this server. A request without
+/// either (curl, a script) is not a browser's on another site's behalf.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let value = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = value(header::HeaderName::from_static("sec-fetch-site")) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match value(header::ORIGIN) {
+        Some(origin) => origin.split_once("://").map(|(_, host)| host) != value(header::HOST),
+        None => false,
+    }
+}
+
 /// The form's fields, decoded as a query string is (the same encoding).
 fn form(body: &[u8]) -> Result<AddRequest, (StatusCode, String)> {
     let bad = || {
@@ -322,6 +342,34 @@ mod tests {
             StatusCode::BAD_REQUEST
         );
         assert_eq!(query_value("退 a/b"), "%E9%80%80%20a%2Fb");
+    }
+
+    #[test]
+    fn a_form_posted_from_another_site_is_told_apart() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, axum::http::HeaderValue::from_static(value));
+            }
+            headers
+        };
+        assert!(!cross_site(&headers(&[])), "curl, a script");
+        assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(cross_site(&headers(&[("sec-fetch-site", "same-site")])));
+        let here = [
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+        ];
+        assert!(!cross_site(&headers(&here)));
+        assert!(cross_site(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "https://example.com")
+        ])));
+        assert!(cross_site(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "null")
+        ])));
     }
 
     /// Each request the page cannot do, refused by its status and reason; the file written
