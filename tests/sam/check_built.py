@@ -22,7 +22,10 @@ Lambda Runtime API (lambda_runtime.py), against moto and the WeChat sandbox, and
       item failure: a retry cannot make the file appear, so it never goes to the DLQ) and the
       function's log names the file as not shipped;
     - a fresh job of the second app: sent through the second app's own access_token (the
-      sandbox records it under that appid).
+      sandbox records it under that appid);
+    - an outbox command (a record from the outbox queue's ARN, KEFU_OUTBOX_QUEUE_ARN) for a
+      user who just wrote: no failures, and the sandbox received its text once; the same
+      command again (another SQS message, the same idempotency_key): nothing more sent.
 
   `sam local invoke` as README.md and events/README.md write it (each `sam local invoke
   FUNCTION -e EVENT --env-vars ENV_FILE` there, and the `kefu event … > FILE` that makes a fresh
@@ -148,6 +151,22 @@ def fresh_job(text: str, appid: str | None = None) -> tuple[bytes, str, str]:
                           kind={"type": "text", "content": text})
     record.update(body=json.dumps(job, ensure_ascii=False), messageId=f"kefu-sam-check-{msg_id}")
     return json.dumps(event, ensure_ascii=False).encode(), record["messageId"], openid
+
+
+OUTBOX_ARN = "arn:aws:sqs:us-east-1:123456789012:kefu-outbox"
+
+
+def outbox_event(appid: str, openid: str, key: str, text: str) -> bytes:
+    """An SQS event of one outbox command, as the outbox queue's event source hands it."""
+    now = int(time.time() * 1000)
+    command = {"appid": appid, "openid": openid, "idempotency_key": key,
+               "messages": [{"type": "text", "content": text}]}
+    record = {"messageId": f"kefu-sam-outbox-{now}-{secrets.token_hex(4)}",
+              "receiptHandle": "kefu-sam-outbox-receipt", "body": json.dumps(command, ensure_ascii=False),
+              "attributes": {"SentTimestamp": str(now), "ApproximateReceiveCount": "1"},
+              "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+              "eventSourceARN": OUTBOX_ARN, "awsRegion": "us-east-1"}
+    return json.dumps({"Records": [record]}, ensure_ascii=False).encode()
 
 
 def second_app() -> dict:
@@ -306,7 +325,8 @@ def main() -> None:
                         ("api", {"app_secret": second["app_secret"]})]:
         ssm.put_parameter(Name=f"{apps_path}/{second['appid']}/{leaf}", Type="SecureString",
                           Overwrite=True, Value=json.dumps(value))
-    env.update(WECHAT_API_BASE=args.sandbox, RUST_LOG="info", KEFU_APPS_PATH=apps_path)
+    env.update(WECHAT_API_BASE=args.sandbox, RUST_LOG="info", KEFU_APPS_PATH=apps_path,
+               KEFU_OUTBOX_QUEUE_ARN=OUTBOX_ARN)
     # kefu's events (EventBusName): a bus on moto whose rule sends every event to a queue, as
     # README.md's example does; reply publishes there, so the IAM check evaluates its PutEvents.
     events_client = session.client("events", endpoint_url=args.moto)
@@ -400,6 +420,22 @@ def main() -> None:
             report(failed == [] and sent == [second["appid"]],
                    "reply fresh job of the second app",
                    f"batchItemFailures {failed}; sandbox got sends from {sent}")
+
+            # The user writes (their window opens), then a business system's command, twice.
+            event, message_id, openid = fresh_job("你好")
+            http("POST", f"{args.sandbox}/sandbox/users/{openid}/message")
+            failed = batch_failures(*reply.invoke(event))
+            key = f"sam-check-{secrets.token_hex(4)}"
+            failed += batch_failures(*reply.invoke(outbox_event(env["KEFU_APPID"], openid, key,
+                                                                "您的退款已到账")))
+            failed += batch_failures(*reply.invoke(outbox_event(env["KEFU_APPID"], openid, key,
+                                                                "您的退款已到账")))
+            texts = [m["body"].get("text", {}).get("content")
+                     for m in json.loads(http("GET", f"{args.sandbox}/sandbox/messages"))
+                     if m.get("openid") == openid]
+            report(failed == [] and texts.count("您的退款已到账") == 1,
+                   "reply outbox command, sent twice with one key",
+                   f"batchItemFailures {failed}; sandbox got {texts}")
 
         told = []
         while True:
