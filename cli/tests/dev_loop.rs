@@ -206,6 +206,11 @@ fn kefu_dev_explains_itself_on_the_terminal() {
         "no auto-reply: a human agent holds o-held for another 30 min",
         "← o-busy [text] 第0条 — no rule matched: the default reply: reply queued",
         "→ o-busy [text] 收到你的消息",
+        // kefu's events, as a deployment with EventBusName publishes them.
+        "event message.received o-held: 「人工」",
+        "event handoff.started o-held: rule human",
+        "event question.unanswered o-busy: 「第0条」 unanswered",
+        "event reply.sent o-busy: text #0",
     ] {
         assert!(terminal.contains(line), "missing {line:?} in:\n{terminal}");
     }

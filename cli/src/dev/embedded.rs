@@ -11,7 +11,8 @@ use kefu::apps::Apps;
 use kefu::assets::AssetReader;
 use kefu::clock::SystemClock;
 use kefu::compose::{MemoryStack, instance_id};
-use kefu::local::StaticRules;
+use kefu::events::UserForm;
+use kefu::local::{MemoryEvents, StaticRules};
 use kefu::policy::budget::CALL_TIMEOUT;
 use kefu::ports::Clock;
 use kefu::protocol::Credentials;
@@ -24,7 +25,7 @@ use kefu_sandbox::Sandbox;
 
 use super::console::{self, shown};
 use super::timeline::Level;
-use super::{DevApp, DevArgs, DevStack, queue, rules_watch, wechat_api};
+use super::{DevApp, DevArgs, DevStack, events, queue, rules_watch, wechat_api};
 use crate::apps_file;
 
 /// How often rules are re-read from the file: edits show up within this.
@@ -90,6 +91,9 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
     }
     let reader = Arc::new(AssetReader::new(&args.assets, CALL_TIMEOUT)?);
     let owner = instance_id();
+    // kefu's events, as a deployment with an EventBusName publishes them: printed as they come.
+    let published = Arc::new(MemoryEvents::new());
+    let printed = events::print(published.subscribe());
     let mut apps = Vec::new();
     let mut senders = Apps::new(clock.clone());
     for spec in specs {
@@ -113,6 +117,7 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
         let mut settings = ReceiveSettings::new(spec.credentials);
         settings.require_encryption =
             !args.allow_plaintext && settings.credentials.aes_key.is_some();
+        settings.events = true;
         let receiver = Arc::new(stack.receiver_with_rules(settings, rules.clone()));
         let api = Arc::new(WeChatClient::new(
             &wechat_api(args, local_api)?,
@@ -120,7 +125,9 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
             spec.app_secret,
             CALL_TIMEOUT,
         )?);
-        let sender = stack.sender_with_rules(&appid, api, reader.clone(), &owner, rules.clone());
+        let sender = stack
+            .sender_with_rules(&appid, api, reader.clone(), &owner, rules.clone())
+            .with_events(published.clone(), UserForm::Clear);
         senders = senders.with_app(&appid, Arc::new(sender));
         apps.push(DevApp {
             receiver,
@@ -169,6 +176,10 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
     banner.push(("plaintext", super::plaintext_line(args.allow_plaintext)));
     banner.push(("stores", "embedded (in memory)".to_owned()));
     banner.push(("hooks", super::hooks::banner(args)));
+    banner.push((
+        "events",
+        "printed here as they are published (a deployment: EventBusName)".to_owned(),
+    ));
     let senders = Arc::new(senders);
     Ok(DevStack {
         apps,
@@ -177,12 +188,17 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
         questions: stack.table.clone(),
         senders: senders.clone(),
         quota: stack.table.clone(),
-        queue_loop: Box::pin(queue::run_embedded(
-            stack.queue,
-            senders,
-            sandbox.clone(),
-            args.wechat_api.is_none(),
-        )),
+        queue_loop: Box::pin({
+            let queue = queue::run_embedded(
+                stack.queue,
+                senders,
+                sandbox.clone(),
+                args.wechat_api.is_none(),
+            );
+            async move {
+                tokio::join!(queue, printed);
+            }
+        }),
         sandbox,
         banner,
     })

@@ -21,6 +21,7 @@
 mod console;
 mod conversation;
 mod embedded;
+mod events;
 mod hooks;
 mod http;
 mod log;
