@@ -159,17 +159,29 @@ async fn to_dev(url: &str, command: &Command) -> anyhow::Result<String> {
         .await
         .with_context(|| format!("{endpoint}: HTTP {status}, not JSON"))?;
     if !status.is_success() {
-        let said = body["error"].as_str().unwrap_or("no reason given");
+        let said = body
+            .get("error")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("no reason given");
         anyhow::bail!("{endpoint}: HTTP {status}: {said}");
     }
     let mut lines = vec![format!("key {}", command.idempotency_key)];
-    for message in body["messages"].as_array().into_iter().flatten() {
-        let n = message["n"].as_u64().unwrap_or(0);
-        match message["outcome"].as_str() {
+    let field = |message: &serde_json::Value, name: &str| message.get(name).cloned();
+    for message in body
+        .get("messages")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let n = field(message, "n").and_then(|n| n.as_u64()).unwrap_or(0);
+        match field(message, "outcome").as_ref().and_then(|o| o.as_str()) {
             Some("sent") => lines.push(format!("  message {n}: sent")),
             _ => lines.push(format!(
                 "  message {n}: settled, not sent: {}",
-                message["detail"].as_str().unwrap_or("")
+                field(message, "detail")
+                    .as_ref()
+                    .and_then(|d| d.as_str())
+                    .unwrap_or("")
             )),
         }
     }

@@ -276,8 +276,8 @@ async fn a_burst_of_500_commands_for_50_users_honours_each_users_allowance_exact
     let mut failures = Vec::new();
     for group in batches.chunks(4) {
         let mut runs = tokio::task::JoinSet::new();
-        for batch in group.iter().cloned() {
-            let stack = Arc::clone(&stack);
+        for batch in group {
+            let (stack, batch) = (Arc::clone(&stack), batch.clone());
             runs.spawn(async move { stack.run(&batch).await });
         }
         while let Some(failed) = runs.join_next().await {
