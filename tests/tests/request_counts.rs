@@ -29,7 +29,8 @@ fn tally(targets: Vec<String>) -> BTreeMap<String, usize> {
         let name = target
             .replace("DynamoDB_20120810.", "DynamoDB.")
             .replace("AmazonSQS.", "SQS.")
-            .replace("AmazonSSM.", "SSM.");
+            .replace("AmazonSSM.", "SSM.")
+            .replace("AWSEvents.", "EventBridge.");
         *counts.entry(name).or_insert(0) += 1;
     }
     counts
@@ -50,6 +51,11 @@ struct Stack {
 }
 
 async fn stack() -> Stack {
+    stack_with(&[]).await
+}
+
+/// The same, the functions' environment holding `extra` too.
+async fn stack_with(extra: &[(&str, String)]) -> Stack {
     let clients = clients().await;
     let table = create_table(&clients.dynamodb).await;
     let queue_url = create_queue(&clients.sqs, false).await;
@@ -85,6 +91,7 @@ async fn stack() -> Stack {
         ("KEFU_API_SECRETS_PARAMETER", format!("{prefix}/api")),
         ("WECHAT_API_BASE", format!("http://{addr}")),
     ];
+    let env: Vec<(&str, String)> = env.into_iter().chain(extra.iter().cloned()).collect();
     let config = aws::function_config(&env);
     let proxy = LossyProxy::start(&aws::endpoint()).await;
     let aws = Aws::from_config(&aws::sdk_config_at(&proxy.url()).await);
@@ -369,6 +376,92 @@ async fn one_outbox_send_costs_these_aws_requests() {
             ("DynamoDB.GetItem", 2),
             ("DynamoDB.PutItem", 1),
             ("DynamoDB.UpdateItem", 2),
+        ])
+    );
+}
+
+/// What kefu's events cost (`KEFU_EVENT_BUS` set): a push answered by the default, and one
+/// nothing answers is told as `question.unanswered` too. docs/benchmarks.md's events table rests
+/// on these.
+#[tokio::test]
+async fn events_cost_these_aws_requests() {
+    let eventbridge = aws_sdk_eventbridge::Client::new(&aws::sdk_config().await);
+    let (bus, _queue) = aws::create_event_bus_to_queue(&eventbridge, &clients().await.sqs).await;
+    let stack = stack_with(&[("KEFU_EVENT_BUS", bus)]).await;
+    let receiver = kefu::compose::aws::receiver(&stack.aws, &stack.config)
+        .await
+        .unwrap();
+    let sender = Arc::new(
+        kefu::compose::aws::sender(&stack.aws, &stack.config)
+            .await
+            .unwrap(),
+    );
+    let deadline = SystemClock.now_millis() + 30_000;
+    let mut receive = Vec::new();
+    let mut reply = Vec::new();
+    // The first fetches the access_token (not counted below); 你好 is small talk, 发票怎么开 a
+    // question nothing answers.
+    for (openid, text, msg_id) in [
+        ("oEvents0", "你好", 20),
+        ("oEvents1", "你好", 21),
+        ("oEvents2", "发票怎么开", 22),
+    ] {
+        let nonce = format!("e{msg_id}");
+        let framing = Framing {
+            mode: Mode::Safe,
+            format: Format::Json,
+            timestamp: now_secs(),
+            nonce: &nonce,
+        };
+        let push = text_push(openid, text, msg_id, framing);
+        stack.sandbox.user_message(openid);
+        stack.proxy.take_seen();
+        let answer = receiver
+            .handle(PushRequest {
+                method: "POST",
+                query: &push.query,
+                body: push.body.as_bytes(),
+            })
+            .await;
+        assert_eq!((answer.status, answer.body.as_str()), (200, "success"));
+        receive.push(tally(stack.proxy.take_seen()));
+        let jobs = take_jobs(&stack).await;
+        assert_eq!(jobs.len(), 1);
+        assert!(sender.run_batch(jobs, deadline).await.is_empty());
+        reply.push(tally(stack.proxy.take_seen()));
+    }
+    assert_eq!(sender.events_unpublished(), 0);
+    println!("receive push (events on): {:?}", receive[1]);
+    println!("reply warm job (events):  {:?}", reply[1]);
+    println!("reply unanswered (events): {:?}", reply[2]);
+    // receive: the same as without events (a push a rule answers).
+    assert_eq!(
+        receive[1],
+        expected(&[
+            ("DynamoDB.PutItem", 2),
+            ("DynamoDB.UpdateItem", 1),
+            ("SQS.SendMessage", 1),
+        ])
+    );
+    // reply: the warm job's requests, and the job's events held once (PutItem `events#…`) and
+    // published in one PutEvents (message.received, reply.sent).
+    assert_eq!(
+        reply[1],
+        expected(&[
+            ("DynamoDB.GetItem", 1),
+            ("DynamoDB.PutItem", 2),
+            ("DynamoDB.UpdateItem", 4),
+            ("EventBridge.PutEvents", 1),
+        ])
+    );
+    // The unanswered question: its kept text too, and still one PutEvents (three events).
+    assert_eq!(
+        reply[2],
+        expected(&[
+            ("DynamoDB.GetItem", 1),
+            ("DynamoDB.PutItem", 3),
+            ("DynamoDB.UpdateItem", 4),
+            ("EventBridge.PutEvents", 1),
         ])
     );
 }
