@@ -695,13 +695,7 @@ fn eval(file: &Path, misses: bool) -> anyhow::Result<String> {
     set.faq.index();
     let built = started.elapsed();
 
-    let matcher = |text: &str| match set.faq.decide(text) {
-        FaqDecision::Answer { entry, .. } => Outcome::Answer(entry.id.clone()),
-        FaqDecision::Suggest(list) => {
-            Outcome::Suggest(list.iter().map(|(e, _)| e.id.clone()).collect())
-        }
-        FaqDecision::Nothing(_) | FaqDecision::Choice(_) => Outcome::Nothing,
-    };
+    let matcher = |text: &str| decided(&set.faq, text);
     let keywords = KeywordRules::new(&set.faq);
     let bm25 = Bm25::new(&set.faq);
 
@@ -782,6 +776,17 @@ fn eval(file: &Path, misses: bool) -> anyhow::Result<String> {
         }
     }
     Ok(out.trim_end().to_owned())
+}
+
+/// What the knowledge base decides for `text`, as the evaluation counts it.
+fn decided(faq: &Faq, text: &str) -> Outcome {
+    match faq.decide(text) {
+        FaqDecision::Answer { entry, .. } => Outcome::Answer(entry.id.clone()),
+        FaqDecision::Suggest(list) => {
+            Outcome::Suggest(list.iter().map(|(e, _)| e.id.clone()).collect())
+        }
+        FaqDecision::Nothing(_) | FaqDecision::Choice(_) => Outcome::Nothing,
+    }
 }
 
 fn measure(
@@ -944,5 +949,49 @@ impl Bm25 {
             }
         }
         best.map_or(Outcome::Nothing, |(_, id)| Outcome::Answer(id.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// On every evaluation set (the held-out clinic too), the defaults keep to the goal's
+    /// limits on wrong answers (≤ 3 %) and off-topic messages answered (≤ 1 in 20), and the
+    /// right answers and the reach do not slip below what docs/benchmarks.md reports (floors a
+    /// little under it): a tuning that buys one figure with another fails here.
+    #[test]
+    fn the_defaults_keep_wrong_and_off_topic_answers_within_the_goal_on_every_set() {
+        for (name, right_floor, reach_floor) in
+            [("coffee", 40, 84), ("shop", 47, 83), ("clinic", 58, 92)]
+        {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../rules/faq/eval/{name}.json"));
+            let set: EvalSet =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let tally = measure(&set, &|t| decided(&set.faq, t), false, &mut Vec::new());
+            let (q, o) = (set.questions.len(), set.off_topic.len());
+            let reach = tally.right + tally.suggested_right;
+            assert!(
+                tally.wrong * 100 <= q * 3,
+                "{name}: {} of {q} wrong",
+                tally.wrong
+            );
+            assert!(
+                tally.off_answered * 20 <= o,
+                "{name}: {} of {o} off-topic answered",
+                tally.off_answered
+            );
+            assert!(
+                tally.right * 100 >= q * right_floor,
+                "{name}: {} of {q} right",
+                tally.right
+            );
+            assert!(
+                reach * 100 >= q * reach_floor,
+                "{name}: {reach} of {q} in reach"
+            );
+        }
     }
 }
