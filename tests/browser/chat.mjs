@@ -73,6 +73,11 @@ try {
   await page.locator(".row.user .card.miniprogrampage").waitFor();
   step("mini-program card → the link card");
 
+  // kefu's events, as a deployment with EventBusName publishes them: the events panel.
+  await page.locator("#event-list li", { hasText: "reply.sent" }).first().waitFor();
+  await page.locator("#event-list li", { hasText: "message.received" }).first().waitFor();
+  step("events panel → message.received, reply.sent");
+
   await say("人工");
   const handoff = page.locator(".system.handoff", { hasText: "已转人工客服" });
   await handoff.waitFor();

@@ -24,7 +24,7 @@ use kefu::wechat_api::WeChatClient;
 use kefu_sandbox::Sandbox;
 
 use super::console::{self, shown};
-use super::timeline::Level;
+use super::timeline::{Level, Timeline};
 use super::{DevApp, DevArgs, DevStack, events, queue, rules_watch, wechat_api};
 use crate::apps_file;
 
@@ -40,7 +40,11 @@ struct Spec {
     rules: Option<PathBuf>,
 }
 
-pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack> {
+pub(super) fn stack(
+    args: &DevArgs,
+    local_api: &str,
+    timeline: &Timeline,
+) -> anyhow::Result<DevStack> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let specs = match &args.apps {
         Some(file) => apps_file::load(file)?
@@ -93,7 +97,7 @@ pub(super) fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<DevStack>
     let owner = instance_id();
     // kefu's events, as a deployment with an EventBusName publishes them: printed as they come.
     let published = Arc::new(MemoryEvents::new());
-    let printed = events::print(published.subscribe());
+    let printed = events::print(published.subscribe(), timeline.clone());
     let mut apps = Vec::new();
     let mut senders = Apps::new(clock.clone());
     for spec in specs {

@@ -1,18 +1,35 @@
 //! kefu's events as `kefu dev` shows them: each one the reply side publishes (to memory here,
-//! as it would to the EventBridge bus of `EventBusName`) is printed in the terminal as it comes.
+//! as it would to the EventBridge bus of `EventBusName`) is printed in the terminal as it comes,
+//! and listed in the chat page's events panel.
 
 use kefu::events::{Event, Kind};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
 use super::console;
-use super::timeline::Level;
+use super::timeline::{Level, Timeline, What};
 
-/// Prints every event published from now on, one line each, until the publisher is gone.
-pub(super) async fn print(mut events: broadcast::Receiver<Event>) {
+/// Prints every event published from now on, one line each, and puts it on the page's events
+/// panel, until the publisher is gone.
+pub(super) async fn print(mut events: broadcast::Receiver<Event>, timeline: Timeline) {
     loop {
         match events.recv().await {
-            Ok(event) => console::say(Level::Info, &line(&event)),
+            Ok(event) => {
+                let text = line(&event);
+                console::say(Level::Info, &text);
+                let openid = match &event.user {
+                    kefu::events::User::OpenId(openid) => Some(openid.clone()),
+                    kefu::events::User::Hash(_) => None,
+                };
+                timeline.push(
+                    openid,
+                    What::Event {
+                        event: event.kind.name().to_owned(),
+                        id: event.id.clone(),
+                        text,
+                    },
+                );
+            }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 console::say(
                     Level::Warn,

@@ -149,7 +149,7 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
     let stack = if args.aws {
         on_aws::stack(args, &local_api).await?
     } else {
-        embedded::stack(args, &local_api)?
+        embedded::stack(args, &local_api, &timeline)?
     };
     log::install(
         timeline.clone(),

@@ -43,6 +43,14 @@ pub enum What {
     /// The user's hand-off ended (the agent closed the session, or the hold ran out):
     /// automatic replies resume (also printed on the terminal).
     HandoffEnded { text: String },
+    /// One of kefu's events was published (the page's events panel; also printed).
+    Event {
+        /// Its kind (`reply.sent`, …).
+        event: String,
+        id: String,
+        /// The terminal's line.
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -250,6 +250,15 @@ function poll() {
   return polling;
 }
 
+// kefu's events, newest last, every user's: the kind, and the rest of the terminal's line.
+function addEvent(entry) {
+  const list = $("event-list");
+  list.append(el("li", { class: "event", title: "id " + entry.id },
+    el("b", {}, entry.event), " " + entry.text.replace(/^event \S+ /, "")));
+  while (list.children.length > 50) list.firstChild.remove();
+  list.scrollTop = list.scrollHeight;
+}
+
 async function pollOnce() {
   try {
     const answer = await fetch("/dev/api/events?after=" + state.seq).then((r) => r.json());
@@ -261,6 +270,7 @@ async function pollOnce() {
       state.seq = entry.seq;
       if (entry.kind === "push" && !entry.openid) entry.pinned = state.openid;
       if (entry.kind === "handoff_ended" && entry.openid) state.handoffEnded[entry.openid] = entry.seq;
+      if (entry.kind === "event") { addEvent(entry); continue; }
       state.entries.push(entry);
       rememberOpenid(entry.openid);
       if (visible(entry)) {
