@@ -89,7 +89,10 @@ class Stack:
         params.update(AppId=stack["appid"], AppsPath=stack["apps_path"],
                       RulesPath=stack["rules_path"], PushSecretsParameterName=stack["push_secrets"],
                       ApiSecretsParameterName=stack["api_secrets"],
-                      EventBusName=stack.get("event_bus", ""))
+                      EventBusName=stack.get("event_bus", ""),
+                      # A CommaDelimitedList: a list, as CloudFormation resolves its Ref.
+                      HookFunctionArns=stack.get("hook_functions", []),
+                      HookSecretParameterName=stack.get("hook_secret", ""))
         params.update(overrides or {})
         self.params = params
         queue_name = stack["queue_url"].rstrip("/").rsplit("/", 1)[-1]
@@ -312,6 +315,9 @@ def requests_of(call: dict, stack: dict, pk: str) -> list[dict]:
                      resource=bus if bus.startswith("arn:")
                      else f"arn:{PARTITION}:events:{region}:{ACCOUNT}:event-bus/{bus}")
                 for bus in buses]
+    if service == "lambda" and op == "Invoke":
+        # A Lambda hook: the function named, by ARN.
+        return [dict(action="lambda:InvokeFunction", resource=body["FunctionName"], context={})]
     raise ValueError(f"{service} {op}: tests/iam/check.py does not know how AWS authorizes this "
                      f"call; teach requests_of() ({json.dumps(body)[:200]})")
 

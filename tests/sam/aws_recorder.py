@@ -30,7 +30,10 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te"
        "upgrade", "content-length"}
 
 
-def describe(headers, body: bytes) -> dict:
+LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations")
+
+
+def describe(headers, body: bytes, path: str = "") -> dict:
     """What the request asks: access key, service, operation and its parameters."""
     found = CREDENTIAL.search(headers.get("Authorization", ""))
     key, service = found.groups() if found else ("", "")
@@ -47,6 +50,11 @@ def describe(headers, body: bytes) -> dict:
         fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         params = {k: v[0] if len(v) == 1 else v for k, v in fields.items()}
         operation = operation or str(params.get("Action", ""))
+    invoke = LAMBDA_INVOKE.match(path) if service == "lambda" else None
+    if invoke:
+        # A REST call (a Lambda hook): the operation is in the path, its payload is not AWS's.
+        operation = "Invoke"
+        params = {"FunctionName": urllib.parse.unquote(invoke.group(1))}
     return {"key": key, "service": service, "operation": operation, "body": params}
 
 
@@ -80,7 +88,7 @@ class Recorder:
 
             def forward(self):
                 body = self.body()
-                call = describe(self.headers, body)
+                call = describe(self.headers, body, self.path)
                 upstream = http.client.HTTPConnection(*recorder.upstream, timeout=30)
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}

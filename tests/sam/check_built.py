@@ -21,6 +21,10 @@ Lambda Runtime API (lambda_runtime.py), against moto and the WeChat sandbox, and
     - a fresh job whose rule names an image that is not shipped: refused for good (no batch
       item failure: a retry cannot make the file appear, so it never goes to the DLQ) and the
       function's log names the file as not shipped;
+    - a fresh job whose rule is a Lambda hook: reply invokes the function (through the recorder,
+      so tests/iam evaluates lambda:InvokeFunction against HookFunctionArns; moto cannot run it)
+      once, and sends the hook's fallback; reply reads the hook secret (HookSecretParameterName)
+      at start;
     - a fresh job of the second app: sent through the second app's own access_token (the
       sandbox records it under that appid);
     - an outbox command (a record from the outbox queue's ARN, KEFU_OUTBOX_QUEUE_ARN) for a
@@ -77,6 +81,17 @@ IMAGE_RULES = [
      "action": {"reply": [{"type": "image", "source": {"file": "welcome.png"}}]}},
     {"name": "missing-photo", "match": {"exact": ["缺图"]},
      "action": {"reply": [{"type": "image", "source": {"file": "not-shipped.png"}}]}},
+]
+
+# A rule whose action is a Lambda hook (docs/hooks.md): moto has no such function (invoking one
+# needs Docker), so the call fails and the fallback goes out; the IAM check evaluates the Invoke
+# against HookFunctionArns.
+HOOK_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:kefu-check-hook"
+HOOK_FALLBACK = "积分查询暂不可用"
+HOOK_RULES = [
+    {"name": "points", "match": {"exact": ["积分查询"]},
+     "action": {"hook": {"lambda": HOOK_FUNCTION, "timeout_ms": 3000,
+                         "fallback": [{"type": "text", "content": HOOK_FALLBACK}]}}},
 ]
 
 # Each function's own dummy access key: the recorded calls say which function made them.
@@ -313,7 +328,7 @@ def main() -> None:
     session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
                                     region_name=env["AWS_REGION"])
     rules = json.loads((ROOT / "rules" / "sample.json").read_text(encoding="utf-8"))
-    rules["rules"] = IMAGE_RULES + rules["rules"]
+    rules["rules"] = IMAGE_RULES + HOOK_RULES + rules["rules"]
     session.client("ssm", endpoint_url=args.moto).put_parameter(
         Name=f"{env['KEFU_RULES_PATH']}/000", Type="String", Overwrite=True,
         Value=json.dumps(rules, ensure_ascii=False, separators=(",", ":")))
@@ -339,12 +354,16 @@ def main() -> None:
     events_client.put_targets(Rule=f"{event_bus}-all", EventBusName=event_bus, Targets=[{
         "Id": "queue", "Arn": sqs_client.get_queue_attributes(
             QueueUrl=events_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]}])
+    # The key HTTPS hooks are signed with (HookSecretParameterName): reply reads it at start.
+    hook_secret = f"{env['KEFU_RULES_PATH'].rsplit('/', 1)[0]}/hook-secret"
+    ssm.put_parameter(Name=hook_secret, Type="SecureString", Overwrite=True,
+                      Value=secrets.token_hex(16))
     (work / "stack.json").write_text(json.dumps({
         "region": env["AWS_REGION"], "appid": env["KEFU_APPID"], "table": env["KEFU_TABLE"],
         "queue_url": env["KEFU_QUEUE_URL"], "rules_path": env["KEFU_RULES_PATH"],
         "apps_path": apps_path, "push_secrets": env["KEFU_PUSH_SECRETS_PARAMETER"],
         "api_secrets": env["KEFU_API_SECRETS_PARAMETER"], "access_keys": ACCESS_KEYS,
-        "event_bus": event_bus,
+        "event_bus": event_bus, "hook_functions": [HOOK_FUNCTION], "hook_secret": hook_secret,
     }, indent=2) + "\n", encoding="utf-8")
     recorder = Recorder(args.moto, str(work / "aws-calls.jsonl"))
 
@@ -357,6 +376,7 @@ def main() -> None:
         if function == "ReplyFunction":
             # Reply publishes; receive, left without it here, answers as events/README.md says.
             own["KEFU_EVENT_BUS"] = event_bus
+            own["KEFU_HOOK_SECRET_PARAMETER"] = hook_secret
         return api.start(command, own, str(folder), str(work / f"{function}.log"), name=function)
 
     with recorder, RuntimeApi() as api:
@@ -420,6 +440,21 @@ def main() -> None:
             report(failed == [] and sent == [second["appid"]],
                    "reply fresh job of the second app",
                    f"batchItemFailures {failed}; sandbox got sends from {sent}")
+
+            # A Lambda hook: invoked (recorded, for the IAM check), fails on moto, fallback sent.
+            event, message_id, openid = fresh_job("积分查询")
+            http("POST", f"{args.sandbox}/sandbox/users/{openid}/message")
+            failed = batch_failures(*reply.invoke(event))
+            texts = [m["body"].get("text", {}).get("content")
+                     for m in json.loads(http("GET", f"{args.sandbox}/sandbox/messages"))
+                     if m.get("openid") == openid]
+            invokes = [c for c in map(json.loads, (work / "aws-calls.jsonl").read_text(
+                encoding="utf-8").splitlines()) if c.get("service") == "lambda"]
+            report(failed == [] and texts == [HOOK_FALLBACK] and
+                   [c["body"].get("FunctionName") for c in invokes] == [HOOK_FUNCTION],
+                   "reply fresh job: a Lambda hook (invoked once, its fallback sent)",
+                   f"batchItemFailures {failed}; sandbox got {texts}; Lambda calls "
+                   f"{[(c['operation'], c['body'], c.get('status')) for c in invokes]}")
 
             # The user writes (their window opens), then a business system's command, twice.
             event, message_id, openid = fresh_job("你好")
