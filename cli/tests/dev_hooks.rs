@@ -96,6 +96,11 @@ fn kefu_dev_sends_every_hook_to_the_hook_url_signed() {
     );
     let terminal = dev.stop_and_read_stdout();
     assert!(terminal.contains("every hook goes to"), "{terminal}");
+    // What the hook did, with its timing, on the terminal and in the chat window's notices.
+    assert!(
+        terminal.contains("hook answered to o-dev-1 in "),
+        "{terminal}"
+    );
 }
 
 #[test]

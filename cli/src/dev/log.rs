@@ -169,6 +169,32 @@ impl DevLog {
                 (Level::Error, openid, text)
             }
             "job dropped" => (Level::Error, None, format!("a job was dropped: {reason}")),
+            // A rule's hook: what it answered and how long it took, beside the reply.
+            "hook answered" => {
+                let openid = user("job");
+                let generated = if fields.get("generated") == "true" {
+                    ", marked generated: the label is added"
+                } else {
+                    ""
+                };
+                let text = format!(
+                    "hook answered{} in {} ms (request {}): {} message(s){generated}",
+                    to(&openid),
+                    fields.get("took_ms"),
+                    fields.get("id"),
+                    fields.get("messages")
+                );
+                (Level::Info, openid, text)
+            }
+            "hook failed: sending the fallback" => {
+                let openid = user("job");
+                let text = format!(
+                    "hook failed{} after {} ms ({reason}): its fallback goes out",
+                    to(&openid),
+                    fields.get("took_ms")
+                );
+                (Level::Warn, openid, text)
+            }
             message => {
                 let quiet = level > TraceLevel::WARN && !self.verbose;
                 if quiet || message.is_empty() {

@@ -55,7 +55,8 @@ impl Sender {
         deadline: i64,
     ) -> Result<Vec<ReplyMessage>, Retry> {
         let fallback = |reason: String, took_ms: u64| {
-            tracing::warn!(app = %self.appid, reason = %reason, "hook failed: sending the fallback");
+            tracing::warn!(app = %self.appid, job = %job.key, took_ms, reason = %reason,
+                "hook failed: sending the fallback");
             metrics::count("hook_failed");
             let (source, messages) = match (&hook.fallback, rules.default_action(job.received_at)) {
                 (Some(fallback), _) => (Source::Fallback, fallback.as_slice()),
@@ -80,7 +81,8 @@ impl Sender {
         if let Some(kept) = hooks.answers.kept(&key, now).await?
             && let Some(kept) = Kept::from_json(&kept)
         {
-            tracing::info!(source = ?kept.source, "hook decided by an earlier delivery: not called again");
+            tracing::info!(job = %job.key, source = ?kept.source,
+                "hook decided by an earlier delivery: not called again");
             metrics::count("hook_kept");
             return Ok(kept.messages);
         }
@@ -123,8 +125,8 @@ impl Sender {
             .and_then(|bytes| parse_answer(&bytes).map_err(|e| e.to_string()))
         {
             Ok(answer) => {
-                tracing::info!(app = %self.appid, id = %request.id, took_ms, messages = answer.reply.len(),
-                    generated = answer.generated, "hook answered");
+                tracing::info!(app = %self.appid, job = %job.key, id = %request.id, took_ms,
+                    messages = answer.reply.len(), generated = answer.generated, "hook answered");
                 let messages = if answer.generated {
                     labelled(answer.reply, &hooks.generated_label)
                 } else {
