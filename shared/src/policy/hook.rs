@@ -344,7 +344,7 @@ mod tests {
         }
         let six = format!(
             r#"{{"reply":[{}]}}"#,
-            vec![r#"{"type":"text","content":"a"}"#; 6].join(",")
+            [r#"{"type":"text","content":"a"}"#; 6].join(",")
         );
         assert_eq!(
             parse_answer(six.as_bytes()).unwrap_err(),
