@@ -108,6 +108,10 @@ impl MediaReader for AssetReader {
     async fn read(&self, source: &MediaSource) -> Result<(String, Vec<u8>), MediaError> {
         match source {
             MediaSource::File(name) => self.file(name).await,
+            // Sent as it is (`render::image_of` asks for no upload): nothing to read.
+            MediaSource::MediaId(_) => Err(MediaError::Unusable(
+                "a media_id is sent as it is, not read".into(),
+            )),
             MediaSource::Url(url) => {
                 let response = self
                     .http

@@ -771,3 +771,57 @@ async fn on_dynamodb_the_first_decision_is_kept_and_a_redelivery_does_not_call_a
     assert!(!format!("{:?}", deployment.hook_secret(&name).await).contains(SECRET));
     assert!(deployment.lambda_invoker(None).is_some());
 }
+
+#[tokio::test]
+async fn an_answer_may_name_an_uploaded_image_by_its_media_id() {
+    let rig = rig().await;
+    // An image a rule sends from a shipped file: uploaded, and its media_id known.
+    let pictures = hook_sender(
+        &rig,
+        &json!({"rules": [{"name": "pic", "match": {"exact": "图片"},
+            "action": {"reply": [{"type": "image", "source": {"file": "welcome.png"}}]}}]}),
+        "",
+    );
+    rig.sandbox.user_message("o-user");
+    pictures
+        .run(&job("o-user", "图片", 51, NOW), rig.deadline())
+        .await
+        .unwrap();
+    let media_id = rig.sandbox.messages()[0].body["image"]["media_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uploads = rig.sandbox.counts();
+
+    let hook = test_hook(Behaviour::Answer(json!({"reply": [
+        {"type": "image", "source": {"media_id": media_id}},
+        {"type": "text", "content": "这是您的电子发票"}]})))
+    .await;
+    let sender = hook_sender(&rig, &rules(&hook.url, 2000), "");
+    sender
+        .run(&job("o-user", "订单发票", 52, NOW), rig.deadline())
+        .await
+        .unwrap();
+    let sent = rig.sandbox.messages();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert_eq!(sent[1].msgtype, "image");
+    assert_eq!(sent[1].body["image"]["media_id"], media_id.as_str());
+    assert_eq!(sent[2].body["text"]["content"], "这是您的电子发票");
+    // Sent as it is: nothing uploaded again (the only new successes are the two sends).
+    let after = rig.sandbox.counts();
+    assert_eq!(
+        after.get(&0).copied().unwrap_or(0),
+        uploads.get(&0).copied().unwrap_or(0) + 2
+    );
+
+    // A rule cannot name one (it expires in 3 days).
+    let refused = RuleSet::from_json(
+        r#"{"rules":[{"name":"p","match":{"exact":"a"},"action":{"reply":[{"type":"image","source":{"media_id":"m"}}]}}]}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refused.contains("a media_id expires 3 days after its upload"),
+        "{refused}"
+    );
+}

@@ -212,7 +212,12 @@ pub fn parse_answer(body: &[u8]) -> Result<HookAnswer, AnswerError> {
                     return bad("image url must start with https://");
                 }
                 MediaSource::File(_) => {
-                    return bad("an answer's image is a URL (files are the rules' own)");
+                    return bad(
+                        "an answer's image is a URL or a media_id (files are the rules' own)",
+                    );
+                }
+                MediaSource::MediaId(id) if id.trim().is_empty() => {
+                    return bad("media_id is empty");
                 }
                 _ => {}
             },

@@ -88,6 +88,14 @@ pub fn fill(message: &ReplyMessage, placeholders: &Placeholders<'_>) -> ReplyMes
 /// The image `message` needs uploaded before it can be sent, if any.
 pub fn image_of(message: &ReplyMessage) -> Option<&MediaSource> {
     match message {
+        // Already uploaded: sent as it is.
+        ReplyMessage::Image {
+            source: MediaSource::MediaId(_),
+        }
+        | ReplyMessage::MiniProgramPage {
+            thumb: MediaSource::MediaId(_),
+            ..
+        } => None,
         ReplyMessage::Image { source } => Some(source),
         ReplyMessage::MiniProgramPage { thumb, .. } => Some(thumb),
         ReplyMessage::Text { .. } | ReplyMessage::Link { .. } => None,
@@ -97,7 +105,17 @@ pub fn image_of(message: &ReplyMessage) -> Option<&MediaSource> {
 /// The custom/send body of `message` for `openid`. `media_id` is the uploaded image of
 /// [`image_of`] (unused by text and link messages).
 pub fn render(openid: &str, message: &ReplyMessage, media_id: Option<String>) -> Outbound {
-    let media_id = media_id.unwrap_or_default();
+    let given = match message {
+        ReplyMessage::Image {
+            source: MediaSource::MediaId(id),
+        }
+        | ReplyMessage::MiniProgramPage {
+            thumb: MediaSource::MediaId(id),
+            ..
+        } => Some(id.clone()),
+        _ => None,
+    };
+    let media_id = media_id.or(given).unwrap_or_default();
     let content = match message {
         ReplyMessage::Text { content } => OutboundContent::Text {
             text: outbound::Text {

@@ -291,12 +291,16 @@ pub enum ReplyMessage {
     },
 }
 
-/// Where an image comes from: an https URL or a file shipped with the deployment.
+/// Where an image comes from: an https URL or a file shipped with the deployment (or, in a
+/// hook's answer, a media_id WeChat gave an upload).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaSource {
     Url(String),
     File(String),
+    /// A temporary media_id (WeChat keeps it 3 days), sent as it is: for a hook's answer; a
+    /// rule names a file or a URL.
+    MediaId(String),
 }
 
 /// A rule set that parsed but makes no sense, with the position of the offending rule.
@@ -514,6 +518,11 @@ pub(super) fn validate_replies(messages: &[ReplyMessage]) -> Result<(), String> 
                     && !url.starts_with("https://")
                 {
                     return bad("image url must start with https://");
+                }
+                if let MediaSource::MediaId(_) = source {
+                    return bad(
+                        "a media_id expires 3 days after its upload: a rule names a file or an https url",
+                    );
                 }
             }
             _ => {}
