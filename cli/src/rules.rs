@@ -439,9 +439,15 @@ fn test(rules: &RuleSet, message: &Message, now: i64, json: bool) -> anyhow::Res
             .collect(),
         _ => Vec::new(),
     };
+    // A hook's answer is its own system's: what is known is where it goes and its fallback.
+    let hook = match answer.as_ref().map(|(_, action)| action.as_ref()) {
+        Some(Action::Hook(hook)) if explanation.outcome == "reply" => Some(hook.as_ref().clone()),
+        _ => None,
+    };
     let local = zone.local(now);
     if json {
         return Ok(serde_json::json!({
+            "hook": hook,
             "rule": explanation.rule,
             "index": explanation.index,
             "why": explanation.why,
@@ -470,6 +476,20 @@ fn test(rules: &RuleSet, message: &Message, now: i64, json: bool) -> anyhow::Res
             "{who}: transfer to a human agent (transfer_customer_service) — {}",
             why
         ),
+        "reply" if hook.is_some() => {
+            let hook = hook.as_ref().map_or_else(String::new, |hook| {
+                let target = hook.url.as_deref().or(hook.lambda.as_deref()).unwrap_or("");
+                format!(
+                    "a hook, {target} (waits {} ms), sends what it answers; its fallback: {}",
+                    hook.timeout().as_millis(),
+                    hook.fallback.as_ref().map_or_else(
+                        || "the default reply".to_owned(),
+                        |f| serde_json::to_string(f).unwrap_or_default()
+                    )
+                )
+            });
+            format!("{who}: {hook} — {why}")
+        }
         "reply" => format!("{who}: {} message(s) — {}", sent.len(), why),
         _ => format!("no rule answers: acknowledged, nothing sent — {}", why),
     }];

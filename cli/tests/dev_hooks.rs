@@ -146,3 +146,23 @@ fn kefu_dev_calls_a_rules_own_hook_url_and_unsigned_calls_get_the_fallback() {
         "{out}"
     );
 }
+
+#[test]
+fn kefu_rules_test_says_a_hook_answers_and_what_its_fallback_is() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args([
+            "rules",
+            "test",
+            "examples/order-status-hook/rules.json",
+            "我的订单 A1024",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("order-status: a hook, http://127.0.0.1:8091/ (waits 3000 ms), sends what it answers; its fallback: [{\"type\":\"text\",\"content\":\"订单查询暂时不可用"),
+        "{text}"
+    );
+}
