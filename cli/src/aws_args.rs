@@ -22,7 +22,10 @@ pub struct AwsArgs {
 
 impl AwsArgs {
     pub async fn connect(&self) -> Aws {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        // The machine's own roots as well as Amazon's: a proxy or a local endpoint it trusts.
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(
+            kefu::tls::aws_http_client(kefu::tls::AwsRoots::AmazonAndSystem),
+        );
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }

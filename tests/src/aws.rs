@@ -54,6 +54,7 @@ pub async fn sdk_config() -> SdkConfig {
 /// The same configuration, pointed at `endpoint` (a proxy in front of moto).
 pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(kefu::tls::aws_http_client(kefu::tls::AwsRoots::Amazon))
         .endpoint_url(endpoint)
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new("test", "test", None, None, "kefu-tests"))

@@ -44,9 +44,11 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// Loads the shared SDK configuration (environment, profile, Lambda role).
+    /// Loads the shared SDK configuration (environment, profile, Lambda role), its HTTPS client
+    /// trusting Amazon's roots only (`kefu::tls`): the functions speak to AWS alone.
     pub async fn connect() -> Self {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(crate::tls::aws_http_client(crate::tls::AwsRoots::Amazon))
             .load()
             .await;
         Self::from_config(&sdk)
