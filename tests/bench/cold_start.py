@@ -12,7 +12,9 @@ Per round and function, in a fresh process (a cold start) on fresh moto resource
   RSS    the peak resident set after them.
 Prints the median of each figure over the rounds, and the sizes of the binaries.
 
-Usage: cold_start.py --bin-dir DIR --moto URL --sandbox URL [--rounds 5]
+Usage: cold_start.py --bin-dir DIR --moto URL --sandbox URL [--rounds 5] [--bin NAME=PATH ...]
+  --bin adds a binary to the same rounds (options compared side by side): NAME starts with
+  receive, reply or hello, which says how it is invoked (e.g. receive-ring=/tmp/ring/receive).
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ def main() -> None:
     parser.add_argument("--moto", required=True)
     parser.add_argument("--sandbox", required=True)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--bin", action="append", default=[], metavar="NAME=PATH",
+                        help="another binary in the same rounds; NAME starts with its kind")
     args = parser.parse_args()
     bins = pathlib.Path(args.bin_dir)
     sandbox_port = int(args.sandbox.rsplit(":", 1)[1])
@@ -89,6 +93,12 @@ def main() -> None:
                   lambda env: fresh_job(args.sandbox),
                   lambda env, i: fresh_job(args.sandbox)),
     }
+    for spec in args.bin:
+        name, _, path = spec.partition("=")
+        kind = "hello_world" if name.startswith("hello") else name.split("-")[0]
+        if kind not in functions or not path:
+            sys.exit(f"--bin {spec}: expected NAME=PATH, NAME starting receive, reply or hello")
+        functions[name] = (pathlib.Path(path), *functions[kind][1:])
     results: dict[str, list[dict]] = {name: [] for name in functions}
     services = ["DYNAMODB", "SQS", "SSM"]
     with RuntimeApi() as api, contextlib.ExitStack() as stack:
