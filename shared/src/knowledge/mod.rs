@@ -50,6 +50,10 @@ impl Default for Thresholds {
 pub const MAX_SUGGESTIONS: usize = 3;
 /// An entry is suggested only when it scores at least this share of the best one.
 const SUGGEST_SHARE: f32 = 0.5;
+/// Below this score, an entry is suggested only when it shares a word (two characters or
+/// more) with the message: one character in common is too little to offer it (「发票怎么开」
+/// shares 发 with 「多久发货」 and nothing else).
+const WORDLESS_SUGGEST: f32 = 0.15;
 
 /// What the knowledge base says about a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +108,7 @@ pub fn decide(
     let suggested: Vec<Score> = scores
         .iter()
         .copied()
-        .filter(|s| s.score >= floor)
+        .filter(|s| s.score >= floor && (s.shares_a_word || s.score >= WORDLESS_SUGGEST))
         .take(MAX_SUGGESTIONS)
         .collect();
     if suggested.is_empty() {
