@@ -7,7 +7,7 @@
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 
-use kefu_tests::dev_process::DevProcess;
+use kefu_tests::dev_process::{DevProcess, http_get};
 
 const SECRET: &str = "dev-hook-secret";
 
@@ -93,6 +93,30 @@ fn kefu_dev_sends_every_hook_to_the_hook_url_signed() {
     assert!(
         out.contains(&format!("auto-reply: [text] {ANSWER}")),
         "{out}"
+    );
+    // The chat window shows the call itself: where it went, how long it took, the request
+    // kefu sent and the answer it got.
+    let (status, entries) = http_get(&format!("{}/dev/api/events", dev.base));
+    assert_eq!(status, 200, "{entries}");
+    let entries: serde_json::Value = serde_json::from_str(&entries).unwrap();
+    let shown = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["what"]["text"].as_str().or(e["text"].as_str()))
+        .find(|text| text.starts_with("hook kefu_"))
+        .unwrap_or_else(|| panic!("no hook call in the chat window: {entries:#}"))
+        .to_owned();
+    assert!(shown.contains(&format!("→ {}", example.url)), "{shown}");
+    assert!(shown.contains(" ms · request {"), "{shown}");
+    assert!(
+        shown.contains("A1024"),
+        "the request carries the message: {shown}"
+    );
+    assert!(shown.contains("answer {"), "{shown}");
+    assert!(
+        shown.contains(ANSWER),
+        "the answer as the hook gave it: {shown}"
     );
     let terminal = dev.stop_and_read_stdout();
     assert!(terminal.contains("every hook goes to"), "{terminal}");

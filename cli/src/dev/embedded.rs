@@ -81,7 +81,7 @@ pub(super) fn stack(
         ),
     };
     let stack = MemoryStack::new(rules, clock.clone(), RULES_TTL)
-        .with_hook_caller(super::hooks::caller(args)?);
+        .with_hook_caller(super::hooks::caller(args, timeline)?);
     // The file's source: the rules watcher hands it each version that passes the checks.
     let rules_file = rules_file.map(|path| (path, stack.rules_source.clone()));
     let first = specs.first().context("no app to serve")?;

@@ -4,23 +4,102 @@
 //! credentials here: it gets its fallback, unless `--hook-url` takes it.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use async_trait::async_trait;
 use kefu::clock::SystemClock;
 use kefu::hooks::HookClient;
-use kefu::ports::HookCaller;
+use kefu::ports::{HookCaller, HookFailure};
+use kefu::rules::HookTarget;
 
 use super::DevArgs;
+use super::timeline::{Level, Timeline};
 
-/// The hooks' client `kefu dev` runs with.
-pub(super) fn caller(args: &DevArgs) -> anyhow::Result<Arc<dyn HookCaller>> {
+/// The hooks' client `kefu dev` runs with: each call's request, answer and timing are shown in
+/// the chat window.
+pub(super) fn caller(args: &DevArgs, timeline: &Timeline) -> anyhow::Result<Arc<dyn HookCaller>> {
     let client = HookClient::new(args.hook_secret.clone(), Arc::new(SystemClock))
         .map_err(anyhow::Error::msg)
         .context("building the hooks' HTTP client")?;
-    Ok(Arc::new(match &args.hook_url {
+    let client = match &args.hook_url {
         Some(url) => client.redirected_to(url),
         None => client,
+    };
+    Ok(Arc::new(Shown {
+        inner: Arc::new(client),
+        redirected_to: args.hook_url.clone(),
+        timeline: timeline.clone(),
     }))
+}
+
+/// How much of a request or an answer the chat window shows.
+const SHOWN_BYTES: usize = 1024;
+
+/// A hooks' client whose calls the chat window shows, bodies included: `kefu dev` only, where
+/// the user is the developer's own test user (a deployment logs the timing and the reason,
+/// never the bodies).
+#[derive(Debug)]
+struct Shown {
+    inner: Arc<dyn HookCaller>,
+    /// `--hook-url`: where every call really goes.
+    redirected_to: Option<String>,
+    timeline: Timeline,
+}
+
+#[async_trait]
+impl HookCaller for Shown {
+    async fn call(
+        &self,
+        target: HookTarget<'_>,
+        id: &str,
+        body: &[u8],
+        wait: Duration,
+    ) -> Result<Vec<u8>, HookFailure> {
+        let started = Instant::now();
+        let answer = self.inner.call(target, id, body, wait).await;
+        let took = started.elapsed().as_millis();
+        let openid = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|request| request.get("openid")?.as_str().map(str::to_owned));
+        let mut called = match target {
+            HookTarget::Url(url) => url.to_owned(),
+            HookTarget::Lambda(arn) => format!("Lambda {arn}"),
+        };
+        if let Some(url) = &self.redirected_to {
+            called = format!("{url} (--hook-url; the rule names {called})");
+        }
+        let (level, answered) = match &answer {
+            Ok(bytes) => (Level::Info, format!("answer {}", shown(bytes))),
+            Err(failure) => (Level::Warn, format!("no answer: {failure}")),
+        };
+        self.timeline.notice(
+            openid,
+            level,
+            format!(
+                "hook {id} → {called} in {took} ms · request {} · {answered}",
+                shown(body)
+            ),
+        );
+        answer
+    }
+}
+
+/// `bytes` as text for the chat window, cut to [`SHOWN_BYTES`].
+fn shown(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.len() <= SHOWN_BYTES {
+        return text.into_owned();
+    }
+    let mut end = SHOWN_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} bytes)",
+        text.get(..end).unwrap_or_default(),
+        bytes.len()
+    )
 }
 
 /// The banner's line about hooks.
