@@ -51,6 +51,10 @@ pub struct UserView {
     pub remaining: u32,
     /// Until when a human agent holds the user, ms since the epoch, if one does.
     pub held_until_ms: Option<i64>,
+    /// What became of their last messages and the sends to them, newest last, as kefu's
+    /// events tell it: known to `kefu dev`; a deployment keeps no history per user (none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<Vec<String>>,
 }
 
 impl UserView {
@@ -81,6 +85,7 @@ impl UserView {
             closes_at_ms: standing.open.map(|(_, closes)| closes),
             remaining: standing.remaining,
             held_until_ms: held?.filter(|until| *until > now),
+            last: None,
         })
     }
 
@@ -112,8 +117,18 @@ impl UserView {
             ),
             None => "none".to_owned(),
         };
+        let last = match &self.last {
+            None => {
+                "not kept by a deployment: its events tell each outcome (docs/events.md)".to_owned()
+            }
+            Some(lines) if lines.is_empty() => "nothing yet".to_owned(),
+            Some(lines) => lines
+                .iter()
+                .map(|line| format!("\n    {line}"))
+                .collect::<String>(),
+        };
         format!(
-            "user {} of {}\n  window:     {window}\n  sends left: {remaining}\n  hand-off:   {hold}",
+            "user {} of {}\n  window:     {window}\n  sends left: {remaining}\n  hand-off:   {hold}\n  last:       {last}",
             self.openid, self.appid
         )
     }
@@ -189,6 +204,7 @@ mod tests {
             closes_at_ms: window.map(|_| 47 * 3600 * 1000 + 59 * 60 * 1000),
             remaining,
             held_until_ms: held,
+            last: None,
         }
     }
 
@@ -201,6 +217,17 @@ mod tests {
         let spent = view(Some("message"), 0, Some(90_000)).told();
         assert!(spent.contains("45047"), "{spent}");
         assert!(spent.contains("for 1m 30s more"), "{spent}");
+        assert!(
+            open.contains("last:       not kept by a deployment"),
+            "{open}"
+        );
+        let mut dev = view(Some("message"), 3, None);
+        dev.last = Some(vec!["event reply.sent o1: text #0".into()]);
+        let dev = dev.told();
+        assert!(
+            dev.contains("last:       \n    event reply.sent o1: text #0"),
+            "{dev}"
+        );
         let closed = view(None, 0, None).told();
         assert!(
             closed.contains("closed") && closed.contains("45015"),

@@ -146,9 +146,19 @@ async fn kefu_send_to_kefu_dev_sends_once_per_key_and_kefu_user_shows_what_is_le
         1,
         "{texts:?}"
     );
+    // Their last outcomes, as kefu's events told them: the message, the reply, the command's send.
+    let (ok, said) = kefu(&["user", openid, "--dev", base], &[]);
+    assert!(ok, "{said}");
+    let last = said.split_once("last:").map(|(_, l)| l).unwrap_or_default();
+    assert!(last.contains("event message.received"), "{said}");
+    assert!(last.contains("event reply.sent"), "{said}");
     let (ok, said) = kefu(&["user", openid, "--dev", base, "--json"], &[]);
     assert!(ok, "{said}");
     let view: serde_json::Value = serde_json::from_str(&said).unwrap();
+    assert!(
+        view["last"].as_array().is_some_and(|l| !l.is_empty()),
+        "{said}"
+    );
     assert_eq!(view["remaining"], 5 - replies - 1);
     assert_eq!(view["window"], "message");
 

@@ -217,6 +217,7 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
             quota: stack.quota.clone(),
             handoffs: stack.handoffs.clone(),
             first_appid: first_appid.clone(),
+            timeline: timeline.clone(),
         }))
         .merge(conversation::routes(first.clone(), info));
     let app = if stack.several {

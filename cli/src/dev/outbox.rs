@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::console;
-use super::timeline::Level;
+use super::timeline::{Level, Timeline, What};
 use crate::user::UserView;
 
 /// What the outbox routes need. Clones share it.
@@ -32,7 +32,12 @@ pub(super) struct DevOutbox {
     pub handoffs: Arc<dyn HandoffRegistry>,
     /// The app a user is looked up in when none is named.
     pub first_appid: String,
+    /// Where the user's last outcomes are read from (kefu's events, as published).
+    pub timeline: Timeline,
 }
+
+/// How many of a user's last events `GET /dev/api/users/{openid}` lists.
+const LAST_EVENTS: usize = 10;
 
 pub(super) fn routes(outbox: DevOutbox) -> axum::Router {
     axum::Router::new()
@@ -119,7 +124,21 @@ async fn user(
     )
     .await
     {
-        Ok(view) => Json(view).into_response(),
+        Ok(mut view) => {
+            let mut last: Vec<String> = outbox
+                .timeline
+                .after(0)
+                .into_iter()
+                .filter(|entry| entry.openid.as_deref() == Some(openid.as_str()))
+                .filter_map(|entry| match entry.what {
+                    What::Event { text, .. } => Some(text),
+                    _ => None,
+                })
+                .collect();
+            last.drain(..last.len().saturating_sub(LAST_EVENTS));
+            view.last = Some(last);
+            Json(view).into_response()
+        }
         Err(err) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({ "error": err.to_string() })),
