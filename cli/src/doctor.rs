@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::aws_args::{AwsArgs, condense, explain, tell};
 use crate::paint::{Colour, paint};
+use crate::text::{one_line, root_cause};
 
 /// WeChat gives the push URL this long to answer.
 const WECHAT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -761,20 +762,6 @@ fn random_digits(len: usize) -> Result<String, String> {
             char::from(b'0' + digit)
         })
         .collect())
-}
-
-/// The innermost error of a chain (`Connection refused`, `timed out`).
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = err;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
-}
-
-/// `text` on one line, at most `max` characters.
-fn one_line(text: &str, max: usize) -> String {
-    shorten(&text.split_whitespace().collect::<Vec<_>>().join(" "), max)
 }
 
 fn shorten(text: &str, max: usize) -> String {

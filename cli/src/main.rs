@@ -23,6 +23,7 @@ mod push_args;
 mod report;
 mod rules;
 mod send;
+mod text;
 mod user;
 
 use std::process::ExitCode;

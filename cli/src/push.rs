@@ -13,6 +13,7 @@ use kefu::protocol::passive::SealedReply;
 use kefu::protocol::{Format, Message};
 
 use crate::push_args::{MessageArg, PushArgs};
+use crate::text::{one_line, root_cause};
 
 /// Where `kefu dev` listens by default (with `--apps`, `/{appid}` is added).
 const DEFAULT_URL: &str = "http://127.0.0.1:8080/wechat";
@@ -95,7 +96,7 @@ pub async fn push(args: &PushCommand) -> anyhow::Result<String> {
                     reply = Some(body);
                     break;
                 }
-                out.push(format!("  answer: {}", one_line(&body)));
+                out.push(format!("  answer: {}", one_line(&body, 200)));
                 if let Some(why) = refusal_hint(status.as_u16(), &body) {
                     out.push(format!("  why: {why}"));
                 }
@@ -207,7 +208,7 @@ fn describe_reply(args: &PushCommand, body: &str) -> anyhow::Result<String> {
     }
     let Ok(sealed) = SealedReply::read(trimmed) else {
         // Not a sealed envelope: a reply in clear (plaintext or compatible mode).
-        return Ok(one_line(trimmed));
+        return Ok(one_line(trimmed, 200));
     };
     // Check the reply's signature as WeChat would, then open it.
     let signature_ok = sealed.verify(&args.push.credentials.token()).is_ok();
@@ -270,16 +271,6 @@ fn origin(url: &str) -> Option<&str> {
     url.get(..path_start)
 }
 
-/// The innermost error of a chain (`Connection refused`, `timed out`), which says what
-/// happened; reqwest's own message is only "error sending request".
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = err;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
-}
-
 /// `--wait`: seconds, 0 to 60.
 fn parse_wait(text: &str) -> Result<f64, String> {
     let seconds: f64 = text
@@ -325,13 +316,4 @@ async fn sent_to(
             format!("[{msgtype}] {content}")
         })
         .collect())
-}
-
-fn one_line(text: &str) -> String {
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() > 200 {
-        format!("{}…", line.chars().take(200).collect::<String>())
-    } else {
-        line
-    }
 }

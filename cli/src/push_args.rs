@@ -9,6 +9,8 @@ use kefu::protocol::{AesKey, Format, Mode, Token};
 use kefu::sample;
 use kefu::secret::SecretString;
 
+use crate::text::parse_field;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ModeArg {
     Plaintext,
@@ -125,12 +127,6 @@ pub enum MessageArg {
         #[arg(value_parser = parse_field)]
         fields: Vec<(String, String)>,
     },
-}
-
-fn parse_field(text: &str) -> Result<(String, String), String> {
-    text.split_once('=')
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("{text:?} is not FIELD=VALUE"))
 }
 
 impl FormatArg {

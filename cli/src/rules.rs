@@ -17,6 +17,7 @@ use kefu::send::render::{self, Placeholders};
 
 use crate::aws_args::AwsArgs;
 use crate::paint::{Colour, paint};
+use crate::text::parse_field;
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
@@ -300,16 +301,6 @@ pub(crate) fn summary(rules: &RuleSet) -> String {
             None => "no default".to_owned(),
         }
     )
-}
-
-/// `NAME=VALUE`.
-fn parse_field(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
-        _ => Err(format!(
-            "{text:?} is not NAME=VALUE (e.g. SessionFrom=order)"
-        )),
-    }
 }
 
 /// The instant of a local `YYYY-MM-DDTHH:MM` in the rule set's zone.
