@@ -16,7 +16,7 @@ use kefu::ports::Clock as _;
 use kefu::ports::JobQueue as _;
 use kefu::protocol::{Event, MessageKind};
 use kefu::send::budget::FUNCTION_TIMEOUT;
-use kefu::send::{Sender, run_batch};
+use kefu::send::{Sender, run_batch, run_jobs};
 use kefu_sandbox::Sandbox;
 
 /// SQS would redeliver a failed job after its visibility timeout; the dev queue waits this long.
@@ -42,10 +42,10 @@ pub(super) async fn run_embedded(
             if tell_sandbox {
                 open_sandbox_window(&sandbox, &job);
             }
-            records.push((job.key.clone(), job.to_json()));
+            records.push((job.key.clone(), job));
         }
-        let failed = run_batch(&senders, records.clone(), deadline()).await;
-        for (key, body) in records.into_iter().filter(|(key, _)| failed.contains(key)) {
+        let failed = run_jobs(&senders, records.clone(), deadline()).await;
+        for (key, job) in records.into_iter().filter(|(key, _)| failed.contains(key)) {
             let count = receives.entry(key.clone()).or_insert(1);
             if *count >= MAX_RECEIVES {
                 eprintln!(
@@ -57,9 +57,7 @@ pub(super) async fn run_embedded(
             let queue = queue.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(RETRY_AFTER).await;
-                if let Ok(job) = Job::from_json(&body) {
-                    let _ = queue.enqueue(&job).await;
-                }
+                let _ = queue.enqueue(&job).await;
             });
         }
     }

@@ -39,6 +39,41 @@ pub async fn run_batch(
     records: Vec<(String, String)>,
     deadline: i64,
 ) -> Vec<String> {
+    let records = records
+        .into_iter()
+        .map(|(id, body)| {
+            let body = match Job::from_json(&body) {
+                Ok(job) => Body::Job(Box::new(job)),
+                Err(_) => Body::Unread(body),
+            };
+            (id, body)
+        })
+        .collect();
+    run(apps, records, deadline).await
+}
+
+/// [`run_batch`] for jobs already read (`kefu dev`'s queue holds jobs, not bodies), each with
+/// its record id.
+pub async fn run_jobs(
+    apps: &Arc<Apps<Sender>>,
+    jobs: Vec<(String, Job)>,
+    deadline: i64,
+) -> Vec<String> {
+    let records = jobs
+        .into_iter()
+        .map(|(id, job)| (id, Body::Job(Box::new(job))))
+        .collect();
+    run(apps, records, deadline).await
+}
+
+/// A record's body, read once.
+enum Body {
+    Job(Box<Job>),
+    /// Not a job this build can read: its app's sender drops it, counted, with the reason.
+    Unread(String),
+}
+
+async fn run(apps: &Arc<Apps<Sender>>, records: Vec<(String, Body)>, deadline: i64) -> Vec<String> {
     let mut tasks = tokio::task::JoinSet::new();
     // Which records each task holds, so a task that panics has them all retried.
     let mut held = HashMap::new();
@@ -75,7 +110,11 @@ pub async fn run_batch(
                         continue;
                     }
                 };
-                if let Err(err) = sender.run(&body, deadline).await {
+                let ran = match body {
+                    Body::Job(job) => sender.run_job(*job, deadline).await,
+                    Body::Unread(body) => sender.run(&body, deadline).await,
+                };
+                if let Err(err) = ran {
                     tracing::warn!(message_id = %id, reason = %err, "job will be retried");
                     metrics::count("job_retried");
                     failed.push(id);
@@ -99,18 +138,18 @@ pub async fn run_batch(
 }
 
 /// A group of one user's records, in arrival order, with the app they belong to.
-type Group = (Option<String>, Vec<(String, String)>);
+type Group = (Option<String>, Vec<(String, Body)>);
 
 /// The records grouped by the user (of an app) they answer, in arrival order within a user. A
 /// body that is not a job is a group of its own, run by the default app's sender (which drops
 /// it, counted).
-fn by_user(records: Vec<(String, String)>) -> Vec<Group> {
+fn by_user(records: Vec<(String, Body)>) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<(Option<String>, String), usize> = HashMap::new();
     for (id, body) in records {
-        let user = match Job::from_json(&body) {
-            Ok(job) => (Some(job.appid), job.openid),
-            Err(_) => (None, format!("?{id}")),
+        let user = match &body {
+            Body::Job(job) => (Some(job.appid.clone()), job.openid.clone()),
+            Body::Unread(_) => (None, format!("?{id}")),
         };
         let appid = user.0.clone();
         let slot = *index.entry(user).or_insert_with(|| {

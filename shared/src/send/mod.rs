@@ -17,7 +17,7 @@
 //! below it in [`crate::policy`], where the stores may read it too; it is re-exported here.
 
 mod batch;
-pub use batch::run_batch;
+pub use batch::{run_batch, run_jobs};
 mod delivery;
 mod events;
 mod hook;

@@ -85,10 +85,18 @@ enum Verdict {
 
 impl Sender {
     /// Runs one job (an SQS message body), starting no send that could not finish before
-    /// `deadline` (ms since the epoch).
+    /// `deadline` (ms since the epoch). A body that is not a job is dropped, counted.
     pub async fn run(&self, body: &str, deadline: i64) -> Result<JobOutcome, Retry> {
+        match Job::from_json(body) {
+            Ok(job) => self.run_job(job, deadline).await,
+            Err(err) => Ok(self.dropped(err.into())),
+        }
+    }
+
+    /// Runs one job already read (`run_batch` reads each body once, to group the jobs by user).
+    pub async fn run_job(&self, job: Job, deadline: i64) -> Result<JobOutcome, Retry> {
         let mut gathered = Gathered::default();
-        let result = self.run_gathering(body, deadline, &mut gathered).await;
+        let result = self.run_gathering(job, deadline, &mut gathered).await;
         // Published after the sends, whatever became of them: never in the way of a reply.
         self.emit(gathered, result.is_ok(), deadline).await;
         result
@@ -97,20 +105,16 @@ impl Sender {
     /// `run`, gathering the events of what it does.
     async fn run_gathering(
         &self,
-        body: &str,
+        job: Job,
         deadline: i64,
         gathered: &mut Gathered,
     ) -> Result<JobOutcome, Retry> {
-        let job = match Job::from_json(body) {
-            Ok(job) if job.appid == self.appid => job,
-            Ok(job) => {
-                return Ok(self.dropped(DropReason::OtherApp {
-                    job: job.appid,
-                    served: self.appid.clone(),
-                }));
-            }
-            Err(err) => return Ok(self.dropped(err.into())),
-        };
+        if job.appid != self.appid {
+            return Ok(self.dropped(DropReason::OtherApp {
+                job: job.appid,
+                served: self.appid.clone(),
+            }));
+        }
         let now = self.deps.clock.now_millis();
         let age = now.saturating_sub(job.received_at);
         if age > millis(MAX_JOB_AGE) {
