@@ -98,7 +98,9 @@ try {
   expect(inspected.includes("rule human (#0): exact \"人工\" → hand-off"), "inspector rule: " + inspected);
   expect(inspected.includes("transfer_customer_service"), "inspector answer: " + inspected);
   expect(inspected.includes("msg_signature="), "inspector request: " + inspected);
-  expect(inspected.includes("\"Content\":\"人工\""), "inspector decrypted message: " + inspected);
+  // Laid out (pretty) or as it came: the page keeps a body as it came when JSON.parse would round
+  // its MsgId, which holds for some random MsgIds and not others.
+  expect(/"Content":\s*"人工"/.test(inspected), "inspector decrypted message: " + inspected);
   step("inspector: signed request, decrypted message, rule, passive answer");
 
   await say("在吗");
