@@ -74,50 +74,81 @@ enum Body {
 }
 
 async fn run(apps: &Arc<Apps<Sender>>, records: Vec<(String, Body)>, deadline: i64) -> Vec<String> {
+    let groups = by_user(records, |(id, body)| match body {
+        Body::Job(job) => (Some(job.appid.clone()), job.openid.clone()),
+        Body::Unread(_) => (None, format!("?{id}")),
+    });
+    let apps = Arc::clone(apps);
+    in_user_order(groups, |(id, _)| id.clone(), move |appid, (id, body)| {
+        let apps = Arc::clone(&apps);
+        async move {
+            let sender = match apps.get(appid.as_deref()).await {
+                Ok(Some(sender)) => sender,
+                Ok(None) => {
+                    match &appid {
+                        Some(appid) => {
+                            tracing::warn!(message_id = %id, appid = %appid,
+                                "job for an app this deployment does not serve: dropped");
+                            metrics::count("job_dropped_unknown_app");
+                        }
+                        None => {
+                            tracing::warn!(message_id = %id, "job dropped: not a job");
+                            metrics::count("job_dropped");
+                        }
+                    }
+                    return Ok(());
+                }
+                Err(err) => {
+                    tracing::warn!(message_id = %id, reason = %err, "app lookup failed; job will be retried");
+                    metrics::count("job_retried");
+                    return Err(());
+                }
+            };
+            let ran = match body {
+                Body::Job(job) => sender.run_job(*job, deadline).await,
+                Body::Unread(body) => sender.run(&body, deadline).await,
+            };
+            if let Err(err) = ran {
+                tracing::warn!(message_id = %id, reason = %err, "job will be retried");
+                metrics::count("job_retried");
+                return Err(());
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Runs `groups` (one user's records each, with their app), the groups concurrently and each
+/// group's records in order, and returns the ids (`id`) of the records SQS should retry: those
+/// `run` fails, and every later record of the same group, so one user's order holds; all the
+/// records of a group whose task panics. Reply jobs and outbox commands both run this way.
+pub(super) async fn in_user_order<R, F, Fut>(
+    groups: Vec<(Option<String>, Vec<R>)>,
+    id: fn(&R) -> String,
+    run: F,
+) -> Vec<String>
+where
+    R: Send + 'static,
+    F: Fn(Option<String>, R) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), ()>> + Send,
+{
     let mut tasks = tokio::task::JoinSet::new();
     // Which records each task holds, so a task that panics has them all retried.
     let mut held = HashMap::new();
-    for (appid, jobs) in by_user(records) {
-        let apps = Arc::clone(apps);
-        let ids: Vec<String> = jobs.iter().map(|(id, _)| id.clone()).collect();
+    for (appid, records) in groups {
+        let run = run.clone();
+        let ids: Vec<String> = records.iter().map(id).collect();
         let task = tasks.spawn(async move {
             let mut failed = Vec::new();
-            for (id, body) in jobs {
+            for record in records {
                 if !failed.is_empty() {
-                    failed.push(id);
+                    failed.push(id(&record));
                     continue;
                 }
-                let sender = match apps.get(appid.as_deref()).await {
-                    Ok(Some(sender)) => sender,
-                    Ok(None) => {
-                        match &appid {
-                            Some(appid) => {
-                                tracing::warn!(message_id = %id, appid = %appid,
-                                    "job for an app this deployment does not serve: dropped");
-                                metrics::count("job_dropped_unknown_app");
-                            }
-                            None => {
-                                tracing::warn!(message_id = %id, "job dropped: not a job");
-                                metrics::count("job_dropped");
-                            }
-                        }
-                        continue;
-                    }
-                    Err(err) => {
-                        tracing::warn!(message_id = %id, reason = %err, "app lookup failed; job will be retried");
-                        metrics::count("job_retried");
-                        failed.push(id);
-                        continue;
-                    }
-                };
-                let ran = match body {
-                    Body::Job(job) => sender.run_job(*job, deadline).await,
-                    Body::Unread(body) => sender.run(&body, deadline).await,
-                };
-                if let Err(err) = ran {
-                    tracing::warn!(message_id = %id, reason = %err, "job will be retried");
-                    metrics::count("job_retried");
-                    failed.push(id);
+                let record_id = id(&record);
+                if run(appid.clone(), record).await.is_err() {
+                    failed.push(record_id);
                 }
             }
             failed
@@ -137,27 +168,23 @@ async fn run(apps: &Arc<Apps<Sender>>, records: Vec<(String, Body)>, deadline: i
     failures
 }
 
-/// A group of one user's records, in arrival order, with the app they belong to.
-type Group = (Option<String>, Vec<(String, Body)>);
-
-/// The records grouped by the user (of an app) they answer, in arrival order within a user. A
-/// body that is not a job is a group of its own, run by the default app's sender (which drops
-/// it, counted).
-fn by_user(records: Vec<(String, Body)>) -> Vec<Group> {
-    let mut groups: Vec<Group> = Vec::new();
+/// The records grouped by the user (of an app) `user` says each is for, in arrival order
+/// within a user. A record that cannot be read names a user of its own, without an app.
+pub(super) fn by_user<R>(
+    records: Vec<R>,
+    user: impl Fn(&R) -> (Option<String>, String),
+) -> Vec<(Option<String>, Vec<R>)> {
+    let mut groups: Vec<(Option<String>, Vec<R>)> = Vec::new();
     let mut index: HashMap<(Option<String>, String), usize> = HashMap::new();
-    for (id, body) in records {
-        let user = match &body {
-            Body::Job(job) => (Some(job.appid.clone()), job.openid.clone()),
-            Body::Unread(_) => (None, format!("?{id}")),
-        };
+    for record in records {
+        let user = user(&record);
         let appid = user.0.clone();
         let slot = *index.entry(user).or_insert_with(|| {
             groups.push((appid, Vec::new()));
             groups.len() - 1
         });
-        if let Some((_, jobs)) = groups.get_mut(slot) {
-            jobs.push((id, body));
+        if let Some((_, members)) = groups.get_mut(slot) {
+            members.push(record);
         }
     }
     groups

@@ -10,9 +10,9 @@
 //! is settled in the ledger too, so a later command with the same key does not send what was
 //! held back: one key, one outcome.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::batch::{self, in_user_order};
 use super::budget::{LEDGER_TTL, MESSAGE_ROOM, SEND_LEASE};
 use super::outcome::Retry;
 use super::sequence::{Skip, Step};
@@ -272,88 +272,54 @@ pub async fn run_outbox_batch(
     deadline: i64,
     settings: OutboxSettings,
 ) -> Vec<String> {
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut held = HashMap::new();
-    for (appid, commands) in by_user(records) {
-        let apps = Arc::clone(apps);
-        let ids: Vec<String> = commands.iter().map(|r| r.id.clone()).collect();
-        let task = tasks.spawn(async move {
-            let mut failed = Vec::new();
-            for record in commands {
-                if !failed.is_empty() {
-                    failed.push(record.id);
-                    continue;
+    let apps = Arc::clone(apps);
+    in_user_order(by_user(records), |r| r.id.clone(), move |appid, record| {
+        let apps = Arc::clone(&apps);
+        async move {
+            let Some(appid) = &appid else {
+                // Not a command: read again for the reason, dropped.
+                if let Err(err) = Command::from_json(&record.body) {
+                    tracing::warn!(message_id = %record.id, reason = %err, "outbox command dropped");
                 }
-                let Some(appid) = &appid else {
-                    // Not a command: read again for the reason, dropped.
-                    if let Err(err) = Command::from_json(&record.body) {
-                        tracing::warn!(message_id = %record.id, reason = %err, "outbox command dropped");
-                    }
-                    metrics::count("outbox_dropped");
-                    continue;
-                };
-                let sender = match apps.get(Some(appid)).await {
-                    Ok(Some(sender)) => sender,
-                    Ok(None) => {
-                        tracing::warn!(message_id = %record.id, appid = %appid,
-                            "outbox command for an app this deployment does not serve: dropped");
-                        metrics::count("outbox_dropped_unknown_app");
-                        continue;
-                    }
-                    Err(err) => {
-                        tracing::warn!(message_id = %record.id, reason = %err,
-                            "app lookup failed; outbox command will be retried");
-                        metrics::count("outbox_retried");
-                        failed.push(record.id);
-                        continue;
-                    }
-                };
-                if let Err(err) = sender
-                    .run_command(&record.body, record.queued_at, deadline, settings)
-                    .await
-                {
-                    tracing::warn!(message_id = %record.id, reason = %err, "outbox command will be retried");
+                metrics::count("outbox_dropped");
+                return Ok(());
+            };
+            let sender = match apps.get(Some(appid)).await {
+                Ok(Some(sender)) => sender,
+                Ok(None) => {
+                    tracing::warn!(message_id = %record.id, appid = %appid,
+                        "outbox command for an app this deployment does not serve: dropped");
+                    metrics::count("outbox_dropped_unknown_app");
+                    return Ok(());
+                }
+                Err(err) => {
+                    tracing::warn!(message_id = %record.id, reason = %err,
+                        "app lookup failed; outbox command will be retried");
                     metrics::count("outbox_retried");
-                    failed.push(record.id);
+                    return Err(());
                 }
+            };
+            if let Err(err) = sender
+                .run_command(&record.body, record.queued_at, deadline, settings)
+                .await
+            {
+                tracing::warn!(message_id = %record.id, reason = %err, "outbox command will be retried");
+                metrics::count("outbox_retried");
+                return Err(());
             }
-            failed
-        });
-        held.insert(task.id(), ids);
-    }
-    let mut failures = Vec::new();
-    while let Some(result) = tasks.join_next_with_id().await {
-        match result {
-            Ok((_, failed)) => failures.extend(failed),
-            Err(err) => {
-                tracing::error!(reason = %err, "an outbox task panicked; its records will be retried");
-                failures.extend(held.remove(&err.id()).unwrap_or_default());
-            }
+            Ok(())
         }
-    }
-    failures
+    })
+    .await
 }
 
 /// The records grouped by user (of an app), in arrival order within a user; a body that is
 /// not a command is a group of its own, without an app.
 fn by_user(records: Vec<OutboxRecord>) -> Vec<(Option<String>, Vec<OutboxRecord>)> {
-    let mut groups: Vec<(Option<String>, Vec<OutboxRecord>)> = Vec::new();
-    let mut index: HashMap<(Option<String>, String), usize> = HashMap::new();
-    for record in records {
-        let user = match Command::from_json(&record.body) {
-            Ok(command) => (Some(command.appid), command.openid),
-            Err(_) => (None, format!("?{}", record.id)),
-        };
-        let appid = user.0.clone();
-        let slot = *index.entry(user).or_insert_with(|| {
-            groups.push((appid, Vec::new()));
-            groups.len() - 1
-        });
-        if let Some((_, commands)) = groups.get_mut(slot) {
-            commands.push(record);
-        }
-    }
-    groups
+    batch::by_user(records, |record| match Command::from_json(&record.body) {
+        Ok(command) => (Some(command.appid), command.openid),
+        Err(_) => (None, format!("?{}", record.id)),
+    })
 }
 
 #[cfg(test)]
