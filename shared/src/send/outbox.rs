@@ -22,7 +22,8 @@ use crate::clock::{EpochMillis, millis};
 use crate::events::{self, About, Event, Origin, SendRef, User};
 use crate::metrics;
 use crate::outbox::{
-    Command, CommandOutcome, DuringHandoff, MAX_COMMAND_AGE_MS, MessageOutcome, Settled,
+    Command, CommandError, CommandOutcome, DuringHandoff, MAX_COMMAND_AGE_MS, MessageOutcome,
+    Settled,
 };
 use crate::ports::{Claim, ClaimOutcome};
 use crate::rules::ReplyMessage;
@@ -78,33 +79,47 @@ impl Sender {
         deadline: i64,
         settings: OutboxSettings,
     ) -> Result<CommandOutcome, Retry> {
+        match Command::from_json(body) {
+            Ok(command) => {
+                self.run_parsed_command(&command, queued_at, deadline, settings)
+                    .await
+            }
+            Err(err) => Ok(dropped(err.to_string())),
+        }
+    }
+
+    /// Runs one command already read (`run_outbox_batch` reads each body once, to group the
+    /// commands by user). A command for another app is dropped.
+    pub async fn run_parsed_command(
+        &self,
+        command: &Command,
+        queued_at: Option<i64>,
+        deadline: i64,
+        settings: OutboxSettings,
+    ) -> Result<CommandOutcome, Retry> {
+        if command.appid != self.appid {
+            return Ok(dropped(format!(
+                "command for appid {}, not {}",
+                command.appid, self.appid
+            )));
+        }
         let mut told = Vec::new();
         let result = self
-            .run_command_telling(body, queued_at, deadline, settings, &mut told)
+            .run_command_telling(command, queued_at, deadline, settings, &mut told)
             .await;
         self.tell(told, deadline).await;
         result
     }
 
-    /// `run_command`, gathering the events of its messages' outcomes into `told`.
+    /// `run_parsed_command`, gathering the events of its messages' outcomes into `told`.
     async fn run_command_telling(
         &self,
-        body: &str,
+        command: &Command,
         queued_at: Option<i64>,
         deadline: i64,
         settings: OutboxSettings,
         told: &mut Vec<Event>,
     ) -> Result<CommandOutcome, Retry> {
-        let command = match Command::from_json(body) {
-            Ok(command) if command.appid == self.appid => command,
-            Ok(command) => {
-                return Ok(dropped(format!(
-                    "command for appid {}, not {}",
-                    command.appid, self.appid
-                )));
-            }
-            Err(err) => return Ok(dropped(err.to_string())),
-        };
         let now = self.deps.clock.now_millis();
         let held = command.during_handoff(settings.during_handoff) == DuringHandoff::Hold
             && self
@@ -113,7 +128,7 @@ impl Sender {
                 .held_until(&self.appid, &command.openid)
                 .await?
                 .is_some_and(|until| until > now);
-        let before = unsendable(&command, queued_at, now, held, settings);
+        let before = unsendable(command, queued_at, now, held, settings);
         let user = self.events_on().then(|| self.event_user(&command.openid));
 
         let mut outcomes = Vec::with_capacity(command.messages.len());
@@ -137,7 +152,7 @@ impl Sender {
                     let step = self
                         .send_one(&command.openid, send_key.clone(), message, deadline)
                         .await?;
-                    self.outcome_of(&command, step).await
+                    self.outcome_of(command, step).await
                 }
             };
             match &outcome {
@@ -272,22 +287,24 @@ pub async fn run_outbox_batch(
     deadline: i64,
     settings: OutboxSettings,
 ) -> Vec<String> {
+    let records = records.into_iter().map(ReadRecord::read).collect();
     let apps = Arc::clone(apps);
-    in_user_order(by_user(records), |r| r.id.clone(), move |appid, record| {
+    in_user_order(by_user(records), |r| r.id.clone(), move |_, record| {
         let apps = Arc::clone(&apps);
         async move {
-            let Some(appid) = &appid else {
-                // Not a command: read again for the reason, dropped.
-                if let Err(err) = Command::from_json(&record.body) {
+            let command = match &record.command {
+                Ok(command) => command,
+                Err(err) => {
+                    // Not a command: dropped, with the reason it was not.
                     tracing::warn!(message_id = %record.id, reason = %err, "outbox command dropped");
+                    metrics::count("outbox_dropped");
+                    return Ok(());
                 }
-                metrics::count("outbox_dropped");
-                return Ok(());
             };
-            let sender = match apps.get(Some(appid)).await {
+            let sender = match apps.get(Some(&command.appid)).await {
                 Ok(Some(sender)) => sender,
                 Ok(None) => {
-                    tracing::warn!(message_id = %record.id, appid = %appid,
+                    tracing::warn!(message_id = %record.id, appid = %command.appid,
                         "outbox command for an app this deployment does not serve: dropped");
                     metrics::count("outbox_dropped_unknown_app");
                     return Ok(());
@@ -300,7 +317,7 @@ pub async fn run_outbox_batch(
                 }
             };
             if let Err(err) = sender
-                .run_command(&record.body, record.queued_at, deadline, settings)
+                .run_parsed_command(command, record.queued_at, deadline, settings)
                 .await
             {
                 tracing::warn!(message_id = %record.id, reason = %err, "outbox command will be retried");
@@ -313,11 +330,29 @@ pub async fn run_outbox_batch(
     .await
 }
 
+/// An outbox record with its body read, once: the command, or why it is not one.
+#[derive(Debug)]
+struct ReadRecord {
+    id: String,
+    command: Result<Command, CommandError>,
+    queued_at: Option<i64>,
+}
+
+impl ReadRecord {
+    fn read(record: OutboxRecord) -> Self {
+        Self {
+            command: Command::from_json(&record.body),
+            id: record.id,
+            queued_at: record.queued_at,
+        }
+    }
+}
+
 /// The records grouped by user (of an app), in arrival order within a user; a body that is
 /// not a command is a group of its own, without an app.
-fn by_user(records: Vec<OutboxRecord>) -> Vec<(Option<String>, Vec<OutboxRecord>)> {
-    batch::by_user(records, |record| match Command::from_json(&record.body) {
-        Ok(command) => (Some(command.appid), command.openid),
+fn by_user(records: Vec<ReadRecord>) -> Vec<(Option<String>, Vec<ReadRecord>)> {
+    batch::by_user(records, |record| match &record.command {
+        Ok(command) => (Some(command.appid.clone()), command.openid.clone()),
         Err(_) => (None, format!("?{}", record.id)),
     })
 }
@@ -393,25 +428,27 @@ mod tests {
 
     #[test]
     fn one_users_commands_stay_together_in_order() {
-        let record = |id: &str, openid: &str| OutboxRecord {
-            id: id.into(),
-            body: Command::new(
-                APPID,
-                openid,
-                vec![crate::rules::ReplyMessage::Text {
-                    content: "x".into(),
-                }],
-                id,
-            )
-            .unwrap()
-            .to_json(),
-            queued_at: None,
+        let record = |id: &str, openid: &str| {
+            ReadRecord::read(OutboxRecord {
+                id: id.into(),
+                body: Command::new(
+                    APPID,
+                    openid,
+                    vec![crate::rules::ReplyMessage::Text {
+                        content: "x".into(),
+                    }],
+                    id,
+                )
+                .unwrap()
+                .to_json(),
+                queued_at: None,
+            })
         };
-        let bad = OutboxRecord {
+        let bad = ReadRecord::read(OutboxRecord {
             id: "bad".into(),
             body: "{".into(),
             queued_at: None,
-        };
+        });
         let groups = by_user(vec![
             record("a", "o1"),
             record("b", "o2"),
