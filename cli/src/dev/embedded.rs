@@ -7,20 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use kefu::apps::Apps;
-use kefu::assets::AssetReader;
 use kefu::clock::SystemClock;
-use kefu::compose::{MemoryStack, instance_id};
+use kefu::compose::MemoryStack;
+use kefu::compose::memory::{AppSpec, AppsSpec};
 use kefu::events::UserForm;
 use kefu::local::{MemoryEvents, StaticRules};
-use kefu::policy::budget::CALL_TIMEOUT;
 use kefu::ports::Clock;
 use kefu::protocol::Credentials;
-use kefu::receive::ReceiveSettings;
-use kefu::rule_cache::RuleCache;
 use kefu::sample;
 use kefu::secret::SecretString;
-use kefu::wechat_api::WeChatClient;
 use kefu_sandbox::Sandbox;
 
 use super::console::{self, shown};
@@ -33,40 +28,15 @@ const RULES_TTL: Duration = Duration::from_secs(2);
 /// The rules `kefu dev` uses when run from the repository without --rules.
 const SAMPLE_RULES: &str = "rules/sample.json";
 
-/// One app to serve: its credentials, AppSecret and (if its own) rules file.
-struct Spec {
-    credentials: Credentials,
-    app_secret: SecretString,
-    rules: Option<PathBuf>,
-}
-
 pub(super) fn stack(
     args: &DevArgs,
     local_api: &str,
     timeline: &Timeline,
 ) -> anyhow::Result<DevStack> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let specs = match &args.apps {
-        Some(file) => apps_file::load(file)?
-            .into_iter()
-            .map(|app| Spec {
-                credentials: app.credentials(),
-                app_secret: app.app_secret,
-                rules: app.rules,
-            })
-            .collect(),
-        None => vec![Spec {
-            credentials: Credentials {
-                token: args.credentials.token(),
-                aes_key: Some(args.credentials.key()?),
-                appid: args.credentials.appid.clone(),
-            },
-            app_secret: args
-                .app_secret
-                .clone()
-                .unwrap_or_else(|| SecretString::new(sample::APP_SECRET)),
-            rules: None,
-        }],
+    let listed = match &args.apps {
+        Some(file) => Some(apps_file::load(file)?),
+        None => None,
     };
     let rules_file = match &args.rules {
         Some(path) => Some(path.clone()),
@@ -80,10 +50,48 @@ pub(super) fn stack(
             "the embedded sample rules".to_owned(),
         ),
     };
+    // Each app, with the file its rules come from and their origin, for the rules watcher and
+    // the banner: its own file (`--apps`), or the stack's rules.
+    let mut specs = Vec::new();
+    let mut origins = Vec::new();
+    match listed {
+        Some(listed) => {
+            for app in listed {
+                let credentials = app.credentials();
+                let (own, origin) = match app.rules {
+                    Some(path) => {
+                        let own = checked_rules(&path, args)?;
+                        let origin = path.display().to_string();
+                        (Some(own), (Some(path), origin))
+                    }
+                    None => (None, (rules_file.clone(), rules_origin.clone())),
+                };
+                specs.push(AppSpec {
+                    credentials,
+                    app_secret: app.app_secret,
+                    rules: own,
+                });
+                origins.push(origin);
+            }
+        }
+        None => {
+            specs.push(AppSpec {
+                credentials: Credentials {
+                    token: args.credentials.token(),
+                    aes_key: Some(args.credentials.key()?),
+                    appid: args.credentials.appid.clone(),
+                },
+                app_secret: args
+                    .app_secret
+                    .clone()
+                    .unwrap_or_else(|| SecretString::new(sample::APP_SECRET)),
+                rules: None,
+            });
+            origins.push((rules_file.clone(), rules_origin.clone()));
+        }
+    }
     let stack = MemoryStack::new(rules, clock.clone(), RULES_TTL)
         .with_hook_caller(super::hooks::caller(args, timeline)?);
-    // The file's source: the rules watcher hands it each version that passes the checks.
-    let rules_file = rules_file.map(|path| (path, stack.rules_source.clone()));
     let first = specs.first().context("no app to serve")?;
     let mut sandbox = Sandbox::new(
         &first.credentials.appid,
@@ -93,53 +101,28 @@ pub(super) fn stack(
     for spec in specs.iter().skip(1) {
         sandbox = sandbox.with_app(&spec.credentials.appid, spec.app_secret.expose());
     }
-    let reader = Arc::new(AssetReader::new(&args.assets, CALL_TIMEOUT)?);
-    let owner = instance_id();
     // kefu's events, as a deployment with an EventBusName publishes them: printed as they come.
     let published = Arc::new(MemoryEvents::new());
     let printed = events::print(published.subscribe(), timeline.clone());
-    let mut apps = Vec::new();
-    let mut senders = Apps::new(clock.clone());
-    for spec in specs {
-        let appid = spec.credentials.appid.clone();
-        let (rules, rules_file, rules_origin) = match spec.rules {
-            Some(path) => {
-                let source = Arc::new(checked_rules(&path, args)?);
-                (
-                    Arc::new(RuleCache::new(source.clone(), clock.clone(), RULES_TTL)),
-                    Some((path.clone(), source)),
-                    path.display().to_string(),
-                )
-            }
-            None => (
-                stack.rules.clone(),
-                rules_file.clone(),
-                rules_origin.clone(),
-            ),
-        };
+    let (built, senders) = stack.apps(AppsSpec {
+        apps: specs,
+        wechat_api_base: wechat_api(args, local_api)?,
+        assets_dir: args.assets.clone(),
         // As deployed: an app with an EncodingAESKey refuses plaintext unless allowed.
-        let mut settings = ReceiveSettings::new(spec.credentials);
-        settings.require_encryption =
-            !args.allow_plaintext && settings.credentials.aes_key.is_some();
-        settings.events = true;
-        let receiver = Arc::new(stack.receiver_with_rules(settings, rules.clone()));
-        let api = Arc::new(WeChatClient::new(
-            &wechat_api(args, local_api)?,
-            &appid,
-            spec.app_secret,
-            CALL_TIMEOUT,
-        )?);
-        let sender = stack
-            .sender_with_rules(&appid, api, reader.clone(), &owner, rules.clone())
-            .with_events(published.clone(), UserForm::Clear);
-        senders = senders.with_app(&appid, Arc::new(sender));
-        apps.push(DevApp {
-            receiver,
-            rules,
-            rules_file,
+        require_encryption: !args.allow_plaintext,
+        events: Some((published, UserForm::Clear)),
+    })?;
+    let apps: Vec<DevApp> = built
+        .into_iter()
+        .zip(origins)
+        .map(|(app, (file, rules_origin))| DevApp {
+            receiver: app.receiver,
+            rules: app.rules,
+            // The watcher hands the file's source each version that passes the checks.
+            rules_file: file.map(|path| (path, app.rules_source)),
             rules_origin,
-        });
-    }
+        })
+        .collect();
     let mut banner = Vec::new();
     if args.apps.is_none() {
         banner.extend([

@@ -15,15 +15,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{SenderParts, instance_id, sender_on_table};
+use super::{SenderParts, image_reader, instance_id, sender_on_table};
 use crate::apps::{AppSource, Apps, Listed, Listing};
-use crate::assets::{AssetReader, Images};
+use crate::assets::Images;
 use crate::aws::{AppParameter, Aws, ParameterBudget, Secrets, SsmRules, app_parameter};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
 use crate::hooks::HookClient;
 use crate::local::NoEvents;
-use crate::policy::budget::CALL_TIMEOUT;
 use crate::policy::hook::{UserForm, user_key};
 use crate::ports::{Clock, EventPublisher, MediaReader, PortError};
 use crate::protocol::{AesKey, Credentials, CryptoError, Token};
@@ -213,8 +212,7 @@ impl AppSource<Receiver> for AppReceivers {
 /// The send core calling the WeChat API at `config.wechat_api_base`, with `{"file": …}` images
 /// from the folder `config.assets_dir` (`kefu dev --aws`).
 pub async fn sender(aws: &Aws, config: &Config) -> Result<Sender, StartupError> {
-    let images = Images::Folder(config.assets_dir.clone());
-    let reader: Arc<dyn MediaReader> = Arc::new(AssetReader::with_images(images, CALL_TIMEOUT)?);
+    let reader = image_reader(Images::Folder(config.assets_dir.clone()))?;
     sender_with_reader(aws, config, reader).await
 }
 
@@ -228,7 +226,7 @@ pub async fn senders(
 ) -> Result<Apps<Sender>, StartupError> {
     let aws = &aws.with_parameter_budget(ParameterBudget::per_instance());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let reader: Arc<dyn MediaReader> = Arc::new(AssetReader::with_images(images, CALL_TIMEOUT)?);
+    let reader = image_reader(images)?;
     let shared = rules(aws, config, &clock);
     let hooks = hook_client(aws, config).await?;
     let mut apps = Apps::new(clock);
@@ -349,12 +347,11 @@ fn api_client(
         .app_secret
         .clone()
         .ok_or(StartupError::MissingSecret("app_secret"))?;
-    Ok(Arc::new(WeChatClient::new(
+    Ok(super::api_client(
         &config.wechat_api_base,
         appid,
         app_secret,
-        CALL_TIMEOUT,
-    )?))
+    )?)
 }
 
 /// The apps under `KEFU_APPS_PATH`, as `reply` builds them: `{appid}/api` holds the app's

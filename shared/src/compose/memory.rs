@@ -1,17 +1,24 @@
 //! The same parts on the in-memory adapters: one table, one queue, rules from memory or a file,
-//! and a clock. `kefu dev` and the tests build their stacks here.
+//! and a clock. `kefu dev` and the tests build their stacks here: a push path or a sender at a
+//! time, or a whole set of apps from their specs ([`MemoryStack::apps`]).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{SenderParts, sender_on_table};
+use super::{SenderParts, StartupError, api_client, image_reader, instance_id, sender_on_table};
+use crate::apps::Apps;
+use crate::assets::Images;
 use crate::clock::SystemClock;
+use crate::events::UserForm as EventUserForm;
 use crate::hooks::HookClient;
 use crate::local::{MemoryQueue, MemoryTable, StaticRules};
 use crate::policy::hook::UserForm;
-use crate::ports::{Clock, HookCaller, MediaReader, WeChatApi};
+use crate::ports::{Clock, EventPublisher, HookCaller, MediaReader, WeChatApi};
+use crate::protocol::Credentials;
 use crate::receive::{ReceiveDeps, ReceiveSettings, Receiver};
 use crate::rule_cache::RuleCache;
+use crate::secret::SecretString;
 use crate::send::{Hooks, Sender};
 use crate::wechat_types::TokenKind;
 
@@ -23,9 +30,47 @@ pub struct MemoryStack {
     pub rules_source: Arc<StaticRules>,
     pub rules: Arc<RuleCache>,
     pub clock: Arc<dyn Clock>,
+    /// How long rules are served from memory before they are read from their source again.
+    pub rules_ttl: Duration,
     /// What the senders call hooks with (the HTTP client, unsigned, by default; none if it
     /// cannot be built).
     pub hooks: Option<Arc<dyn HookCaller>>,
+}
+
+/// One app of a stack: its push credentials, its AppSecret, and its own rules if it has any.
+#[derive(Debug)]
+pub struct AppSpec {
+    pub credentials: Credentials,
+    pub app_secret: SecretString,
+    /// Its own rules (none: the stack's).
+    pub rules: Option<StaticRules>,
+}
+
+/// The apps a stack serves, and what they share (`kefu dev`).
+#[derive(Debug)]
+pub struct AppsSpec {
+    pub apps: Vec<AppSpec>,
+    /// Where the senders call the WeChat API (the sandbox, or a stand-in).
+    pub wechat_api_base: String,
+    /// The folder the images named by rules are read from.
+    pub assets_dir: PathBuf,
+    /// Whether an app with an EncodingAESKey refuses plaintext pushes, as a deployment with
+    /// `KEFU_REQUIRE_ENCRYPTION=true` does (an app without one takes plaintext regardless).
+    pub require_encryption: bool,
+    /// Where the senders' events go, and how they name the user; none: events are off.
+    pub events: Option<(Arc<dyn EventPublisher>, EventUserForm)>,
+}
+
+/// An app as [`MemoryStack::apps`] built it: its push path and its rules. Its sender is in the
+/// [`Apps`] built beside it.
+#[derive(Debug, Clone)]
+pub struct BuiltApp {
+    pub receiver: Arc<Receiver>,
+    pub rules: Arc<RuleCache>,
+    /// Where its rules are read from: each version set here is served within the stack's
+    /// `rules_ttl` (a watched file's, say). The stack's own source for an app without rules of
+    /// its own.
+    pub rules_source: Arc<StaticRules>,
 }
 
 /// The label `kefu dev` adds under machine-generated hook answers (the template's default).
@@ -44,6 +89,7 @@ impl MemoryStack {
             )),
             rules_source,
             clock,
+            rules_ttl,
             hooks: HookClient::new(None, Arc::new(SystemClock))
                 .ok()
                 .map(|client| Arc::new(client) as Arc<dyn HookCaller>),
@@ -54,6 +100,44 @@ impl MemoryStack {
     pub fn with_hook_caller(mut self, caller: Arc<dyn HookCaller>) -> Self {
         self.hooks = Some(caller);
         self
+    }
+
+    /// Every app of `spec` on this stack: its push path, its sender (in the [`Apps`] returned,
+    /// by AppID) and its rules, in one cache that both use: its own, or the stack's.
+    pub fn apps(&self, spec: AppsSpec) -> Result<(Vec<BuiltApp>, Apps<Sender>), StartupError> {
+        let reader = image_reader(Images::Folder(spec.assets_dir))?;
+        let owner = instance_id();
+        let mut built = Vec::with_capacity(spec.apps.len());
+        let mut senders = Apps::new(self.clock.clone());
+        for app in spec.apps {
+            let appid = app.credentials.appid.clone();
+            let (rules, rules_source) = match app.rules {
+                Some(own) => {
+                    let source = Arc::new(own);
+                    let cache = RuleCache::new(source.clone(), self.clock.clone(), self.rules_ttl);
+                    (Arc::new(cache), source)
+                }
+                None => (self.rules.clone(), self.rules_source.clone()),
+            };
+            let mut settings = ReceiveSettings::new(app.credentials);
+            settings.require_encryption =
+                spec.require_encryption && settings.credentials.aes_key.is_some();
+            settings.events = spec.events.is_some();
+            let receiver = Arc::new(self.receiver_with_rules(settings, rules.clone()));
+            let api = api_client(&spec.wechat_api_base, &appid, app.app_secret)?;
+            let sender = self.sender_with_rules(&appid, api, reader.clone(), &owner, rules.clone());
+            let sender = match &spec.events {
+                Some((publisher, form)) => sender.with_events(publisher.clone(), *form),
+                None => sender,
+            };
+            senders = senders.with_app(&appid, Arc::new(sender));
+            built.push(BuiltApp {
+                receiver,
+                rules,
+                rules_source,
+            });
+        }
+        Ok((built, senders))
     }
 
     /// The push path on this stack.

@@ -1,7 +1,10 @@
 //! The composition root: where the parts are wired together, and the only module that knows
 //! them all. `aws` builds the two functions on DynamoDB, SQS and SSM (as deployed); `memory`
 //! builds the same on the in-memory adapters (`kefu dev`, fast tests). Both build the send core
-//! with [`sender_on_table`], so the dev loop runs the deployed wiring.
+//! with [`sender_on_table`], its WeChat API client with [`api_client`] and its image reader with
+//! [`image_reader`], so the dev loop runs the deployed wiring; `kefu dev` builds its embedded
+//! stack here too (`memory::MemoryStack::apps`), adding only what is its own: the chat window's
+//! hook recorder, its event printer, a watched rules file.
 
 pub mod aws;
 pub mod memory;
@@ -11,14 +14,18 @@ use std::sync::Arc;
 pub use aws::StartupError;
 pub use memory::MemoryStack;
 
+use crate::assets::{AssetReader, Images};
+use crate::policy::budget::CALL_TIMEOUT;
 use crate::ports::{
-    Clock, HandoffRegistry, MediaCache, MediaReader, PushLedger, QuestionLog, QuotaStore,
-    SuggestionStore, TokenStore, WeChatApi,
+    Clock, HandoffRegistry, MediaCache, MediaReader, PortError, PushLedger, QuestionLog,
+    QuotaStore, SuggestionStore, TokenStore, WeChatApi,
 };
 use crate::rule_cache::RuleCache;
+use crate::secret::SecretString;
 use crate::send::token::TokenProvider;
 use crate::send::{SendDeps, Sender};
-use crate::wechat_types::TokenKind;
+use crate::wechat_api::WeChatClient;
+use crate::wechat_types::{ApiError, TokenKind};
 
 /// What the send core needs besides its stores.
 #[derive(Debug, Clone)]
@@ -72,6 +79,26 @@ where
             clock: parts.clock,
         },
     )
+}
+
+/// The WeChat API client of `appid` at `base` (the API, the sandbox, a stand-in), each call
+/// within the send budget's [`CALL_TIMEOUT`].
+pub fn api_client(
+    base: &str,
+    appid: &str,
+    app_secret: SecretString,
+) -> Result<Arc<WeChatClient>, ApiError> {
+    Ok(Arc::new(WeChatClient::new(
+        base,
+        appid,
+        app_secret,
+        CALL_TIMEOUT,
+    )?))
+}
+
+/// What the images that rules name are read with (fetched within [`CALL_TIMEOUT`]).
+pub fn image_reader(images: Images) -> Result<Arc<dyn MediaReader>, PortError> {
+    Ok(Arc::new(AssetReader::with_images(images, CALL_TIMEOUT)?))
 }
 
 /// A random id for this instance (the owner of its token-refresh lease).
