@@ -1,5 +1,5 @@
 //! The dev stack on DynamoDB, SQS and SSM, built exactly as the deployed functions build
-//! theirs (`kefu::compose::aws`), with the sandbox (or `--wechat-api`) as WeChat.
+//! theirs (`kefu::compose::aws::single_app`), with the sandbox (or `--wechat-api`) as WeChat.
 //!
 //! Against a real account (no local `AWS_ENDPOINT_URL`) it takes jobs off the real queue, so it
 //! refuses to start without `--i-know-this-is-live`. Even then, replies that go to the sandbox
@@ -10,15 +10,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use kefu::apps::Apps;
-use kefu::assets::AssetReader;
 use kefu::clock::SystemClock;
-use kefu::compose::{MemoryStack, SenderParts, instance_id, sender_on_table};
+use kefu::compose::aws::Bookkeeping;
 use kefu::config::Config;
-use kefu::local::StaticRules;
-use kefu::policy::budget::CALL_TIMEOUT;
-use kefu::ports::Clock;
-use kefu::rule_cache::RuleCache;
-use kefu::wechat_api::WeChatClient;
+use kefu::local::MemoryTable;
+use kefu::ports::QuotaStore;
 use kefu_sandbox::Sandbox;
 
 use super::{DevApp, DevArgs, DevStack, queue, wechat_api};
@@ -64,46 +60,21 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
         .as_ref()
         .map(|s| s.expose().to_owned())
         .with_context(|| format!("--aws: {api_parameter} has no app_secret"))?;
-    let receiver = Arc::new(kefu::compose::aws::receiver(&aws, &config).await?);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let rules = Arc::new(RuleCache::new(
-        Arc::new(aws.rules_or_starter(&config.rules_path, config.starter_rules.as_deref())),
-        clock.clone(),
-        config.rules_ttl,
-    ));
     let to_sandbox = args.wechat_api.is_none();
-    // Where the sends' windows are counted: the table, or memory beside the sandbox.
-    let mut quota: Arc<dyn kefu::ports::QuotaStore> = Arc::new(aws.table(&config.table));
-    let sender = if live && to_sandbox {
-        // The sandbox's token and bookkeeping stay in memory; only the rules are the real ones.
-        let memory = MemoryStack::new(
-            StaticRules::new(Default::default()),
-            clock.clone(),
-            config.rules_ttl,
-        );
-        let api = Arc::new(WeChatClient::new(
-            &config.wechat_api_base,
-            &appid,
-            kefu::secret::SecretString::new(app_secret.clone()),
-            CALL_TIMEOUT,
-        )?);
-        quota = memory.table.clone();
-        Arc::new(sender_on_table(
-            memory.table,
-            SenderParts {
-                appid: appid.clone(),
-                api,
-                reader: Arc::new(AssetReader::new(&config.assets_dir, CALL_TIMEOUT)?),
-                rules: rules.clone(),
-                clock: clock.clone(),
-                token_kind: config.token_kind,
-                owner: instance_id(),
-            },
-        ))
-    } else {
-        Arc::new(kefu::compose::aws::sender(&aws, &config).await?)
+    // Against a real account, replies to the sandbox keep their bookkeeping (the sandbox's
+    // token, send claims, quota windows, media ids) in memory; only the rules are the real ones.
+    let memory = (live && to_sandbox).then(|| Arc::new(MemoryTable::new()));
+    let bookkeeping = match &memory {
+        Some(table) => Bookkeeping::Memory(table.clone()),
+        None => Bookkeeping::Table,
     };
-    let sandbox = Sandbox::new(&appid, &app_secret, clock);
+    let app = kefu::compose::aws::single_app(&aws, &config, bookkeeping).await?;
+    // Where the sends' windows are counted (`kefu user --dev`): where the sender counts them.
+    let quota: Arc<dyn QuotaStore> = match memory {
+        Some(table) => table,
+        None => Arc::new(aws.table(&config.table)),
+    };
+    let sandbox = Sandbox::new(&appid, &app_secret, Arc::new(SystemClock));
     let mut banner = vec![
         ("AppID", appid.clone()),
         (
@@ -144,11 +115,15 @@ pub(super) async fn stack(args: &DevArgs, local_api: &str) -> anyhow::Result<Dev
             ),
         ));
     }
-    let senders = Arc::new(Apps::single(&appid, sender, Arc::new(SystemClock)));
+    let senders = Arc::new(Apps::single(
+        &appid,
+        Arc::new(app.sender),
+        Arc::new(SystemClock),
+    ));
     Ok(DevStack {
         apps: vec![DevApp {
-            receiver,
-            rules,
+            receiver: Arc::new(app.receiver),
+            rules: app.rules,
             rules_file: None,
             rules_origin: format!("Parameter Store {}", config.rules_path),
         }],

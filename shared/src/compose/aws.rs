@@ -22,9 +22,9 @@ use crate::aws::{AppParameter, Aws, ParameterBudget, Secrets, SsmRules, app_para
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
 use crate::hooks::HookClient;
-use crate::local::NoEvents;
+use crate::local::{MemoryTable, NoEvents};
 use crate::policy::hook::{UserForm, user_key};
-use crate::ports::{Clock, EventPublisher, MediaReader, PortError};
+use crate::ports::{Clock, EventPublisher, HookAnswers, MediaReader, PortError};
 use crate::protocol::{AesKey, Credentials, CryptoError, Token};
 use crate::receive::{ReceiveDeps, ReceiveSettings, Receiver};
 use crate::rule_cache::RuleCache;
@@ -245,7 +245,7 @@ pub async fn senders(
     match &config.appid {
         Some(appid) => {
             let (sender, ()) = tokio::join!(
-                sender_with_rules(aws, config, reader, shared, hooks),
+                sender_with_rules(aws, config, reader, shared, hooks, &Bookkeeping::Table),
                 apps.list_now()
             );
             Ok(apps.with_default(appid, Arc::new(sender?)))
@@ -270,7 +270,37 @@ async fn sender_with_reader(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let rules = rules(aws, config, &clock);
     let hooks = hook_client(aws, config).await?;
-    sender_with_rules(aws, config, reader, rules, hooks).await
+    sender_with_rules(aws, config, reader, rules, hooks, &Bookkeeping::Table).await
+}
+
+/// One app with both sides in one process (`kefu dev --aws`): the push path and the send core
+/// of `KEFU_APPID`, built as the two functions build theirs, on one cache of the deployment's
+/// rules.
+#[derive(Debug)]
+pub struct SingleApp {
+    pub receiver: Receiver,
+    pub sender: Sender,
+    pub rules: Arc<RuleCache>,
+}
+
+/// [`SingleApp`] on DynamoDB, SQS and SSM, its sender keeping its bookkeeping on `bookkeeping`
+/// and reading `{"file": …}` images from the folder `config.assets_dir`.
+pub async fn single_app(
+    aws: &Aws,
+    config: &Config,
+    bookkeeping: Bookkeeping,
+) -> Result<SingleApp, StartupError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rules = rules(aws, config, &clock);
+    let receiver = receiver_with_rules(aws, config, rules.clone(), clock).await?;
+    let reader = image_reader(Images::Folder(config.assets_dir.clone()))?;
+    let hooks = hook_client(aws, config).await?;
+    let sender = sender_with_rules(aws, config, reader, rules.clone(), hooks, &bookkeeping).await?;
+    Ok(SingleApp {
+        receiver,
+        sender,
+        rules,
+    })
 }
 
 /// The same, with `rules` (the deployment's shared rules, not yet loaded).
@@ -280,6 +310,7 @@ async fn sender_with_rules(
     reader: Arc<dyn MediaReader>,
     rules: Arc<RuleCache>,
     hooks: Arc<HookClient>,
+    bookkeeping: &Bookkeeping,
 ) -> Result<Sender, StartupError> {
     let appid = config
         .appid
@@ -305,30 +336,79 @@ async fn sender_with_rules(
         token_kind: config.token_kind,
         owner: instance_id(),
     };
-    Ok(learning(
-        hooked(
-            sender_on_table(Arc::new(aws.table(&config.table)), parts),
-            aws,
-            config,
-            &hooks,
-            &secrets,
-        ),
+    Ok(app_sender(
         aws,
         config,
+        parts,
+        &hooks,
         &secrets,
+        bookkeeping,
     ))
+}
+
+/// Where a sender keeps its bookkeeping: send claims, access_tokens, quota windows, media ids,
+/// kept questions and hook answers.
+#[derive(Debug, Clone, Default)]
+pub enum Bookkeeping {
+    /// On the deployment's table, as the function keeps it.
+    #[default]
+    Table,
+    /// In memory, with events off: nothing of its sends reaches the account (`kefu dev --aws`
+    /// against a real account, replying to the sandbox: the sandbox's fake access_token and
+    /// sends never reach the real table or bus).
+    Memory(Arc<MemoryTable>),
+}
+
+/// The send core of one app, as both the single app and the apps of `KEFU_APPS_PATH` have it:
+/// on its `bookkeeping`, calling hooks with `hooks`, with the settings and keys of
+/// [`learning`].
+fn app_sender(
+    aws: &Aws,
+    config: &Config,
+    parts: SenderParts,
+    hooks: &Arc<HookClient>,
+    secrets: &Secrets,
+    bookkeeping: &Bookkeeping,
+) -> Sender {
+    let (sender, answers, events): (Sender, Arc<dyn HookAnswers>, Arc<dyn EventPublisher>) =
+        match bookkeeping {
+            Bookkeeping::Table => {
+                let table = Arc::new(aws.table(&config.table));
+                (
+                    sender_on_table(table.clone(), parts),
+                    table,
+                    events(aws, config),
+                )
+            }
+            Bookkeeping::Memory(table) => (
+                sender_on_table(table.clone(), parts),
+                table.clone(),
+                Arc::new(NoEvents),
+            ),
+        };
+    learning(
+        hooked(sender, config, hooks, answers, secrets),
+        config,
+        events,
+        secrets,
+    )
 }
 
 /// The sender's settings from the configuration: the welcome interval, how long questions are
 /// kept, and the key of the hash that stands for their users — derived from the app's
 /// AppSecret, which only this function can read: the same on every instance (a redelivered
 /// job replaces its question), and without it the table does not tell whose question it is.
-/// The same key hashes the user in events, which go to `KEFU_EVENT_BUS` if it is set.
-fn learning(sender: Sender, aws: &Aws, config: &Config, secrets: &Secrets) -> Sender {
+/// The same key hashes the user in events, which go to `events` (`KEFU_EVENT_BUS`, if set).
+fn learning(
+    sender: Sender,
+    config: &Config,
+    events: Arc<dyn EventPublisher>,
+    secrets: &Secrets,
+) -> Sender {
     let sender = sender
         .with_welcome_interval(config.welcome_interval)
         .with_questions_kept(config.questions_kept)
-        .with_events(events(aws, config), config.event_openid);
+        .with_events(events, config.event_openid);
     match &secrets.app_secret {
         Some(secret) => {
             sender.with_asker_key(crate::learn::AskerKey::from_app_secret(secret.expose()))
@@ -413,17 +493,13 @@ impl AppSource<Sender> for AppSenders {
             token_kind: self.config.token_kind,
             owner: self.owner.clone(),
         };
-        Ok(Some(learning(
-            hooked(
-                sender_on_table(Arc::new(self.aws.table(&self.config.table)), parts),
-                &self.aws,
-                &self.config,
-                &self.hooks,
-                &secrets,
-            ),
+        Ok(Some(app_sender(
             &self.aws,
             &self.config,
+            parts,
+            &self.hooks,
             &secrets,
+            &Bookkeeping::Table,
         )))
     }
 }
@@ -446,14 +522,14 @@ async fn hook_client(aws: &Aws, config: &Config) -> Result<Arc<HookClient>, Star
     ))
 }
 
-/// The sender calling hooks with `hooks`: decisions kept on the table beside the send claims,
+/// The sender calling hooks with `hooks`: decisions kept in `answers`, beside the send claims,
 /// the user named as `KEFU_HOOK_OPENID` says (hashed with a key derived from the AppSecret),
 /// `KEFU_HOOK_GENERATED_LABEL` under machine-generated answers.
 fn hooked(
     sender: Sender,
-    aws: &Aws,
     config: &Config,
     hooks: &Arc<HookClient>,
+    answers: Arc<dyn HookAnswers>,
     secrets: &Secrets,
 ) -> Sender {
     let users = match (&secrets.app_secret, config.hook_openid_hashed) {
@@ -462,7 +538,7 @@ fn hooked(
     };
     sender.with_hooks(Hooks {
         caller: hooks.clone(),
-        answers: Arc::new(aws.table(&config.table)),
+        answers,
         users,
         generated_label: config.hook_generated_label.clone(),
     })

@@ -2,9 +2,9 @@
 //! them all. `aws` builds the two functions on DynamoDB, SQS and SSM (as deployed); `memory`
 //! builds the same on the in-memory adapters (`kefu dev`, fast tests). Both build the send core
 //! with [`sender_on_table`], its WeChat API client with [`api_client`] and its image reader with
-//! [`image_reader`], so the dev loop runs the deployed wiring; `kefu dev` builds its embedded
-//! stack here too (`memory::MemoryStack::apps`), adding only what is its own: the chat window's
-//! hook recorder, its event printer, a watched rules file.
+//! [`image_reader`], so the dev loop runs the deployed wiring; `kefu dev` builds its stacks here
+//! too (`memory::MemoryStack::apps`, `aws::single_app`), adding only what is its own: the chat
+//! window's hook recorder, its event printer, a watched rules file.
 
 pub mod aws;
 pub mod memory;
