@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use kefu::outbox::{Command, DuringHandoff};
+use kefu::protocol::OpenId;
 use kefu::rules::{MediaSource, ReplyMessage};
 
 use crate::aws_args::AwsArgs;
@@ -20,8 +21,8 @@ pub struct SendArgs {
     #[arg(long, env = "KEFU_APPID")]
     appid: String,
     /// The user to send to.
-    #[arg(long)]
-    openid: String,
+    #[arg(long, value_parser = crate::user::parse_openid)]
+    openid: OpenId,
     /// The idempotency key: the same key sends once, however often it is sent (default: a new
     /// random one, printed).
     #[arg(long)]
@@ -199,7 +200,7 @@ mod tests {
         assert!(
             Command::new(
                 "wx0123456789abcdef",
-                "o1",
+                &OpenId::parse("o1").unwrap(),
                 vec![ReplyMessage::Text {
                     content: "x".into()
                 }],

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use kefu::ports::{HandoffRegistry, QuotaStore, QuotaWindow};
+use kefu::protocol::OpenId;
 use kefu::send::quota;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,8 @@ use crate::aws_args::AwsArgs;
 #[derive(Debug, Args)]
 pub struct UserArgs {
     /// The user's openid.
-    openid: String,
+    #[arg(value_parser = parse_openid)]
+    openid: OpenId,
     /// The app (default: KEFU_APPID; with --dev, the first app kefu dev serves).
     #[arg(long, env = "KEFU_APPID")]
     appid: Option<String>,
@@ -63,7 +65,7 @@ impl UserView {
         quota: &dyn QuotaStore,
         handoffs: &dyn HandoffRegistry,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         now: i64,
     ) -> anyhow::Result<Self> {
         let (windows, held) = tokio::join!(
@@ -73,7 +75,7 @@ impl UserView {
         let standing = quota::standing(&windows?, now);
         Ok(Self {
             appid: appid.to_owned(),
-            openid: openid.to_owned(),
+            openid: openid.to_string(),
             at_ms: now,
             window: standing.open.map(|(window, _)| {
                 match window {
@@ -134,6 +136,17 @@ impl UserView {
     }
 }
 
+/// An openid on the command line (`kefu user`, `kefu send --openid`), checked as kefu reads
+/// every openid ([`OpenId`]).
+pub(crate) fn parse_openid(text: &str) -> Result<OpenId, String> {
+    OpenId::parse(text).map_err(|err| {
+        format!(
+            "{:?} is not an openid: {err}",
+            text.chars().take(70).collect::<String>()
+        )
+    })
+}
+
 /// A span of ms as `47h 59m`, `59s`.
 fn span(ms: i64) -> String {
     let secs = Duration::from_millis(u64::try_from(ms).unwrap_or(0)).as_secs();
@@ -167,7 +180,7 @@ pub async fn user(args: &UserArgs) -> anyhow::Result<String> {
     Ok(view.told())
 }
 
-async fn from_dev(url: &str, openid: &str, appid: Option<&str>) -> anyhow::Result<UserView> {
+async fn from_dev(url: &str, openid: &OpenId, appid: Option<&str>) -> anyhow::Result<UserView> {
     let endpoint = format!("{}/dev/api/users/{openid}", url.trim_end_matches('/'));
     let mut request = kefu::tls::http_client_builder()
         .build()?

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::learn::{self, AskerKey};
-use crate::protocol::{Message, MessageKind};
+use crate::protocol::{Message, MessageKind, OpenId};
 
 /// What an event tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,16 +103,16 @@ impl UserForm {
 /// The user an event is about, as the operator chose to show them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum User {
-    OpenId(String),
+    OpenId(OpenId),
     /// `learn::asker` of the openid.
     Hash(String),
 }
 
 impl User {
     /// `openid` in `form` (hashed with `key`).
-    pub fn of(openid: &str, form: UserForm, key: &AskerKey) -> Self {
+    pub fn of(openid: &OpenId, form: UserForm, key: &AskerKey) -> Self {
         match form {
-            UserForm::Clear => Self::OpenId(openid.to_owned()),
+            UserForm::Clear => Self::OpenId(openid.clone()),
             UserForm::Hashed => Self::Hash(learn::asker(key, openid)),
         }
     }
@@ -120,7 +120,8 @@ impl User {
     /// What stands for the user in the payload.
     pub fn shown(&self) -> &str {
         match self {
-            Self::OpenId(s) | Self::Hash(s) => s,
+            Self::OpenId(openid) => openid.as_str(),
+            Self::Hash(hash) => hash,
         }
     }
 
@@ -453,7 +454,7 @@ mod tests {
     fn text(openid: &str) -> Message {
         Message {
             to_user_name: "gh_1".into(),
-            from_user_name: openid.into(),
+            from_user_name: OpenId::parse(openid).unwrap(),
             create_time: 1_700_000_000,
             msg_id: Some(MsgId("42".into())),
             kind: MessageKind::Text {
@@ -478,7 +479,11 @@ mod tests {
     #[test]
     fn a_hashed_user_appears_nowhere_in_clear() {
         let key = AskerKey::random();
-        let user = User::of("o-secret-user", UserForm::Hashed, &key);
+        let user = User::of(
+            &OpenId::parse("o-secret-user").unwrap(),
+            UserForm::Hashed,
+            &key,
+        );
         let about = About {
             appid: "wx1",
             user: &user,
@@ -494,7 +499,7 @@ mod tests {
         assert_eq!(event.detail_type(), "message.received");
         assert_eq!(event.detail()["time"], "2023-11-14T22:13:20.123Z");
 
-        let clear = User::of("o-user", UserForm::Clear, &key);
+        let clear = User::of(&OpenId::parse("o-user").unwrap(), UserForm::Clear, &key);
         let about = About {
             appid: "wx1",
             user: &clear,
@@ -507,7 +512,7 @@ mod tests {
 
     #[test]
     fn a_send_has_one_id_whatever_its_outcome() {
-        let user = User::OpenId("o".into());
+        let user = User::OpenId(OpenId::parse("o").unwrap());
         let about = About {
             appid: "wx1",
             user: &user,

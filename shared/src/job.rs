@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::Message;
+use crate::protocol::{Message, OpenId};
 
 /// SQS takes messages of at most 256 KiB (body and attributes); a job stays well inside.
 pub const MAX_JOB_BYTES: usize = 200 * 1024;
@@ -19,7 +19,7 @@ pub struct Job {
     pub appid: String,
     /// The push's ledger key, `push#{appid}#{dedup key}`: also the idempotency key of its sends.
     pub key: String,
-    pub openid: String,
+    pub openid: OpenId,
     /// When `receive` accepted the push, ms since the epoch.
     pub received_at: i64,
     pub message: Message,
@@ -116,4 +116,28 @@ impl Job {
 /// `push#{appid}#{FromUserName}#{CreateTime}#{Event}`.
 pub fn ledger_key(appid: &str, message: &Message) -> String {
     format!("push#{appid}#{}", message.dedup_key())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A job as `receive` has always written it: read and written back byte for byte (the
+    /// openids are `OpenId`s, serialized as their text), and one whose openid is not one is
+    /// not read.
+    #[test]
+    fn a_job_reads_and_writes_back_as_it_was() {
+        let json = r#"{"v":1,"appid":"wx5823bf96d3bd56c7","key":"push#wx5823bf96d3bd56c7#42","openid":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","received_at":1714112445000,"message":{"to_user_name":"gh_1","from_user_name":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","create_time":1714112445,"msg_id":"42","kind":{"type":"text","content":"你好"}}}"#;
+        let job = Job::from_json(json).unwrap();
+        assert_eq!(job.openid, "o9AgO5Kd5ggOC-bXrbNODIiE3bGY");
+        assert_eq!(job.to_json(), json);
+        for bad in [r#""openid":"""#, r#""openid":"o#1""#] {
+            let body = json.replace(r#""openid":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY""#, bad);
+            assert!(
+                matches!(Job::from_json(&body), Err(JobError::Malformed(reason)) if reason.contains("openid")),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -12,6 +12,7 @@ use sha2::Sha256;
 use crate::knowledge::lexicon::{SMALL_TALK, without_stop_words};
 use crate::knowledge::normalize::normalize;
 use crate::knowledge::tokens::Token;
+use crate::protocol::OpenId;
 use crate::rules::{Faq, FaqDecision};
 
 /// Why the automatic answer to a user message was held back.
@@ -148,10 +149,10 @@ fn hmac(key: &[u8]) -> Hmac<Sha256> {
 /// What stands for the user in a kept question: HMAC-SHA256 of the openid, keyed by `key`
 /// (derived from the app's AppSecret where deployed), cut to 16 hex digits. It tells users
 /// apart within the kept window; without the key nobody can tell whose question it is.
-pub fn asker(key: &AskerKey, openid: &str) -> String {
+pub fn asker(key: &AskerKey, openid: &OpenId) -> String {
     let mut mac = hmac(&key.0);
     mac.update(b"kefu asked v1\0");
-    mac.update(openid.as_bytes());
+    mac.update(openid.as_str().as_bytes());
     let digest = mac.finalize().into_bytes();
     hex::encode(digest.get(..8).unwrap_or(&[]))
 }
@@ -315,13 +316,14 @@ mod tests {
     #[test]
     fn the_asker_is_a_keyed_hash_of_the_openid() {
         let key = AskerKey::from_app_secret("secret");
-        let a = asker(&key, "oUser1");
+        let user = |openid: &str| OpenId::parse(openid).unwrap();
+        let a = asker(&key, &user("oUser1"));
         assert_eq!(a.len(), 16);
-        assert_eq!(a, asker(&key, "oUser1"));
-        assert_ne!(a, asker(&key, "oUser2"));
+        assert_eq!(a, asker(&key, &user("oUser1")));
+        assert_ne!(a, asker(&key, &user("oUser2")));
         assert_ne!(
             a,
-            asker(&AskerKey::from_app_secret("other secret"), "oUser1")
+            asker(&AskerKey::from_app_secret("other secret"), &user("oUser1"))
         );
         assert!(!a.contains("oUser1"));
         assert_eq!(format!("{key:?}"), "AskerKey(redacted)");

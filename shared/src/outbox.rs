@@ -17,14 +17,14 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::AppId;
+use crate::protocol::{AppId, NotAnOpenId, OpenId};
 use crate::rules::model::MAX_MESSAGES_PER_REPLY;
 use crate::rules::{MediaSource, ReplyMessage};
 
 /// The longest idempotency key, in characters.
 pub const MAX_KEY_CHARS: usize = 128;
-/// The longest openid accepted (WeChat's are 28 characters).
-pub const MAX_OPENID_CHARS: usize = 64;
+/// The longest openid accepted (WeChat's are 28 characters): [`OpenId`]'s rule.
+pub use crate::protocol::openid::MAX_OPENID_CHARS;
 /// The most messages a command may carry: as many as a rule's reply.
 pub const MAX_MESSAGES: usize = MAX_MESSAGES_PER_REPLY;
 /// The longest text message, in bytes (custom/send refuses longer text).
@@ -60,10 +60,10 @@ impl DuringHandoff {
 
 /// One outbox command, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "Unchecked")]
 pub struct Command {
     pub appid: String,
-    pub openid: String,
+    pub openid: OpenId,
     pub messages: Vec<ReplyMessage>,
     pub idempotency_key: String,
     /// Unix time in seconds after which the command is settled, not sent.
@@ -72,6 +72,39 @@ pub struct Command {
     /// Overrides the deployment's choice for this command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub during_handoff: Option<DuringHandoff>,
+}
+
+/// A command as a producer wrote it, before its checks: the openid is text until they run, so
+/// that a bad one is refused with its reason (`openid: …`), not as JSON that does not read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Unchecked {
+    appid: String,
+    openid: String,
+    messages: Vec<ReplyMessage>,
+    idempotency_key: String,
+    #[serde(default)]
+    not_after: Option<i64>,
+    #[serde(default)]
+    during_handoff: Option<DuringHandoff>,
+}
+
+impl TryFrom<Unchecked> for Command {
+    type Error = CommandError;
+
+    fn try_from(unchecked: Unchecked) -> Result<Self, CommandError> {
+        AppId::parse(&unchecked.appid).map_err(|_| CommandError::AppId)?;
+        let command = Self {
+            openid: OpenId::parse(&unchecked.openid)?,
+            appid: unchecked.appid,
+            messages: unchecked.messages,
+            idempotency_key: unchecked.idempotency_key,
+            not_after: unchecked.not_after,
+            during_handoff: unchecked.during_handoff,
+        };
+        command.check()?;
+        Ok(command)
+    }
 }
 
 /// Why a queue body is not a command kefu can run: dropped with a log line and counted
@@ -85,7 +118,7 @@ pub enum CommandError {
     #[error("appid: not an AppID (wx and 16 letters or digits)")]
     AppId,
     #[error("openid: {0}")]
-    OpenId(&'static str),
+    OpenId(#[from] NotAnOpenId),
     #[error("idempotency_key: {0}")]
     Key(String),
     #[error("messages: {0}")]
@@ -98,13 +131,13 @@ impl Command {
     /// A command (checked) with `messages` for `openid` of `appid`, keyed `key`.
     pub fn new(
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         messages: Vec<ReplyMessage>,
         key: &str,
     ) -> Result<Self, CommandError> {
         let command = Self {
             appid: appid.to_owned(),
-            openid: openid.to_owned(),
+            openid: openid.clone(),
             messages,
             idempotency_key: key.to_owned(),
             not_after: None,
@@ -119,12 +152,11 @@ impl Command {
         if body.len() > MAX_COMMAND_BYTES {
             return Err(CommandError::TooLarge(body.len()));
         }
-        let command: Self = serde_json::from_str(body).map_err(|e| {
+        let unchecked: Unchecked = serde_json::from_str(body).map_err(|e| {
             // serde's message names the field and position; it never repeats a long value.
             CommandError::Malformed(e.to_string())
         })?;
-        command.check()?;
-        Ok(command)
+        Self::try_from(unchecked)
     }
 
     pub fn to_json(&self) -> String {
@@ -132,10 +164,10 @@ impl Command {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// The checks a producer's command must pass (what `from_json` applies).
+    /// The checks a producer's command must pass (what `from_json` applies; its openid is an
+    /// [`OpenId`], checked when it was read).
     pub fn check(&self) -> Result<(), CommandError> {
         AppId::parse(&self.appid).map_err(|_| CommandError::AppId)?;
-        check_openid(&self.openid)?;
         check_key(&self.idempotency_key)?;
         check_messages(&self.messages)?;
         if self.not_after.is_some_and(|t| t <= 0) {
@@ -166,24 +198,6 @@ impl Command {
 /// `send#outbox#{appid}#{key}#{n}`.
 pub fn send_key(appid: &str, key: &str, n: usize) -> String {
     format!("send#outbox#{appid}#{key}#{n}")
-}
-
-fn check_openid(openid: &str) -> Result<(), CommandError> {
-    if openid.is_empty() {
-        return Err(CommandError::OpenId("missing (empty)"));
-    }
-    if openid.chars().count() > MAX_OPENID_CHARS {
-        return Err(CommandError::OpenId("longer than 64 characters"));
-    }
-    if !openid
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(CommandError::OpenId(
-            "letters, digits, '_' and '-' only (as WeChat writes openids)",
-        ));
-    }
-    Ok(())
 }
 
 /// The characters a key may hold besides letters and digits.

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use crate::clock::{EpochMillis, EpochSecs};
 use crate::events::Event;
 use crate::job::Job;
+use crate::protocol::OpenId;
 use crate::rules::{HookTarget, MediaSource, RuleSet};
 use crate::wechat_types::{AccessToken, ApiError, FetchedToken, Outbound, TokenKind};
 
@@ -122,15 +123,15 @@ pub trait HandoffRegistry: Send + Sync + fmt::Debug {
     async fn record(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         at_ms: i64,
         until_ms: i64,
     ) -> Result<bool, PortError>;
     /// Until when (ms since the epoch) an agent holds `openid`, if at all.
-    async fn held_until(&self, appid: &str, openid: &str) -> Result<Option<i64>, PortError>;
+    async fn held_until(&self, appid: &str, openid: &OpenId) -> Result<Option<i64>, PortError>;
     /// Ends the hold on `openid` at `at_ms` (the agent closed the session), unless a later
     /// decision is stored; returns whether it applied.
-    async fn end(&self, appid: &str, openid: &str, at_ms: i64) -> Result<bool, PortError>;
+    async fn end(&self, appid: &str, openid: &OpenId, at_ms: i64) -> Result<bool, PortError>;
 }
 
 /// The knowledge base's suggestions offered to a user (「您是不是想问：1. … 2. …」), kept a few
@@ -142,7 +143,7 @@ pub trait SuggestionStore: Send + Sync + fmt::Debug {
     async fn offer(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         entries: &[String],
         until_ms: i64,
     ) -> Result<(), PortError>;
@@ -150,7 +151,7 @@ pub trait SuggestionStore: Send + Sync + fmt::Debug {
     async fn offered(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         now_ms: i64,
     ) -> Result<Option<Vec<String>>, PortError>;
 }
@@ -264,7 +265,7 @@ pub trait QuotaStore: Send + Sync + fmt::Debug {
     async fn open(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         window: QuotaWindow,
         at: i64,
         opener: &str,
@@ -276,16 +277,21 @@ pub trait QuotaStore: Send + Sync + fmt::Debug {
     async fn reserve(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         now: i64,
         reservation: &str,
     ) -> Result<Option<QuotaWindow>, PortError>;
     /// Gives back a reservation whose send failed before reaching the user, in every window
     /// that counted it; repeating it gives back nothing more.
-    async fn refund(&self, appid: &str, openid: &str, reservation: &str) -> Result<(), PortError>;
+    async fn refund(
+        &self,
+        appid: &str,
+        openid: &OpenId,
+        reservation: &str,
+    ) -> Result<(), PortError>;
     /// The user's windows as stored (one read): what `send::quota::standing` tells the window
     /// and the allowance left from (an outbox send refused says why; `kefu user` shows it).
-    async fn windows(&self, appid: &str, openid: &str) -> Result<QuotaWindows, PortError>;
+    async fn windows(&self, appid: &str, openid: &OpenId) -> Result<QuotaWindows, PortError>;
 }
 
 /// A user's send windows as stored: when each opened (ms since the epoch, if ever) and how many
@@ -346,7 +352,7 @@ pub trait WeChatApi: Send + Sync + fmt::Debug {
     ) -> Result<FetchedToken, ApiError>;
     async fn send(&self, token: &AccessToken, message: &Outbound) -> Result<(), ApiError>;
     /// Shows "typing…" to the user (before a reply that needs an upload).
-    async fn typing(&self, token: &AccessToken, openid: &str) -> Result<(), ApiError>;
+    async fn typing(&self, token: &AccessToken, openid: &OpenId) -> Result<(), ApiError>;
     /// Uploads a temporary image (valid 3 days) and returns its media_id.
     async fn upload_image(
         &self,

@@ -108,7 +108,10 @@ async fn post(receiver: &Receiver, push: &SimulatedPush) -> PushResponse {
 async fn held_until(stack: &MemoryStack) -> Option<i64> {
     stack
         .table
-        .held_until(sample::APPID, sample::OPENID)
+        .held_until(
+            sample::APPID,
+            &kefu::protocol::OpenId::parse(sample::OPENID).unwrap(),
+        )
         .await
         .unwrap()
 }

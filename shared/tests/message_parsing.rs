@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test helpers may panic
 
-use kefu::protocol::{Event, Format, Message, MessageKind, MsgId, ParseError, SubscribeItem};
+use kefu::protocol::{
+    Event, Format, Message, MessageKind, MsgId, NotAnOpenId, ParseError, SubscribeItem,
+};
 
 fn both(xml: &str, json: &str) -> Message {
     let from_xml = Message::from_xml(xml).expect("xml parses");
@@ -378,6 +380,27 @@ fn malformed_bodies_get_a_precise_error() {
     assert_eq!(
         Message::from_json(r#"{"ToUserName":"t","CreateTime":1,"MsgType":"text"}"#),
         Err(ParseError::MissingField("FromUserName"))
+    );
+    // FromUserName is an openid (`OpenId`): 1 to 64 letters, digits, '_' and '-'.
+    for (from, why) in [
+        ("", NotAnOpenId::Empty),
+        ("o 1", NotAnOpenId::Characters),
+        ("o#1", NotAnOpenId::Characters),
+        (&"o".repeat(65), NotAnOpenId::TooLong),
+    ] {
+        let body = serde_json::json!({"ToUserName": "t", "FromUserName": from,
+            "CreateTime": 1, "MsgType": "text", "Content": "x"});
+        assert_eq!(
+            Message::from_json(&body.to_string()),
+            Err(ParseError::NotAnOpenId(why)),
+            "{from:?}"
+        );
+    }
+    assert_eq!(
+        Message::from_xml(
+            "<xml><ToUserName>t</ToUserName><FromUserName></FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>"
+        ),
+        Err(ParseError::NotAnOpenId(NotAnOpenId::Empty))
     );
     assert_eq!(
         Message::from_json(

@@ -243,10 +243,19 @@ fn sealed_reply_reproduces_the_documented_envelope_and_opens_again() {
 
 #[test]
 fn cdata_cannot_be_broken_out_of() {
+    // The openid cannot hold markup (it is an `OpenId`); the mini program's id is text as the
+    // push gave it, and goes back as the reply's FromUserName.
     let mut message = Message::from_json(TEXT_JSON).unwrap();
-    message.from_user_name = "o]]><Evil/>".into();
+    message.to_user_name = "gh_]]><Evil/>".into();
     let xml = passive::transfer_customer_service(&message, Format::Xml, 1);
     assert!(!xml.contains("]]><Evil/>"));
-    let back = Message::from_xml(&xml.replace("transfer_customer_service", "text")).unwrap();
-    assert_eq!(back.to_user_name, "o]]><Evil/>");
+    // Read back with the two names swapped, so that the id lands in the text field.
+    let swapped = xml
+        .replace("transfer_customer_service", "text")
+        .replace("ToUserName>", "Swap>")
+        .replace("FromUserName>", "ToUserName>")
+        .replace("Swap>", "FromUserName>");
+    let back = Message::from_xml(&swapped).unwrap();
+    assert_eq!(back.to_user_name, "gh_]]><Evil/>");
+    assert_eq!(back.from_user_name, message.from_user_name);
 }

@@ -186,7 +186,10 @@ async fn transfer_keyword_hands_the_user_to_an_agent_without_a_job() {
     assert_eq!(stack.queue.pending().len(), 0);
     let held = stack
         .table
-        .held_until(sample::APPID, sample::OPENID)
+        .held_until(
+            sample::APPID,
+            &kefu::protocol::OpenId::parse(sample::OPENID).unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(held, Some(NOW + 30 * 60 * 1000));
@@ -206,7 +209,8 @@ fn kf_event(event: &str, fields: &[(&str, &str)]) -> Payload {
 async fn the_hold_follows_wechats_session_events() {
     let (stack, clock) = stack();
     let receiver = receiver(&stack);
-    let held = || stack.table.held_until(sample::APPID, sample::OPENID);
+    let user = &kefu::protocol::OpenId::parse(sample::OPENID).unwrap();
+    let held = || stack.table.held_until(sample::APPID, user);
     // An agent picks the user up from the agents' own tool: the hold starts.
     let create = kf_event("kf_create_session", &[("KfAccount", "agent1@kefu")]);
     ok_success(&post(&receiver, &wechat(&create, Format::Xml, Mode::Safe)).await);
@@ -268,7 +272,10 @@ async fn a_duplicate_of_a_transfer_gets_the_transfer_again_without_extending_the
     );
     let held = stack
         .table
-        .held_until(sample::APPID, sample::OPENID)
+        .held_until(
+            sample::APPID,
+            &kefu::protocol::OpenId::parse(sample::OPENID).unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(held, Some(NOW + 30 * 60 * 1000), "the hold is not extended");
@@ -476,6 +483,35 @@ async fn bad_input_gets_its_4xx_and_one_log_line_without_secrets() {
         )
         .unwrap()
     };
+    // Signed and sealed right, from a FromUserName that is not an openid.
+    let from = |openid: &str| {
+        let token = Token::new(sample::TOKEN);
+        let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).unwrap();
+        let header = Header {
+            to_user_name: "gh_1".into(),
+            from_user_name: openid.into(),
+            create_time: 1,
+        };
+        let plain = simulate::render(&header, &text("x", 18), Format::Json);
+        let signer = Signer {
+            token: &token,
+            key: Some(&key),
+            appid: sample::APPID,
+        };
+        simulate::seal_push(
+            &signer,
+            &header,
+            &plain,
+            Format::Json,
+            Mode::Safe,
+            "1714112445",
+            "415670742",
+            &[1; 16],
+        )
+        .unwrap()
+    };
+    let no_openid = from("");
+    let bad_openid = from("o#1");
     let truncated_xml = good_xml.body[..good_xml.body.len() - 20].to_owned();
     let truncated_json =
         r#"{"ToUserName":"gh_1","FromUserName":"o1","CreateTime":1,"MsgType":"te"#.to_owned();
@@ -525,6 +561,20 @@ async fn bad_input_gets_its_4xx_and_one_log_line_without_secrets() {
             truncated_json.into_bytes(),
             400,
         ),
+        (
+            "empty FromUserName",
+            "POST",
+            no_openid.query.clone(),
+            no_openid.body.into_bytes(),
+            400,
+        ),
+        (
+            "FromUserName not an openid",
+            "POST",
+            bad_openid.query.clone(),
+            bad_openid.body.into_bytes(),
+            400,
+        ),
         ("1 MB body", "POST", good.query.clone(), megabyte, 413),
         ("not UTF-8", "POST", good.query.clone(), not_utf8, 400),
         ("empty body", "POST", good.query.clone(), vec![], 400),
@@ -569,6 +619,13 @@ async fn bad_input_gets_its_4xx_and_one_log_line_without_secrets() {
             assert!(
                 !logs.contains(secret) && !response.body.contains(secret),
                 "{name}: leaked a secret"
+            );
+        }
+        if name.contains("FromUserName") {
+            assert!(
+                response.body.contains("FromUserName is not an openid"),
+                "{name}: {}",
+                response.body
             );
         }
         if name == "wrong appid" {
@@ -658,7 +715,10 @@ async fn a_captured_signature_signs_no_second_message() {
     assert_eq!(
         stack
             .table
-            .held_until(sample::APPID, "o-victim")
+            .held_until(
+                sample::APPID,
+                &kefu::protocol::OpenId::parse("o-victim").unwrap()
+            )
             .await
             .unwrap(),
         None,

@@ -381,15 +381,37 @@ async fn handoff_recorded_openid_is_held_until_the_recorded_time() {
     let table = table().await;
 
     table
-        .record("wx-app", "o-user-1", T, T + 60_000)
+        .record(
+            "wx-app",
+            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+            T,
+            T + 60_000,
+        )
         .await
         .unwrap();
-    let first = table.held_until("wx-app", "o-user-1").await.unwrap();
+    let first = table
+        .held_until(
+            "wx-app",
+            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+        )
+        .await
+        .unwrap();
     table
-        .record("wx-app", "o-user-1", T + 1000, T + 120_000)
+        .record(
+            "wx-app",
+            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+            T + 1000,
+            T + 120_000,
+        )
         .await
         .unwrap();
-    let renewed = table.held_until("wx-app", "o-user-1").await.unwrap();
+    let renewed = table
+        .held_until(
+            "wx-app",
+            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+        )
+        .await
+        .unwrap();
 
     assert_eq!(first, Some(T + 60_000));
     assert_eq!(renewed, Some(T + 120_000));
@@ -399,14 +421,43 @@ async fn handoff_recorded_openid_is_held_until_the_recorded_time() {
 async fn handoff_ended_by_the_agent_is_not_held_and_ending_twice_is_harmless() {
     let table = table().await;
     table
-        .record("wx-app", "o-user-1", T, T + 60_000)
+        .record(
+            "wx-app",
+            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+            T,
+            T + 60_000,
+        )
         .await
         .unwrap();
 
-    assert!(table.end("wx-app", "o-user-1", T + 1000).await.unwrap());
-    assert!(table.end("wx-app", "o-user-1", T + 1000).await.unwrap());
+    assert!(
+        table
+            .end(
+                "wx-app",
+                &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+                T + 1000
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        table
+            .end(
+                "wx-app",
+                &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+                T + 1000
+            )
+            .await
+            .unwrap()
+    );
 
-    let held = table.held_until("wx-app", "o-user-1").await.unwrap();
+    let held = table
+        .held_until(
+            "wx-app",
+            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+        )
+        .await
+        .unwrap();
     assert!(held.is_none_or(|until| until <= T + 1000), "{held:?}");
 }
 
@@ -414,22 +465,47 @@ async fn handoff_ended_by_the_agent_is_not_held_and_ending_twice_is_harmless() {
 async fn handoff_decision_older_than_the_stored_one_is_not_applied() {
     let table = table().await;
     // The agent closes at T + 5 s; the retry of the session's creation (T) arrives after.
-    assert!(table.end("wx-app", "o-user-1", T + 5_000).await.unwrap());
+    assert!(
+        table
+            .end(
+                "wx-app",
+                &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+                T + 5_000
+            )
+            .await
+            .unwrap()
+    );
     let late_create = table
-        .record("wx-app", "o-user-1", T, T + 60_000)
+        .record(
+            "wx-app",
+            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+            T,
+            T + 60_000,
+        )
         .await
         .unwrap();
 
     assert!(!late_create);
     assert_eq!(
-        table.held_until("wx-app", "o-user-1").await.unwrap(),
+        table
+            .held_until(
+                "wx-app",
+                &kefu::protocol::OpenId::parse("o-user-1").unwrap()
+            )
+            .await
+            .unwrap(),
         Some(T + 5_000),
         "held only until the close"
     );
     // A newer creation applies.
     assert!(
         table
-            .record("wx-app", "o-user-1", T + 9_000, T + 90_000)
+            .record(
+                "wx-app",
+                &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+                T + 9_000,
+                T + 90_000
+            )
             .await
             .unwrap()
     );
@@ -439,12 +515,29 @@ async fn handoff_decision_older_than_the_stored_one_is_not_applied() {
 async fn handoff_unknown_openid_is_not_held() {
     let table = table().await;
     table
-        .record("wx-app", "o-user-1", T, T + 60_000)
+        .record(
+            "wx-app",
+            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+            T,
+            T + 60_000,
+        )
         .await
         .unwrap();
 
-    let other_user = table.held_until("wx-app", "o-user-2").await.unwrap();
-    let other_app = table.held_until("wx-other", "o-user-1").await.unwrap();
+    let other_user = table
+        .held_until(
+            "wx-app",
+            &kefu::protocol::OpenId::parse("o-user-2").unwrap(),
+        )
+        .await
+        .unwrap();
+    let other_app = table
+        .held_until(
+            "wx-other",
+            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+        )
+        .await
+        .unwrap();
 
     assert_eq!(other_user, None);
     assert_eq!(other_app, None);
@@ -456,14 +549,25 @@ async fn handoff_and_ledger_entries_share_a_table_without_colliding() {
     let key = push_key();
 
     table
-        .record("wx-app", "o-user-1", T, T + 60_000)
+        .record(
+            "wx-app",
+            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+            T,
+            T + 60_000,
+        )
         .await
         .unwrap();
     let claimed = table.claim(&claim(&key, "a1", T)).await.unwrap();
 
     assert_eq!(claimed, ClaimOutcome::Claimed);
     assert_eq!(
-        table.held_until("wx-app", "o-user-1").await.unwrap(),
+        table
+            .held_until(
+                "wx-app",
+                &kefu::protocol::OpenId::parse("o-user-1").unwrap()
+            )
+            .await
+            .unwrap(),
         Some(T + 60_000)
     );
 }

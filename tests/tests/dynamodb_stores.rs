@@ -162,11 +162,12 @@ async fn the_allowance_does_not_accumulate_in_memory() {
 /// WeChat's rule (「可发送客服消息条数不累加」): each action restores the count to its own
 /// maximum; a message and an enter-session together allow 5 sends, not 5 + 2.
 async fn not_accumulated(table: &dyn QuotaStore) {
+    let user = &kefu::protocol::OpenId::parse("o-acc").unwrap();
     let reserve = |now: i64, name: String| async move {
-        table.reserve("wx1", "o-acc", now, &name).await.unwrap()
+        table.reserve("wx1", user, now, &name).await.unwrap()
     };
     let open =
-        |window, at: i64, opener: &'static str| table.open("wx1", "o-acc", window, at, opener, at);
+        |window, at: i64, opener: &'static str| table.open("wx1", user, window, at, opener, at);
     open(QuotaWindow::Message, NOW, "push-1").await.unwrap();
     open(QuotaWindow::Enter, NOW + 1_000, "push-2")
         .await
@@ -193,7 +194,7 @@ async fn not_accumulated(table: &dyn QuotaStore) {
     );
     assert_eq!(reserve(NOW + 10_002, "b3".into()).await, None);
     // A refund gives the send back to every window that counted it.
-    table.refund("wx1", "o-acc", "b2").await.unwrap();
+    table.refund("wx1", user, "b2").await.unwrap();
     assert_eq!(
         reserve(NOW + 10_003, "b4".into()).await,
         Some(QuotaWindow::Enter)
@@ -206,10 +207,11 @@ async fn not_accumulated(table: &dyn QuotaStore) {
 }
 
 async fn quota_scenario(table: &dyn QuotaStore) {
-    let reserve = |now: i64, name: &'static str| table.reserve("wx1", "o1", now, name);
+    let user = &kefu::protocol::OpenId::parse("o1").unwrap();
+    let reserve = |now: i64, name: &'static str| table.reserve("wx1", user, now, name);
     assert_eq!(reserve(NOW, "before").await.unwrap(), None, "no window yet");
     table
-        .open("wx1", "o1", QuotaWindow::Message, NOW, "push-1", NOW)
+        .open("wx1", user, QuotaWindow::Message, NOW, "push-1", NOW)
         .await
         .unwrap();
     for name in ["m1", "m2", "m3", "m4", "m5"] {
@@ -220,7 +222,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
     }
     assert_eq!(reserve(NOW + 2, "m6").await.unwrap(), None, "a sixth send");
     table
-        .open("wx1", "o1", QuotaWindow::Message, NOW, "push-1", NOW)
+        .open("wx1", user, QuotaWindow::Message, NOW, "push-1", NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -228,7 +230,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
         None,
         "a redelivered job resets nothing"
     );
-    table.refund("wx1", "o1", "never-made").await.unwrap();
+    table.refund("wx1", user, "never-made").await.unwrap();
     assert_eq!(
         reserve(NOW + 3, "m8").await.unwrap(),
         None,
@@ -236,7 +238,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
     );
     for _ in 0..2 {
         // The SDK repeating the refund gives back one send, not two.
-        table.refund("wx1", "o1", "m2").await.unwrap();
+        table.refund("wx1", user, "m2").await.unwrap();
     }
     assert_eq!(
         reserve(NOW + 4, "m9").await.unwrap(),
@@ -255,7 +257,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
     );
 
     table
-        .open("wx1", "o1", QuotaWindow::Enter, NOW + 5, "push-1", NOW)
+        .open("wx1", user, QuotaWindow::Enter, NOW + 5, "push-1", NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -274,7 +276,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
     );
 
     table
-        .open("wx1", "o1", QuotaWindow::Message, NOW + 100, "push-1", NOW)
+        .open("wx1", user, QuotaWindow::Message, NOW + 100, "push-1", NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -289,7 +291,7 @@ async fn quota_scenario(table: &dyn QuotaStore) {
 
     // Two messages in the same second (CreateTime has seconds): each restores the five.
     let at = NOW + 50 * 3600 * 1000;
-    let open = |opener: &'static str| table.open("wx1", "o1", QuotaWindow::Message, at, opener, at);
+    let open = |opener: &'static str| table.open("wx1", user, QuotaWindow::Message, at, opener, at);
     open("push-x").await.unwrap();
     for name in ["x1", "x2", "x3", "x4", "x5"] {
         assert!(reserve(at, name).await.unwrap().is_some());
@@ -319,7 +321,14 @@ async fn quota_scenario(table: &dyn QuotaStore) {
 async fn concurrent_reservations_never_exceed_the_quota() {
     let table = Arc::new(serialized_table().await);
     table
-        .open("wx1", "o1", QuotaWindow::Message, NOW, "push-1", NOW)
+        .open(
+            "wx1",
+            &kefu::protocol::OpenId::parse("o1").unwrap(),
+            QuotaWindow::Message,
+            NOW,
+            "push-1",
+            NOW,
+        )
         .await
         .unwrap();
     let mut tasks = tokio::task::JoinSet::new();
@@ -327,7 +336,12 @@ async fn concurrent_reservations_never_exceed_the_quota() {
         let table = table.clone();
         tasks.spawn(async move {
             table
-                .reserve("wx1", "o1", NOW + 1, &format!("r{n}"))
+                .reserve(
+                    "wx1",
+                    &kefu::protocol::OpenId::parse("o1").unwrap(),
+                    NOW + 1,
+                    &format!("r{n}"),
+                )
                 .await
                 .unwrap()
         });

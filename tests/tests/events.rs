@@ -392,7 +392,7 @@ async fn the_openid_is_hashed_unless_the_operator_says_clear() {
     assert!(!text.contains("o-private"), "{text}");
     let hash = kefu::learn::asker(
         &kefu::learn::AskerKey::from_app_secret(sample::APP_SECRET),
-        "o-private",
+        &kefu::protocol::OpenId::parse("o-private").unwrap(),
     );
     for event in &events {
         assert_eq!(event["detail"]["user_hash"], hash.as_str());

@@ -455,7 +455,12 @@ async fn a_hook_nobody_answers_and_a_held_user_get_no_call() {
     let sender = hook_sender(&rig, &rules(&hook.url, 2000), "");
     use kefu::ports::HandoffRegistry;
     rig.table
-        .record(sample::APPID, "o-held", NOW, NOW + 3_600_000)
+        .record(
+            sample::APPID,
+            &kefu::protocol::OpenId::parse("o-held").unwrap(),
+            NOW,
+            NOW + 3_600_000,
+        )
         .await
         .unwrap();
     rig.sandbox.user_message("o-held");

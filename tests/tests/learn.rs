@@ -197,7 +197,12 @@ async fn every_user_message_is_counted_once_by_its_outcome() {
     run(&sender, &rig, job_of(appid, "o3", "营业时间", 50)).await;
     // o2 is with an agent: its message is held back.
     rig.table
-        .record(appid, "o2", NOW, NOW + 3_600_000)
+        .record(
+            appid,
+            &kefu::protocol::OpenId::parse("o2").unwrap(),
+            NOW,
+            NOW + 3_600_000,
+        )
         .await
         .unwrap();
     run(&sender, &rig, job_of(appid, "o2", "还在吗", 99)).await;

@@ -78,13 +78,28 @@ async fn a_reservation_whose_answer_was_lost_takes_one_send() {
     // message window (it stays open longest).
     for window in [QuotaWindow::Enter, QuotaWindow::Message] {
         table
-            .open("wx", "o1", window, NOW, "push-1", NOW)
+            .open(
+                "wx",
+                &kefu::protocol::OpenId::parse("o1").unwrap(),
+                window,
+                NOW,
+                "push-1",
+                NOW,
+            )
             .await
             .unwrap();
     }
     proxy.drop_answers("UpdateItem", 1);
     assert_eq!(
-        table.reserve("wx", "o1", NOW, "s0").await.unwrap(),
+        table
+            .reserve(
+                "wx",
+                &kefu::protocol::OpenId::parse("o1").unwrap(),
+                NOW,
+                "s0"
+            )
+            .await
+            .unwrap(),
         Some(QuotaWindow::Message),
         "the repeat finds its own reservation"
     );
@@ -98,7 +113,15 @@ async fn a_reservation_whose_answer_was_lost_takes_one_send() {
     ];
     for (name, window) in expected {
         assert_eq!(
-            table.reserve("wx", "o1", NOW, name).await.unwrap(),
+            table
+                .reserve(
+                    "wx",
+                    &kefu::protocol::OpenId::parse("o1").unwrap(),
+                    NOW,
+                    name
+                )
+                .await
+                .unwrap(),
             window,
             "{name}: the lost answer's repeat took no second send"
         );
@@ -106,13 +129,35 @@ async fn a_reservation_whose_answer_was_lost_takes_one_send() {
 
     // A refund whose answer is lost gives back one send, not two.
     proxy.drop_answers("UpdateItem", 1);
-    table.refund("wx", "o1", "s2").await.unwrap();
+    table
+        .refund("wx", &kefu::protocol::OpenId::parse("o1").unwrap(), "s2")
+        .await
+        .unwrap();
     assert_eq!(proxy.dropped(), 2);
     assert_eq!(
-        table.reserve("wx", "o1", NOW, "s8").await.unwrap(),
+        table
+            .reserve(
+                "wx",
+                &kefu::protocol::OpenId::parse("o1").unwrap(),
+                NOW,
+                "s8"
+            )
+            .await
+            .unwrap(),
         Some(QuotaWindow::Message)
     );
-    assert_eq!(table.reserve("wx", "o1", NOW, "s9").await.unwrap(), None);
+    assert_eq!(
+        table
+            .reserve(
+                "wx",
+                &kefu::protocol::OpenId::parse("o1").unwrap(),
+                NOW,
+                "s9"
+            )
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 #[tokio::test]

@@ -61,7 +61,7 @@ async fn stack() -> Stack {
 fn text_command(openid: &str, key: &str, text: &str) -> Command {
     Command::new(
         sample::APPID,
-        openid,
+        &kefu::protocol::OpenId::parse(openid).unwrap(),
         vec![ReplyMessage::Text {
             content: text.into(),
         }],
@@ -229,7 +229,12 @@ async fn a_hand_off_holds_a_command_back_by_default() {
     stack
         .rig
         .table
-        .record(sample::APPID, &openid, now, now + 30 * 60 * 1000)
+        .record(
+            sample::APPID,
+            &kefu::protocol::OpenId::parse(&openid).unwrap(),
+            now,
+            now + 30 * 60 * 1000,
+        )
         .await
         .unwrap();
     let outbox = stack.aws.outbox(&stack.outbox_url);

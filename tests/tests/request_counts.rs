@@ -296,7 +296,7 @@ async fn one_outbox_send_costs_these_aws_requests() {
     let command = |openid: &str, key: &str| {
         Command::new(
             sample::APPID,
-            openid,
+            &kefu::protocol::OpenId::parse(openid).unwrap(),
             vec![ReplyMessage::Text {
                 content: "您的退款已到账".into(),
             }],

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kefu::protocol::simulate::{self, Header, Signer};
-use kefu::protocol::{Format, Mode};
+use kefu::protocol::{Format, Mode, OpenId};
 use kefu::sample;
 use serde::Deserialize;
 use serde_json::json;
@@ -168,10 +168,12 @@ async fn push(State(api): State<Api>, body: Bytes) -> Response {
         Ok(ask) => ask,
         Err(err) => return bad_request(format!("not a push request: {err}")),
     };
-    let openid = ask.openid.trim().to_owned();
-    if openid.is_empty() || openid.len() > 128 {
-        return bad_request("openid must be 1 to 128 characters");
-    }
+    // The openid the push path takes (it refuses another FromUserName): said here, before a
+    // push is built.
+    let openid = match OpenId::parse(ask.openid.trim()) {
+        Ok(openid) => openid.into_string(),
+        Err(err) => return bad_request(format!("openid: {err}")),
+    };
     if let PageMessage::Event { name, .. } = &ask.message
         && name.trim().is_empty()
     {

@@ -18,7 +18,7 @@ pub(super) async fn print(mut events: broadcast::Receiver<Event>, timeline: Time
                 let text = line(&event);
                 console::say(Level::Info, &text);
                 let openid = match &event.user {
-                    kefu::events::User::OpenId(openid) => Some(openid.clone()),
+                    kefu::events::User::OpenId(openid) => Some(openid.to_string()),
                     kefu::events::User::Hash(_) => None,
                 };
                 timeline.push(
@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn a_line_names_the_kind_the_user_and_what_happened() {
-        let user = User::OpenId("o-user".into());
+        let user = User::OpenId(kefu::protocol::OpenId::parse("o-user").unwrap());
         let about = About {
             appid: "wx1",
             user: &user,

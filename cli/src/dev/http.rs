@@ -17,7 +17,7 @@ use kefu::protocol::{Format, Message, Mode, PushQuery, push};
 use kefu::receive::{PushRequest, PushResponse, Receiver};
 use kefu::rule_cache::RuleCache;
 
-use kefu::protocol::{Event, MessageKind};
+use kefu::protocol::{Event, MessageKind, OpenId};
 
 use super::console;
 use super::log;
@@ -204,7 +204,7 @@ impl PushPath {
             return;
         };
         let message = opened.message;
-        let openid = message.openid().to_owned();
+        let openid = message.openid().clone();
         record.mode = Some(mode_name(opened.mode).to_owned());
         record.decrypted = match opened.mode {
             Mode::Plaintext => Some(body.clone()),
@@ -221,7 +221,7 @@ impl PushPath {
         };
         record.message = serde_json::to_value(&message).ok();
         self.timeline
-            .job_for(ledger_key(&credentials.appid, &message), &openid);
+            .job_for(ledger_key(&credentials.appid, &message), openid.as_str());
 
         let now = now_millis();
         let explanation = match self.rules.get().await {
@@ -302,7 +302,7 @@ impl PushPath {
         };
         console::say(Level::Info, &format!("← {openid} {what} — {status}"));
         self.timeline
-            .push(Some(openid.clone()), What::Push(Box::new(record)));
+            .push(Some(openid.to_string()), What::Push(Box::new(record)));
 
         if let Some(event) = closed {
             let text = format!(
@@ -311,7 +311,7 @@ impl PushPath {
             );
             console::say(Level::Info, &text);
             self.timeline
-                .push(Some(openid.clone()), What::HandoffEnded { text });
+                .push(Some(openid.to_string()), What::HandoffEnded { text });
         }
         if transferred || taken.is_some() {
             if let Some(until) = held_until {
@@ -325,13 +325,14 @@ impl PushPath {
                 minutes_left(until, now)
             );
             console::say(Level::Warn, &text);
-            self.timeline.notice(Some(openid), Level::Warn, text);
+            self.timeline
+                .notice(Some(openid.into_string()), Level::Warn, text);
         }
     }
 }
 
 /// Says on the terminal and in the page when a hand-off's hold runs out.
-fn spawn_handoff_end(path: PushPath, openid: String, until: i64) {
+fn spawn_handoff_end(path: PushPath, openid: OpenId, until: i64) {
     tokio::spawn(async move {
         let wait = u64::try_from(until - now_millis()).unwrap_or(0);
         tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
@@ -351,7 +352,7 @@ fn spawn_handoff_end(path: PushPath, openid: String, until: i64) {
             format!("hand-off ended: the hold ran out; {openid} gets automatic replies again");
         console::say(Level::Info, &text);
         path.timeline
-            .push(Some(openid), What::HandoffEnded { text });
+            .push(Some(openid.into_string()), What::HandoffEnded { text });
     });
 }
 

@@ -15,6 +15,7 @@ use kefu::apps::Apps;
 use kefu::clock::{SystemClock, millis};
 use kefu::outbox::{Command, CommandOutcome, MessageOutcome};
 use kefu::ports::{Clock as _, HandoffRegistry, QuotaStore};
+use kefu::protocol::OpenId;
 use kefu::send::budget::FUNCTION_TIMEOUT;
 use kefu::send::{OutboxSettings, Sender};
 use serde::Deserialize;
@@ -72,7 +73,7 @@ async fn command(State(outbox): State<DevOutbox>, body: String) -> Response {
     let now = SystemClock.now_millis();
     let deadline = now.saturating_add(millis(FUNCTION_TIMEOUT));
     match sender
-        .run_command(&body, Some(now), deadline, OutboxSettings::default())
+        .run_parsed_command(&command, Some(now), deadline, OutboxSettings::default())
         .await
     {
         Ok(CommandOutcome::Ran(outcomes)) => {
@@ -113,6 +114,13 @@ async fn user(
     Path(openid): Path<String>,
     Query(query): Query<AppQuery>,
 ) -> Response {
+    let openid = match OpenId::parse(&openid) {
+        Ok(openid) => openid,
+        Err(err) => {
+            let error = format!("openid: {err}");
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response();
+        }
+    };
     let appid = query.appid.unwrap_or(outbox.first_appid.clone());
     let now = SystemClock.now_millis();
     match UserView::read(

@@ -116,9 +116,9 @@ fn deadline() -> i64 {
 fn open_sandbox_window(sandbox: &Sandbox, job: &Job) {
     match &job.message.kind {
         MessageKind::Event(Event::UserEnterTempsession { .. }) => {
-            sandbox.user_entered_in(&job.appid, &job.openid);
+            sandbox.user_entered_in(&job.appid, job.openid.as_str());
         }
         MessageKind::Event(_) => {}
-        _ => sandbox.user_message_in(&job.appid, &job.openid),
+        _ => sandbox.user_message_in(&job.appid, job.openid.as_str()),
     }
 }

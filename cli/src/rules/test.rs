@@ -3,7 +3,7 @@
 //! messages rendered.
 
 use kefu::protocol::Message;
-use kefu::rules::schedule::Date;
+use kefu::rules::calendar::Date;
 use kefu::rules::{Action, FaqDecision, FaqEntry, ReplyMessage, RuleSet};
 use kefu::sample;
 use kefu::send::render::{self, Placeholders};

@@ -212,7 +212,12 @@ async fn a_hand_off_holds_a_command_back_unless_it_or_the_deployment_says_send()
     user_writes(&rig, openid, 1).await;
     let now = rig.clock.now_millis();
     rig.table
-        .record(sample::APPID, openid, now, now + 30 * 60 * 1000)
+        .record(
+            sample::APPID,
+            &kefu::protocol::OpenId::parse(openid).unwrap(),
+            now,
+            now + 30 * 60 * 1000,
+        )
         .await
         .unwrap();
 

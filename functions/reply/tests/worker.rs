@@ -9,6 +9,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::SqsEvent;
 use kefu::local::MemoryTable;
 use kefu::ports::HandoffRegistry;
+use kefu::protocol::OpenId;
 use kefu::sample;
 use kefu::send::{JobOutcome, Silence};
 use kefu_sandbox::{Endpoint, Fault};
@@ -247,7 +248,12 @@ async fn a_rule_answering_an_agent_event_is_sent_during_the_hold_it_starts() {
     let rig = rig(rules).await;
     rig.sandbox.user_message("o1");
     rig.table
-        .record(sample::APPID, "o1", NOW, NOW + 30 * 60 * 1000)
+        .record(
+            sample::APPID,
+            &OpenId::parse("o1").unwrap(),
+            NOW,
+            NOW + 30 * 60 * 1000,
+        )
         .await
         .unwrap();
     // The user's own message during the hold: silenced (it still opens their quota window).
@@ -287,7 +293,12 @@ async fn nothing_automatic_is_sent_while_an_agent_holds_the_session() {
     let rig = rig(text_rules(1)).await;
     rig.sandbox.user_message("o1");
     rig.table
-        .record(sample::APPID, "o1", NOW, NOW + 30 * 60 * 1000)
+        .record(
+            sample::APPID,
+            &OpenId::parse("o1").unwrap(),
+            NOW,
+            NOW + 30 * 60 * 1000,
+        )
         .await
         .unwrap();
     let outcome = rig

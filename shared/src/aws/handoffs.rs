@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use super::table::{DynamoTable, applied, n, s};
 use crate::ports::{HandoffRegistry, PortError};
+use crate::protocol::OpenId;
 
 /// How long an item outlives the hold it records (s): long enough for every WeChat retry of
 /// an older event to meet it.
@@ -18,7 +19,7 @@ impl DynamoTable {
     async fn decide(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         at_ms: i64,
         until_ms: i64,
         operation: &'static str,
@@ -48,7 +49,7 @@ impl HandoffRegistry for DynamoTable {
     async fn record(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         at_ms: i64,
         until_ms: i64,
     ) -> Result<bool, PortError> {
@@ -56,7 +57,7 @@ impl HandoffRegistry for DynamoTable {
             .await
     }
 
-    async fn held_until(&self, appid: &str, openid: &str) -> Result<Option<i64>, PortError> {
+    async fn held_until(&self, appid: &str, openid: &OpenId) -> Result<Option<i64>, PortError> {
         let item = self
             .client()
             .get_item()
@@ -73,7 +74,7 @@ impl HandoffRegistry for DynamoTable {
             .and_then(|until| until.as_n().ok().and_then(|v| v.parse().ok())))
     }
 
-    async fn end(&self, appid: &str, openid: &str, at_ms: i64) -> Result<bool, PortError> {
+    async fn end(&self, appid: &str, openid: &OpenId, at_ms: i64) -> Result<bool, PortError> {
         self.decide(appid, openid, at_ms, at_ms, "end hand-off")
             .await
     }

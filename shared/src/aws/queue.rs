@@ -37,7 +37,7 @@ impl JobQueue for SqsQueue {
             // Deduplication ids are at most 128 characters; the key's hash is shorter.
             let dedup = hex::encode(<sha1::Sha1 as sha1::Digest>::digest(job.key.as_bytes()));
             send = send
-                .message_group_id(&job.openid)
+                .message_group_id(job.openid.as_str())
                 .message_deduplication_id(dedup);
         }
         send.send()

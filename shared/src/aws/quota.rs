@@ -15,6 +15,7 @@ use super::describe;
 use super::table::{DynamoTable, applied, condition_failed, n, s};
 use crate::policy::quota;
 use crate::ports::{PortError, QuotaStore, QuotaWindow, QuotaWindows};
+use crate::protocol::OpenId;
 
 /// Quota items live as long as the longest window, plus a day.
 const QUOTA_TTL_SECS: i64 = 3 * 24 * 3600;
@@ -24,7 +25,7 @@ impl QuotaStore for DynamoTable {
     async fn open(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         window: QuotaWindow,
         at: i64,
         opener: &str,
@@ -76,7 +77,7 @@ impl QuotaStore for DynamoTable {
     async fn reserve(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         now: i64,
         reservation: &str,
     ) -> Result<Option<QuotaWindow>, PortError> {
@@ -143,7 +144,12 @@ impl QuotaStore for DynamoTable {
         }
     }
 
-    async fn refund(&self, appid: &str, openid: &str, reservation: &str) -> Result<(), PortError> {
+    async fn refund(
+        &self,
+        appid: &str,
+        openid: &OpenId,
+        reservation: &str,
+    ) -> Result<(), PortError> {
         let (_, message_sends) = names(QuotaWindow::Message);
         let (_, enter_sends) = names(QuotaWindow::Enter);
         self.client()
@@ -161,7 +167,7 @@ impl QuotaStore for DynamoTable {
         Ok(())
     }
 
-    async fn windows(&self, appid: &str, openid: &str) -> Result<QuotaWindows, PortError> {
+    async fn windows(&self, appid: &str, openid: &OpenId) -> Result<QuotaWindows, PortError> {
         let item = self
             .client()
             .get_item()

@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use super::describe;
 use super::table::{DynamoTable, n, number, s};
 use crate::ports::{PortError, SuggestionStore};
+use crate::protocol::OpenId;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-fn key(appid: &str, openid: &str) -> AttributeValue {
+fn key(appid: &str, openid: &OpenId) -> AttributeValue {
     s(format!("suggest#{appid}#{openid}"))
 }
 
@@ -17,7 +18,7 @@ impl SuggestionStore for DynamoTable {
     async fn offer(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         entries: &[String],
         until_ms: i64,
     ) -> Result<(), PortError> {
@@ -41,7 +42,7 @@ impl SuggestionStore for DynamoTable {
     async fn offered(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         now_ms: i64,
     ) -> Result<Option<Vec<String>>, PortError> {
         let item = self

@@ -5,9 +5,10 @@ use async_trait::async_trait;
 
 use super::table::MemoryTable;
 use crate::ports::{HandoffRegistry, PortError};
+use crate::protocol::OpenId;
 
 impl MemoryTable {
-    fn decide(&self, appid: &str, openid: &str, at_ms: i64, until_ms: i64) -> bool {
+    fn decide(&self, appid: &str, openid: &OpenId, at_ms: i64, until_ms: i64) -> bool {
         self.count();
         let mut handoffs = self.handoffs.lock().unwrap_or_else(|p| p.into_inner());
         let key = format!("{appid}#{openid}");
@@ -24,14 +25,14 @@ impl HandoffRegistry for MemoryTable {
     async fn record(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         at_ms: i64,
         until_ms: i64,
     ) -> Result<bool, PortError> {
         Ok(self.decide(appid, openid, at_ms, until_ms))
     }
 
-    async fn held_until(&self, appid: &str, openid: &str) -> Result<Option<i64>, PortError> {
+    async fn held_until(&self, appid: &str, openid: &OpenId) -> Result<Option<i64>, PortError> {
         self.count();
         Ok(self
             .handoffs
@@ -41,7 +42,7 @@ impl HandoffRegistry for MemoryTable {
             .map(|(_, until)| *until))
     }
 
-    async fn end(&self, appid: &str, openid: &str, at_ms: i64) -> Result<bool, PortError> {
+    async fn end(&self, appid: &str, openid: &OpenId, at_ms: i64) -> Result<bool, PortError> {
         Ok(self.decide(appid, openid, at_ms, at_ms))
     }
 }

@@ -4,13 +4,14 @@ use async_trait::async_trait;
 
 use super::table::MemoryTable;
 use crate::ports::{PortError, QuotaStore, QuotaWindow, QuotaWindows};
+use crate::protocol::OpenId;
 
 #[async_trait]
 impl QuotaStore for MemoryTable {
     async fn open(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         window: QuotaWindow,
         at: i64,
         opener: &str,
@@ -28,7 +29,7 @@ impl QuotaStore for MemoryTable {
     async fn reserve(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         now: i64,
         reservation: &str,
     ) -> Result<Option<QuotaWindow>, PortError> {
@@ -41,7 +42,12 @@ impl QuotaStore for MemoryTable {
             .reserve(now, reservation))
     }
 
-    async fn refund(&self, appid: &str, openid: &str, reservation: &str) -> Result<(), PortError> {
+    async fn refund(
+        &self,
+        appid: &str,
+        openid: &OpenId,
+        reservation: &str,
+    ) -> Result<(), PortError> {
         self.count();
         if let Some(quota) = self
             .lock_state()
@@ -53,7 +59,7 @@ impl QuotaStore for MemoryTable {
         Ok(())
     }
 
-    async fn windows(&self, appid: &str, openid: &str) -> Result<QuotaWindows, PortError> {
+    async fn windows(&self, appid: &str, openid: &OpenId) -> Result<QuotaWindows, PortError> {
         self.count();
         Ok(self
             .lock_state()

@@ -4,13 +4,14 @@ use async_trait::async_trait;
 
 use super::table::MemoryTable;
 use crate::ports::{PortError, SuggestionStore};
+use crate::protocol::OpenId;
 
 #[async_trait]
 impl SuggestionStore for MemoryTable {
     async fn offer(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         entries: &[String],
         until_ms: i64,
     ) -> Result<(), PortError> {
@@ -23,7 +24,7 @@ impl SuggestionStore for MemoryTable {
     async fn offered(
         &self,
         appid: &str,
-        openid: &str,
+        openid: &OpenId,
         now_ms: i64,
     ) -> Result<Option<Vec<String>>, PortError> {
         self.count();

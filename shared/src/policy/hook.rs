@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::protocol::{Message, MessageKind, MsgId};
+use crate::protocol::{Message, MessageKind, MsgId, OpenId};
 use crate::rules::model::MAX_MESSAGES_PER_REPLY;
 use crate::rules::{MediaSource, ReplyMessage};
 
@@ -91,7 +91,7 @@ impl<'m> HookRequest<'m> {
     pub fn new(
         job_key: &str,
         app: &'m str,
-        openid: &'m str,
+        openid: &'m OpenId,
         users: &UserForm,
         message: &'m Message,
         matched: &'m Matched,
@@ -99,8 +99,8 @@ impl<'m> HookRequest<'m> {
         sent_at: i64,
     ) -> Self {
         let (openid, user_hash) = match users {
-            UserForm::Openid => (Some(openid), None),
-            UserForm::Hashed(key) => (None, Some(hmac_hex(key, openid.as_bytes()))),
+            UserForm::Openid => (Some(openid.as_str()), None),
+            UserForm::Hashed(key) => (None, Some(hmac_hex(key, openid.as_str().as_bytes()))),
         };
         Self {
             v: REQUEST_VERSION,
@@ -380,9 +380,10 @@ mod tests {
 
     #[test]
     fn a_hashed_user_is_never_the_openid() {
+        let openid = OpenId::parse("o-user").unwrap();
         let message = Message {
             to_user_name: "gh_1".into(),
-            from_user_name: "o-user".into(),
+            from_user_name: openid.clone(),
             create_time: 1,
             msg_id: Some(MsgId("42".into())),
             kind: MessageKind::Text {
@@ -391,8 +392,8 @@ mod tests {
         };
         let matched = Matched::Rule("order".into());
         let hashed = UserForm::Hashed(b"k".to_vec());
-        let body = HookRequest::new("push#k", "wx1", "o-user", &hashed, &message, &matched, 5, 6)
-            .to_json();
+        let body =
+            HookRequest::new("push#k", "wx1", &openid, &hashed, &message, &matched, 5, 6).to_json();
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert!(json.get("openid").is_none());
         assert_eq!(json["user_hash"].as_str().unwrap().len(), 64);
@@ -403,7 +404,7 @@ mod tests {
         let plain = HookRequest::new(
             "push#k",
             "wx1",
-            "o-user",
+            &openid,
             &UserForm::Openid,
             &message,
             &matched,

@@ -3,8 +3,8 @@
 //! answered and the instant it arrived; images are uploaded first (by `delivery`), and this
 //! only places the media_id where WeChat expects it.
 
-use crate::protocol::{Event, Message, MessageKind};
-use crate::rules::schedule::{LocalTime, TimeZone};
+use crate::protocol::{Event, Message, MessageKind, OpenId};
+use crate::rules::calendar::{LocalTime, TimeZone};
 use crate::rules::template::{self, Piece, Placeholder};
 use crate::rules::{MediaSource, ReplyMessage};
 use crate::wechat_types::outbound::{self, Outbound, OutboundContent};
@@ -33,7 +33,7 @@ impl<'m> Placeholders<'m> {
         };
         let text = |value: &str| value.to_owned();
         match placeholder {
-            Placeholder::Openid => text(self.message.openid()),
+            Placeholder::Openid => text(self.message.openid().as_str()),
             Placeholder::KfAccount => match event {
                 Some(
                     Event::KfCreateSession { kf_account }
@@ -104,7 +104,7 @@ pub fn image_of(message: &ReplyMessage) -> Option<&MediaSource> {
 
 /// The custom/send body of `message` for `openid`. `media_id` is the uploaded image of
 /// [`image_of`] (unused by text and link messages).
-pub fn render(openid: &str, message: &ReplyMessage, media_id: Option<String>) -> Outbound {
+pub fn render(openid: &OpenId, message: &ReplyMessage, media_id: Option<String>) -> Outbound {
     let given = match message {
         ReplyMessage::Image {
             source: MediaSource::MediaId(id),
@@ -149,7 +149,7 @@ pub fn render(openid: &str, message: &ReplyMessage, media_id: Option<String>) ->
         },
     };
     Outbound {
-        touser: openid.to_owned(),
+        touser: openid.as_str().to_owned(),
         content,
     }
 }
@@ -247,7 +247,12 @@ mod tests {
             Some(&MediaSource::File("card-thumb.png".into()))
         );
         assert_eq!(
-            serde_json::to_value(render("o1", &card, Some("M1".into()))).unwrap(),
+            serde_json::to_value(render(
+                &OpenId::parse("o1").unwrap(),
+                &card,
+                Some("M1".into())
+            ))
+            .unwrap(),
             serde_json::json!({"touser": "o1", "msgtype": "miniprogrampage",
                 "miniprogrampage": {"title": "商品", "pagepath": "pages/index/index", "thumb_media_id": "M1"}})
         );
@@ -260,7 +265,7 @@ mod tests {
         };
         assert_eq!(image_of(&text), None);
         assert_eq!(
-            serde_json::to_value(render("o1", &text, None)).unwrap(),
+            serde_json::to_value(render(&OpenId::parse("o1").unwrap(), &text, None)).unwrap(),
             serde_json::json!({"touser": "o1", "msgtype": "text", "text": {"content": "你好"}})
         );
     }

@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::openid::{NotAnOpenId, OpenId};
+
 /// A message id: WeChat's 64-bit integer kept as exact decimal text (or an opaque string, as
 /// cloud-function delivery sends).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -28,7 +30,7 @@ pub struct Message {
     /// The mini program's original id (`gh_…`).
     pub to_user_name: String,
     /// The sender's openid.
-    pub from_user_name: String,
+    pub from_user_name: OpenId,
     /// Seconds since the epoch, as WeChat stamped it.
     pub create_time: i64,
     /// Present on user messages; events have none.
@@ -139,6 +141,9 @@ pub enum ParseError {
     Json(String),
     #[error("missing field {0}")]
     MissingField(&'static str),
+    /// `FromUserName` is not an openid ([`OpenId`]).
+    #[error("FromUserName is not an openid: {0}")]
+    NotAnOpenId(#[from] NotAnOpenId),
     #[error("field {0} is not an integer")]
     NotAnInteger(&'static str),
     /// An unknown message or event type whose fields exceed [`FIELD_LIMITS`]: kept raw, they
@@ -182,7 +187,7 @@ impl Message {
     }
 
     /// The openid of the user.
-    pub fn openid(&self) -> &str {
+    pub fn openid(&self) -> &OpenId {
         &self.from_user_name
     }
 }

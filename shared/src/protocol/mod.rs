@@ -13,11 +13,13 @@
 //! - `push.rs`: opening a push — URL verification (GET), verify → decrypt → parse (POST).
 //! - `passive.rs`: passive replies (`success`, `transfer_customer_service`, sealed in safe mode).
 //! - `simulate.rs`: pushes as WeChat sends them, for `kefu push`, `kefu event` and the tests.
+//! - `openid.rs`: a user's openid ([`OpenId`]), parsed once where it comes in.
 //! - `settings.rs`: an app's AppID ([`AppId`]), Token, EncodingAESKey and AppSecret, each
 //!   with its one rule.
 
 pub mod aes_frame;
 pub mod message;
+pub mod openid;
 pub mod passive;
 pub mod push;
 mod raw;
@@ -29,6 +31,7 @@ mod xml;
 
 pub use aes_frame::{AesKey, CryptoError};
 pub use message::{Event, Format, Message, MessageKind, MsgId, ParseError, SubscribeItem};
+pub use openid::{NotAnOpenId, OpenId};
 pub use push::{Credentials, Mode, OpenedPush, PushError, PushQuery};
 pub use settings::AppId;
 pub use signature::{Signature, Token};

@@ -22,8 +22,8 @@ const TRANSFER: &str = "transfer_customer_service";
 /// The plaintext `transfer_customer_service` reply to `message`: addressed back to the user
 /// (`ToUserName` = their openid) from the mini program (`FromUserName` = its `gh_` id).
 pub fn transfer_customer_service(message: &Message, format: Format, create_time: i64) -> String {
-    let to = &message.from_user_name;
-    let from = &message.to_user_name;
+    let to = message.from_user_name.as_str();
+    let from = message.to_user_name.as_str();
     match format {
         Format::Xml => format!(
             "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName>\

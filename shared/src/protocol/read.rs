@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::message::Scalar;
 use super::message::{Event, FIELD_LIMITS, Format, Message, MessageKind, MsgId, ParseError};
+use super::openid::OpenId;
 use super::raw::{OneOrMany, RawPush};
 use super::xml;
 
@@ -114,11 +115,11 @@ impl<'a> RawPush<'a> {
             .as_deref()
             .ok_or(ParseError::MissingField("ToUserName"))?
             .to_owned();
-        let from_user_name = self
-            .from_user_name
-            .as_deref()
-            .ok_or(ParseError::MissingField("FromUserName"))?
-            .to_owned();
+        let from_user_name = OpenId::parse(
+            self.from_user_name
+                .as_deref()
+                .ok_or(ParseError::MissingField("FromUserName"))?,
+        )?;
         let create_time = self
             .create_time
             .as_ref()

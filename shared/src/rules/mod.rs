@@ -1,8 +1,8 @@
 //! Keyword rules: what to do with each message. Pure: the model, its validation and matching
 //! (against an instant passed in, never the wall clock); `schedule` says when a rule applies,
-//! `template` which placeholders a text reply may use; `explain` says which rule answers a
-//! message and why (and which condition or schedule part failed for the rules passed over);
-//! `checks` finds what a valid set still gets wrong (missing images, transfers on events,
+//! in `calendar`'s time zones, dates and weekdays; `template` which placeholders a text reply
+//! may use; `explain` says which rule answers a message and why (and which condition or
+//! schedule part failed for the rules passed over); `checks` finds what a valid set still gets wrong (missing images, transfers on events,
 //! shadowed rules). Rules live in Parameter Store as JSON (see `aws::rules`), or in a local
 //! file for `kefu dev`; `fragments` is how a large set spans several parameters.
 //! (`rule_cache` keeps the last good set in memory.)
@@ -23,6 +23,7 @@
 //! }
 //! ```
 
+pub mod calendar;
 pub mod checks;
 pub mod explain;
 pub mod faq;
@@ -33,6 +34,7 @@ pub mod model;
 pub mod schedule;
 pub mod template;
 
+pub use calendar::TimeZone;
 pub use checks::{Finding, Severity};
 pub use explain::{Explanation, PassedOver};
 pub use faq::{Faq, FaqDecision, FaqEntry};
@@ -41,4 +43,4 @@ pub use matching::Route;
 pub use model::{
     Action, Condition, Match, MediaSource, ReplyMessage, Rule, RuleError, RuleSet, ScheduleRef,
 };
-pub use schedule::{Schedule, TimeZone};
+pub use schedule::Schedule;

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::calendar::TimeZone;
 use super::faq::Faq;
 use super::hook::Hook;
-use super::schedule::{OpenHours, Schedule, TimeZone};
+use super::schedule::{OpenHours, Schedule};
 use super::template;
 
 /// WeChat lets a server send at most 5 messages after each user message.

@@ -75,7 +75,7 @@ enum Body {
 
 async fn run(apps: &Arc<Apps<Sender>>, records: Vec<(String, Body)>, deadline: i64) -> Vec<String> {
     let groups = by_user(records, |(id, body)| match body {
-        Body::Job(job) => (Some(job.appid.clone()), job.openid.clone()),
+        Body::Job(job) => (Some(job.appid.clone()), job.openid.to_string()),
         Body::Unread(_) => (None, format!("?{id}")),
     });
     let apps = Arc::clone(apps);

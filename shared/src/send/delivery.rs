@@ -14,6 +14,7 @@ use super::outcome::SendFailure;
 use super::render::{image_of, render};
 use super::{MEDIA_REUSE, Sender};
 use crate::clock::{EpochMillis, millis};
+use crate::protocol::OpenId;
 use crate::rules::{MediaSource, ReplyMessage};
 use crate::wechat_types::{AccessToken, ApiError};
 
@@ -29,7 +30,7 @@ impl Sender {
     /// starts only if it can finish before `deadline` (ms since the epoch).
     pub(super) async fn deliver(
         &self,
-        openid: &str,
+        openid: &OpenId,
         message: &ReplyMessage,
         deadline: i64,
     ) -> Result<(), SendFailure> {
@@ -105,7 +106,7 @@ impl Sender {
     /// "typing…", since an upload takes a moment).
     async fn media_id(
         &self,
-        openid: &str,
+        openid: &OpenId,
         source: &MediaSource,
     ) -> Result<(String, String), SendFailure> {
         let (file_name, bytes) = self.deps.reader.read(source).await?;

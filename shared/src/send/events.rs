@@ -23,7 +23,7 @@ use crate::job::{HandoffChange, Job};
 use crate::learn::{self, Outcome};
 use crate::metrics;
 use crate::ports::EventPublisher;
-use crate::protocol::MessageKind;
+use crate::protocol::{MessageKind, OpenId};
 use crate::rules::ReplyMessage;
 
 /// How long to wait before the second try of a failed publish.
@@ -80,7 +80,7 @@ impl Sender {
     }
 
     /// The user `openid` as events show them.
-    pub(super) fn event_user(&self, openid: &str) -> User {
+    pub(super) fn event_user(&self, openid: &OpenId) -> User {
         let form = self.events.as_ref().map_or(UserForm::Hashed, |e| e.form);
         User::of(openid, form, &self.asker_key)
     }

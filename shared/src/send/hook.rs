@@ -22,6 +22,7 @@ use crate::policy::hook::{
     parse_answer,
 };
 use crate::ports::{HookAnswers, HookCaller, HookFailure};
+use crate::protocol::OpenId;
 use crate::rules::{Action, Hook, ReplyMessage, RuleSet};
 
 /// What a sender calls hooks with.
@@ -159,7 +160,7 @@ impl Sender {
         id: &str,
         body: &[u8],
         wait: Duration,
-        openid: &str,
+        openid: &OpenId,
     ) -> Result<Vec<u8>, HookFailure> {
         let call = tokio::time::timeout(wait, hooks.caller.call(target, id, body, wait));
         tokio::pin!(call);
@@ -182,7 +183,7 @@ impl Sender {
     }
 
     /// "typing…" while the hook thinks: cosmetic, a failure is logged only.
-    async fn typing(&self, openid: &str) {
+    async fn typing(&self, openid: &OpenId) {
         let shown = match self.deps.tokens.get().await {
             Ok(token) => self
                 .deps

@@ -352,7 +352,7 @@ impl ReadRecord {
 /// not a command is a group of its own, without an app.
 fn by_user(records: Vec<ReadRecord>) -> Vec<(Option<String>, Vec<ReadRecord>)> {
     batch::by_user(records, |record| match &record.command {
-        Ok(command) => (Some(command.appid.clone()), command.openid.clone()),
+        Ok(command) => (Some(command.appid.clone()), command.openid.to_string()),
         Err(_) => (None, format!("?{}", record.id)),
     })
 }
@@ -361,13 +361,14 @@ fn by_user(records: Vec<ReadRecord>) -> Vec<(Option<String>, Vec<ReadRecord>)> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::protocol::OpenId;
 
     const APPID: &str = "wx0123456789abcdef";
 
     fn command(not_after: Option<i64>, during: Option<DuringHandoff>) -> Command {
         let mut command = Command::new(
             APPID,
-            "o1",
+            &OpenId::parse("o1").unwrap(),
             vec![crate::rules::ReplyMessage::Text {
                 content: "hi".into(),
             }],
@@ -433,7 +434,7 @@ mod tests {
                 id: id.into(),
                 body: Command::new(
                     APPID,
-                    openid,
+                    &OpenId::parse(openid).unwrap(),
                     vec![crate::rules::ReplyMessage::Text {
                         content: "x".into(),
                     }],

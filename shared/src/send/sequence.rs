@@ -18,7 +18,7 @@ use crate::job::{HandoffChange, Job};
 use crate::learn::{self, Held, Outcome};
 use crate::metrics;
 use crate::ports::{AskedQuestion, Claim, ClaimOutcome, MediaError, PortError};
-use crate::protocol::{Event, MessageKind};
+use crate::protocol::{Event, MessageKind, OpenId};
 use crate::rules::{Action, FaqDecision, FaqEntry, ReplyMessage, RuleSet, TimeZone};
 
 /// What became of one message (the outbox tells its commands' outcomes from it).
@@ -302,7 +302,7 @@ impl Sender {
     /// delivers and settles one message to `openid`.
     pub(super) async fn send_one(
         &self,
-        openid: &str,
+        openid: &OpenId,
         send_key: String,
         message: &ReplyMessage,
         deadline: i64,
@@ -433,7 +433,7 @@ impl Sender {
     async fn picked(
         &self,
         rules: &RuleSet,
-        openid: &str,
+        openid: &OpenId,
         n: usize,
         now: i64,
     ) -> Result<Option<(String, Action)>, Retry> {
@@ -528,7 +528,7 @@ impl Sender {
         }
     }
 
-    async fn refund(&self, openid: &str, reservation: &str) {
+    async fn refund(&self, openid: &OpenId, reservation: &str) {
         if let Err(err) = self
             .deps
             .quota
@@ -547,7 +547,7 @@ impl Sender {
     }
 
     /// Undoes a send's claim and quota after a failure that SQS will retry.
-    async fn give_back(&self, claim: &Claim, openid: &str) {
+    async fn give_back(&self, claim: &Claim, openid: &OpenId) {
         self.refund(openid, &claim.attempt).await;
         self.release(claim).await;
     }

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::ports::WeChatApi;
+use crate::protocol::OpenId;
 use crate::secret::SecretString;
 use crate::wechat_types::{AccessToken, ApiError, FetchedToken, Outbound, TokenKind};
 
@@ -204,7 +205,7 @@ impl WeChatApi for WeChatClient {
         .await
     }
 
-    async fn typing(&self, token: &AccessToken, openid: &str) -> Result<(), ApiError> {
+    async fn typing(&self, token: &AccessToken, openid: &OpenId) -> Result<(), ApiError> {
         self.status_call(|base| {
             Ok(self
                 .http
