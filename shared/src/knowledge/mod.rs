@@ -51,10 +51,12 @@ impl Default for Thresholds {
 pub const MAX_SUGGESTIONS: usize = 3;
 /// An entry is suggested only when it scores at least this share of the best one.
 const SUGGEST_SHARE: f32 = 0.5;
-/// Below this score, an entry is suggested only when it shares a word (two characters or
-/// more) with the message: one character in common is too little to offer it (「发票怎么开」
-/// shares 发 with 「多久发货」 and nothing else).
+/// An entry that shares no word (two characters or more) with the message, only characters,
+/// is suggested only when it scores at least this and shares at least `WORDLESS_CHARACTERS`
+/// of them: one character in common is too little to offer it (「发票怎么开」 shares 发 with
+/// 「多久发货」 and nothing else).
 const WORDLESS_SUGGEST: f32 = 0.15;
+const WORDLESS_CHARACTERS: usize = 2;
 
 /// A rival within the lead does not stop an answer when the message has words of the best
 /// entry's own weighing at least this share of it…
@@ -119,7 +121,12 @@ pub fn decide(
     let suggested: Vec<Score> = scores
         .iter()
         .copied()
-        .filter(|s| s.score >= floor && (s.shares_a_word || s.score >= WORDLESS_SUGGEST))
+        .filter(|s| {
+            s.score >= floor
+                && (s.shares_a_word
+                    || (s.score >= WORDLESS_SUGGEST
+                        && shared_characters(index, &tokens, s.entry) >= WORDLESS_CHARACTERS))
+        })
         .take(MAX_SUGGESTIONS)
         .collect();
     if suggested.is_empty() {
@@ -127,6 +134,14 @@ pub fn decide(
     } else {
         Verdict::Suggest(suggested)
     }
+}
+
+/// How many of the message's characters (`tokens`) entry `entry` has.
+fn shared_characters(index: &Index, tokens: &[tokens::Token], entry: usize) -> usize {
+    tokens
+        .iter()
+        .filter(|&&t| tokens::kind(t) == tokens::Kind::Char && index.in_entry(t, entry))
+        .count()
 }
 
 /// Whether the message (`tokens`) speaks for entry `best` against `rival`, however close
@@ -147,6 +162,27 @@ fn outweighs(index: &Index, tokens: &[tokens::Token], best: usize, rival: usize)
         }
     }
     mass > 0.0 && own >= OWN_WORDS * mass && theirs <= RIVAL_WORDS * mass
+}
+
+/// The words (characters and pairs) of `text` that entry `best` has and entry `rival` does
+/// not: what `outweighs` counts for `best`, for explanations.
+pub fn own_words(index: &Index, text: &str, best: usize, rival: usize) -> Vec<String> {
+    let mut words: Vec<String> = index
+        .lexicon()
+        .tokens(text)
+        .into_iter()
+        .filter(|&t| index.in_entry(t, best) && !index.in_entry(t, rival))
+        .filter_map(show)
+        .collect();
+    // A character shown inside a pair is not shown again: 「查询」, not 「查询 查 询」.
+    let pairs: Vec<String> = words
+        .iter()
+        .filter(|w| w.chars().count() > 1)
+        .cloned()
+        .collect();
+    words.retain(|w| w.chars().count() > 1 || !pairs.iter().any(|p| p.contains(w.as_str())));
+    words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+    words
 }
 
 /// The words `text` and `question` share, as the matcher counts them (characters and pairs),
@@ -203,6 +239,8 @@ mod tests {
         assert!(outweighs(&index, &tokens, 0, 1));
         assert!(outweighs(&index, &tokens, 0, 2));
         assert!(!outweighs(&index, &tokens, 1, 0));
+        // 「去哪查」 is 「查询」 to the matcher (a synonym).
+        assert_eq!(own_words(&index, "积分明细去哪查", 0, 1), ["查询"]);
         let verdict = decide(&index, "积分明细去哪查", no_lead(), |_| false);
         assert!(
             matches!(verdict, Verdict::Answer { best, .. } if best.entry == 0),
@@ -223,6 +261,22 @@ mod tests {
         // A word the rival has and the best does not (兑换) keeps them both suggested.
         let verdict = decide(&index, "积分查询和兑换", no_lead(), |_| false);
         assert!(matches!(verdict, Verdict::Suggest(_)), "{verdict:?}");
+    }
+
+    #[test]
+    fn one_character_in_common_is_too_little_to_suggest_an_entry() {
+        let index = index(&[
+            &["优惠券怎么用", "下单时怎么选优惠券"],
+            &["优惠券在哪里领", "怎么领优惠券"],
+            &["多久发货", "什么时候发货", "下单后几天发货"],
+        ]);
+        for text in ["发票怎么开", "能开发票吗"] {
+            assert_eq!(
+                decide(&index, text, Thresholds::default(), |_| false),
+                Verdict::Nothing("no entry close enough"),
+                "{text}"
+            );
+        }
     }
 
     #[test]

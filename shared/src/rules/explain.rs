@@ -99,6 +99,27 @@ mod tests {
     }
 
     #[test]
+    fn an_faq_answer_closer_than_the_lead_names_the_words_that_decided() {
+        // The coffee evaluation set's knowledge base: its five points entries share 积分.
+        let set: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../rules/faq/eval/coffee.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let rules =
+            RuleSet::from_json(&serde_json::json!({"faq": set["faq"]}).to_string()).unwrap();
+        let why = rules.explain_now(&text("积分明细去哪查")).why;
+        assert!(why.starts_with("faq entry points-check"), "{why}");
+        let (_, words) = why
+            .split_once("decided by words it has and points-redeem lacks: ")
+            .unwrap_or_else(|| panic!("{why}"));
+        assert!(!words.starts_with(')'), "no words named: {why}");
+    }
+
+    #[test]
     fn the_sample_rules_explain_themselves() {
         let rules = crate::sample::rules();
         let human = rules.explain_now(&text(" 人工 "));

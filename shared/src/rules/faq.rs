@@ -217,6 +217,16 @@ impl Faq {
             .unwrap_or_default()
     }
 
+    /// The words of `text` that `entry` has and `rival` does not, longest first: what decides
+    /// between two close entries (for explanations).
+    pub fn own_words(&self, text: &str, entry: &FaqEntry, rival: &FaqEntry) -> Vec<String> {
+        let position = |wanted: &FaqEntry| self.entries.iter().position(|e| e.id == wanted.id);
+        match (position(entry), position(rival)) {
+            (Some(best), Some(rival)) => knowledge::own_words(self.index(), text, best, rival),
+            _ => Vec::new(),
+        }
+    }
+
     /// The entry named `id`.
     pub fn entry(&self, id: &str) -> Option<&FaqEntry> {
         self.entries.iter().find(|e| e.id == id)

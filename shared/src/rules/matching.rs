@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use super::faq::{Faq, FaqDecision};
 use super::model::{Action, Condition, Match, OneOrMany, ReplyMessage, Rule, RuleSet};
+use crate::knowledge;
 use crate::protocol::{Event, Message, MessageKind};
 
 /// What `receive` does with a push, decided from the rules.
@@ -322,7 +323,17 @@ impl RuleSet {
             } => {
                 let words = faq.shared_words(text, entry);
                 let runner = runner_up.map_or(String::new(), |(r, s)| {
-                    format!("; runner-up {} ({s:.2})", r.id)
+                    // Closer than the lead: the words only the entry has decided.
+                    let own = if score - s < knowledge::Thresholds::default().lead {
+                        format!(
+                            ", decided by words it has and {} lacks: {}",
+                            r.id,
+                            faq.own_words(text, entry, r).join(" ")
+                        )
+                    } else {
+                        String::new()
+                    };
+                    format!("; runner-up {} ({s:.2}{own})", r.id)
                 });
                 Some((
                     Cow::Borrowed(&entry.action),
