@@ -2,10 +2,10 @@
 //! (against an instant passed in, never the wall clock); `schedule` says when a rule applies,
 //! in `calendar`'s time zones, dates and weekdays; `template` which placeholders a text reply
 //! may use; `explain` says which rule answers a message and why (and which condition or
-//! schedule part failed for the rules passed over); `checks` finds what a valid set still gets wrong (missing images, transfers on events,
-//! shadowed rules). Rules live in Parameter Store as JSON (see `aws::rules`), or in a local
-//! file for `kefu dev`; `fragments` is how a large set spans several parameters.
-//! (`rule_cache` keeps the last good set in memory.)
+//! schedule part failed for the rules passed over); `checks` finds what a valid set still
+//! gets wrong (missing images, transfers on events, shadowed rules). Rules live in Parameter
+//! Store as JSON (see `aws::rules`), or in a local file for `kefu dev`; `fragments` is how a
+//! large set spans several parameters. (`rule_cache` keeps the last good set in memory.)
 //!
 //! ```json
 //! {
