@@ -7,7 +7,7 @@
 //!
 //! [`aws`] creates tables, queues and parameters on the moto server `tests/run.sh` starts;
 //! [`dev_process`] runs `kefu dev` as a process; [`pushes`] signs pushes as WeChat does; [`lossy_proxy`] sits in front of moto and loses answers; [`send_rig`] is the send core against the WeChat sandbox, for every reply-path test and
-//! bench.
+//! bench; [`template`] reads `template.yaml` as CloudFormation's values.
 //!
 //! This is a test-fixture crate: a fixture that does not load is a broken test setup, so the
 //! loaders panic with a message instead of returning errors.
@@ -17,6 +17,7 @@ pub mod dev_process;
 pub mod lossy_proxy;
 pub mod pushes;
 pub mod send_rig;
+pub mod template;
 pub mod two_apps;
 
 use std::collections::BTreeMap;

@@ -7,14 +7,13 @@
 use std::time::Duration;
 
 use kefu::send::budget;
+use kefu_tests::template::template;
 use serde_norway::Value;
 
-const TEMPLATE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"));
 const CARGO_TOML: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"));
 
 fn properties(name: &str) -> Value {
-    let template: Value = serde_norway::from_str(TEMPLATE).expect("template.yaml parses");
-    template["Resources"][name]["Properties"].clone()
+    kefu_tests::template::properties(&template(), name).clone()
 }
 
 fn seconds(value: &Value, what: &str) -> Duration {

@@ -1,7 +1,8 @@
 //! `template.yaml` grants and configures what the code needs, and no more.
 //!
-//! The template is read as YAML (CloudFormation's short `!Ref`/`!GetAtt`/`!Sub` tags and their
-//! long `Ref`/`Fn::GetAtt`/`Fn::Sub` forms alike) and checked against the code:
+//! The template is read as YAML by `kefu_tests::template` (CloudFormation's short
+//! `!Ref`/`!GetAtt`/`!Sub` tags and their long `Ref`/`Fn::GetAtt`/`Fn::Sub` forms alike) and
+//! checked against the code:
 //! - every IAM statement of both functions names the stack's own resources: DynamoDB actions
 //!   only on the table and only on the key prefixes the function owns (`dynamodb:LeadingKeys`;
 //!   together its statements cover every one of them, and reply only reads hand-offs),
@@ -35,13 +36,14 @@ use std::time::Duration;
 use kefu::config::Config;
 use kefu::receive::ReceiveSettings;
 use kefu::rules::RuleSet;
+use kefu_tests::template::{
+    Expr, expr, get_att, if_parts, items, properties, resolve, resource, scalar, sub, template,
+    timeout,
+};
 use serde_norway::Value;
 
-const TEMPLATE: &str = include_str!("../../template.yaml");
 const AWS_TESTS: &str = include_str!("../src/aws.rs");
 
-/// SAM's default function timeout, when neither the function nor `Globals` sets one.
-const SAM_DEFAULT_TIMEOUT_SECS: u64 = 3;
 /// SSM's limit on a Standard-tier parameter value.
 const SSM_STANDARD_VALUE_LIMIT: usize = 4096;
 
@@ -102,100 +104,6 @@ fn grants(function: &str) -> Grants {
         leading_keys,
         read_only,
     }
-}
-
-fn template() -> Value {
-    serde_norway::from_str(TEMPLATE).expect("template.yaml is not valid YAML")
-}
-
-/// A CloudFormation value, intrinsic functions normalized to one form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Expr {
-    /// A plain scalar, as text.
-    Literal(String),
-    /// `!Ref Name`.
-    Ref(String),
-    /// `!GetAtt Resource.Attribute`.
-    GetAtt(String),
-    /// `!Sub "template"` (without a variable map).
-    Sub(String),
-    /// Anything else, as YAML.
-    Other(String),
-}
-
-fn scalar(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn expr(value: &Value) -> Expr {
-    let other = || Expr::Other(serde_norway::to_string(value).unwrap_or_default());
-    let (function, argument) = match value {
-        Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
-        Value::Mapping(map) if map.len() == 1 => {
-            let (key, argument) = map.iter().next().unwrap();
-            let Some(key) = key.as_str() else {
-                return other();
-            };
-            (format!("!{}", key.trim_start_matches("Fn::")), argument)
-        }
-        _ => return scalar(value).map_or_else(other, Expr::Literal),
-    };
-    match (function.as_str(), argument) {
-        ("!Ref", Value::String(name)) => Expr::Ref(name.clone()),
-        ("!GetAtt", Value::String(path)) => Expr::GetAtt(path.clone()),
-        ("!GetAtt", Value::Sequence(parts)) => {
-            let parts: Option<Vec<&str>> = parts.iter().map(Value::as_str).collect();
-            parts.map_or_else(other, |parts| Expr::GetAtt(parts.join(".")))
-        }
-        ("!Sub", Value::String(template)) => Expr::Sub(template.clone()),
-        _ => other(),
-    }
-}
-
-fn get_att(path: &str) -> Expr {
-    Expr::GetAtt(path.to_owned())
-}
-
-fn sub(template: &str) -> Expr {
-    Expr::Sub(template.to_owned())
-}
-
-/// A value that may be one item or a list of them, as a list.
-fn items(value: &Value) -> Vec<&Value> {
-    match value {
-        Value::Sequence(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        one => vec![one],
-    }
-}
-
-fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {
-    template["Resources"]
-        .get(name)
-        .unwrap_or_else(|| panic!("template.yaml has no resource {name}"))
-}
-
-fn properties<'a>(template: &'a Value, name: &str) -> &'a Value {
-    resource(template, name)
-        .get("Properties")
-        .unwrap_or_else(|| panic!("resource {name} has no Properties"))
-}
-
-/// The function's `Timeout`, else the `Globals` one, else SAM's default.
-fn timeout(template: &Value, function: &str) -> Duration {
-    let value = properties(template, function)
-        .get("Timeout")
-        .or_else(|| template["Globals"]["Function"].get("Timeout"));
-    let secs = value.map_or(SAM_DEFAULT_TIMEOUT_SECS, |v| {
-        v.as_u64()
-            .unwrap_or_else(|| panic!("{function}'s Timeout is not a whole number: {v:?}"))
-    });
-    Duration::from_secs(secs)
 }
 
 /// What is wrong with one IAM statement of `function`, if anything.
@@ -657,30 +565,6 @@ fn properties_of_reply_env(template: &Value) -> &Value {
     &properties(template, "ReplyFunction")["Environment"]["Variables"]
 }
 
-/// A `!If [condition, then, else]`'s three parts.
-fn if_parts(value: &Value) -> Option<(String, Value, Value)> {
-    let (tag, argument) = match value {
-        Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
-        Value::Mapping(map) if map.len() == 1 => {
-            let (key, argument) = map.iter().next()?;
-            (
-                format!("!{}", key.as_str()?.trim_start_matches("Fn::")),
-                argument,
-            )
-        }
-        _ => return None,
-    };
-    let parts = argument.as_sequence().filter(|_| tag == "!If")?;
-    match parts.as_slice() {
-        [condition, then, otherwise] => Some((
-            condition.as_str()?.to_owned(),
-            then.clone(),
-            otherwise.clone(),
-        )),
-        _ => None,
-    }
-}
-
 #[test]
 fn both_functions_have_reserved_concurrency_and_the_push_api_throttles() {
     let template = template();
@@ -991,35 +875,6 @@ fn the_starting_rules_are_a_valid_rule_set_beside_the_rules_path() {
         !set.rules.is_empty(),
         "the deployed rules should have at least the transfer rule"
     );
-}
-
-/// What a `!Ref` in the environment becomes at deploy time, near enough for `Config`: a
-/// parameter's default (or first allowed value, or a placeholder), a resource's name.
-fn resolve(template: &Value, value: &Value) -> String {
-    match expr(value) {
-        Expr::Literal(text) => text,
-        Expr::Ref(name) => match template["Parameters"].get(&name) {
-            Some(parameter) => parameter
-                .get("Default")
-                .and_then(scalar)
-                .or_else(|| {
-                    items(&parameter["AllowedValues"])
-                        .first()
-                        .and_then(|v| scalar(v))
-                })
-                .unwrap_or_else(|| format!("{name}-value")),
-            None => {
-                resource(template, &name);
-                format!("{name}-physical-id")
-            }
-        },
-        Expr::GetAtt(path) => {
-            let (name, _) = path.split_once('.').unwrap_or((&path, ""));
-            resource(template, name);
-            format!("{path}-value")
-        }
-        other => panic!("environment value {other:?}: no rule to resolve it"),
-    }
 }
 
 #[test]
