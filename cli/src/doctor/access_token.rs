@@ -9,7 +9,7 @@ use kefu::secret::SecretString;
 use kefu::wechat_api::WeChatClient;
 use kefu::wechat_types::{ApiError, TokenKind};
 
-use super::{Check, SETTINGS, Status};
+use super::check::{Check, SETTINGS, Status};
 use crate::text::one_line;
 
 /// How long the token fetch may take.

@@ -2,7 +2,7 @@
 
 use kefu::protocol::settings::AppId;
 
-use super::{Check, SETTINGS, Status, shorten};
+use super::check::{Check, SETTINGS, Status, shorten};
 
 /// `wx` and 16 letters or digits, as the template's `AppId` parameter requires.
 pub(super) fn check_appid(appid: &str) -> Check {

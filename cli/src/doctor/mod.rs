@@ -13,117 +13,30 @@
 //! already current: the deployment's own token is neither replaced nor cut short.
 //!
 //! Each check lives in the file named after it: [`appid`], [`secrets`] and [`rules`] (read
-//! through [`parameter_store`]), [`push_url`] and [`access_token`]; this file holds the
-//! command, its arguments and its report.
+//! through [`parameter_store`]), [`push_url`] and [`access_token`]; [`check`] is one
+//! line of the report, [`args`] the command's arguments; this file runs the checks and makes
+//! the report.
 
 mod access_token;
 mod appid;
+mod args;
+mod check;
 mod parameter_store;
 mod push_url;
 mod rules;
 mod secrets;
 
-use clap::Args;
 use kefu::protocol::Token;
-use kefu::secret::SecretString;
-use kefu::wechat_api::DEFAULT_BASE_URL;
-use serde::Serialize;
 
-use crate::aws_args::AwsArgs;
 use crate::paint::{Colour, paint};
 
 use self::access_token::check_token;
 use self::appid::check_appid;
+pub use self::args::DoctorArgs;
+use self::check::{Check, Status};
 use self::parameter_store::parameter_store;
 use self::push_url::check_push_url;
 use self::secrets::Holds;
-
-/// Where 小程序后台 keeps the AppID, AppSecret and IP whitelist.
-const SETTINGS: &str = "小程序后台 → 开发 → 开发管理 → 开发设置";
-
-#[derive(Debug, Args)]
-pub struct DoctorArgs {
-    /// The mini program's AppID (KEFU_APPID of the deployment).
-    #[arg(long, env = "KEFU_APPID")]
-    appid: Option<String>,
-    /// The SecureString holding the Token and EncodingAESKey, receive's
-    /// (KEFU_PUSH_SECRETS_PARAMETER).
-    #[arg(long, env = "KEFU_PUSH_SECRETS_PARAMETER", default_value = "/kefu/secrets/push",
-          value_parser = crate::rules::parse_parameter_path)]
-    push_secrets_parameter: String,
-    /// The SecureString holding the AppSecret, reply's (KEFU_API_SECRETS_PARAMETER).
-    #[arg(long, env = "KEFU_API_SECRETS_PARAMETER", default_value = "/kefu/secrets/api",
-          value_parser = crate::rules::parse_parameter_path)]
-    api_secrets_parameter: String,
-    /// Check the app --appid of several, under this apps path (the stack's AppsPath): its
-    /// {path}/{appid}/push and /api secrets and its own rules (else the shared ones at
-    /// --rules-path) instead of the two secrets parameters above.
-    #[arg(long, value_parser = crate::rules::parse_parameter_path)]
-    apps_path: Option<String>,
-    /// The Parameter Store path of the rules (KEFU_RULES_PATH).
-    #[arg(long, env = "KEFU_RULES_PATH", default_value = "/kefu/rules",
-          value_parser = crate::rules::parse_parameter_path)]
-    rules_path: String,
-    /// The push URL (the stack's PushUrl output), checked with a signed GET as WeChat sends to
-    /// verify it; not checked when not given.
-    #[arg(long, env = "KEFU_PUSH_URL", value_parser = crate::dev::parse_http_url)]
-    url: Option<String>,
-    /// The Token to sign the push URL check with, instead of the push secrets' (e.g.
-    /// kefu-sample-token for a running `kefu dev`): Parameter Store is then not read, and no AWS
-    /// is needed.
-    #[arg(long, hide_env_values = true)]
-    token: Option<SecretString>,
-    /// The WeChat API to fetch the access_token from.
-    #[arg(long, env = "WECHAT_API_BASE", default_value = DEFAULT_BASE_URL,
-          value_parser = crate::dev::parse_http_url)]
-    wechat_api: String,
-    /// Print the checks as one JSON object.
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    aws: AwsArgs,
-}
-
-/// How one check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    /// Works, but worth knowing (exit status stays 0).
-    Warn,
-    /// Will not work as configured (exit status 1).
-    Fail,
-    /// Not checked: a flag was not given, or an earlier check failed.
-    Skip,
-}
-
-/// One line of the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
-    pub name: &'static str,
-    pub status: Status,
-    pub detail: String,
-}
-
-impl Check {
-    pub(super) fn new(name: &'static str, status: Status, detail: impl Into<String>) -> Self {
-        Self {
-            name,
-            status,
-            detail: detail.into(),
-        }
-    }
-
-    fn line(&self) -> String {
-        let (mark, colour) = match self.status {
-            Status::Ok => ("✓", Colour::Green),
-            Status::Warn => ("!", Colour::Yellow),
-            Status::Fail => ("✗", Colour::Red),
-            Status::Skip => ("-", Colour::Dim),
-        };
-        paint(&format!("{mark} {}: {}", self.name, self.detail), colour)
-    }
-}
 
 pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<String> {
     let mut checks = Vec::new();
@@ -202,13 +115,5 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<String> {
         Ok(output)
     } else {
         Err(crate::ExitWith { output, code: 1 }.into())
-    }
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() > max {
-        format!("{}…", text.chars().take(max).collect::<String>())
-    } else {
-        text.to_owned()
     }
 }

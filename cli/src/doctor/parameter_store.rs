@@ -6,9 +6,10 @@ use kefu::aws::{AppParameter, app_parameter};
 use kefu::protocol::Token;
 use kefu::secret::SecretString;
 
+use super::args::DoctorArgs;
+use super::check::{Check, Status};
 use super::rules::check_rules;
 use super::secrets::{Holds, secrets_check};
-use super::{Check, DoctorArgs, Status};
 use crate::aws_args::{condense, explain};
 
 /// The checks of what Parameter Store holds: the two secrets parameters and the rules. When

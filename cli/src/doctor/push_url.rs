@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kefu::protocol::{Signature, Token};
 
-use super::{Check, Status};
+use super::check::{Check, Status};
 use crate::text::{one_line, root_cause};
 
 /// WeChat gives the push URL this long to answer.

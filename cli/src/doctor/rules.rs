@@ -5,7 +5,7 @@ use kefu::aws::Aws;
 use kefu::ports::RuleSource as _;
 use kefu::rules::Severity;
 
-use super::{Check, Status};
+use super::check::{Check, Status};
 use crate::aws_args::tell;
 
 pub(super) async fn check_rules(aws: &Aws, path: &str) -> Check {

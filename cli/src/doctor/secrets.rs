@@ -8,7 +8,7 @@ use kefu::protocol::Token;
 use kefu::protocol::settings::{self, AesKeyProblem, AppSecretProblem};
 use kefu::secret::SecretString;
 
-use super::{Check, SETTINGS, Status, shorten};
+use super::check::{Check, SETTINGS, Status, shorten};
 use crate::aws_args::tell;
 
 /// What the later checks can use from the secrets.
