@@ -13,6 +13,7 @@ use crate::knowledge::lexicon::{SMALL_TALK, without_stop_words};
 use crate::knowledge::normalize::normalize;
 use crate::knowledge::tokens::Token;
 use crate::protocol::OpenId;
+use crate::rules::calendar::Date;
 use crate::rules::{Faq, FaqDecision};
 
 /// Why the automatic answer to a user message was held back.
@@ -159,18 +160,7 @@ pub fn asker(key: &AskerKey, openid: &OpenId) -> String {
 
 /// The UTC day of `ms` (since the epoch), `YYYY-MM-DD`: the partition of kept questions.
 pub fn day_of(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    Date::from_days(ms.div_euclid(86_400_000)).to_string()
 }
 
 /// The days from `from_ms` to `to_ms` (both included), oldest first.

@@ -168,7 +168,7 @@ impl Date {
     }
 
     /// The date `days` after 1970-01-01 (`civil_from_days`).
-    fn from_days(days: i64) -> Self {
+    pub fn from_days(days: i64) -> Self {
         let z = days + 719_468;
         let era = z.div_euclid(146_097);
         let day_of_era = z - era * 146_097;
