@@ -15,13 +15,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{SenderParts, image_reader, instance_id, sender_on_table};
+use super::{SenderParts, SenderSettings, image_reader, instance_id};
 use crate::apps::{AppSource, Apps, Listed, Listing};
 use crate::assets::Images;
 use crate::aws::{AppParameter, Aws, ParameterBudget, Secrets, SsmRules, app_parameter};
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
 use crate::hooks::HookClient;
+use crate::learn::AskerKey;
 use crate::local::{MemoryTable, NoEvents};
 use crate::policy::hook::{UserForm, user_key};
 use crate::ports::{Clock, EventPublisher, HookAnswers, MediaReader, PortError};
@@ -360,8 +361,7 @@ pub enum Bookkeeping {
 }
 
 /// The send core of one app, as both the single app and the apps of `KEFU_APPS_PATH` have it:
-/// on its `bookkeeping`, calling hooks with `hooks`, with the settings and keys of
-/// [`learning`].
+/// on its `bookkeeping`, calling hooks with `hooks`, with the [`settings`] of the deployment.
 fn app_sender(
     aws: &Aws,
     config: &Config,
@@ -370,28 +370,18 @@ fn app_sender(
     secrets: &Secrets,
     bookkeeping: &Bookkeeping,
 ) -> Sender {
-    let (sender, answers, events): (Sender, Arc<dyn HookAnswers>, Arc<dyn EventPublisher>) =
-        match bookkeeping {
-            Bookkeeping::Table => {
-                let table = Arc::new(aws.table(&config.table));
-                (
-                    sender_on_table(table.clone(), parts),
-                    table,
-                    events(aws, config),
-                )
-            }
-            Bookkeeping::Memory(table) => (
-                sender_on_table(table.clone(), parts),
-                table.clone(),
-                Arc::new(NoEvents),
-            ),
-        };
-    learning(
-        hooked(sender, config, hooks, answers, secrets),
-        config,
-        events,
-        secrets,
-    )
+    match bookkeeping {
+        Bookkeeping::Table => {
+            let table = Arc::new(aws.table(&config.table));
+            let events = events(aws, config);
+            let settings = settings(config, hooks, table.clone(), events, secrets);
+            super::sender(table, parts, settings)
+        }
+        Bookkeeping::Memory(table) => {
+            let settings = settings(config, hooks, table.clone(), Arc::new(NoEvents), secrets);
+            super::sender(table.clone(), parts, settings)
+        }
+    }
 }
 
 /// The sender's settings from the configuration: the welcome interval, how long questions are
@@ -399,21 +389,34 @@ fn app_sender(
 /// AppSecret, which only this function can read: the same on every instance (a redelivered
 /// job replaces its question), and without it the table does not tell whose question it is.
 /// The same key hashes the user in events, which go to `events` (`KEFU_EVENT_BUS`, if set).
-fn learning(
-    sender: Sender,
+/// Hooks are called with `hooks`, their decisions kept in `answers`, beside the send claims,
+/// the user named as `KEFU_HOOK_OPENID` says (hashed with a key derived from the AppSecret),
+/// `KEFU_HOOK_GENERATED_LABEL` under machine-generated answers.
+fn settings(
     config: &Config,
+    hooks: &Arc<HookClient>,
+    answers: Arc<dyn HookAnswers>,
     events: Arc<dyn EventPublisher>,
     secrets: &Secrets,
-) -> Sender {
-    let sender = sender
-        .with_welcome_interval(config.welcome_interval)
-        .with_questions_kept(config.questions_kept)
-        .with_events(events, config.event_openid);
-    match &secrets.app_secret {
-        Some(secret) => {
-            sender.with_asker_key(crate::learn::AskerKey::from_app_secret(secret.expose()))
-        }
-        None => sender,
+) -> SenderSettings {
+    let users = match (&secrets.app_secret, config.hook_openid_hashed) {
+        (Some(secret), true) => UserForm::Hashed(user_key(secret.expose())),
+        _ => UserForm::Openid,
+    };
+    SenderSettings {
+        welcome_interval: config.welcome_interval,
+        questions_kept: config.questions_kept,
+        asker_key: secrets
+            .app_secret
+            .as_ref()
+            .map(|secret| AskerKey::from_app_secret(secret.expose())),
+        hooks: Some(Hooks {
+            caller: hooks.clone(),
+            answers,
+            users,
+            generated_label: config.hook_generated_label.clone(),
+        }),
+        events: Some((events, config.event_openid)),
     }
 }
 
@@ -520,28 +523,6 @@ async fn hook_client(aws: &Aws, config: &Config) -> Result<Arc<HookClient>, Star
             None => client,
         },
     ))
-}
-
-/// The sender calling hooks with `hooks`: decisions kept in `answers`, beside the send claims,
-/// the user named as `KEFU_HOOK_OPENID` says (hashed with a key derived from the AppSecret),
-/// `KEFU_HOOK_GENERATED_LABEL` under machine-generated answers.
-fn hooked(
-    sender: Sender,
-    config: &Config,
-    hooks: &Arc<HookClient>,
-    answers: Arc<dyn HookAnswers>,
-    secrets: &Secrets,
-) -> Sender {
-    let users = match (&secrets.app_secret, config.hook_openid_hashed) {
-        (Some(secret), true) => UserForm::Hashed(user_key(secret.expose())),
-        _ => UserForm::Openid,
-    };
-    sender.with_hooks(Hooks {
-        caller: hooks.clone(),
-        answers,
-        users,
-        generated_label: config.hook_generated_label.clone(),
-    })
 }
 
 /// Where the events go: the bus `KEFU_EVENT_BUS` names, or nowhere.

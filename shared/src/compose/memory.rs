@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{SenderParts, StartupError, api_client, image_reader, instance_id, sender_on_table};
+use super::{
+    SenderParts, SenderSettings, StartupError, api_client, image_reader, instance_id, sender,
+};
 use crate::apps::Apps;
 use crate::assets::Images;
 use crate::clock::SystemClock;
@@ -119,18 +121,21 @@ impl MemoryStack {
                 }
                 None => (self.rules.clone(), self.rules_source.clone()),
             };
-            let mut settings = ReceiveSettings::new(app.credentials);
-            settings.require_encryption =
-                spec.require_encryption && settings.credentials.aes_key.is_some();
-            settings.events = spec.events.is_some();
-            let receiver = Arc::new(self.receiver_with_rules(settings, rules.clone()));
+            let mut receive = ReceiveSettings::new(app.credentials);
+            receive.require_encryption =
+                spec.require_encryption && receive.credentials.aes_key.is_some();
+            receive.events = spec.events.is_some();
+            let receiver = Arc::new(self.receiver_with_rules(receive, rules.clone()));
             let api = api_client(&spec.wechat_api_base, &appid, app.app_secret)?;
-            let sender = self.sender_with_rules(&appid, api, reader.clone(), &owner, rules.clone());
-            let sender = match &spec.events {
-                Some((publisher, form)) => sender.with_events(publisher.clone(), *form),
-                None => sender,
-            };
-            senders = senders.with_app(&appid, Arc::new(sender));
+            let app_sender = self.app_sender(
+                &appid,
+                api,
+                reader.clone(),
+                &owner,
+                rules.clone(),
+                spec.events.clone(),
+            );
+            senders = senders.with_app(&appid, Arc::new(app_sender));
             built.push(BuiltApp {
                 receiver,
                 rules,
@@ -184,26 +189,46 @@ impl MemoryStack {
         owner: &str,
         rules: Arc<RuleCache>,
     ) -> Sender {
-        let sender = sender_on_table(
-            self.table.clone(),
-            SenderParts {
-                appid: appid.to_owned(),
-                api,
-                reader,
-                rules,
-                clock: self.clock.clone(),
-                token_kind: TokenKind::Stable,
-                owner: owner.to_owned(),
-            },
-        );
-        match &self.hooks {
-            Some(caller) => sender.with_hooks(Hooks {
+        self.app_sender(appid, api, reader, owner, rules, None)
+    }
+
+    /// The send core of `appid` on this stack: on its table, with its hooks, and `events`.
+    fn app_sender(
+        &self,
+        appid: &str,
+        api: Arc<dyn WeChatApi>,
+        reader: Arc<dyn MediaReader>,
+        owner: &str,
+        rules: Arc<RuleCache>,
+        events: Option<(Arc<dyn EventPublisher>, EventUserForm)>,
+    ) -> Sender {
+        let parts = SenderParts {
+            appid: appid.to_owned(),
+            api,
+            reader,
+            rules,
+            clock: self.clock.clone(),
+            token_kind: TokenKind::Stable,
+            owner: owner.to_owned(),
+        };
+        sender(self.table.clone(), parts, self.sender_settings(events))
+    }
+
+    /// The send core's defaults, with this stack's hooks (their answers on its table, the user
+    /// named by openid, [`DEV_GENERATED_LABEL`] under machine-generated answers) and `events`.
+    fn sender_settings(
+        &self,
+        events: Option<(Arc<dyn EventPublisher>, EventUserForm)>,
+    ) -> SenderSettings {
+        SenderSettings {
+            hooks: self.hooks.as_ref().map(|caller| Hooks {
                 caller: caller.clone(),
                 answers: self.table.clone(),
                 users: UserForm::Openid,
                 generated_label: DEV_GENERATED_LABEL.to_owned(),
             }),
-            None => sender,
+            events,
+            ..SenderSettings::default()
         }
     }
 }

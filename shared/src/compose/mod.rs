@@ -10,20 +10,23 @@ pub mod aws;
 pub mod memory;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use aws::StartupError;
 pub use memory::MemoryStack;
 
 use crate::assets::{AssetReader, Images};
+use crate::events::UserForm;
+use crate::learn::AskerKey;
 use crate::policy::budget::CALL_TIMEOUT;
 use crate::ports::{
-    Clock, HandoffRegistry, MediaCache, MediaReader, PortError, PushLedger, QuestionLog,
-    QuotaStore, SuggestionStore, TokenStore, WeChatApi,
+    Clock, EventPublisher, HandoffRegistry, MediaCache, MediaReader, PortError, PushLedger,
+    QuestionLog, QuotaStore, SuggestionStore, TokenStore, WeChatApi,
 };
 use crate::rule_cache::RuleCache;
 use crate::secret::SecretString;
 use crate::send::token::TokenProvider;
-use crate::send::{SendDeps, Sender};
+use crate::send::{Hooks, QUESTIONS_KEPT, SendDeps, Sender, WELCOME_INTERVAL};
 use crate::wechat_api::WeChatClient;
 use crate::wechat_types::{ApiError, TokenKind};
 
@@ -43,7 +46,65 @@ pub struct SenderParts {
     pub owner: String,
 }
 
-/// The send core with every store on one table, as deployed: DynamoDB, or its in-memory twin.
+/// How a sender behaves beyond its stores: the functions' from their configuration, `kefu dev`'s
+/// and the tests' from the send core's defaults ([`SenderSettings::default`]).
+#[derive(Debug, Clone)]
+pub struct SenderSettings {
+    /// A user is welcomed at most once per this interval.
+    pub welcome_interval: Duration,
+    /// How long unanswered and suggested questions are kept (zero: none are).
+    pub questions_kept: Duration,
+    /// The key of the hash that stands for the users of kept questions and of events (none: a
+    /// random one, this process's own).
+    pub asker_key: Option<AskerKey>,
+    /// What hook actions call (none: they send their fallback).
+    pub hooks: Option<Hooks>,
+    /// Where events go and how they name the user (none: events are off).
+    pub events: Option<(Arc<dyn EventPublisher>, UserForm)>,
+}
+
+impl Default for SenderSettings {
+    fn default() -> Self {
+        Self {
+            welcome_interval: WELCOME_INTERVAL,
+            questions_kept: QUESTIONS_KEPT,
+            asker_key: None,
+            hooks: None,
+            events: None,
+        }
+    }
+}
+
+/// The send core as every stack builds it: on one table ([`sender_on_table`]), with `settings`.
+/// The one place a sender is put together, for the functions and `kefu dev` alike.
+pub fn sender<T>(table: Arc<T>, parts: SenderParts, settings: SenderSettings) -> Sender
+where
+    T: PushLedger
+        + HandoffRegistry
+        + QuotaStore
+        + MediaCache
+        + TokenStore
+        + SuggestionStore
+        + QuestionLog
+        + 'static,
+{
+    let mut sender = sender_on_table(table, parts)
+        .with_welcome_interval(settings.welcome_interval)
+        .with_questions_kept(settings.questions_kept);
+    if let Some(key) = settings.asker_key {
+        sender = sender.with_asker_key(key);
+    }
+    if let Some(hooks) = settings.hooks {
+        sender = sender.with_hooks(hooks);
+    }
+    if let Some((publisher, form)) = settings.events {
+        sender = sender.with_events(publisher, form);
+    }
+    sender
+}
+
+/// The send core with every store on one table, as deployed: DynamoDB, or its in-memory twin;
+/// the send core's defaults otherwise (no hooks, no events).
 pub fn sender_on_table<T>(table: Arc<T>, parts: SenderParts) -> Sender
 where
     T: PushLedger
