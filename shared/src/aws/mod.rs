@@ -2,11 +2,13 @@
 //! (`ports.rs`) on one service, mirrored by `local/` at the same file name; SDK errors become
 //! `PortError`s with the service's own message. Wiring them together is `compose::aws`'s job.
 //!
-//! Clients come from the standard configuration chain (environment, Lambda role), so
-//! `AWS_ENDPOINT_URL` points them at a local server such as moto.
+//! The functions' clients are configured from their environment alone (`environment`: region,
+//! the role's credentials, endpoints), the CLI's from the standard chain (environment,
+//! profiles); either way `AWS_ENDPOINT_URL` points them at a local server such as moto.
 
 pub mod apps;
 pub mod budget;
+mod environment;
 pub mod events;
 pub mod handoffs;
 pub mod hook_answers;
@@ -44,14 +46,13 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// Loads the shared SDK configuration (environment, profile, Lambda role), its HTTPS client
-    /// trusting Amazon's roots only (`kefu::tls`): the functions speak to AWS alone.
+    /// The SDK configuration a Lambda function needs, from its environment alone
+    /// (`environment`: the region, the role's credentials, the endpoints; the CLI keeps the
+    /// default chain with its profiles, `AwsArgs::connect`), its HTTPS client trusting Amazon's
+    /// roots only (`kefu::tls`): the functions speak to AWS alone.
     pub async fn connect() -> Self {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(crate::tls::aws_http_client(crate::tls::AwsRoots::Amazon))
-            .load()
-            .await;
-        Self::from_config(&sdk)
+        let http = crate::tls::aws_http_client(crate::tls::AwsRoots::Amazon);
+        Self::from_config(&environment::sdk_config(http))
     }
 
     /// The clients of a configuration already loaded (tests point one at moto).
