@@ -171,7 +171,7 @@ async fn push(State(api): State<Api>, body: Bytes) -> Response {
     // The openid the push path takes (it refuses another FromUserName): said here, before a
     // push is built.
     let openid = match OpenId::parse(ask.openid.trim()) {
-        Ok(openid) => openid.into_string(),
+        Ok(openid) => openid,
         Err(err) => return bad_request(format!("openid: {err}")),
     };
     if let PageMessage::Event { name, .. } = &ask.message
@@ -209,7 +209,7 @@ async fn push(State(api): State<Api>, body: Bytes) -> Response {
     let timestamp = now_millis() / 1000;
     let header = Header {
         to_user_name: sample::ORIGINAL_ID.to_owned(),
-        from_user_name: openid.clone(),
+        from_user_name: openid.to_string(),
         create_time: timestamp,
     };
     let payload = ask.message.into_arg().payload(msg_id, &credentials.appid);

@@ -113,7 +113,7 @@ impl PushPath {
         raw_query: String,
         query: &PushQuery,
         body: &[u8],
-        openid: Option<&str>,
+        openid: Option<&OpenId>,
     ) -> PushResponse {
         let held_before = self.hold_before(method, query, body).await;
         let (answer, refusal) = log::REFUSAL
@@ -198,7 +198,7 @@ impl PushPath {
         let Ok(opened) = push::open(credentials, query, &body) else {
             // Refused: shown once, in the conversation of the user it came from, if known.
             let openid = asked_as
-                .map(str::to_owned)
+                .map(OpenId::to_string)
                 .or_else(|| sender_of(credentials, &body));
             self.timeline.push(openid, What::Push(Box::new(record)));
             return;
@@ -363,7 +363,7 @@ struct Push<'a> {
     query: &'a PushQuery,
     body: &'a [u8],
     /// The user the chat window pushed as.
-    openid: Option<&'a str>,
+    openid: Option<&'a OpenId>,
     /// The push path's line on a refusal or failure.
     refusal: Option<String>,
     /// For an event: the hold on its user before it was handled.
