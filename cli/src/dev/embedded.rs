@@ -20,7 +20,7 @@ use kefu_sandbox::Sandbox;
 
 use super::console::{self, shown};
 use super::timeline::{Level, Timeline};
-use super::{DevApp, DevArgs, DevStack, events, queue, rules_watch, wechat_api};
+use super::{DevApp, DevArgs, DevStack, events, hooks, queue, rules_watch, wechat_api};
 use crate::apps_file;
 
 /// How often rules are re-read from the file: edits show up within this.
@@ -91,7 +91,7 @@ pub(super) fn stack(
         }
     }
     let stack = MemoryStack::new(rules, clock.clone(), RULES_TTL)
-        .with_hook_caller(super::hooks::caller(args, timeline)?);
+        .with_hooks(hooks::spec(args), hooks::shown_in(args, timeline))?;
     let first = specs.first().context("no app to serve")?;
     let mut sandbox = Sandbox::new(
         &first.credentials.appid,
@@ -162,7 +162,7 @@ pub(super) fn stack(
     }
     banner.push(("plaintext", super::plaintext_line(args.allow_plaintext)));
     banner.push(("stores", "embedded (in memory)".to_owned()));
-    banner.push(("hooks", super::hooks::banner(args)));
+    banner.push(("hooks", hooks::banner(args)));
     banner.push((
         "events",
         "printed here as they are published (a deployment: EventBusName)".to_owned(),

@@ -6,31 +6,37 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use async_trait::async_trait;
-use kefu::clock::SystemClock;
-use kefu::hooks::HookClient;
+use kefu::compose::memory::HookSpec;
 use kefu::ports::{HookCaller, HookFailure};
 use kefu::rules::HookTarget;
 
 use super::DevArgs;
 use super::timeline::{Level, Timeline};
 
-/// The hooks' client `kefu dev` runs with: each call's request, answer and timing are shown in
+/// How `kefu dev` calls hooks: signed with `--hook-secret`, all sent to `--hook-url` if given.
+pub(super) fn spec(args: &DevArgs) -> HookSpec {
+    HookSpec {
+        secret: args.hook_secret.clone(),
+        redirect_to: args.hook_url.clone(),
+    }
+}
+
+/// The hooks' client as `kefu dev` runs it: each call's request, answer and timing are shown in
 /// the chat window.
-pub(super) fn caller(args: &DevArgs, timeline: &Timeline) -> anyhow::Result<Arc<dyn HookCaller>> {
-    let client = HookClient::new(args.hook_secret.clone(), Arc::new(SystemClock))
-        .map_err(anyhow::Error::msg)
-        .context("building the hooks' HTTP client")?;
-    let client = match &args.hook_url {
-        Some(url) => client.redirected_to(url),
-        None => client,
-    };
-    Ok(Arc::new(Shown {
-        inner: Arc::new(client),
-        redirected_to: args.hook_url.clone(),
-        timeline: timeline.clone(),
-    }))
+pub(super) fn shown_in(
+    args: &DevArgs,
+    timeline: &Timeline,
+) -> impl FnOnce(Arc<dyn HookCaller>) -> Arc<dyn HookCaller> {
+    let redirected_to = args.hook_url.clone();
+    let timeline = timeline.clone();
+    move |inner| {
+        Arc::new(Shown {
+            inner,
+            redirected_to,
+            timeline,
+        })
+    }
 }
 
 /// How much of a request or an answer the chat window shows.

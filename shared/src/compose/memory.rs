@@ -16,7 +16,7 @@ use crate::events::UserForm as EventUserForm;
 use crate::hooks::HookClient;
 use crate::local::{MemoryQueue, MemoryTable, StaticRules};
 use crate::policy::hook::UserForm;
-use crate::ports::{Clock, EventPublisher, HookCaller, MediaReader, WeChatApi};
+use crate::ports::{Clock, EventPublisher, HookCaller, MediaReader, PortError, WeChatApi};
 use crate::protocol::Credentials;
 use crate::receive::{ReceiveDeps, ReceiveSettings, Receiver};
 use crate::rule_cache::RuleCache;
@@ -46,6 +46,16 @@ pub struct AppSpec {
     pub app_secret: SecretString,
     /// Its own rules (none: the stack's).
     pub rules: Option<StaticRules>,
+}
+
+/// How a stack's senders call hooks: signed or not, where the rules say or all at one URL.
+#[derive(Debug, Clone, Default)]
+pub struct HookSpec {
+    /// The key HTTPS hook calls are signed with, as a deployment's `KEFU_HOOK_SECRET_PARAMETER`
+    /// holds it (none: unsigned).
+    pub secret: Option<SecretString>,
+    /// Every hook call goes to this URL instead of the rule's (`kefu dev --hook-url`).
+    pub redirect_to: Option<String>,
 }
 
 /// The apps a stack serves, and what they share (`kefu dev`).
@@ -98,10 +108,21 @@ impl MemoryStack {
         }
     }
 
-    /// Hooks are called with `caller` (`kefu dev --hook-url`, `--hook-secret`).
-    pub fn with_hook_caller(mut self, caller: Arc<dyn HookCaller>) -> Self {
-        self.hooks = Some(caller);
-        self
+    /// Hooks are called by the HTTP client of `spec` (`kefu dev --hook-secret`, `--hook-url`),
+    /// through `wrap` (`kefu dev`'s recorder of each call, say).
+    pub fn with_hooks(
+        mut self,
+        spec: HookSpec,
+        wrap: impl FnOnce(Arc<dyn HookCaller>) -> Arc<dyn HookCaller>,
+    ) -> Result<Self, StartupError> {
+        let client = HookClient::new(spec.secret, Arc::new(SystemClock))
+            .map_err(|err| PortError::new("building the hooks' HTTP client", err))?;
+        let client = match spec.redirect_to {
+            Some(url) => client.redirected_to(url),
+            None => client,
+        };
+        self.hooks = Some(wrap(Arc::new(client)));
+        Ok(self)
     }
 
     /// Every app of `spec` on this stack: its push path, its sender (in the [`Apps`] returned,
