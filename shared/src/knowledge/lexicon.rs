@@ -318,6 +318,32 @@ pub const SMALL_TALK: &[&str] = &[
     "test",
 ];
 
+/// Words that mark a message as a question (with `?` or `？`): a question may be answered from
+/// less of an entry's wording than a remark (「衣服收到了 很喜欢」 is not a quality complaint).
+pub const QUESTION_CUES: &[&str] = &[
+    "吗",
+    "么",
+    "呢",
+    "怎",
+    "什么",
+    "啥",
+    "哪",
+    "几",
+    "多少",
+    "多久",
+    "能不能",
+    "可不可以",
+    "是否",
+    "有没有",
+    "如何",
+    "为什么",
+    "为啥",
+    "咋",
+    "吧",
+    "能否",
+    "可以",
+];
+
 /// Words that mark a message as chit-chat with the bot, whatever else it says: never answered
 /// from the knowledge base (「今天天气怎么样」「你是机器人吗」「讲个笑话」).
 pub const CHATTER: &[&str] = &[
