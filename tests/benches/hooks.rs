@@ -14,19 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kefu::clock::SystemClock;
-use kefu::compose::{SenderParts, sender_on_table};
-use kefu::hooks::HookClient;
-use kefu::local::{MemoryTable, StaticRules};
-use kefu::policy::hook::UserForm;
-use kefu::ports::Clock;
-use kefu::rule_cache::RuleCache;
-use kefu::rules::RuleSet;
-use kefu::sample;
-use kefu::secret::SecretString;
-use kefu::send::{Hooks, Sender};
-use kefu::wechat_types::TokenKind;
-use kefu_tests::send_rig::{ASSETS, NOW, SendRig, client, job};
+use kefu::local::MemoryTable;
+use kefu::send::Sender;
+use kefu_tests::send_rig::{NOW, SendRig, job};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -85,41 +75,6 @@ async fn hook_server() -> String {
     url
 }
 
-fn sender(rig: &SendRig<MemoryTable>, rules: serde_json::Value) -> Sender {
-    let clock: Arc<dyn Clock> = rig.clock.clone();
-    let set = RuleSet::from_json(&rules.to_string()).unwrap();
-    let sender = sender_on_table(
-        rig.table.clone(),
-        SenderParts {
-            appid: sample::APPID.to_owned(),
-            api: client(&rig.base, sample::APP_SECRET, Duration::from_secs(5)),
-            reader: Arc::new(
-                kefu::assets::AssetReader::new(ASSETS, Duration::from_secs(5)).unwrap(),
-            ),
-            rules: Arc::new(RuleCache::new(
-                Arc::new(StaticRules::new(set)),
-                clock,
-                Duration::from_secs(3600),
-            )),
-            clock: rig.clock.clone(),
-            token_kind: TokenKind::Stable,
-            owner: "bench".into(),
-        },
-    );
-    sender.with_hooks(Hooks {
-        caller: Arc::new(
-            HookClient::new(
-                Some(SecretString::new("bench-secret")),
-                Arc::new(SystemClock),
-            )
-            .unwrap(),
-        ),
-        answers: rig.table.clone(),
-        users: UserForm::Openid,
-        generated_label: String::new(),
-    })
-}
-
 /// Runs one fresh job (a new user, who has just written) and returns how long `run` took.
 async fn one(rig: &SendRig<MemoryTable>, sender: &Sender, n: u64) -> Duration {
     let openid = format!("o-bench-{n}");
@@ -146,16 +101,18 @@ fn bench(c: &mut Criterion) {
     let (rig, direct, hooked) = runtime.block_on(async {
         let rig = SendRig::start(Arc::new(MemoryTable::new()), &json!({"rules": []})).await;
         let url = hook_server().await;
-        let direct = sender(
-            &rig,
-            json!({"rules": [{"name": "order", "match": {"contains": "订单"},
+        let direct = rig.hook_sender(
+            &json!({"rules": [{"name": "order", "match": {"contains": "订单"},
                 "action": {"reply": [{"type": "text", "content": "订单 A1024 已发货，顺丰 SF123456"}]}}]}),
+            "bench-secret",
+            "",
         );
-        let hooked = sender(
-            &rig,
-            json!({"rules": [{"name": "order", "match": {"contains": "订单"},
+        let hooked = rig.hook_sender(
+            &json!({"rules": [{"name": "order", "match": {"contains": "订单"},
                 "action": {"hook": {"url": url, "timeout_ms": 4000,
                     "fallback": [{"type": "text", "content": "稍后再试"}]}}}]}),
+            "bench-secret",
+            "",
         );
         (rig, direct, hooked)
     });

@@ -7,21 +7,24 @@ use std::time::Duration;
 
 use kefu::apps::Apps;
 use kefu::assets::AssetReader;
-use kefu::clock::ManualClock;
+use kefu::clock::{ManualClock, SystemClock};
 use kefu::compose::{SenderParts, sender_on_table};
+use kefu::hooks::HookClient;
 use kefu::job::Job;
 use kefu::local::StaticRules;
+use kefu::policy::hook::UserForm;
 use kefu::ports::{
-    Clock, HandoffRegistry, MediaCache, PushLedger, QuestionLog, QuotaStore, SuggestionStore,
-    TokenStore,
+    Clock, HandoffRegistry, HookAnswers, MediaCache, PushLedger, QuestionLog, QuotaStore,
+    SuggestionStore, TokenStore,
 };
 use kefu::protocol::Message;
 use kefu::rule_cache::RuleCache;
 use kefu::rules::RuleSet;
 use kefu::sample;
-use kefu::send::Sender;
+use kefu::secret::SecretString;
 use kefu::send::budget::CALL_TIMEOUT;
 use kefu::send::token::TokenProvider;
+use kefu::send::{Hooks, Sender};
 use kefu::wechat_api::WeChatClient;
 use kefu::wechat_types::{AccessToken, TokenKind};
 use kefu_sandbox::Sandbox;
@@ -83,14 +86,14 @@ impl<T: Table + 'static> SendRig<T> {
             .await
             .expect("the sandbox serves on loopback");
         let base = format!("http://{addr}");
-        let sender = sender(
+        let sender = Arc::new(sender(
             &base,
             table.clone(),
             clock.clone(),
             rules,
             sample::APP_SECRET,
             call_timeout,
-        );
+        ));
         Self {
             clock,
             sandbox,
@@ -108,14 +111,14 @@ impl<T: Table + 'static> SendRig<T> {
         rules: &serde_json::Value,
         app_secret: &str,
     ) -> Arc<Sender> {
-        sender(
+        Arc::new(sender(
             &self.base,
             table,
             self.clock.clone(),
             rules,
             app_secret,
             CALL_TIMEOUT,
-        )
+        ))
     }
 
     /// A sender calling the WeChat API at `base` instead of this rig's sandbox.
@@ -125,14 +128,14 @@ impl<T: Table + 'static> SendRig<T> {
         table: Arc<U>,
         rules: &serde_json::Value,
     ) -> Arc<Sender> {
-        sender(
+        Arc::new(sender(
             base,
             table,
             self.clock.clone(),
             rules,
             sample::APP_SECRET,
             CALL_TIMEOUT,
-        )
+        ))
     }
 
     /// The rig's sender as the deployment's only app (what `reply::handle` runs a batch with).
@@ -174,6 +177,32 @@ impl<T: Table + 'static> SendRig<T> {
     }
 }
 
+impl<T: Table + HookAnswers + 'static> SendRig<T> {
+    /// A sender on the rig's table and sandbox that calls the rules' hooks with the real
+    /// client, signing each request with `secret` (its timestamp from the wall clock, which the
+    /// hook compares with its own) and keeping the hooks' answers in the table; `label` marks a
+    /// hook's answers it says were generated.
+    pub fn hook_sender(&self, rules: &serde_json::Value, secret: &str, label: &str) -> Sender {
+        let wall: Arc<dyn Clock> = Arc::new(SystemClock);
+        sender(
+            &self.base,
+            self.table.clone(),
+            self.clock.clone(),
+            rules,
+            sample::APP_SECRET,
+            CALL_TIMEOUT,
+        )
+        .with_hooks(Hooks {
+            caller: Arc::new(
+                HookClient::new(Some(SecretString::new(secret)), wall).expect("a hook client"),
+            ),
+            answers: self.table.clone(),
+            users: UserForm::Openid,
+            generated_label: label.to_owned(),
+        })
+    }
+}
+
 /// A WeChat API client for the sandbox at `base`.
 pub fn client(base: &str, app_secret: &str, call_timeout: Duration) -> Arc<WeChatClient> {
     Arc::new(
@@ -189,10 +218,10 @@ fn sender<U: Table + 'static>(
     rules: &serde_json::Value,
     app_secret: &str,
     call_timeout: Duration,
-) -> Arc<Sender> {
+) -> Sender {
     let clock: Arc<dyn Clock> = clock;
     let rules = RuleSet::from_json(&rules.to_string()).expect("valid rules");
-    Arc::new(sender_on_table(
+    sender_on_table(
         table,
         SenderParts {
             appid: sample::APPID.to_owned(),
@@ -209,7 +238,7 @@ fn sender<U: Table + 'static>(
             token_kind: TokenKind::Stable,
             owner: "instance-1".into(),
         },
-    ))
+    )
 }
 
 /// Rules whose default answers every message with `replies` texts (`reply 1`, `reply 2`, …).

@@ -10,20 +10,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kefu::compose::{SenderParts, sender_on_table};
 use kefu::hooks::HookClient;
-use kefu::local::{MemoryTable, StaticRules};
+use kefu::local::MemoryTable;
 use kefu::policy::hook::{UserForm, signature};
 use kefu::ports::Clock;
 use kefu::ports::HookAnswers;
-use kefu::rule_cache::RuleCache;
 use kefu::rules::RuleSet;
 use kefu::sample;
 use kefu::secret::SecretString;
 use kefu::send::{Hooks, JobOutcome, Sender};
-use kefu::wechat_types::TokenKind;
 use kefu_tests::aws;
-use kefu_tests::send_rig::{ASSETS, NOW, SendRig, Table, client, job};
+use kefu_tests::send_rig::{NOW, SendRig, Table, job};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -192,34 +189,7 @@ fn hook_sender<T: Table + HookAnswers + 'static>(
     rules: &Value,
     label: &str,
 ) -> Sender {
-    let clock: Arc<dyn Clock> = rig.clock.clone();
-    let set = RuleSet::from_json(&rules.to_string()).expect("valid rules");
-    let sender = sender_on_table(
-        rig.table.clone(),
-        SenderParts {
-            appid: sample::APPID.to_owned(),
-            api: client(&rig.base, sample::APP_SECRET, Duration::from_secs(5)),
-            reader: Arc::new(
-                kefu::assets::AssetReader::new(ASSETS, Duration::from_secs(5)).unwrap(),
-            ),
-            rules: Arc::new(RuleCache::new(
-                Arc::new(StaticRules::new(set)),
-                clock.clone(),
-                Duration::from_secs(30),
-            )),
-            clock: clock.clone(),
-            token_kind: TokenKind::Stable,
-            owner: "instance-1".into(),
-        },
-    );
-    // The signature's timestamp is the wall clock's (the hook compares it with its own).
-    let wall: Arc<dyn Clock> = Arc::new(kefu::clock::SystemClock);
-    sender.with_hooks(Hooks {
-        caller: Arc::new(HookClient::new(Some(SecretString::new(SECRET)), wall).unwrap()),
-        answers: rig.table.clone(),
-        users: UserForm::Openid,
-        generated_label: label.to_owned(),
-    })
+    rig.hook_sender(rules, SECRET, label)
 }
 
 async fn rig() -> SendRig<MemoryTable> {
