@@ -1,4 +1,4 @@
-//! Text pushes as WeChat sends them, signed (and sealed) with the documented sample
+//! Text and event pushes as WeChat sends them, signed (and sealed) with the documented sample
 //! credentials through `kefu::protocol::simulate`, for the tests that post them.
 
 use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
@@ -43,19 +43,49 @@ pub fn app_text_push(
     msg_id: u64,
     framing: Framing<'_>,
 ) -> SimulatedPush {
+    let payload = Payload::Text {
+        content: content.into(),
+        msg_id,
+    };
+    seal(app, openid, &payload, framing.timestamp, framing)
+}
+
+/// The event `event` (with its `fields`) from `openid`, created at `create_time` (seconds),
+/// framed and signed as `framing` says, with the sample app's credentials.
+pub fn event_push(
+    openid: &str,
+    event: &str,
+    fields: &[(&str, &str)],
+    create_time: i64,
+    framing: Framing<'_>,
+) -> SimulatedPush {
+    let payload = Payload::Event {
+        event: event.into(),
+        fields: fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    };
+    seal(SAMPLE_APP, openid, &payload, create_time, framing)
+}
+
+/// `payload` from `openid` to `app`, rendered, signed and (unless plaintext) sealed.
+fn seal(
+    app: AppKeys<'_>,
+    openid: &str,
+    payload: &Payload,
+    create_time: i64,
+    framing: Framing<'_>,
+) -> SimulatedPush {
     let token = Token::new(app.token);
     let key = AesKey::from_encoding_aes_key(app.encoding_aes_key)
         .expect("a test EncodingAESKey is valid");
     let header = Header {
         to_user_name: sample::ORIGINAL_ID.into(),
         from_user_name: openid.into(),
-        create_time: framing.timestamp,
+        create_time,
     };
-    let payload = Payload::Text {
-        content: content.into(),
-        msg_id,
-    };
-    let plain = simulate::render(&header, &payload, framing.format);
+    let plain = simulate::render(&header, payload, framing.format);
     let signer = Signer {
         token: &token,
         key: (framing.mode != Mode::Plaintext).then_some(&key),

@@ -17,8 +17,8 @@ use kefu::compose::{SenderParts, sender_on_table};
 use kefu::events::UserForm;
 use kefu::local::StaticRules;
 use kefu::ports::Clock;
-use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
-use kefu::protocol::{AesKey, Format, Mode, Token};
+use kefu::protocol::simulate::SimulatedPush;
+use kefu::protocol::{Format, Mode};
 use kefu::receive::{PushRequest, PushResponse, ReceiveDeps, ReceiveSettings, Receiver};
 use kefu::rule_cache::RuleCache;
 use kefu::rules::RuleSet;
@@ -29,7 +29,7 @@ use kefu::wechat_types::TokenKind;
 use kefu_sandbox::{Endpoint, Fault, Sandbox};
 use kefu_tests::aws;
 use kefu_tests::lossy_proxy::LossyProxy;
-use kefu_tests::pushes::{Framing, text_push};
+use kefu_tests::pushes::{self, Framing, text_push};
 use kefu_tests::send_rig::{ASSETS, NOW, client};
 use serde_json::{Value, json};
 
@@ -184,37 +184,7 @@ fn event_push(
     later: i64,
     nonce: &str,
 ) -> SimulatedPush {
-    let token = Token::new(sample::TOKEN);
-    let key = AesKey::from_encoding_aes_key(sample::ENCODING_AES_KEY).unwrap();
-    let header = Header {
-        to_user_name: sample::ORIGINAL_ID.into(),
-        from_user_name: openid.into(),
-        create_time: NOW / 1000 + later,
-    };
-    let payload = Payload::Event {
-        event: event.into(),
-        fields: fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-    };
-    let plain = simulate::render(&header, &payload, Format::Json);
-    let signer = Signer {
-        token: &token,
-        key: Some(&key),
-        appid: sample::APPID,
-    };
-    simulate::seal_push(
-        &signer,
-        &header,
-        &plain,
-        Format::Json,
-        Mode::Safe,
-        &(NOW / 1000).to_string(),
-        nonce,
-        &[7; 16],
-    )
-    .unwrap()
+    pushes::event_push(openid, event, fields, NOW / 1000 + later, framing(nonce))
 }
 
 /// How many events of each kind, and the detail of each by (kind, openid).

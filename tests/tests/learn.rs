@@ -256,10 +256,10 @@ async fn receive_counts_transfers_and_silent_messages() {
     use kefu::clock::ManualClock;
     use kefu::compose::MemoryStack;
     use kefu::local::StaticRules;
-    use kefu::protocol::simulate::{self, Header, Payload, Signer};
     use kefu::protocol::{AesKey, Credentials, Format, Mode, Token};
     use kefu::receive::{PushRequest, ReceiveSettings};
     use kefu::rules::RuleSet;
+    use kefu_tests::pushes::{AppKeys, Framing, app_text_push};
 
     kefu::metrics::set_enabled(false);
     let appid = "wxlearn0000000002";
@@ -277,32 +277,18 @@ async fn receive_counts_transfers_and_silent_messages() {
     };
     let receiver = stack.receiver(ReceiveSettings::new(credentials.clone()));
     for (content, msg_id) in [("人工", 1), ("随便说说", 2), ("人工", 3)] {
-        let header = Header {
-            to_user_name: sample::ORIGINAL_ID.into(),
-            from_user_name: format!("o{msg_id}"),
-            create_time: NOW / 1000,
-        };
-        let payload = Payload::Text {
-            content: content.into(),
-            msg_id,
-        };
-        let plain = simulate::render(&header, &payload, Format::Json);
-        let signer = Signer {
-            token: &credentials.token,
-            key: credentials.aes_key.as_ref(),
+        let app = AppKeys {
             appid,
+            token: sample::TOKEN,
+            encoding_aes_key: sample::ENCODING_AES_KEY,
         };
-        let push = simulate::seal_push(
-            &signer,
-            &header,
-            &plain,
-            Format::Json,
-            Mode::Safe,
-            &(NOW / 1000).to_string(),
-            &format!("n{msg_id}"),
-            &[7; 16],
-        )
-        .unwrap();
+        let framing = Framing {
+            mode: Mode::Safe,
+            format: Format::Json,
+            timestamp: NOW / 1000,
+            nonce: &format!("n{msg_id}"),
+        };
+        let push = app_text_push(app, &format!("o{msg_id}"), content, msg_id, framing);
         let answer = receiver
             .handle(PushRequest {
                 method: "POST",
