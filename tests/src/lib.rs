@@ -6,7 +6,7 @@
 //! directory and no I/O.
 //!
 //! [`aws`] creates tables, queues and parameters on the moto server `tests/run.sh` starts;
-//! [`dev_process`] runs `kefu dev` as a process; [`pushes`] signs pushes as WeChat does; [`lossy_proxy`] sits in front of moto and loses answers; [`send_rig`] is the send core against the WeChat sandbox, for every reply-path test and
+//! [`dev_process`] runs `kefu dev` as a process; [`lambda_events`] are what the functions' handlers are fed; [`pushes`] signs pushes as WeChat does; [`lossy_proxy`] sits in front of moto and loses answers; [`send_rig`] is the send core against the WeChat sandbox, for every reply-path test and
 //! bench; [`template`] reads `template.yaml` as CloudFormation's values.
 //!
 //! This is a test-fixture crate: a fixture that does not load is a broken test setup, so the
@@ -14,6 +14,7 @@
 
 pub mod aws;
 pub mod dev_process;
+pub mod lambda_events;
 pub mod lossy_proxy;
 pub mod pushes;
 pub mod send_rig;

@@ -24,6 +24,7 @@ use kefu::receive::Receiver;
 use kefu::send::Sender;
 use kefu_sandbox::Sandbox;
 use kefu_tests::aws::{self, clients, put_secure_parameter, unique};
+use kefu_tests::lambda_events;
 use kefu_tests::lossy_proxy::{LossyProxy, THROTTLED};
 use kefu_tests::pushes::{AppKeys, Framing, app_text_push, now_secs};
 use kefu_tests::two_apps::{self, A, B, SECRET_A, SECRET_B, new_app};
@@ -104,51 +105,16 @@ fn push(app: AppKeys<'_>, content: &str, msg_id: u64) -> SimulatedPush {
     app_text_push(app, USER, content, msg_id, framing)
 }
 
-/// API Gateway's event for a POST of `push` to `/wechat/{appid}`, through receive's handler.
+/// `push` POSTed to `/wechat/{appid}` through receive's handler, as API Gateway sends it.
 async fn post(stack: &Stack, appid: &str, push: &SimulatedPush) -> (u16, String) {
     let path = format!("/wechat/{appid}");
-    let query: serde_json::Map<String, serde_json::Value> = push
-        .query
-        .pairs()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), json!(v)))
-        .collect();
-    let route = "POST /wechat/{appid}";
-    let event = json!({
-        "version": "2.0",
-        "routeKey": route,
-        "rawPath": path,
-        "rawQueryString": push.query.to_query_string(),
-        "headers": {"content-type": "application/json"},
-        "queryStringParameters": query,
-        "pathParameters": {"appid": appid},
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "kefu", "domainName": "kefu.example",
-            "domainPrefix": "kefu", "requestId": "r", "routeKey": route, "stage": "$default",
-            "time": "", "timeEpoch": 0,
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "203.0.113.10", "userAgent": "Mozilla/4.0"}
-        },
-        "body": push.body,
-        "isBase64Encoded": false
-    });
-    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let response = receive::respond(&stack.receivers, request).await;
-    let body = match response.body() {
-        lambda_http::Body::Text(text) => text.clone(),
-        other => format!("{other:?}"),
-    };
-    (response.status().as_u16(), body)
+    let response = receive::respond(&stack.receivers, lambda_events::push_post(&path, push)).await;
+    lambda_events::status_and_text(&response)
 }
 
 /// The jobs on the queue, deleted, as the event source mapping hands them to reply.
 async fn take_jobs(stack: &Stack) -> SqsEvent {
-    let records: Vec<_> = aws::take_jobs(&stack.sqs, &stack.queue_url)
-        .await
-        .into_iter()
-        .map(|(id, body)| json!({"messageId": id, "body": body, "eventSource": "aws:sqs"}))
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+    lambda_events::take_jobs(&stack.sqs, &stack.queue_url).await
 }
 
 fn deadline() -> i64 {

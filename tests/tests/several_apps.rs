@@ -20,9 +20,9 @@ use kefu::receive::Receiver;
 use kefu::send::Sender;
 use kefu_sandbox::Sandbox;
 use kefu_tests::aws::{self, clients};
+use kefu_tests::lambda_events;
 use kefu_tests::pushes::{AppKeys, Framing, app_text_push, now_secs};
 use kefu_tests::two_apps::{self, A, B, SECRET_A, SECRET_B};
-use serde_json::json;
 
 /// One user who uses both mini programs: an openid is per app, so this is two users.
 const USER: &str = "oSameOpenidInBothApps";
@@ -86,57 +86,15 @@ fn push(app: AppKeys<'_>, content: &str, msg_id: u64, nonce: &str) -> SimulatedP
     app_text_push(app, USER, content, msg_id, framing)
 }
 
-/// API Gateway's event for a POST of `push` to `path`, with the route's `appid` parameter.
+/// `push` POSTed to `path` through receive's handler, as API Gateway sends it.
 async fn post(stack: &Stack, path: &str, push: &SimulatedPush) -> (u16, String) {
-    let appid = path.strip_prefix("/wechat/");
-    let query: serde_json::Map<String, serde_json::Value> = push
-        .query
-        .pairs()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), json!(v)))
-        .collect();
-    let route = if appid.is_some() {
-        "POST /wechat/{appid}"
-    } else {
-        "POST /wechat"
-    };
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route,
-        "rawPath": path,
-        "rawQueryString": push.query.to_query_string(),
-        "headers": {"content-type": "application/json"},
-        "queryStringParameters": query,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "kefu", "domainName": "kefu.example",
-            "domainPrefix": "kefu", "requestId": "r", "routeKey": route, "stage": "$default",
-            "time": "", "timeEpoch": 0,
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "203.0.113.10", "userAgent": "Mozilla/4.0"}
-        },
-        "body": push.body,
-        "isBase64Encoded": false
-    });
-    if let Some(appid) = appid {
-        event["pathParameters"] = json!({ "appid": appid });
-    }
-    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let response = receive::respond(&stack.receivers, request).await;
-    let body = match response.body() {
-        lambda_http::Body::Text(text) => text.clone(),
-        other => format!("{other:?}"),
-    };
-    (response.status().as_u16(), body)
+    let response = receive::respond(&stack.receivers, lambda_events::push_post(path, push)).await;
+    lambda_events::status_and_text(&response)
 }
 
 /// The jobs on the queue, deleted, as the event source mapping hands them to reply.
 async fn take_jobs(stack: &Stack) -> SqsEvent {
-    let records: Vec<_> = aws::take_jobs(&stack.sqs, &stack.queue_url)
-        .await
-        .into_iter()
-        .map(|(id, body)| json!({"messageId": id, "body": body, "eventSource": "aws:sqs"}))
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+    lambda_events::take_jobs(&stack.sqs, &stack.queue_url).await
 }
 
 fn deadline() -> i64 {
