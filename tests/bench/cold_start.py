@@ -3,7 +3,7 @@ as Lambda starts it (tests/sam/lambda_runtime.py), against moto and the WeChat s
 loopback. Not a test: it prints figures for docs/benchmarks.md. Run through
 tests/bench/cold-start.sh, which builds the binaries and starts moto and the sandbox.
 
-Per round and function, in a fresh process (a cold start) on fresh moto resources:
+Per round and function, in a fresh process (a cold start) on its own fresh moto resources:
   init   exec → the first GET /next: wall time and CPU time of all threads;
   first  the first invocation: wall and CPU time, and the connections it opened to DynamoDB,
          SQS and SSM (moto behind one connection_counter.py per service, each on its own port
@@ -111,13 +111,17 @@ def main() -> None:
             return "+".join(str(a - b) for a, b in zip(after, before))
 
         for round_ in range(args.rounds):
-            setup = subprocess.run(
-                [sys.executable, str(ROOT / "tests/lambda/setup_moto.py"), args.moto],
-                check=True, capture_output=True, text=True).stdout
-            env = dict(line.split("=", 1) for line in setup.splitlines() if "=" in line)
-            env.update(WECHAT_API_BASE=args.sandbox, RUST_LOG="info")
-            env.update({f"AWS_ENDPOINT_URL_{name}": counters[name].url for name in services})
             for name, (binary, first_event, warm_event) in functions.items():
+                # Fresh resources for each function, not each round: the pushes are the same
+                # files, so a receive run after another on the same table would find them all
+                # claimed and only answer duplicates (no SQS send), which is cheaper.
+                setup = subprocess.run(
+                    [sys.executable, str(ROOT / "tests/lambda/setup_moto.py"), args.moto],
+                    check=True, capture_output=True, text=True).stdout
+                env = dict(line.split("=", 1) for line in setup.splitlines() if "=" in line)
+                env.update(WECHAT_API_BASE=args.sandbox, RUST_LOG="info")
+                env.update({f"AWS_ENDPOINT_URL_{service}": counters[service].url
+                            for service in services})
                 log = work / f"{name}-{round_}.log"
                 at_start = opened()
                 with api.start([str(binary)], env, str(work), str(log), name=name) as function:
