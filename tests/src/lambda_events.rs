@@ -1,6 +1,6 @@
 //! The events the functions' handlers are fed where a suite runs them: API Gateway's HTTP API
 //! event for a push POSTed to the push path (`receive::respond` takes it), and the SQS event of
-//! the jobs on the queue as the event source mapping hands them to `reply`.
+//! messages of the job and outbox queues as the event source mapping hands them to `reply`.
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use kefu::protocol::simulate::SimulatedPush;
@@ -57,17 +57,66 @@ pub fn status_and_text(response: &lambda_http::Response<lambda_http::Body>) -> (
     (response.status().as_u16(), body)
 }
 
+/// One message as the event source mapping hands it to reply: its id and body, the queue it
+/// came from (its ARN, by which reply tells the outbox's commands from the jobs; none: a job)
+/// and, where it matters, when SQS took it (`SentTimestamp`, ms since the epoch).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Record<'a> {
+    pub id: &'a str,
+    pub body: &'a str,
+    pub source_arn: Option<&'a str>,
+    pub sent_at: Option<i64>,
+}
+
+impl<'a> Record<'a> {
+    /// A job: `body` as message `id`.
+    pub fn new(id: &'a str, body: &'a str) -> Self {
+        Self {
+            id,
+            body,
+            ..Self::default()
+        }
+    }
+}
+
+/// The SQS event of `records`, in their order.
+///
+/// # Panics
+/// When the records do not make an SQS event.
+pub fn sqs_event(records: &[Record<'_>]) -> SqsEvent {
+    let records: Vec<_> = records
+        .iter()
+        .map(|record| {
+            let mut message = serde_json::Map::new();
+            message.insert("messageId".into(), json!(record.id));
+            message.insert("body".into(), json!(record.body));
+            message.insert("eventSource".into(), json!("aws:sqs"));
+            if let Some(arn) = record.source_arn {
+                message.insert("eventSourceARN".into(), json!(arn));
+            }
+            if let Some(sent_at) = record.sent_at {
+                message.insert(
+                    "attributes".into(),
+                    json!({"SentTimestamp": sent_at.to_string()}),
+                );
+            }
+            serde_json::Value::Object(message)
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records }))
+        .unwrap_or_else(|e| panic!("an SQS event: {e}"))
+}
+
 /// The jobs on the queue at `queue_url`, deleted, as the event source mapping hands them to
 /// reply.
 ///
 /// # Panics
-/// When SQS cannot be read or the records do not make an SQS event.
+/// When SQS cannot be read.
 pub async fn take_jobs(client: &aws_sdk_sqs::Client, queue_url: &str) -> SqsEvent {
-    let records: Vec<_> = crate::aws::take_jobs(client, queue_url)
-        .await
-        .into_iter()
-        .map(|(id, body)| json!({"messageId": id, "body": body, "eventSource": "aws:sqs"}))
+    let jobs = crate::aws::take_jobs(client, queue_url).await;
+    let records: Vec<Record<'_>> = jobs
+        .iter()
+        .map(|(id, body)| Record::new(id, body))
         .collect();
-    serde_json::from_value(json!({ "Records": records }))
-        .unwrap_or_else(|e| panic!("an SQS event: {e}"))
+    sqs_event(&records)
 }

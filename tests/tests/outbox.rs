@@ -18,6 +18,7 @@ use kefu::rules::ReplyMessage;
 use kefu::sample;
 use kefu::send::OutboxSettings;
 use kefu_tests::aws::{self, clients, create_queue, create_table};
+use kefu_tests::lambda_events::{Record, sqs_event};
 use kefu_tests::send_rig::{SendRig, job};
 use reply::Sources;
 use serde_json::json;
@@ -72,14 +73,16 @@ fn text_command(openid: &str, key: &str, text: &str) -> Command {
 
 /// An SQS event of `records` (`(source ARN, message id, body, SentTimestamp)`).
 fn event(records: &[(&str, String, String, String)]) -> SqsEvent {
-    let records: Vec<_> = records
+    let records: Vec<Record<'_>> = records
         .iter()
-        .map(|(arn, id, body, sent)| {
-            json!({"messageId": id, "body": body, "eventSource": "aws:sqs", "eventSourceARN": arn,
-                   "attributes": {"SentTimestamp": sent}})
+        .map(|(arn, id, body, sent)| Record {
+            id,
+            body,
+            source_arn: Some(arn),
+            sent_at: sent.parse().ok(),
         })
         .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+    sqs_event(&records)
 }
 
 impl Stack {

@@ -15,6 +15,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use kefu::local::MemoryTable;
 use kefu::ports::Clock;
 use kefu_sandbox::{Endpoint, Fault};
+use kefu_tests::lambda_events::{Record, sqs_event};
 use kefu_tests::send_rig::{SendRig, job};
 use serde_json::json;
 
@@ -22,11 +23,11 @@ const SEND_LATENCY: Duration = Duration::from_millis(40);
 const ROUNDS: usize = 20;
 
 fn event(records: &[(String, String)]) -> SqsEvent {
-    let records: Vec<_> = records
+    let records: Vec<Record<'_>> = records
         .iter()
-        .map(|(id, body)| json!({"messageId": id, "body": body}))
+        .map(|(id, body)| Record::new(id, body))
         .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+    sqs_event(&records)
 }
 
 #[tokio::main]

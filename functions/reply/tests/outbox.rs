@@ -13,6 +13,7 @@ use kefu::outbox::{CommandOutcome, DuringHandoff, MessageOutcome, Settled};
 use kefu::ports::HandoffRegistry;
 use kefu::sample;
 use kefu::send::OutboxSettings;
+use kefu_tests::lambda_events::{Record, sqs_event};
 use kefu_tests::send_rig::{NOW, SendRig, job};
 use reply::Sources;
 use serde_json::json;
@@ -44,14 +45,16 @@ fn command(openid: &str, key: &str, texts: &[&str]) -> serde_json::Value {
 }
 
 fn event(records: &[(&str, &str, &str)]) -> SqsEvent {
-    let records: Vec<_> = records
+    let records: Vec<Record<'_>> = records
         .iter()
-        .map(|(arn, id, body)| {
-            json!({"messageId": id, "body": body, "eventSource": "aws:sqs", "eventSourceARN": arn,
-                   "attributes": {"SentTimestamp": NOW.to_string()}})
+        .map(|(arn, id, body)| Record {
+            id,
+            body,
+            source_arn: Some(arn),
+            sent_at: Some(NOW),
         })
         .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+    sqs_event(&records)
 }
 
 /// Runs outbox records (`(message id, body)`) through the handler; returns the ids to retry.

@@ -13,6 +13,7 @@ use kefu::protocol::OpenId;
 use kefu::sample;
 use kefu::send::{JobOutcome, Silence};
 use kefu_sandbox::{Endpoint, Fault};
+use kefu_tests::lambda_events::{Record, sqs_event};
 use kefu_tests::send_rig::{NOW, SendRig, event_job, job, text_rules};
 use serde_json::json;
 
@@ -23,11 +24,11 @@ async fn rig(rules: serde_json::Value) -> Rig {
 }
 
 fn sqs(records: &[(&str, &str)]) -> SqsEvent {
-    let records: Vec<_> = records
+    let records: Vec<Record<'_>> = records
         .iter()
-        .map(|(id, body)| json!({"messageId": id, "body": body, "eventSource": "aws:sqs"}))
+        .map(|(id, body)| Record::new(id, body))
         .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+    sqs_event(&records)
 }
 
 async fn failures(rig: &Rig, records: &[(&str, &str)]) -> Vec<String> {
