@@ -190,6 +190,24 @@ pub trait QuestionLog: Send + Sync + fmt::Debug {
     ) -> Result<Vec<AskedQuestion>, PortError>;
 }
 
+/// Every store the send core keeps its state in, as one table provides them (DynamoDB's, or
+/// its in-memory twin): what `compose::sender` builds a sender on.
+pub trait SendTable:
+    PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore + SuggestionStore + QuestionLog
+{
+}
+
+impl<T> SendTable for T where
+    T: PushLedger
+        + HandoffRegistry
+        + QuotaStore
+        + MediaCache
+        + TokenStore
+        + SuggestionStore
+        + QuestionLog
+{
+}
+
 /// The queue of reply jobs.
 #[async_trait]
 pub trait JobQueue: Send + Sync + fmt::Debug {

@@ -13,10 +13,7 @@ use kefu::hooks::HookClient;
 use kefu::job::Job;
 use kefu::local::StaticRules;
 use kefu::policy::hook::UserForm;
-use kefu::ports::{
-    Clock, HandoffRegistry, HookAnswers, MediaCache, PushLedger, QuestionLog, QuotaStore,
-    SuggestionStore, TokenStore,
-};
+use kefu::ports::{Clock, HookAnswers};
 use kefu::protocol::Message;
 use kefu::rule_cache::RuleCache;
 use kefu::rules::RuleSet;
@@ -37,21 +34,7 @@ pub const NOW: i64 = 1_714_112_445_000;
 pub const ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/reply/assets");
 
 /// Every store port, as one table provides them.
-pub trait Table:
-    PushLedger + HandoffRegistry + QuotaStore + MediaCache + TokenStore + SuggestionStore + QuestionLog
-{
-}
-impl<
-    T: PushLedger
-        + HandoffRegistry
-        + QuotaStore
-        + MediaCache
-        + TokenStore
-        + SuggestionStore
-        + QuestionLog,
-> Table for T
-{
-}
+pub use kefu::ports::SendTable as Table;
 
 /// A sandbox, a clock and a sender on `table`.
 #[derive(Debug)]

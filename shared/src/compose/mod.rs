@@ -19,10 +19,7 @@ use crate::assets::{AssetReader, Images};
 use crate::events::UserForm;
 use crate::learn::AskerKey;
 use crate::policy::budget::CALL_TIMEOUT;
-use crate::ports::{
-    Clock, EventPublisher, HandoffRegistry, MediaCache, MediaReader, PortError, PushLedger,
-    QuestionLog, QuotaStore, SuggestionStore, TokenStore, WeChatApi,
-};
+use crate::ports::{Clock, EventPublisher, MediaReader, PortError, SendTable, WeChatApi};
 use crate::rule_cache::RuleCache;
 use crate::secret::SecretString;
 use crate::send::token::TokenProvider;
@@ -79,14 +76,7 @@ impl Default for SenderSettings {
 /// The one place a sender is put together, for the functions and `kefu dev` alike.
 pub fn sender<T>(table: Arc<T>, parts: SenderParts, settings: SenderSettings) -> Sender
 where
-    T: PushLedger
-        + HandoffRegistry
-        + QuotaStore
-        + MediaCache
-        + TokenStore
-        + SuggestionStore
-        + QuestionLog
-        + 'static,
+    T: SendTable + 'static,
 {
     let mut sender = sender_on_table(table, parts)
         .with_welcome_interval(settings.welcome_interval)
@@ -107,14 +97,7 @@ where
 /// the send core's defaults otherwise (no hooks, no events).
 pub fn sender_on_table<T>(table: Arc<T>, parts: SenderParts) -> Sender
 where
-    T: PushLedger
-        + HandoffRegistry
-        + QuotaStore
-        + MediaCache
-        + TokenStore
-        + SuggestionStore
-        + QuestionLog
-        + 'static,
+    T: SendTable + 'static,
 {
     let tokens = Arc::new(TokenProvider::new(
         &parts.appid,
