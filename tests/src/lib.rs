@@ -23,7 +23,13 @@ pub mod two_apps;
 
 use std::collections::BTreeMap;
 
+use kefu::protocol::OpenId;
 use serde::Deserialize;
+
+/// The openid `text`, which a test writes as WeChat would (panics if it is not one).
+pub fn openid(text: &str) -> OpenId {
+    OpenId::parse(text).unwrap_or_else(|e| panic!("{text:?} is not an openid: {e}"))
+}
 
 /// The vectors file, embedded at compile time.
 const PUBLIC_VECTORS_JSON: &str = include_str!(concat!(

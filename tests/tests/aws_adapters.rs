@@ -381,35 +381,24 @@ async fn handoff_recorded_openid_is_held_until_the_recorded_time() {
     let table = table().await;
 
     table
-        .record(
-            "wx-app",
-            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-            T,
-            T + 60_000,
-        )
+        .record("wx-app", &kefu_tests::openid("o-user-1"), T, T + 60_000)
         .await
         .unwrap();
     let first = table
-        .held_until(
-            "wx-app",
-            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-        )
+        .held_until("wx-app", &kefu_tests::openid("o-user-1"))
         .await
         .unwrap();
     table
         .record(
             "wx-app",
-            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+            &kefu_tests::openid("o-user-1"),
             T + 1000,
             T + 120_000,
         )
         .await
         .unwrap();
     let renewed = table
-        .held_until(
-            "wx-app",
-            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-        )
+        .held_until("wx-app", &kefu_tests::openid("o-user-1"))
         .await
         .unwrap();
 
@@ -421,41 +410,25 @@ async fn handoff_recorded_openid_is_held_until_the_recorded_time() {
 async fn handoff_ended_by_the_agent_is_not_held_and_ending_twice_is_harmless() {
     let table = table().await;
     table
-        .record(
-            "wx-app",
-            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-            T,
-            T + 60_000,
-        )
+        .record("wx-app", &kefu_tests::openid("o-user-1"), T, T + 60_000)
         .await
         .unwrap();
 
     assert!(
         table
-            .end(
-                "wx-app",
-                &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-                T + 1000
-            )
+            .end("wx-app", &kefu_tests::openid("o-user-1"), T + 1000)
             .await
             .unwrap()
     );
     assert!(
         table
-            .end(
-                "wx-app",
-                &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-                T + 1000
-            )
+            .end("wx-app", &kefu_tests::openid("o-user-1"), T + 1000)
             .await
             .unwrap()
     );
 
     let held = table
-        .held_until(
-            "wx-app",
-            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-        )
+        .held_until("wx-app", &kefu_tests::openid("o-user-1"))
         .await
         .unwrap();
     assert!(held.is_none_or(|until| until <= T + 1000), "{held:?}");
@@ -467,31 +440,19 @@ async fn handoff_decision_older_than_the_stored_one_is_not_applied() {
     // The agent closes at T + 5 s; the retry of the session's creation (T) arrives after.
     assert!(
         table
-            .end(
-                "wx-app",
-                &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-                T + 5_000
-            )
+            .end("wx-app", &kefu_tests::openid("o-user-1"), T + 5_000)
             .await
             .unwrap()
     );
     let late_create = table
-        .record(
-            "wx-app",
-            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-            T,
-            T + 60_000,
-        )
+        .record("wx-app", &kefu_tests::openid("o-user-1"), T, T + 60_000)
         .await
         .unwrap();
 
     assert!(!late_create);
     assert_eq!(
         table
-            .held_until(
-                "wx-app",
-                &kefu::protocol::OpenId::parse("o-user-1").unwrap()
-            )
+            .held_until("wx-app", &kefu_tests::openid("o-user-1"))
             .await
             .unwrap(),
         Some(T + 5_000),
@@ -502,7 +463,7 @@ async fn handoff_decision_older_than_the_stored_one_is_not_applied() {
         table
             .record(
                 "wx-app",
-                &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
+                &kefu_tests::openid("o-user-1"),
                 T + 9_000,
                 T + 90_000
             )
@@ -515,27 +476,16 @@ async fn handoff_decision_older_than_the_stored_one_is_not_applied() {
 async fn handoff_unknown_openid_is_not_held() {
     let table = table().await;
     table
-        .record(
-            "wx-app",
-            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-            T,
-            T + 60_000,
-        )
+        .record("wx-app", &kefu_tests::openid("o-user-1"), T, T + 60_000)
         .await
         .unwrap();
 
     let other_user = table
-        .held_until(
-            "wx-app",
-            &kefu::protocol::OpenId::parse("o-user-2").unwrap(),
-        )
+        .held_until("wx-app", &kefu_tests::openid("o-user-2"))
         .await
         .unwrap();
     let other_app = table
-        .held_until(
-            "wx-other",
-            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-        )
+        .held_until("wx-other", &kefu_tests::openid("o-user-1"))
         .await
         .unwrap();
 
@@ -549,12 +499,7 @@ async fn handoff_and_ledger_entries_share_a_table_without_colliding() {
     let key = push_key();
 
     table
-        .record(
-            "wx-app",
-            &kefu::protocol::OpenId::parse("o-user-1").unwrap(),
-            T,
-            T + 60_000,
-        )
+        .record("wx-app", &kefu_tests::openid("o-user-1"), T, T + 60_000)
         .await
         .unwrap();
     let claimed = table.claim(&claim(&key, "a1", T)).await.unwrap();
@@ -562,10 +507,7 @@ async fn handoff_and_ledger_entries_share_a_table_without_colliding() {
     assert_eq!(claimed, ClaimOutcome::Claimed);
     assert_eq!(
         table
-            .held_until(
-                "wx-app",
-                &kefu::protocol::OpenId::parse("o-user-1").unwrap()
-            )
+            .held_until("wx-app", &kefu_tests::openid("o-user-1"))
             .await
             .unwrap(),
         Some(T + 60_000)

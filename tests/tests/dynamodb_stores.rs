@@ -162,7 +162,7 @@ async fn the_allowance_does_not_accumulate_in_memory() {
 /// WeChat's rule (「可发送客服消息条数不累加」): each action restores the count to its own
 /// maximum; a message and an enter-session together allow 5 sends, not 5 + 2.
 async fn not_accumulated(table: &dyn QuotaStore) {
-    let user = &kefu::protocol::OpenId::parse("o-acc").unwrap();
+    let user = &kefu_tests::openid("o-acc");
     let reserve = |now: i64, name: String| async move {
         table.reserve("wx1", user, now, &name).await.unwrap()
     };
@@ -207,7 +207,7 @@ async fn not_accumulated(table: &dyn QuotaStore) {
 }
 
 async fn quota_scenario(table: &dyn QuotaStore) {
-    let user = &kefu::protocol::OpenId::parse("o1").unwrap();
+    let user = &kefu_tests::openid("o1");
     let reserve = |now: i64, name: &'static str| table.reserve("wx1", user, now, name);
     assert_eq!(reserve(NOW, "before").await.unwrap(), None, "no window yet");
     table
@@ -323,7 +323,7 @@ async fn concurrent_reservations_never_exceed_the_quota() {
     table
         .open(
             "wx1",
-            &kefu::protocol::OpenId::parse("o1").unwrap(),
+            &kefu_tests::openid("o1"),
             QuotaWindow::Message,
             NOW,
             "push-1",
@@ -336,12 +336,7 @@ async fn concurrent_reservations_never_exceed_the_quota() {
         let table = table.clone();
         tasks.spawn(async move {
             table
-                .reserve(
-                    "wx1",
-                    &kefu::protocol::OpenId::parse("o1").unwrap(),
-                    NOW + 1,
-                    &format!("r{n}"),
-                )
+                .reserve("wx1", &kefu_tests::openid("o1"), NOW + 1, &format!("r{n}"))
                 .await
                 .unwrap()
         });

@@ -78,26 +78,14 @@ async fn a_reservation_whose_answer_was_lost_takes_one_send() {
     // message window (it stays open longest).
     for window in [QuotaWindow::Enter, QuotaWindow::Message] {
         table
-            .open(
-                "wx",
-                &kefu::protocol::OpenId::parse("o1").unwrap(),
-                window,
-                NOW,
-                "push-1",
-                NOW,
-            )
+            .open("wx", &kefu_tests::openid("o1"), window, NOW, "push-1", NOW)
             .await
             .unwrap();
     }
     proxy.drop_answers("UpdateItem", 1);
     assert_eq!(
         table
-            .reserve(
-                "wx",
-                &kefu::protocol::OpenId::parse("o1").unwrap(),
-                NOW,
-                "s0"
-            )
+            .reserve("wx", &kefu_tests::openid("o1"), NOW, "s0")
             .await
             .unwrap(),
         Some(QuotaWindow::Message),
@@ -114,12 +102,7 @@ async fn a_reservation_whose_answer_was_lost_takes_one_send() {
     for (name, window) in expected {
         assert_eq!(
             table
-                .reserve(
-                    "wx",
-                    &kefu::protocol::OpenId::parse("o1").unwrap(),
-                    NOW,
-                    name
-                )
+                .reserve("wx", &kefu_tests::openid("o1"), NOW, name)
                 .await
                 .unwrap(),
             window,
@@ -130,30 +113,20 @@ async fn a_reservation_whose_answer_was_lost_takes_one_send() {
     // A refund whose answer is lost gives back one send, not two.
     proxy.drop_answers("UpdateItem", 1);
     table
-        .refund("wx", &kefu::protocol::OpenId::parse("o1").unwrap(), "s2")
+        .refund("wx", &kefu_tests::openid("o1"), "s2")
         .await
         .unwrap();
     assert_eq!(proxy.dropped(), 2);
     assert_eq!(
         table
-            .reserve(
-                "wx",
-                &kefu::protocol::OpenId::parse("o1").unwrap(),
-                NOW,
-                "s8"
-            )
+            .reserve("wx", &kefu_tests::openid("o1"), NOW, "s8")
             .await
             .unwrap(),
         Some(QuotaWindow::Message)
     );
     assert_eq!(
         table
-            .reserve(
-                "wx",
-                &kefu::protocol::OpenId::parse("o1").unwrap(),
-                NOW,
-                "s9"
-            )
+            .reserve("wx", &kefu_tests::openid("o1"), NOW, "s9")
             .await
             .unwrap(),
         None
