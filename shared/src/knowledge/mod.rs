@@ -164,8 +164,8 @@ fn shared_characters(index: &Index, tokens: &[tokens::Token], entry: usize) -> u
 /// their scores: it has words of `best`'s own (that no question of `rival` has) weighing at
 /// least `OWN_WORDS` of it, and hardly any (`RIVAL_WORDS`) of `rival`'s own. Close entries share
 /// their topic's words, and those say nothing about which of them was asked: 「积分明细去哪查」
-/// names 积分 (every points entry has it), 明细 and 查 (only 「积分怎么查询」 has them), and
-/// nothing only 「积分怎么兑换」 has.
+/// names 积分 (every points entry has it) and 查询 (去哪查, as the synonyms read it: only
+/// 「积分怎么查询」 has it), and nothing only 「积分怎么兑换」 has.
 fn outweighs(index: &Index, tokens: &[tokens::Token], best: usize, rival: usize) -> bool {
     let (mut mass, mut own, mut theirs) = (0.0, 0.0, 0.0);
     for &token in tokens {
