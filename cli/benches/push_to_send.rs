@@ -5,7 +5,7 @@
 //! cargo bench -p kefu-cli --bench push_to_send            # PUSHES=1000 by default
 //! ```
 //!
-//! `kefu dev` (built with the bench profile) runs as a process on its embedded stores. Each of
+//! `kefu dev` (built with the bench profile) runs as a process on its in-memory stores. Each of
 //! `PUSHES` pushes is a fresh user's text message (safe mode, JSON), signed now and sent one at
 //! a time, so no push waits behind another; its latency is from just before the POST to the
 //! moment the sandbox accepted the reply's `custom/send` (`arrived_us`, the machine's wall
@@ -135,7 +135,7 @@ async fn main() {
     };
     assert_eq!(latencies.len(), pushes, "every push got its one reply");
 
-    println!("kefu dev, embedded stores, {pushes} pushes one at a time (safe mode, JSON):");
+    println!("kefu dev, in-memory stores, {pushes} pushes one at a time (safe mode, JSON):");
     summary("push → custom/send at the sandbox", &mut latencies);
     summary("push → success (the ack alone)", &mut acks);
     summary("loopback HTTP round trip (404)", &mut floor);

@@ -50,7 +50,7 @@ enum Command {
     Decrypt(crypto::DecryptArgs),
     /// Seal a message as WeChat does and print the Encrypt field.
     Encrypt(crypto::EncryptArgs),
-    /// Run the whole loop locally: push endpoint, reply worker, embedded stores, WeChat sandbox.
+    /// Run the whole loop locally: push endpoint, reply worker, in-memory stores, WeChat sandbox.
     Dev(dev::DevArgs),
     /// Act as WeChat: send a signed (and sealed) push to a URL, retrying as WeChat does.
     Push(push::PushCommand),

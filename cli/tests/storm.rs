@@ -1,6 +1,6 @@
 //! The duplicate storm: 1 000 pushes from 100 users, 30 % of them repeated as WeChat repeats
 //! them (at once, 5.5 s later and 11 s later, some while the WeChat API is failing), all
-//! concurrent, through `kefu dev` as a process — on its embedded stores and on DynamoDB + SQS
+//! concurrent, through `kefu dev` as a process — on its in-memory stores and on DynamoDB + SQS
 //! (moto; 300 pushes there by default, see `AWS_USERS`). Exactly one reply per unique push,
 //! counted at the sandbox. The figures are printed
 //! (`--nocapture`) and recorded in docs/reliability.md.
@@ -199,7 +199,7 @@ fn check(stack: &str, figures: &Figures, users: usize) {
 async fn a_duplicate_storm_through_kefu_dev_gets_exactly_one_reply_per_push() {
     let dev = DevProcess::start(env!("CARGO_BIN_EXE_kefu"), &["dev"], &[], false);
     let base = dev.base.clone();
-    check("embedded stores", &storm(&base, USERS).await, USERS);
+    check("in-memory stores", &storm(&base, USERS).await, USERS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,7 +22,7 @@ use cbc::cipher::block_padding::NoPadding;
 use cbc::cipher::{BlockEncryptMut as _, KeyIvInit as _};
 use kefu::clock::ManualClock;
 use kefu::compose::MemoryStack;
-use kefu::local::StaticRules;
+use kefu::memory::StaticRules;
 use kefu::protocol::{AesKey, Credentials, Format, Message, PushQuery, Signature, Token, push};
 use kefu::receive::{PushRequest, ReceiveSettings};
 use kefu::rules::{RuleSet, fragments};

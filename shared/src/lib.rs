@@ -6,7 +6,7 @@
 //! | layer | modules |
 //! | --- | --- |
 //! | composition root | `compose` (AWS and in-memory wiring, side by side), `config` (the environment it composes from, adapters' defaults included) |
-//! | adapters | `aws` (DynamoDB, SQS, SSM, EventBridge), `local` (in memory), `wechat_api` (reqwest), `assets` (images), `hooks` (rules' HTTPS hooks, reqwest) |
+//! | adapters | `aws` (DynamoDB, SQS, SSM, EventBridge), `memory` (their in-memory twins, for `kefu dev` and the tests), `wechat_api` (reqwest), `assets` (images), `hooks` (rules' HTTPS hooks, reqwest) |
 //! | core | `receive` (the push path), `send` (the send core), `apps` (the apps served), `rule_cache` |
 //! | pure send policy | `policy` (send windows, error codes, rendering, the time budget: read by the core and the stores) |
 //! | ports | `ports` (small async traits speaking domain types), `clock` |
@@ -29,8 +29,8 @@ pub mod hooks;
 pub mod job;
 pub mod knowledge;
 pub mod learn;
-pub mod local;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod outbox;
 pub mod policy;

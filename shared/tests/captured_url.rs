@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kefu::clock::ManualClock;
 use kefu::compose::MemoryStack;
-use kefu::local::StaticRules;
+use kefu::memory::StaticRules;
 use kefu::ports::HandoffRegistry;
 use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
 use kefu::protocol::{Credentials, Format, Mode, Token};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kefu::clock::{EpochMillis, EpochSecs, ManualClock};
 use kefu::compose::MemoryStack;
-use kefu::local::StaticRules;
+use kefu::memory::StaticRules;
 use kefu::ports::{Claim, Clock, HandoffRegistry, PortError, PushLedger};
 use kefu::protocol::simulate::{self, Header, Payload, Signer, SimulatedPush};
 use kefu::protocol::{AesKey, Format, Mode, PushQuery, Token};

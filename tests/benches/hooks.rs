@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kefu::local::MemoryTable;
+use kefu::memory::MemoryTable;
 use kefu::send::Sender;
 use kefu_tests::send_rig::{NOW, SendRig, job};
 use serde_json::json;

@@ -11,7 +11,7 @@ use kefu::clock::{ManualClock, SystemClock};
 use kefu::compose::{SenderParts, sender_on_table};
 use kefu::hooks::HookClient;
 use kefu::job::Job;
-use kefu::local::StaticRules;
+use kefu::memory::StaticRules;
 use kefu::policy::hook::UserForm;
 use kefu::ports::{Clock, HookAnswers};
 use kefu::protocol::Message;

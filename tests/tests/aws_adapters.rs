@@ -11,7 +11,7 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use kefu::aws::{DynamoTable, SqsQueue, SsmRules, load_secrets};
 use kefu::clock::{EpochMillis, EpochSecs};
 use kefu::job::Job;
-use kefu::local::MemoryTable;
+use kefu::memory::MemoryTable;
 use kefu::ports::{Answer, Claim, ClaimOutcome, HandoffRegistry, JobQueue, PushLedger, RuleSource};
 use kefu::protocol::Message;
 use kefu::rules::{Action, RuleSet};

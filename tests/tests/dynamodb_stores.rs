@@ -10,7 +10,7 @@ use std::sync::Arc;
 use kefu::aws::DynamoTable;
 use kefu::clock::{EpochMillis, EpochSecs};
 use kefu::job::Job;
-use kefu::local::MemoryTable;
+use kefu::memory::MemoryTable;
 use kefu::ports::{MediaCache, QuotaStore, QuotaWindow, StoredToken, TokenStore};
 use kefu::protocol::Message;
 use kefu::sample;

@@ -15,7 +15,7 @@ use kefu::aws::{DynamoTable, EventBus, SqsQueue};
 use kefu::clock::ManualClock;
 use kefu::compose::{SenderParts, sender_on_table};
 use kefu::events::UserForm;
-use kefu::local::StaticRules;
+use kefu::memory::StaticRules;
 use kefu::ports::Clock;
 use kefu::protocol::simulate::SimulatedPush;
 use kefu::protocol::{Format, Mode};

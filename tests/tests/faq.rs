@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kefu::clock::ManualClock;
 use kefu::compose::MemoryStack;
-use kefu::local::{MemoryTable, StaticRules};
+use kefu::memory::{MemoryTable, StaticRules};
 use kefu::protocol::{Format, Mode};
 use kefu::receive::{PushRequest, ReceiveSettings};
 use kefu::rules::RuleSet;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use kefu::aws::{Aws, DynamoTable, SqsQueue};
 use kefu::clock::ManualClock;
 use kefu::config::Config;
-use kefu::local::StaticRules;
+use kefu::memory::StaticRules;
 use kefu::ports::{Clock, JobQueue as _, RuleSource as _};
 use kefu::protocol::simulate::SimulatedPush;
 use kefu::protocol::{Format, Mode};

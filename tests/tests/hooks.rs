@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kefu::hooks::HookClient;
-use kefu::local::MemoryTable;
+use kefu::memory::MemoryTable;
 use kefu::policy::hook::{UserForm, signature};
 use kefu::ports::Clock;
 use kefu::ports::HookAnswers;

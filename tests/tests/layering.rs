@@ -28,9 +28,9 @@ const CORE: &[&str] = &[
     "job",
 ];
 /// The adapters and the composition root: what the core must not know.
-const ADAPTERS: &[&str] = &["aws", "local", "wechat_api", "compose", "assets", "hooks"];
+const ADAPTERS: &[&str] = &["aws", "memory", "wechat_api", "compose", "assets", "hooks"];
 /// The adapters implement ports; the core above the ports is not theirs to import.
-const ADAPTER_IMPLS: &[&str] = &["aws", "local", "wechat_api", "assets", "hooks"];
+const ADAPTER_IMPLS: &[&str] = &["aws", "memory", "wechat_api", "assets", "hooks"];
 const CORE_ABOVE_PORTS: &[&str] = &["receive", "send", "apps", "rule_cache"];
 
 /// Where an external crate may be named: (what it is, whether a name is it, where it may be).
@@ -720,7 +720,7 @@ fn super_resolves_against_the_module_the_line_sits_in() {
 
 #[test]
 fn inline_paths_count_and_comments_and_strings_do_not() {
-    let source = "// use crate::aws::X;\n/// [`crate::local`]\nlet x = \"crate::aws::y\"; let c = '{';\nlet r = r#\"reqwest::get\"#;\nlet t = crate::tls::http_client_builder(); let h: reqwest::Client;\n/* crate::compose\n crate::compose */ fn a<'a>(x: &'a str) {}\n";
+    let source = "// use crate::aws::X;\n/// [`crate::memory`]\nlet x = \"crate::aws::y\"; let c = '{';\nlet r = r#\"reqwest::get\"#;\nlet t = crate::tls::http_client_builder(); let h: reqwest::Client;\n/* crate::compose\n crate::compose */ fn a<'a>(x: &'a str) {}\n";
     assert_eq!(
         targets("assets.rs", source),
         vec![(5, module("tls")), (5, Target::Crate("reqwest".to_owned()))]

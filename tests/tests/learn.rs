@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kefu::job::Job;
-use kefu::local::MemoryTable;
+use kefu::memory::MemoryTable;
 use kefu::ports::{HandoffRegistry, QuestionLog};
 use kefu::protocol::Message;
 use kefu::sample;
@@ -237,7 +237,7 @@ fn parts(rig: &SendRig<MemoryTable>) -> kefu::compose::SenderParts {
                 .unwrap(),
         ),
         rules: Arc::new(kefu::rule_cache::RuleCache::new(
-            Arc::new(kefu::local::StaticRules::new(
+            Arc::new(kefu::memory::StaticRules::new(
                 kefu::rules::RuleSet::from_json(&rules().to_string()).unwrap(),
             )),
             clock.clone(),
@@ -255,7 +255,7 @@ fn parts(rig: &SendRig<MemoryTable>) -> kefu::compose::SenderParts {
 async fn receive_counts_transfers_and_silent_messages() {
     use kefu::clock::ManualClock;
     use kefu::compose::MemoryStack;
-    use kefu::local::StaticRules;
+    use kefu::memory::StaticRules;
     use kefu::protocol::{AesKey, Credentials, Format, Mode, Token};
     use kefu::receive::{PushRequest, ReceiveSettings};
     use kefu::rules::RuleSet;

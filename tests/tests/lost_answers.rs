@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kefu::aws::DynamoTable;
 use kefu::clock::{EpochMillis, EpochSecs, ManualClock};
-use kefu::local::{MemoryQueue, StaticRules};
+use kefu::memory::{MemoryQueue, StaticRules};
 use kefu::ports::{Answer, Claim, ClaimOutcome, Clock, PushLedger, QuotaStore, QuotaWindow};
 use kefu::protocol::{Format, Mode};
 use kefu::receive::{PushRequest, ReceiveDeps, ReceiveSettings, Receiver};

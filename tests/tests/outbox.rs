@@ -315,7 +315,7 @@ async fn each_outbox_message_is_told_once_on_the_event_bus() {
     use kefu::aws::EventBus;
     use kefu::compose::{SenderParts, sender_on_table};
     use kefu::events::UserForm;
-    use kefu::local::StaticRules;
+    use kefu::memory::StaticRules;
     use kefu::rule_cache::RuleCache;
     use kefu::rules::RuleSet;
     use kefu::send::budget::CALL_TIMEOUT;

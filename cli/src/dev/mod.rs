@@ -1,14 +1,14 @@
 //! `kefu dev`: the whole loop on a laptop. The receive handler on 127.0.0.1 at the deployed
-//! path, the send core in-process on an embedded queue, the embedded ledger/token/media
+//! path, the send core in-process on an in-memory queue, the in-memory ledger/token/media
 //! stores, rules from a local file (re-read every couple of seconds), the WeChat sandbox, and
 //! a chat window at `/` — all on one port. No AWS, no WeChat account, no tunnel, no phone.
 //!
 //! | file | concern |
 //! | --- | --- |
 //! | `mod.rs` | the arguments, and serving it all on one port |
-//! | `embedded.rs` | the stack on in-memory stores (the default), one app or several (`--apps`) |
+//! | `memory.rs` | the stack on in-memory stores (the default), one app or several (`--apps`) |
 //! | `on_aws.rs` | the stack on DynamoDB, SQS and SSM (`--aws`), and its live-account guard |
-//! | `queue.rs` | the two queue loops: the embedded queue, and SQS as the event source mapping |
+//! | `queue.rs` | the two queue loops: the in-memory queue, and SQS as the event source mapping |
 //! | `http.rs` | the push path behind axum instead of API Gateway, each push recorded |
 //! | `timeline.rs` | what happened, in order, for the chat window |
 //! | `page.rs`, `page/` | the chat window (HTML, CSS, JavaScript in the binary) |
@@ -20,11 +20,11 @@
 
 mod console;
 mod conversation;
-mod embedded;
 mod events;
 mod hooks;
 mod http;
 mod log;
+mod memory;
 mod on_aws;
 mod outbox;
 mod page;
@@ -40,7 +40,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use kefu::apps::Apps;
-use kefu::local::StaticRules;
+use kefu::memory::StaticRules;
 use kefu::ports::{HandoffRegistry, QuestionLog, QuotaStore};
 use kefu::receive::Receiver;
 use kefu::rule_cache::RuleCache;
@@ -93,7 +93,7 @@ pub struct DevArgs {
     app_secret: Option<SecretString>,
     /// Use DynamoDB, SQS and SSM (as configured for the functions: KEFU_TABLE, KEFU_QUEUE_URL,
     /// KEFU_RULES_PATH, KEFU_PUSH_SECRETS_PARAMETER, KEFU_API_SECRETS_PARAMETER, KEFU_APPID;
-    /// AWS_ENDPOINT_URL for a local server) instead of the embedded stores. Credentials then
+    /// AWS_ENDPOINT_URL for a local server) instead of the in-memory stores. Credentials then
     /// come from the two secrets parameters.
     #[arg(long)]
     aws: bool,
@@ -149,7 +149,7 @@ pub async fn dev(args: &DevArgs) -> anyhow::Result<String> {
     let stack = if args.aws {
         on_aws::stack(args, &local_api).await?
     } else {
-        embedded::stack(args, &local_api, &timeline)?
+        memory::stack(args, &local_api, &timeline)?
     };
     log::install(
         timeline.clone(),

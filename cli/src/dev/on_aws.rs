@@ -13,7 +13,7 @@ use kefu::apps::Apps;
 use kefu::clock::SystemClock;
 use kefu::compose::aws::Bookkeeping;
 use kefu::config::Config;
-use kefu::local::MemoryTable;
+use kefu::memory::MemoryTable;
 use kefu::ports::QuotaStore;
 use kefu_sandbox::Sandbox;
 

@@ -1,5 +1,5 @@
 //! The reply function's side of `kefu dev`: jobs taken off the queue in batches and run by the
-//! send core. On the embedded queue, failed jobs come back after a pause, at most 3 receives
+//! send core. On the in-memory queue, failed jobs come back after a pause, at most 3 receives
 //! each (as a redrive policy would); on SQS, the queue is long-polled as the event source
 //! mapping does and only what succeeded is deleted.
 
@@ -11,7 +11,7 @@ use kefu::apps::Apps;
 use kefu::aws::SqsConsumer;
 use kefu::clock::{SystemClock, millis};
 use kefu::job::Job;
-use kefu::local::MemoryQueue;
+use kefu::memory::MemoryQueue;
 use kefu::ports::Clock as _;
 use kefu::ports::JobQueue as _;
 use kefu::protocol::{Event, MessageKind};
@@ -26,9 +26,9 @@ const MAX_RECEIVES: u32 = 3;
 /// SQS's largest batch.
 const BATCH: usize = 10;
 
-/// The embedded queue: batches of up to 10, failed jobs retried after a pause, at most 3
+/// The in-memory queue: batches of up to 10, failed jobs retried after a pause, at most 3
 /// receives each.
-pub(super) async fn run_embedded(
+pub(super) async fn run_in_memory(
     queue: Arc<MemoryQueue>,
     senders: Arc<Apps<Sender>>,
     sandbox: Sandbox,

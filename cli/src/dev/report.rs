@@ -325,7 +325,7 @@ mod tests {
     use std::time::Duration;
 
     use kefu::clock::SystemClock;
-    use kefu::local::{MemoryTable, StaticRules};
+    use kefu::memory::{MemoryTable, StaticRules};
     use kefu::rules::RuleSet;
 
     use super::*;

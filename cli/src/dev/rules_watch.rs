@@ -12,7 +12,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use kefu::local::StaticRules;
+use kefu::memory::StaticRules;
 use kefu::rules::{RuleSet, Severity};
 
 use super::console;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kefu::clock::ManualClock;
 use kefu::compose::MemoryStack;
-use kefu::local::StaticRules;
+use kefu::memory::StaticRules;
 use kefu::protocol::{AesKey, Message, Signature, Token, push};
 use kefu::receive::ReceiveSettings;
 use kefu::sample;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use kefu::local::MemoryTable;
+use kefu::memory::MemoryTable;
 use kefu::ports::Clock;
 use kefu_sandbox::{Endpoint, Fault};
 use kefu_tests::lambda_events::{Record, sqs_event};

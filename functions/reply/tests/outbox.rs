@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use kefu::local::MemoryTable;
+use kefu::memory::MemoryTable;
 use kefu::outbox::{CommandOutcome, DuringHandoff, MessageOutcome, Settled};
 use kefu::ports::HandoffRegistry;
 use kefu::sample;

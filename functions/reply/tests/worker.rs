@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use kefu::local::MemoryTable;
+use kefu::memory::MemoryTable;
 use kefu::ports::HandoffRegistry;
 use kefu::protocol::OpenId;
 use kefu::sample;
@@ -828,7 +828,7 @@ async fn a_job_that_panics_fails_only_its_own_records() {
             ),
             reader: Arc::new(PanickingReader),
             rules: Arc::new(kefu::rule_cache::RuleCache::new(
-                Arc::new(kefu::local::StaticRules::new(rules)),
+                Arc::new(kefu::memory::StaticRules::new(rules)),
                 clock.clone(),
                 std::time::Duration::from_secs(30),
             )),

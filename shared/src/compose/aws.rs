@@ -23,7 +23,7 @@ use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
 use crate::hooks::HookClient;
 use crate::learn::AskerKey;
-use crate::local::{MemoryTable, NoEvents};
+use crate::memory::{MemoryTable, NoEvents};
 use crate::policy::hook::{UserForm, user_key};
 use crate::ports::{Clock, EventPublisher, HookAnswers, MediaReader, PortError};
 use crate::protocol::{AesKey, Credentials, CryptoError, Token};

@@ -14,7 +14,7 @@ use crate::assets::Images;
 use crate::clock::SystemClock;
 use crate::events::UserForm as EventUserForm;
 use crate::hooks::HookClient;
-use crate::local::{MemoryQueue, MemoryTable, StaticRules};
+use crate::memory::{MemoryQueue, MemoryTable, StaticRules};
 use crate::policy::hook::UserForm;
 use crate::ports::{Clock, EventPublisher, HookCaller, MediaReader, PortError, WeChatApi};
 use crate::protocol::Credentials;

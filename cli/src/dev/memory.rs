@@ -11,7 +11,7 @@ use kefu::clock::SystemClock;
 use kefu::compose::MemoryStack;
 use kefu::compose::memory::{AppSpec, AppsSpec};
 use kefu::events::UserForm;
-use kefu::local::{MemoryEvents, StaticRules};
+use kefu::memory::{MemoryEvents, StaticRules};
 use kefu::ports::Clock;
 use kefu::protocol::Credentials;
 use kefu::sample;
@@ -161,7 +161,7 @@ pub(super) fn stack(
         }
     }
     banner.push(("plaintext", super::plaintext_line(args.allow_plaintext)));
-    banner.push(("stores", "embedded (in memory)".to_owned()));
+    banner.push(("stores", "in memory".to_owned()));
     banner.push(("hooks", hooks::banner(args)));
     banner.push((
         "events",
@@ -176,7 +176,7 @@ pub(super) fn stack(
         senders: senders.clone(),
         quota: stack.table.clone(),
         queue_loop: Box::pin({
-            let queue = queue::run_embedded(
+            let queue = queue::run_in_memory(
                 stack.queue,
                 senders,
                 sandbox.clone(),
